@@ -1,0 +1,124 @@
+# portside: one Makefile for the library, the programs, the tests and packaging.
+# `make` builds, `make check` tests (installing what is missing first), `make demo`
+# shows a forwarded container, `make asan` runs the tests under ASan+UBSan.
+
+VERSION := $(shell cat VERSION)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+# podman and CRI-O read hooks.d from here whatever PREFIX is.
+HOOKSDIR ?= /usr/share/containers/oci/hooks.d
+DESTDIR ?=
+
+BUILD ?= build
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := libseccomp libcap json-c libuv
+
+WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-missing-field-initializers
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+# The user's CFLAGS come last so that they win.
+override CFLAGS := -std=gnu11 -O2 -g $(WARN) $(HARDEN) -MMD -MP \
+	-DPORTSIDE_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS) $(CFLAGS)
+override LDFLAGS := -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS) $(LDFLAGS)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+OCI_SRC := $(wildcard oci/*.c)
+CTL_SRC := $(wildcard ctl/*.c)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+
+OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+PROGRAMS := $(BUILD)/portsidectl
+
+.PHONY: all check unit integration asan fuzz demo deps deps-if-missing install uninstall \
+	clean fmt fmt-check lint
+
+all: $(PROGRAMS) $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/liboci.a: $(OCI_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/portsidectl: $(CTL_OBJ) $(BUILD)/liboci.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/liboci.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+# ---- tests ----
+
+deps:
+	packaging/deps.sh
+
+deps-if-missing:
+	@packaging/deps.sh --if-missing
+
+check: deps-if-missing
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+integration: all
+	PORTSIDE_BUILD=$(abspath $(BUILD)) bats --tap tests/integration
+
+# ASan+UBSan build in its own tree, then the same tests against it.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+asan: deps-if-missing
+	$(MAKE) BUILD=build/asan EXTRA_CFLAGS="$(SAN_FLAGS) -O1" EXTRA_LDFLAGS="$(SAN_FLAGS)" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(MAKE) BUILD=build/asan EXTRA_CFLAGS="$(SAN_FLAGS) -O1" EXTRA_LDFLAGS="$(SAN_FLAGS)" unit integration
+
+# libFuzzer targets, one per parser, each run FUZZ_TIME seconds on a copy of its
+# seed corpus (the seeds in the tree are never written to).
+FUZZ_TIME ?= 15
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 -std=gnu11 \
+	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+fuzz: deps-if-missing
+	@mkdir -p $(BUILD)/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		clang $(FUZZ_FLAGS) -o $(BUILD)/fuzz/fuzz-$$t tests/fuzz/fuzz-$$t.c $(OCI_SRC) \
+			$$($(PKG_CONFIG) --libs json-c); \
+		rm -rf $(BUILD)/fuzz/corpus-$$t; mkdir -p $(BUILD)/fuzz/corpus-$$t; \
+		echo "fuzz: $$t for $(FUZZ_TIME)s"; \
+		$(BUILD)/fuzz/fuzz-$$t -max_total_time=$(FUZZ_TIME) -max_len=20000 -timeout=10 \
+			-print_final_stats=0 $(BUILD)/fuzz/corpus-$$t tests/fuzz/corpus/$$t \
+			> $(BUILD)/fuzz/$$t.log 2>&1 || { tail -40 $(BUILD)/fuzz/$$t.log; exit 1; }; \
+		grep -E '^Done|#[0-9]+.*DONE' $(BUILD)/fuzz/$$t.log | tail -1; \
+	done
+
+# ---- install ----
+
+install: all
+	install -D -m 0755 $(BUILD)/portsidectl $(DESTDIR)$(BINDIR)/portsidectl
+	install -D -m 0644 packaging/policy/cloud-ide.json $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/portsidectl
+	rm -f $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
+	-rmdir $(DESTDIR)$(DATADIR)/portside 2>/dev/null
+
+clean:
+	rm -rf build
+
+# ---- style ----
+
+FMT_FILES := $(wildcard oci/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
+fmt:
+	clang-format -i $(FMT_FILES)
+fmt-check:
+	clang-format --dry-run --Werror $(FMT_FILES)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,2 @@
+build/ctl/main.o: ctl/main.c ctl/ctl.h
+ctl/ctl.h:

@@ -1,0 +1,2 @@
+build/oci/addr.o: oci/addr.c oci/addr.h
+oci/addr.h:

@@ -1,0 +1,2 @@
+build/oci/err.o: oci/err.c oci/err.h
+oci/err.h:

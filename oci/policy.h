@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PORTSIDE_OCI_POLICY_H
+#define PORTSIDE_OCI_POLICY_H
+
+/* The host policy, /etc/portside/policy.json: what the host's administrator
+ * allows. Every field is optional and has a default. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "err.h"
+
+#define OCI_POLICY_PATH "/etc/portside/policy.json"
+#define OCI_POLICY_MAX_BYTES (64 * 1024)
+#define OCI_POLICY_MAX_HOSTIPS 8
+#define OCI_PORTS_HARD_MAX 4096 /* no policy may allow more ports per container */
+
+enum oci_autoforward {
+	OCI_AUTOFORWARD_PUBLIC = 0, /* ports opened on 0.0.0.0 / :: (the default) */
+	OCI_AUTOFORWARD_ALL,        /* localhost-only ports too */
+	OCI_AUTOFORWARD_NEVER,      /* only the explicit list */
+};
+
+struct oci_policy {
+	/* externalPorts: explicit mappings may use only these. */
+	bool external_restricted;
+	uint8_t external_allowed[65536 / 8]; /* bitmap, valid when restricted */
+
+	/* autoforwardPorts: the hand-out order for automatically exposed ports. */
+	uint16_t autoforward_ports[1024];
+	size_t n_autoforward_ports;
+
+	enum oci_autoforward autoforward; /* mode where a container names none */
+
+	/* hostIP: where external ports bind; none = 0.0.0.0 and ::. */
+	struct oci_ip host_ips[OCI_POLICY_MAX_HOSTIPS];
+	size_t n_host_ips;
+
+	/* addressPool: each container gets its own host-side address from it. */
+	bool has_pool;
+	struct oci_ip pool;
+	unsigned pool_prefix;
+
+	unsigned max_ports;        /* mappings per container */
+	unsigned max_connections;  /* live connections/flows per container */
+	unsigned udp_idle_timeout; /* seconds */
+};
+
+/* A new policy holding every default. NULL on out-of-memory. */
+struct oci_policy *oci_policy_new(void);
+void oci_policy_free(struct oci_policy *p);
+
+/* Decodes a policy document. Unknown fields and wrong types are errors naming the
+ * field; every problem is reported. On success *OUT is a new policy. */
+int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struct oci_err *e);
+
+/* Loads PATH. A missing file is not an error when MISSING_OK (the policy is
+ * optional): *OUT then holds the defaults. Messages are prefixed with PATH. */
+int oci_policy_load(const char *path, bool missing_ok, struct oci_policy **out, struct oci_err *e);
+
+/* True when an explicit mapping may use external PORT (reserved ports never). */
+bool oci_policy_external_allowed(const struct oci_policy *p, unsigned port);
+
+/* Parses "public", "all" or "never". */
+int oci_autoforward_parse(const char *s, enum oci_autoforward *out);
+const char *oci_autoforward_name(enum oci_autoforward a);
+
+/* True for the ports no spelling and no policy can forward: 22 and 8283. */
+bool oci_port_reserved(unsigned port);
+
+/* Why PORT is reserved, for messages. */
+const char *oci_port_reserved_why(unsigned port);
+
+#endif

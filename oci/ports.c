@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: MIT */
+#include "ports.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cleanup.h"
+#include "input.h"
+
+#define ANN "io.portside.ports"
+
+/* A list under construction, with the policy's limit on its length. */
+struct builder {
+	struct oci_ports *p;
+	size_t cap;
+	unsigned max; /* the policy's maxPorts */
+	bool too_many; /* said once */
+	struct oci_err *e;
+};
+
+const char *oci_proto_name(unsigned proto)
+{
+	return proto == OCI_PROTO_UDP ? "udp" : "tcp";
+}
+
+void oci_ports_free(struct oci_ports *p)
+{
+	if (!p)
+		return;
+	free(p->v);
+	free(p);
+}
+
+const struct oci_mapping *oci_ports_first_exposed(const struct oci_ports *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i].expose)
+			return &p->v[i];
+	return NULL;
+}
+
+/* Reserves room for COUNT more mappings; refuses past the policy's maxPorts
+ * before allocating anything, so a huge range costs nothing. */
+static int builder_reserve(struct builder *b, size_t count)
+{
+	if (b->p->n + count > b->max) {
+		if (!b->too_many)
+			oci_err_add(b->e, E2BIG, ANN ": more than %u ports (the policy's maxPorts)", b->max);
+		b->too_many = true;
+		return -E2BIG;
+	}
+	if (b->p->n + count > b->cap) {
+		size_t ncap = b->cap ? b->cap : 16;
+		struct oci_mapping *nv;
+
+		while (ncap < b->p->n + count)
+			ncap *= 2;
+		nv = realloc(b->p->v, ncap * sizeof(*nv));
+		if (!nv)
+			return oci_err_add(b->e, ENOMEM, ANN ": out of memory");
+		b->p->v = nv;
+		b->cap = ncap;
+	}
+	return 0;
+}
+
+static int builder_add(struct builder *b, const struct oci_mapping *m)
+{
+	int rc = builder_reserve(b, 1);
+
+	if (rc < 0)
+		return rc;
+	b->p->v[b->p->n++] = *m;
+	return 0;
+}
+
+/* ---- compact spelling: [HOSTIP:]EXTERNAL:LOCAL[/tcp|/udp], ranges A-B ---- */
+
+struct span {
+	unsigned lo, hi;
+};
+
+/* One port number: digits only (no sign, no space), 1-65535. */
+static int parse_port(const char *s, size_t n, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (n == 0 || n > 10)
+		return n ? -ERANGE : -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -ERANGE;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* "N" or "A-B". On failure explains in E with the entry's prefix PFX. */
+static int parse_span(const char *s, size_t n, const char *side, const char *pfx, struct span *sp,
+		      struct oci_err *e)
+{
+	const char *dash = memchr(s, '-', n);
+	int rc;
+
+	if (!dash) {
+		rc = parse_port(s, n, &sp->lo);
+		sp->hi = sp->lo;
+	} else {
+		rc = parse_port(s, (size_t)(dash - s), &sp->lo);
+		if (rc == 0)
+			rc = parse_port(dash + 1, n - (size_t)(dash - s) - 1, &sp->hi);
+	}
+	if (rc == -ERANGE)
+		return oci_err_add(e, ERANGE, "%s: %s port %.*s is out of range 1-65535", pfx, side, (int)n, s);
+	if (rc < 0)
+		return oci_err_add(e, EINVAL, "%s: %s port \"%.*s\" is not a port number or range", pfx, side,
+				   (int)n, s);
+	if (sp->lo > sp->hi)
+		return oci_err_add(e, EINVAL, "%s: %s range %u-%u is reversed", pfx, side, sp->lo, sp->hi);
+	for (unsigned p = sp->lo; p <= sp->hi; p++)
+		if (oci_port_reserved(p))
+			return oci_err_add(e, EINVAL, "%s: %s%s", pfx,
+					   sp->lo == sp->hi ? "" : "the range includes reserved port: ",
+					   oci_port_reserved_why(p));
+	return 0;
+}
+
+static int parse_proto(const char *s, size_t n, uint8_t *proto)
+{
+	if (n == 3 && !strncasecmp(s, "tcp", 3))
+		*proto = OCI_PROTO_TCP;
+	else if (n == 3 && !strncasecmp(s, "udp", 3))
+		*proto = OCI_PROTO_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok, size_t len)
+{
+	struct oci_err *e = b->e;
+	struct oci_mapping m = {.entry = idx, .proto = OCI_PROTO_TCP};
+	struct span ext = {0, 0}, loc;
+	const char *s = tok, *end = tok + len, *slash, *colon;
+	char pfx[OCI_ENTRY_MAX_LEN + 64];
+
+	snprintf(pfx, sizeof(pfx), ANN " entry %u \"%.*s\"", idx, (int)(len > 48 ? 48 : len), tok);
+	if (len > OCI_ENTRY_MAX_LEN) {
+		oci_err_add(e, E2BIG, "%s...: entry is longer than %d bytes", pfx, OCI_ENTRY_MAX_LEN);
+		return;
+	}
+
+	/* The protocol suffix; a slash can appear nowhere else. */
+	slash = memchr(s, '/', len);
+	if (slash) {
+		if (parse_proto(slash + 1, (size_t)(end - slash - 1), &m.proto) < 0) {
+			oci_err_add(e, EINVAL, "%s: unknown protocol \"%.*s\" (use tcp or udp)", pfx,
+				    (int)(end - slash - 1), slash + 1);
+			return;
+		}
+		end = slash;
+	}
+
+	/* The host address: bracketed IPv6, or IPv4 before the second-last colon. */
+	if (s < end && *s == '[') {
+		const char *close = memchr(s, ']', (size_t)(end - s));
+		char ip[OCI_IP_LEN];
+		size_t n;
+
+		if (!close || close + 1 >= end || close[1] != ':') {
+			oci_err_add(e, EINVAL, "%s: expected [IPv6]:EXTERNAL:LOCAL", pfx);
+			return;
+		}
+		n = (size_t)(close - s - 1);
+		if (n >= sizeof(ip) || (memcpy(ip, s + 1, n), ip[n] = '\0', oci_ip_parse(ip, &m.host_ip) < 0) ||
+		    m.host_ip.family != AF_INET6) {
+			oci_err_add(e, EINVAL, "%s: \"%.*s\" is not an IPv6 address", pfx, (int)(n > 46 ? 46 : n), s + 1);
+			return;
+		}
+		s = close + 2;
+		if (!memchr(s, ':', (size_t)(end - s))) {
+			oci_err_add(e, EINVAL, "%s: a host address needs EXTERNAL:LOCAL after it", pfx);
+			return;
+		}
+	} else {
+		unsigned colons = 0;
+
+		for (const char *c = s; c < end; c++)
+			colons += *c == ':';
+		if (colons > 2) {
+			oci_err_add(e, EINVAL, "%s: write an IPv6 host address in brackets, like [::1]:8080:80", pfx);
+			return;
+		}
+		if (colons == 2) {
+			const char *c1 = memchr(s, ':', (size_t)(end - s));
+			char ip[OCI_IP_LEN];
+			size_t n = (size_t)(c1 - s);
+
+			if (n == 0 || n >= sizeof(ip) || (memcpy(ip, s, n), ip[n] = '\0', oci_ip_parse(ip, &m.host_ip) < 0)) {
+				oci_err_add(e, EINVAL, "%s: \"%.*s\" is not an IPv4 address", pfx, (int)(n > 46 ? 46 : n), s);
+				return;
+			}
+			s = c1 + 1;
+		}
+	}
+
+	colon = memchr(s, ':', (size_t)(end - s));
+	if (colon) {
+		if (parse_span(s, (size_t)(colon - s), "external", pfx, &ext, e) < 0)
+			return;
+		s = colon + 1;
+	}
+	if (parse_span(s, (size_t)(end - s), "local", pfx, &loc, e) < 0)
+		return;
+	if (colon && ext.hi - ext.lo != loc.hi - loc.lo) {
+		oci_err_add(e, EINVAL, "%s: ranges of unequal length: %u external port%s for %u local port%s", pfx,
+			    ext.hi - ext.lo + 1, ext.hi > ext.lo ? "s" : "", loc.hi - loc.lo + 1,
+			    loc.hi > loc.lo ? "s" : "");
+		return;
+	}
+	m.expose = colon != NULL;
+	if (builder_reserve(b, loc.hi - loc.lo + 1) < 0)
+		return;
+	for (unsigned i = 0; i <= loc.hi - loc.lo; i++) {
+		m.local_port = (uint16_t)(loc.lo + i);
+		m.external_port = colon ? (uint16_t)(ext.lo + i) : 0;
+		builder_add(b, &m);
+	}
+}
+
+static void parse_compact(struct builder *b, const char *v, size_t len)
+{
+	unsigned idx = 0;
+	size_t i = 0;
+
+	/* Entries are separated by whitespace and at most one comma. */
+	for (;;) {
+		bool comma = false;
+		size_t start;
+
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == '\n' || v[i] == ',')) {
+			if (v[i] == ',') {
+				if (comma || idx == 0) {
+					oci_err_add(b->e, EINVAL, ANN ": empty entry at byte %zu", i);
+					return;
+				}
+				comma = true;
+			}
+			i++;
+		}
+		if (i == len) {
+			if (comma)
+				oci_err_add(b->e, EINVAL, ANN ": empty entry after the last comma");
+			return;
+		}
+		start = i;
+		while (i < len && v[i] != ' ' && v[i] != '\t' && v[i] != '\n' && v[i] != ',')
+			i++;
+		if (++idx > OCI_PORTS_HARD_MAX) {
+			oci_err_add(b->e, E2BIG, ANN ": more than %d entries", OCI_PORTS_HARD_MAX);
+			return;
+		}
+		parse_compact_entry(b, idx, v + start, i - start);
+		if (b->too_many)
+			return;
+	}
+}
+
+/* ---- JSON spelling: the [[ports]] table ---- */
+
+static int entry_bool(json_object *v, const char *pfx, const char *field, bool *out, struct oci_err *e)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return oci_err_add(e, EINVAL, "%s: %s must be true or false, not %s", pfx, field, oci_json_type_name(v));
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+/* Takes one of two alias fields; naming both is ambiguous. */
+static json_object *alias(json_object *a, json_object *b, const char *pfx, const char *na, const char *nb,
+			  int *bad, struct oci_err *e)
+{
+	if (a && b) {
+		oci_err_add(e, EINVAL, "%s: both %s and its alias %s are given", pfx, na, nb);
+		*bad = 1;
+		return NULL;
+	}
+	return a ? a : b;
+}
+
+static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
+{
+	struct oci_err *e = b->e;
+	struct oci_mapping m = {.entry = idx, .proto = OCI_PROTO_TCP};
+	json_object *local = NULL, *cport = NULL, *ext = NULL, *hport = NULL, *expose = NULL, *hostip = NULL;
+	unsigned before = e->count, port;
+	char pfx[64], what[96];
+	int bad = 0;
+
+	snprintf(pfx, sizeof(pfx), ANN " entry %u", idx);
+	if (!json_object_is_type(obj, json_type_object)) {
+		oci_err_add(e, EINVAL, "%s must be an object, not %s", pfx, oci_json_type_name(obj));
+		return;
+	}
+	json_object_object_foreach(obj, key, val) {
+		if (!strcmp(key, "localPort"))
+			local = val;
+		else if (!strcmp(key, "containerPort"))
+			cport = val;
+		else if (!strcmp(key, "externalPort"))
+			ext = val;
+		else if (!strcmp(key, "hostPort"))
+			hport = val;
+		else if (!strcmp(key, "expose"))
+			expose = val;
+		else if (!strcmp(key, "hostIP"))
+			hostip = val;
+		else if (!strcmp(key, "exposeLocalhost"))
+			entry_bool(val, pfx, key, &m.expose_localhost, e);
+		else if (!strcmp(key, "proxyProtocol"))
+			entry_bool(val, pfx, key, &m.proxy_protocol, e);
+		else if (!strcmp(key, "protocol")) {
+			if (!json_object_is_type(val, json_type_string) ||
+			    parse_proto(json_object_get_string(val), (size_t)json_object_get_string_len(val), &m.proto) < 0)
+				oci_err_add(e, EINVAL, "%s: protocol must be \"tcp\" or \"udp\"", pfx);
+		} else
+			oci_err_add(e, EINVAL, "%s: unknown field \"%.48s\"", pfx, key);
+	}
+	local = alias(local, cport, pfx, "localPort", "containerPort", &bad, e);
+	ext = alias(ext, hport, pfx, "externalPort", "hostPort", &bad, e);
+	if (bad)
+		return;
+
+	if (!local) {
+		oci_err_add(e, EINVAL, "%s: localPort is missing", pfx);
+	} else {
+		snprintf(what, sizeof(what), "%s: localPort", pfx);
+		if (oci_json_port(local, what, &port, e) == 0) {
+			if (oci_port_reserved(port))
+				oci_err_add(e, EINVAL, "%s: %s", pfx, oci_port_reserved_why(port));
+			m.local_port = (uint16_t)port;
+		}
+	}
+	if (ext) {
+		snprintf(what, sizeof(what), "%s: externalPort", pfx);
+		if (oci_json_port(ext, what, &port, e) == 0) {
+			if (oci_port_reserved(port))
+				oci_err_add(e, EINVAL, "%s: %s", pfx, oci_port_reserved_why(port));
+			m.external_port = (uint16_t)port;
+		}
+	}
+	m.expose = ext != NULL;
+	if (expose && entry_bool(expose, pfx, "expose", &m.expose, e) == 0 && ext && !m.expose)
+		oci_err_add(e, EINVAL, "%s: expose is false but externalPort is set", pfx);
+	if (hostip) {
+		if (!json_object_is_type(hostip, json_type_string) ||
+		    oci_ip_parse(json_object_get_string(hostip), &m.host_ip) < 0)
+			oci_err_add(e, EINVAL, "%s: hostIP must be an IPv4 or IPv6 address", pfx);
+		else if (!m.expose)
+			oci_err_add(e, EINVAL, "%s: hostIP is set but the port is not exposed (add externalPort or \"expose\": true)", pfx);
+	}
+	if (e->count == before)
+		builder_add(b, &m);
+}
+
+static void parse_json(struct builder *b, const char *v, size_t len)
+{
+	cleanup_json json_object *root = NULL;
+	size_t n;
+
+	if (oci_json_decode(v, len, ANN, &root, b->e) < 0)
+		return;
+	if (!json_object_is_type(root, json_type_array)) {
+		oci_err_add(b->e, EINVAL, ANN " must be a JSON array of port objects");
+		return;
+	}
+	n = json_object_array_length(root);
+	if (n > OCI_PORTS_HARD_MAX) {
+		oci_err_add(b->e, E2BIG, ANN ": more than %d entries", OCI_PORTS_HARD_MAX);
+		return;
+	}
+	for (size_t i = 0; i < n && !b->too_many; i++)
+		parse_json_entry(b, (unsigned)i + 1, json_object_array_get_idx(root, i));
+}
+
+/* ---- checks across entries ---- */
+
+/* Two host-side listeners collide when their protocol and port match and their
+ * addresses overlap: "not given" binds every address, 0.0.0.0 every IPv4 one,
+ * :: every IPv6 one. */
+static bool hosts_overlap(const struct oci_ip *a, const struct oci_ip *b)
+{
+	if (!a->family || !b->family)
+		return true;
+	if (a->family != b->family)
+		return false;
+	return oci_ip_is_any(a) || oci_ip_is_any(b) || oci_ip_equal(a, b);
+}
+
+static void check_across(const struct oci_ports *p, const struct oci_policy *pol, struct oci_err *e)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct oci_mapping *a = &p->v[i];
+
+		if (a->expose && a->external_port && !oci_policy_external_allowed(pol, a->external_port))
+			oci_err_add(e, EPERM, ANN " entry %u: external port %u is not allowed by the host policy (externalPorts)",
+				    a->entry, a->external_port);
+		for (size_t j = 0; j < i; j++) {
+			const struct oci_mapping *o = &p->v[j];
+
+			if (a->proto != o->proto)
+				continue;
+			if (a->expose && o->expose && a->external_port && a->external_port == o->external_port &&
+			    hosts_overlap(&a->host_ip, &o->host_ip)) {
+				oci_err_add(e, EINVAL, ANN " entries %u and %u: external port %u/%s is mapped twice",
+					    o->entry, a->entry, a->external_port, oci_proto_name(a->proto));
+				break;
+			}
+			if (a->local_port == o->local_port && a->expose != o->expose) {
+				oci_err_add(e, EINVAL, ANN " entries %u and %u: local port %u/%s is both unexposed and exposed",
+					    o->entry, a->entry, a->local_port, oci_proto_name(a->proto));
+				break;
+			}
+			if (a->local_port == o->local_port && (!a->expose || !a->external_port) &&
+			    (!o->expose || !o->external_port)) {
+				oci_err_add(e, EINVAL, ANN " entries %u and %u: local port %u/%s is listed twice",
+					    o->entry, a->entry, a->local_port, oci_proto_name(a->proto));
+				break;
+			}
+		}
+	}
+}
+
+/* JSON when the value opens an array. A compact value may also start with '['
+ * for a bracketed IPv6 host address, and that bracket is always closed by "]:". */
+static bool looks_json(const char *v, size_t len)
+{
+	const char *close;
+	size_t i = 0;
+
+	while (i < len && isspace((unsigned char)v[i]))
+		i++;
+	if (i == len || v[i] != '[' || (i + 1 < len && v[i + 1] == ':'))
+		return false; /* "[::1]:..." cannot be JSON */
+	close = memchr(v + i, ']', len - i);
+	return !close || (size_t)(close - v) + 1 >= len || close[1] != ':' ||
+	       memchr(v + i, '{', (size_t)(close - v) - i) != NULL;
+}
+
+int oci_ports_parse(const char *value, size_t len, const struct oci_policy *pol, struct oci_ports **out,
+		    struct oci_err *e)
+{
+	struct oci_err scratch;
+	struct builder b;
+	unsigned before;
+
+	if (!e) /* problems must be counted even when nobody reads them */
+		oci_err_init(&scratch), e = &scratch;
+	before = e->count;
+	if (len > OCI_PORTS_MAX_LEN)
+		return oci_err_add(e, E2BIG, ANN " is longer than %d bytes", OCI_PORTS_MAX_LEN);
+	if (!looks_json(value, len)) {
+		/* Compact values are plain ASCII: anything else is a mistake or an
+		 * attack, and must not reach messages or logs. */
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)value[i] > 0x7e ||
+			    ((unsigned char)value[i] < 0x20 && value[i] != '\t' && value[i] != '\n'))
+				return oci_err_add(e, EINVAL, ANN ": unexpected byte 0x%02x at byte %zu",
+						   (unsigned char)value[i], i);
+	}
+
+	memset(&b, 0, sizeof(b));
+	b.e = e;
+	b.max = pol->max_ports;
+	b.p = calloc(1, sizeof(*b.p));
+	if (!b.p)
+		return oci_err_add(e, ENOMEM, ANN ": out of memory");
+	if (looks_json(value, len))
+		parse_json(&b, value, len);
+	else
+		parse_compact(&b, value, len);
+	if (e->count == before)
+		check_across(b.p, pol, e);
+	if (e->count != before) {
+		oci_ports_free(b.p);
+		return -EINVAL;
+	}
+	*out = b.p; /* ownership to the caller */
+	return 0;
+}
