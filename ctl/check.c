@@ -62,7 +62,8 @@ static void print_json(const struct oci_spec *s, const struct oci_err *e)
 
 		for (size_t i = 0; i < s->ports->n; i++)
 			json_object_array_add(arr, mapping_json(&s->ports->v[i]));
-		json_object_object_add(root, "autoforward", json_object_new_string(oci_autoforward_name(s->autoforward)));
+		json_object_object_add(root, "autoforward",
+				       json_object_new_string(oci_autoforward_name(s->autoforward)));
 		json_object_object_add(root, "mappings", arr);
 	} else {
 		json_object *arr = json_object_new_array();
@@ -124,7 +125,8 @@ int ctl_check(int argc, char **argv)
 	}
 	/* The same path as the hook: a policy (the host's unless --policy names
 	 * one), then the annotations through oci_spec_parse. */
-	rc = policy_path ? oci_policy_load(policy_path, false, &pol, &e) : oci_policy_load(OCI_POLICY_PATH, true, &pol, &e);
+	rc = policy_path ? oci_policy_load(policy_path, false, &pol, &e)
+			 : oci_policy_load(OCI_POLICY_PATH, true, &pol, &e);
 	if (rc < 0)
 		goto invalid;
 	kv[ann.n++] = (struct oci_kv){.key = (char *)OCI_ANN_PORTS, .value = (char *)value};

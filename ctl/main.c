@@ -26,7 +26,8 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{"check", ctl_check, "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-   validate an io.portside.ports value"},
+	{"check", ctl_check,
+	 "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-   validate an io.portside.ports value"},
 };
 
 static void usage(FILE *f)

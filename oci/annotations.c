@@ -19,8 +19,7 @@ void oci_annotations_clear(struct oci_annotations *ann)
 	ann->n = 0;
 }
 
-int oci_annotations_from_json(json_object *obj, const char *what, struct oci_annotations *ann,
-			      struct oci_err *e)
+int oci_annotations_from_json(json_object *obj, const char *what, struct oci_annotations *ann, struct oci_err *e)
 {
 	size_t cap;
 
@@ -39,7 +38,7 @@ int oci_annotations_from_json(json_object *obj, const char *what, struct oci_ann
 	ann->v = calloc(cap, sizeof(*ann->v));
 	if (!ann->v)
 		return oci_err_add(e, ENOMEM, "%s: out of memory", what);
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach (obj, key, val) {
 		struct oci_kv *kv;
 
 		if (!json_object_is_type(val, json_type_string)) {
@@ -91,7 +90,8 @@ bool oci_annotations_want_portside(const struct oci_annotations *ann)
 int oci_spec_parse_autoforward(const char *value, enum oci_autoforward *out, struct oci_err *e)
 {
 	if (oci_autoforward_parse(value, out) < 0)
-		return oci_err_add(e, EINVAL, OCI_ANN_AUTOFORWARD " must be public, all or never, not \"%.32s\"", value);
+		return oci_err_add(e, EINVAL, OCI_ANN_AUTOFORWARD " must be public, all or never, not \"%.32s\"",
+				   value);
 	return 0;
 }
 
@@ -115,8 +115,9 @@ int oci_spec_parse(const struct oci_annotations *ann, const struct oci_policy *p
 		    !strcmp(k, OCI_ANN_AUTOFORWARD))
 			continue;
 		/* A typo (io.portside.port) would silently leave a port closed. */
-		rc = oci_err_add(e, EINVAL, "unknown annotation %.64s (portside reads " OCI_ANN_PORTS
-			       " and " OCI_ANN_AUTOFORWARD ")", k);
+		rc = oci_err_add(
+			e, EINVAL,
+			"unknown annotation %.64s (portside reads " OCI_ANN_PORTS " and " OCI_ANN_AUTOFORWARD ")", k);
 	}
 	v = oci_annotations_get(ann, OCI_ANN_AUTOFORWARD);
 	if (v && oci_spec_parse_autoforward(v, &s.autoforward, e) < 0)

@@ -12,8 +12,8 @@
 #include "policy.h"
 #include "ports.h"
 
-#define OCI_ANN_PREFIX "io.portside."
-#define OCI_ANN_PORTS "io.portside.ports"
+#define OCI_ANN_PREFIX	    "io.portside."
+#define OCI_ANN_PORTS	    "io.portside.ports"
 #define OCI_ANN_AUTOFORWARD "io.portside.autoforward"
 
 struct oci_kv {
@@ -29,8 +29,7 @@ struct oci_annotations {
 /* Copies the string members of the JSON object OBJ (NULL = none) into ANN.
  * Values of other types are skipped, except under io.portside.*, where they are
  * errors: they are someone's mistake in writing a portside annotation. */
-int oci_annotations_from_json(json_object *obj, const char *what, struct oci_annotations *ann,
-			      struct oci_err *e);
+int oci_annotations_from_json(json_object *obj, const char *what, struct oci_annotations *ann, struct oci_err *e);
 
 /* Frees what ANN holds (not ANN itself) and empties it. */
 void oci_annotations_clear(struct oci_annotations *ann);
@@ -43,8 +42,8 @@ bool oci_annotations_want_portside(const struct oci_annotations *ann);
 
 /* What the container asks of portside. */
 struct oci_spec {
-	struct oci_ports *ports;           /* never NULL after oci_spec_parse succeeds */
-	enum oci_autoforward autoforward;  /* the annotation's, else the policy's */
+	struct oci_ports *ports;	  /* never NULL after oci_spec_parse succeeds */
+	enum oci_autoforward autoforward; /* the annotation's, else the policy's */
 };
 
 /* Reads io.portside.ports and io.portside.autoforward from ANN and validates them

@@ -39,10 +39,10 @@ static inline void oci_cleanup_jsonp(struct json_object **o)
 		json_object_put(*o);
 }
 
-#define cleanup_free __attribute__((cleanup(oci_cleanup_freep)))
-#define cleanup_close __attribute__((cleanup(oci_cleanup_closep)))
+#define cleanup_free   __attribute__((cleanup(oci_cleanup_freep)))
+#define cleanup_close  __attribute__((cleanup(oci_cleanup_closep)))
 #define cleanup_fclose __attribute__((cleanup(oci_cleanup_fclosep)))
-#define cleanup_json __attribute__((cleanup(oci_cleanup_jsonp)))
+#define cleanup_json   __attribute__((cleanup(oci_cleanup_jsonp)))
 
 /* close() that is never retried on EINTR (Linux frees the fd anyway) and
  * leaves the variable at -1. */

@@ -131,17 +131,14 @@ static int parse_hooks(struct oci_config *c, json_object *hooks, struct oci_err 
 		return 0;
 	if (!json_object_is_type(hooks, json_type_object))
 		return oci_err_add(e, EINVAL, "config: hooks must be an object");
-	json_object_object_foreach(hooks, stage, list) {
+	json_object_object_foreach (hooks, stage, list) {
 		(void)stage;
 		if (json_object_is_type(list, json_type_array))
 			total += json_object_array_length(list);
 	}
-	if (total == 0)
-		return 0;
-	c->hooks = calloc(total, sizeof(*c->hooks));
-	if (!c->hooks)
+	if (total && !(c->hooks = calloc(total, sizeof(*c->hooks))))
 		return oci_err_add(e, ENOMEM, "config: out of memory");
-	json_object_object_foreach(hooks, key, arr) {
+	json_object_object_foreach (hooks, key, arr) {
 		enum oci_hook_stage st;
 
 		/* Stages this code does not know belong to a newer spec: not ours. */

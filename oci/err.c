@@ -73,20 +73,6 @@ int oci_err_addp(struct oci_err *e, int errnum, const char *fmt, ...)
 	return rc;
 }
 
-void oci_err_prefix(struct oci_err *e, unsigned from, const char *prefix)
-{
-	if (!e)
-		return;
-	for (unsigned i = from; i < oci_err_lines(e); i++) {
-		char tmp[OCI_ERR_LEN];
-		int n = snprintf(tmp, sizeof(tmp), "%s: %s", prefix, e->msg[i]);
-
-		mark_truncated(tmp, n);
-		sanitize(tmp);
-		memcpy(e->msg[i], tmp, sizeof(tmp));
-	}
-}
-
 void oci_err_print(const struct oci_err *e, FILE *f, const char *prefix)
 {
 	for (unsigned i = 0; i < oci_err_lines(e); i++)

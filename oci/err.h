@@ -21,7 +21,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#define OCI_ERR_MAX 24  /* lines kept; later ones are only counted */
+#define OCI_ERR_MAX 24	/* lines kept; later ones are only counted */
 #define OCI_ERR_LEN 256 /* one line, truncated with "..." if longer */
 
 struct oci_err {
@@ -36,17 +36,11 @@ void oci_err_init(struct oci_err *e);
  * ERRNUM is 0), so that a caller can write `return oci_err_add(e, EINVAL, ...)`.
  * Newlines and control characters in the result are replaced with '?': every
  * problem stays one line even when it quotes untrusted input. */
-int oci_err_add(struct oci_err *e, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int oci_err_add(struct oci_err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Like oci_err_add, with ": strerror(ERRNUM)" appended; for failures where errno
  * carries the reason. */
-int oci_err_addp(struct oci_err *e, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Prefixes every line recorded since line FROM with PREFIX (e.g. a file name),
- * so that a caller can give context to a callee's messages. */
-void oci_err_prefix(struct oci_err *e, unsigned from, const char *prefix);
+int oci_err_addp(struct oci_err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Appends every problem of SRC to DST, each prefixed with "PREFIX: " when
  * PREFIX is not NULL. DST may be NULL. */

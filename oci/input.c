@@ -107,8 +107,7 @@ bool oci_utf8_valid(const char *buf, size_t len)
 	return true;
 }
 
-int oci_json_decode(const char *buf, size_t len, const char *what, json_object **out,
-		    struct oci_err *e)
+int oci_json_decode(const char *buf, size_t len, const char *what, json_object **out, struct oci_err *e)
 {
 	json_tokener *tok;
 	json_object *obj;

@@ -30,8 +30,7 @@ bool oci_utf8_valid(const char *buf, size_t len);
 /* Decodes BUF[0..LEN) as exactly one JSON value: UTF-8 checked, depth-capped,
  * strict (no trailing garbage after the value but whitespace). WHAT names the
  * input in messages. On success *OUT is a new reference the caller puts. */
-int oci_json_decode(const char *buf, size_t len, const char *what, json_object **out,
-		    struct oci_err *e);
+int oci_json_decode(const char *buf, size_t len, const char *what, json_object **out, struct oci_err *e);
 
 /* Name of a json-c type as a user reads it ("a string", "an integer", ...). */
 const char *oci_json_type_name(const json_object *o);

@@ -23,8 +23,8 @@ static int fail(struct scan *sc, const char *why)
 
 static void skip_ws(struct scan *sc)
 {
-	while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' ||
-				 sc->s[sc->i] == '\r'))
+	while (sc->i < sc->n &&
+	       (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' || sc->s[sc->i] == '\n' || sc->s[sc->i] == '\r'))
 		sc->i++;
 }
 

@@ -109,8 +109,8 @@ static void parse_external_ports(struct oci_policy *p, json_object *v, struct oc
 		snprintf(what, sizeof(what), "%s[%zu]", f, i);
 		if (json_object_is_type(it, json_type_string)) {
 			if (parse_span(json_object_get_string(it), &lo, &hi) < 0) {
-				oci_err_add(e, EINVAL, "%s: \"%.32s\" is not a port range A-B within 1-65535",
-					    what, json_object_get_string(it));
+				oci_err_add(e, EINVAL, "%s: \"%.32s\" is not a port range A-B within 1-65535", what,
+					    json_object_get_string(it));
 				continue;
 			}
 		} else if (oci_json_port(it, what, &lo, e) < 0) {
@@ -201,8 +201,7 @@ static void parse_host_ip(struct oci_policy *p, json_object *v, struct oci_err *
 	}
 }
 
-static void parse_uint(json_object *v, const char *field, unsigned lo, unsigned hi, unsigned *out,
-		       struct oci_err *e)
+static void parse_uint(json_object *v, const char *field, unsigned lo, unsigned hi, unsigned *out, struct oci_err *e)
 {
 	int64_t x;
 
@@ -242,7 +241,7 @@ int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struc
 	if (!p)
 		return oci_err_add(e, ENOMEM, "policy: out of memory");
 
-	json_object_object_foreach(root, key, val) {
+	json_object_object_foreach (root, key, val) {
 		if (!strcmp(key, "externalPorts")) {
 			parse_external_ports(p, val, e);
 		} else if (!strcmp(key, "autoforwardPorts")) {
@@ -250,14 +249,16 @@ int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struc
 		} else if (!strcmp(key, "autoforward")) {
 			if (!json_object_is_type(val, json_type_string) ||
 			    oci_autoforward_parse(json_object_get_string(val), &p->autoforward) < 0)
-				oci_err_add(e, EINVAL, "policy field autoforward must be \"public\", \"all\" or \"never\"");
+				oci_err_add(e, EINVAL,
+					    "policy field autoforward must be \"public\", \"all\" or \"never\"");
 		} else if (!strcmp(key, "hostIP")) {
 			parse_host_ip(p, val, e);
 		} else if (!strcmp(key, "addressPool")) {
 			if (!json_object_is_type(val, json_type_string) ||
 			    oci_cidr_parse(json_object_get_string(val), &p->pool, &p->pool_prefix) < 0)
 				oci_err_add(e, EINVAL,
-					    "policy field addressPool must be a network like \"127.77.0.0/16\" with no host bits set");
+					    "policy field addressPool must be a network like \"127.77.0.0/16\" with no "
+					    "host bits set");
 			else
 				p->has_pool = true;
 		} else if (!strcmp(key, "maxPorts")) {

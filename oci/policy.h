@@ -12,15 +12,15 @@
 #include "addr.h"
 #include "err.h"
 
-#define OCI_POLICY_PATH "/etc/portside/policy.json"
-#define OCI_POLICY_MAX_BYTES (64 * 1024)
+#define OCI_POLICY_PATH	       "/etc/portside/policy.json"
+#define OCI_POLICY_MAX_BYTES   (64 * 1024)
 #define OCI_POLICY_MAX_HOSTIPS 8
-#define OCI_PORTS_HARD_MAX 4096 /* no policy may allow more ports per container */
+#define OCI_PORTS_HARD_MAX     4096 /* no policy may allow more ports per container */
 
 enum oci_autoforward {
 	OCI_AUTOFORWARD_PUBLIC = 0, /* ports opened on 0.0.0.0 / :: (the default) */
-	OCI_AUTOFORWARD_ALL,        /* localhost-only ports too */
-	OCI_AUTOFORWARD_NEVER,      /* only the explicit list */
+	OCI_AUTOFORWARD_ALL,	    /* localhost-only ports too */
+	OCI_AUTOFORWARD_NEVER,	    /* only the explicit list */
 };
 
 struct oci_policy {
@@ -43,7 +43,7 @@ struct oci_policy {
 	struct oci_ip pool;
 	unsigned pool_prefix;
 
-	unsigned max_ports;        /* mappings per container */
+	unsigned max_ports;	   /* mappings per container */
 	unsigned max_connections;  /* live connections/flows per container */
 	unsigned udp_idle_timeout; /* seconds */
 };

@@ -16,7 +16,7 @@
 struct builder {
 	struct oci_ports *p;
 	size_t cap;
-	unsigned max; /* the policy's maxPorts */
+	unsigned max;  /* the policy's maxPorts */
 	bool too_many; /* said once */
 	struct oci_err *e;
 };
@@ -102,8 +102,7 @@ static int parse_port(const char *s, size_t n, unsigned *out)
 }
 
 /* "N" or "A-B". On failure explains in E with the entry's prefix PFX. */
-static int parse_span(const char *s, size_t n, const char *side, const char *pfx, struct span *sp,
-		      struct oci_err *e)
+static int parse_span(const char *s, size_t n, const char *side, const char *pfx, struct span *sp, struct oci_err *e)
 {
 	const char *dash = memchr(s, '-', n);
 	int rc;
@@ -119,15 +118,15 @@ static int parse_span(const char *s, size_t n, const char *side, const char *pfx
 	if (rc == -ERANGE)
 		return oci_err_add(e, ERANGE, "%s: %s port %.*s is out of range 1-65535", pfx, side, (int)n, s);
 	if (rc < 0)
-		return oci_err_add(e, EINVAL, "%s: %s port \"%.*s\" is not a port number or range", pfx, side,
-				   (int)n, s);
+		return oci_err_add(e, EINVAL, "%s: %s port \"%.*s\" is not a port number or range", pfx, side, (int)n,
+				   s);
 	if (sp->lo > sp->hi)
 		return oci_err_add(e, EINVAL, "%s: %s range %u-%u is reversed", pfx, side, sp->lo, sp->hi);
 	for (unsigned p = sp->lo; p <= sp->hi; p++)
 		if (oci_port_reserved(p))
-			return oci_err_add(e, EINVAL, "%s: %s%s", pfx,
-					   sp->lo == sp->hi ? "" : "the range includes reserved port: ",
-					   oci_port_reserved_why(p));
+			return oci_err_add(
+				e, EINVAL, "%s: %s%s", pfx,
+				sp->lo == sp->hi ? "" : "the range includes reserved port: ", oci_port_reserved_why(p));
 	return 0;
 }
 
@@ -180,7 +179,8 @@ static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok
 		n = (size_t)(close - s - 1);
 		if (n >= sizeof(ip) || (memcpy(ip, s + 1, n), ip[n] = '\0', oci_ip_parse(ip, &m.host_ip) < 0) ||
 		    m.host_ip.family != AF_INET6) {
-			oci_err_add(e, EINVAL, "%s: \"%.*s\" is not an IPv6 address", pfx, (int)(n > 46 ? 46 : n), s + 1);
+			oci_err_add(e, EINVAL, "%s: \"%.*s\" is not an IPv6 address", pfx, (int)(n > 46 ? 46 : n),
+				    s + 1);
 			return;
 		}
 		s = close + 2;
@@ -202,8 +202,10 @@ static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok
 			char ip[OCI_IP_LEN];
 			size_t n = (size_t)(c1 - s);
 
-			if (n == 0 || n >= sizeof(ip) || (memcpy(ip, s, n), ip[n] = '\0', oci_ip_parse(ip, &m.host_ip) < 0)) {
-				oci_err_add(e, EINVAL, "%s: \"%.*s\" is not an IPv4 address", pfx, (int)(n > 46 ? 46 : n), s);
+			if (n == 0 || n >= sizeof(ip) ||
+			    (memcpy(ip, s, n), ip[n] = '\0', oci_ip_parse(ip, &m.host_ip) < 0)) {
+				oci_err_add(e, EINVAL, "%s: \"%.*s\" is not an IPv4 address", pfx,
+					    (int)(n > 46 ? 46 : n), s);
 				return;
 			}
 			s = c1 + 1;
@@ -277,14 +279,15 @@ static void parse_compact(struct builder *b, const char *v, size_t len)
 static int entry_bool(json_object *v, const char *pfx, const char *field, bool *out, struct oci_err *e)
 {
 	if (!json_object_is_type(v, json_type_boolean))
-		return oci_err_add(e, EINVAL, "%s: %s must be true or false, not %s", pfx, field, oci_json_type_name(v));
+		return oci_err_add(e, EINVAL, "%s: %s must be true or false, not %s", pfx, field,
+				   oci_json_type_name(v));
 	*out = json_object_get_boolean(v);
 	return 0;
 }
 
 /* Takes one of two alias fields; naming both is ambiguous. */
-static json_object *alias(json_object *a, json_object *b, const char *pfx, const char *na, const char *nb,
-			  int *bad, struct oci_err *e)
+static json_object *alias(json_object *a, json_object *b, const char *pfx, const char *na, const char *nb, int *bad,
+			  struct oci_err *e)
 {
 	if (a && b) {
 		oci_err_add(e, EINVAL, "%s: both %s and its alias %s are given", pfx, na, nb);
@@ -308,7 +311,7 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 		oci_err_add(e, EINVAL, "%s must be an object, not %s", pfx, oci_json_type_name(obj));
 		return;
 	}
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach (obj, key, val) {
 		if (!strcmp(key, "localPort"))
 			local = val;
 		else if (!strcmp(key, "containerPort"))
@@ -327,7 +330,8 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 			entry_bool(val, pfx, key, &m.proxy_protocol, e);
 		else if (!strcmp(key, "protocol")) {
 			if (!json_object_is_type(val, json_type_string) ||
-			    parse_proto(json_object_get_string(val), (size_t)json_object_get_string_len(val), &m.proto) < 0)
+			    parse_proto(json_object_get_string(val), (size_t)json_object_get_string_len(val),
+					&m.proto) < 0)
 				oci_err_add(e, EINVAL, "%s: protocol must be \"tcp\" or \"udp\"", pfx);
 		} else
 			oci_err_add(e, EINVAL, "%s: unknown field \"%.48s\"", pfx, key);
@@ -363,7 +367,10 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 		    oci_ip_parse(json_object_get_string(hostip), &m.host_ip) < 0)
 			oci_err_add(e, EINVAL, "%s: hostIP must be an IPv4 or IPv6 address", pfx);
 		else if (!m.expose)
-			oci_err_add(e, EINVAL, "%s: hostIP is set but the port is not exposed (add externalPort or \"expose\": true)", pfx);
+			oci_err_add(
+				e, EINVAL,
+				"%s: hostIP is set but the port is not exposed (add externalPort or \"expose\": true)",
+				pfx);
 	}
 	if (e->count == before)
 		builder_add(b, &m);
@@ -409,7 +416,8 @@ static void check_across(const struct oci_ports *p, const struct oci_policy *pol
 		const struct oci_mapping *a = &p->v[i];
 
 		if (a->expose && a->external_port && !oci_policy_external_allowed(pol, a->external_port))
-			oci_err_add(e, EPERM, ANN " entry %u: external port %u is not allowed by the host policy (externalPorts)",
+			oci_err_add(e, EPERM,
+				    ANN " entry %u: external port %u is not allowed by the host policy (externalPorts)",
 				    a->entry, a->external_port);
 		for (size_t j = 0; j < i; j++) {
 			const struct oci_mapping *o = &p->v[j];
@@ -423,7 +431,8 @@ static void check_across(const struct oci_ports *p, const struct oci_policy *pol
 				break;
 			}
 			if (a->local_port == o->local_port && a->expose != o->expose) {
-				oci_err_add(e, EINVAL, ANN " entries %u and %u: local port %u/%s is both unexposed and exposed",
+				oci_err_add(e, EINVAL,
+					    ANN " entries %u and %u: local port %u/%s is both unexposed and exposed",
 					    o->entry, a->entry, a->local_port, oci_proto_name(a->proto));
 				break;
 			}

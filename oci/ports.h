@@ -14,19 +14,19 @@
 #include "policy.h"
 
 #define OCI_PORTS_MAX_LEN 16384 /* bytes of one annotation value */
-#define OCI_ENTRY_MAX_LEN 128   /* bytes of one compact entry */
+#define OCI_ENTRY_MAX_LEN 128	/* bytes of one compact entry */
 
 enum oci_proto { OCI_PROTO_TCP = 0, OCI_PROTO_UDP = 1 };
 
 struct oci_mapping {
-	unsigned entry;         /* 1-based entry of the annotation it came from */
-	uint16_t local_port;    /* the port inside the container */
+	unsigned entry;		/* 1-based entry of the annotation it came from */
+	uint16_t local_port;	/* the port inside the container */
 	uint16_t external_port; /* host side; 0 with expose: handed out at start */
-	uint8_t proto;          /* enum oci_proto */
-	bool expose;            /* false: a known port that is never exposed */
-	bool expose_localhost;  /* reachable even if the app binds 127.0.0.1/::1 */
-	bool proxy_protocol;    /* send a PROXY v2 header to the app */
-	struct oci_ip host_ip;  /* family 0: the policy's hostIP */
+	uint8_t proto;		/* enum oci_proto */
+	bool expose;		/* false: a known port that is never exposed */
+	bool expose_localhost;	/* reachable even if the app binds 127.0.0.1/::1 */
+	bool proxy_protocol;	/* send a PROXY v2 header to the app */
+	struct oci_ip host_ip;	/* family 0: the policy's hostIP */
 };
 
 struct oci_ports {

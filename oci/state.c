@@ -79,7 +79,8 @@ int oci_state_parse(const char *buf, size_t len, struct oci_state **out, struct 
 	    (rc = get_string(root, "bundle", true, &s->bundle, e)) < 0)
 		goto fail;
 	if (!oci_id_valid(s->id)) {
-		rc = oci_err_add(e, EINVAL, "state: container id \"%.64s\" is not a safe name ([A-Za-z0-9_.+-], at most %d)",
+		rc = oci_err_add(e, EINVAL,
+				 "state: container id \"%.64s\" is not a safe name ([A-Za-z0-9_.+-], at most %d)",
 				 s->id, OCI_ID_MAX_LEN);
 		goto fail;
 	}
@@ -93,7 +94,8 @@ int oci_state_parse(const char *buf, size_t len, struct oci_state **out, struct 
 		int64_t pid;
 
 		if (!json_object_is_type(v, json_type_int)) {
-			rc = oci_err_add(e, EINVAL, "state: field pid must be an integer, not %s", oci_json_type_name(v));
+			rc = oci_err_add(e, EINVAL, "state: field pid must be an integer, not %s",
+					 oci_json_type_name(v));
 			goto fail;
 		}
 		errno = 0;

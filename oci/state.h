@@ -11,14 +11,14 @@
 #include "err.h"
 
 #define OCI_STATE_MAX_BYTES (1024 * 1024)
-#define OCI_ID_MAX_LEN 200 /* ids become directory names under /run/portside */
+#define OCI_ID_MAX_LEN	    200 /* ids become directory names under /run/portside */
 
 struct oci_state {
 	char *oci_version; /* whatever the runtime wrote ("1.0" from crun, "1.0.2", ...) */
-	char *id;          /* checked by oci_id_valid */
-	char *status;      /* "creating", "created", "running", "stopped"; NULL if absent */
-	pid_t pid;         /* the container's init; 0 when absent (poststop) */
-	char *bundle;      /* absolute path */
+	char *id;	   /* checked by oci_id_valid */
+	char *status;	   /* "creating", "created", "running", "stopped"; NULL if absent */
+	pid_t pid;	   /* the container's init; 0 when absent (poststop) */
+	char *bundle;	   /* absolute path */
 	struct oci_annotations ann;
 };
 

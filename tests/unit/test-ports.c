@@ -242,9 +242,10 @@ static void test_trailing_garbage(void **state)
 static void test_json_table(void **state)
 {
 	(void)state;
-	struct oci_ports *p = ok("[{\"localPort\":3000,\"externalPort\":80,\"exposeLocalhost\":true},"
-				 " {\"localPort\":53,\"externalPort\":5353,\"protocol\":\"udp\",\"hostIP\":\"::1\"},"
-				 " {\"containerPort\":8080,\"hostPort\":8081,\"protocol\":\"TCP\",\"proxyProtocol\":true}]");
+	struct oci_ports *p =
+		ok("[{\"localPort\":3000,\"externalPort\":80,\"exposeLocalhost\":true},"
+		   " {\"localPort\":53,\"externalPort\":5353,\"protocol\":\"udp\",\"hostIP\":\"::1\"},"
+		   " {\"containerPort\":8080,\"hostPort\":8081,\"protocol\":\"TCP\",\"proxyProtocol\":true}]");
 	char buf[OCI_IP_LEN];
 
 	assert_int_equal(p->n, 3);
@@ -293,11 +294,13 @@ static void test_json_types(void **state)
 	bad("[{\"localPort\":3000.0}]", "not a number with a fraction");
 	bad("[{\"localPort\":1e3}]", "localPort must be an integer");
 	bad("[{\"localPort\":3000,\"externalPort\":true}]", "externalPort must be an integer");
-	bad("[{\"localPort\":3000,\"exposeLocalhost\":\"yes\"}]", "exposeLocalhost must be true or false, not a string");
+	bad("[{\"localPort\":3000,\"exposeLocalhost\":\"yes\"}]",
+	    "exposeLocalhost must be true or false, not a string");
 	bad("[{\"localPort\":3000,\"expose\":1}]", "expose must be true or false");
 	bad("[{\"localPort\":3000,\"protocol\":\"sctp\"}]", "protocol must be \"tcp\" or \"udp\"");
 	bad("[{\"localPort\":3000,\"protocol\":17}]", "protocol must be");
-	bad("[{\"localPort\":3000,\"externalPort\":80,\"hostIP\":\"localhost\"}]", "hostIP must be an IPv4 or IPv6 address");
+	bad("[{\"localPort\":3000,\"externalPort\":80,\"hostIP\":\"localhost\"}]",
+	    "hostIP must be an IPv4 or IPv6 address");
 	bad("[{\"localPort\":3000,\"externalPort\":80,\"hostIP\":7}]", "hostIP must be");
 	bad("[3000]", "entry 1 must be an object, not an integer");
 	bad("[{\"localPort\":3000}, null]", "entry 2 must be an object, not null");
