@@ -73,6 +73,10 @@ unit: $(UNIT_BIN)
 integration: all
 	PORTSIDE_BUILD=$(abspath $(BUILD)) bats --tap tests/integration
 
+demo: deps-if-missing
+	$(MAKE) all
+	PORTSIDE_BUILD=$(abspath $(BUILD)) packaging/demo.sh
+
 # ASan+UBSan build in its own tree, then the same tests against it.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan: deps-if-missing

@@ -295,8 +295,11 @@ int oci_policy_load(const char *path, bool missing_ok, struct oci_policy **out, 
 		*out = oci_policy_new();
 		return *out ? 0 : oci_err_add(e, ENOMEM, "policy: out of memory");
 	}
-	if (rc == 0)
-		rc = oci_policy_parse(buf, len, out, &local);
+	if (rc < 0) {
+		oci_err_append(e, &local, NULL); /* these already name the file */
+		return rc;
+	}
+	rc = oci_policy_parse(buf, len, out, &local);
 	if (rc < 0)
 		oci_err_append(e, &local, path);
 	return rc;
