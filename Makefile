@@ -20,20 +20,26 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 	-Wno-missing-field-initializers
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 # The user's CFLAGS come last so that they win.
-override CFLAGS := -std=gnu11 -O2 -g $(WARN) $(HARDEN) -MMD -MP \
-	-DPORTSIDE_VERSION='"$(VERSION)"' $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS) $(CFLAGS)
+override CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) $(HARDEN) -MMD -MP \
+	-DPORTSIDE_VERSION='"$(VERSION)"' -DPORTSIDE_SIDECAR_PATH='"$(LIBEXECDIR)/portside/portside-sidecar"' $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS) $(CFLAGS)
 override LDFLAGS := -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS) $(LDFLAGS)
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 OCI_SRC := $(wildcard oci/*.c)
+LIB_SRC := $(wildcard lib/*.c)
 CTL_SRC := $(wildcard ctl/*.c)
+HOOK_SRC := $(wildcard hook/*.c)
+SIDECAR_SRC := $(wildcard sidecar/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
 OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
+HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/%.o)
+SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-PROGRAMS := $(BUILD)/portsidectl
+PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar
 
 .PHONY: all check unit integration asan fuzz demo deps deps-if-missing install uninstall \
 	clean fmt fmt-check lint
@@ -47,7 +53,16 @@ $(BUILD)/%.o: %.c
 $(BUILD)/liboci.a: $(OCI_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/portsidectl: $(CTL_OBJ) $(BUILD)/liboci.a
+$(BUILD)/libportside.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/portsidectl: $(CTL_OBJ) $(BUILD)/libportside.a $(BUILD)/liboci.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/portside-hook: $(HOOK_OBJ) $(BUILD)/libportside.a $(BUILD)/liboci.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/portside-sidecar: $(SIDECAR_OBJ) $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/liboci.a
@@ -88,7 +103,7 @@ asan: deps-if-missing
 # seed corpus (the seeds in the tree are never written to).
 FUZZ_TIME ?= 15
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
-FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 -std=gnu11 \
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 -std=gnu11 -D_GNU_SOURCE \
 	$(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 fuzz: deps-if-missing
 	@mkdir -p $(BUILD)/fuzz
@@ -119,7 +134,7 @@ clean:
 
 # ---- style ----
 
-FMT_FILES := $(wildcard oci/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
+FMT_FILES := $(wildcard oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
 fmt:
 	clang-format -i $(FMT_FILES)
 fmt-check:

@@ -10,6 +10,7 @@
 #define CTL_EXIT_USAGE	 2 /* the command line itself is wrong */
 
 int ctl_check(int argc, char **argv);
+int ctl_logs(int argc, char **argv);
 
 /* Prints "portsidectl: MSG" on stderr. */
 void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -28,6 +28,7 @@ static const struct {
 } commands[] = {
 	{"check", ctl_check,
 	 "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-   validate an io.portside.ports value"},
+	{"logs", ctl_logs, "logs ID   print the log of a container's sidecar"},
 };
 
 static void usage(FILE *f)

@@ -90,8 +90,7 @@ bool oci_annotations_want_portside(const struct oci_annotations *ann)
 int oci_spec_parse_autoforward(const char *value, enum oci_autoforward *out, struct oci_err *e)
 {
 	if (oci_autoforward_parse(value, out) < 0)
-		return oci_err_add(e, EINVAL, OCI_ANN_AUTOFORWARD " must be public, all or never, not \"%.32s\"",
-				   value);
+		return oci_err_add(e, EINVAL, OCI_ANN_AUTOFORWARD " must be public, all or never, not '%.32s'", value);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 /* Scope-bound clean-up, as crun does it. Hand ownership off with
  * `*out = p; p = NULL;` so that the clean-up of the local becomes a no-op. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,16 +34,23 @@ static inline void oci_cleanup_fclosep(FILE **f)
 		fclose(*f);
 }
 
+static inline void oci_cleanup_closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
 static inline void oci_cleanup_jsonp(struct json_object **o)
 {
 	if (*o)
 		json_object_put(*o);
 }
 
-#define cleanup_free   __attribute__((cleanup(oci_cleanup_freep)))
-#define cleanup_close  __attribute__((cleanup(oci_cleanup_closep)))
-#define cleanup_fclose __attribute__((cleanup(oci_cleanup_fclosep)))
-#define cleanup_json   __attribute__((cleanup(oci_cleanup_jsonp)))
+#define cleanup_free	 __attribute__((cleanup(oci_cleanup_freep)))
+#define cleanup_close	 __attribute__((cleanup(oci_cleanup_closep)))
+#define cleanup_fclose	 __attribute__((cleanup(oci_cleanup_fclosep)))
+#define cleanup_closedir __attribute__((cleanup(oci_cleanup_closedirp)))
+#define cleanup_json	 __attribute__((cleanup(oci_cleanup_jsonp)))
 
 /* close() that is never retried on EINTR (Linux frees the fd anyway) and
  * leaves the variable at -1. */

@@ -109,7 +109,7 @@ static void parse_external_ports(struct oci_policy *p, json_object *v, struct oc
 		snprintf(what, sizeof(what), "%s[%zu]", f, i);
 		if (json_object_is_type(it, json_type_string)) {
 			if (parse_span(json_object_get_string(it), &lo, &hi) < 0) {
-				oci_err_add(e, EINVAL, "%s: \"%.32s\" is not a port range A-B within 1-65535", what,
+				oci_err_add(e, EINVAL, "%s: '%.32s' is not a port range A-B within 1-65535", what,
 					    json_object_get_string(it));
 				continue;
 			}
@@ -178,7 +178,7 @@ static void add_host_ip(struct oci_policy *p, json_object *it, const char *what,
 		return;
 	}
 	if (oci_ip_parse(json_object_get_string(it), &p->host_ips[p->n_host_ips]) < 0) {
-		oci_err_add(e, EINVAL, "%s: \"%.64s\" is not an IP address", what, json_object_get_string(it));
+		oci_err_add(e, EINVAL, "%s: '%.64s' is not an IP address", what, json_object_get_string(it));
 		return;
 	}
 	p->n_host_ips++;
@@ -268,7 +268,7 @@ int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struc
 		} else if (!strcmp(key, "udpIdleTimeout")) {
 			parse_uint(val, "udpIdleTimeout", 1, 86400, &p->udp_idle_timeout, e);
 		} else {
-			oci_err_add(e, EINVAL, "policy field \"%.64s\" is unknown", key);
+			oci_err_add(e, EINVAL, "policy field '%.64s' is unknown", key);
 		}
 	}
 	if (p->has_pool && p->pool.family == AF_INET && p->pool_prefix > 30)

@@ -118,8 +118,7 @@ static int parse_span(const char *s, size_t n, const char *side, const char *pfx
 	if (rc == -ERANGE)
 		return oci_err_add(e, ERANGE, "%s: %s port %.*s is out of range 1-65535", pfx, side, (int)n, s);
 	if (rc < 0)
-		return oci_err_add(e, EINVAL, "%s: %s port \"%.*s\" is not a port number or range", pfx, side, (int)n,
-				   s);
+		return oci_err_add(e, EINVAL, "%s: %s port '%.*s' is not a port number or range", pfx, side, (int)n, s);
 	if (sp->lo > sp->hi)
 		return oci_err_add(e, EINVAL, "%s: %s range %u-%u is reversed", pfx, side, sp->lo, sp->hi);
 	for (unsigned p = sp->lo; p <= sp->hi; p++)
@@ -149,7 +148,7 @@ static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok
 	const char *s = tok, *end = tok + len, *slash, *colon;
 	char pfx[OCI_ENTRY_MAX_LEN + 64];
 
-	snprintf(pfx, sizeof(pfx), ANN " entry %u \"%.*s\"", idx, (int)(len > 48 ? 48 : len), tok);
+	snprintf(pfx, sizeof(pfx), ANN " entry %u '%.*s'", idx, (int)(len > 48 ? 48 : len), tok);
 	if (len > OCI_ENTRY_MAX_LEN) {
 		oci_err_add(e, E2BIG, "%s...: entry is longer than %d bytes", pfx, OCI_ENTRY_MAX_LEN);
 		return;
@@ -159,7 +158,7 @@ static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok
 	slash = memchr(s, '/', len);
 	if (slash) {
 		if (parse_proto(slash + 1, (size_t)(end - slash - 1), &m.proto) < 0) {
-			oci_err_add(e, EINVAL, "%s: unknown protocol \"%.*s\" (use tcp or udp)", pfx,
+			oci_err_add(e, EINVAL, "%s: unknown protocol '%.*s' (use tcp or udp)", pfx,
 				    (int)(end - slash - 1), slash + 1);
 			return;
 		}
@@ -179,8 +178,7 @@ static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok
 		n = (size_t)(close - s - 1);
 		if (n >= sizeof(ip) || (memcpy(ip, s + 1, n), ip[n] = '\0', oci_ip_parse(ip, &m.host_ip) < 0) ||
 		    m.host_ip.family != AF_INET6) {
-			oci_err_add(e, EINVAL, "%s: \"%.*s\" is not an IPv6 address", pfx, (int)(n > 46 ? 46 : n),
-				    s + 1);
+			oci_err_add(e, EINVAL, "%s: '%.*s' is not an IPv6 address", pfx, (int)(n > 46 ? 46 : n), s + 1);
 			return;
 		}
 		s = close + 2;
@@ -204,8 +202,8 @@ static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok
 
 			if (n == 0 || n >= sizeof(ip) ||
 			    (memcpy(ip, s, n), ip[n] = '\0', oci_ip_parse(ip, &m.host_ip) < 0)) {
-				oci_err_add(e, EINVAL, "%s: \"%.*s\" is not an IPv4 address", pfx,
-					    (int)(n > 46 ? 46 : n), s);
+				oci_err_add(e, EINVAL, "%s: '%.*s' is not an IPv4 address", pfx, (int)(n > 46 ? 46 : n),
+					    s);
 				return;
 			}
 			s = c1 + 1;
@@ -334,7 +332,7 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 					&m.proto) < 0)
 				oci_err_add(e, EINVAL, "%s: protocol must be \"tcp\" or \"udp\"", pfx);
 		} else
-			oci_err_add(e, EINVAL, "%s: unknown field \"%.48s\"", pfx, key);
+			oci_err_add(e, EINVAL, "%s: unknown field '%.48s'", pfx, key);
 	}
 	local = alias(local, cport, pfx, "localPort", "containerPort", &bad, e);
 	ext = alias(ext, hport, pfx, "externalPort", "hostPort", &bad, e);

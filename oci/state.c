@@ -80,12 +80,12 @@ int oci_state_parse(const char *buf, size_t len, struct oci_state **out, struct 
 		goto fail;
 	if (!oci_id_valid(s->id)) {
 		rc = oci_err_add(e, EINVAL,
-				 "state: container id \"%.64s\" is not a safe name ([A-Za-z0-9_.+-], at most %d)",
-				 s->id, OCI_ID_MAX_LEN);
+				 "state: container id '%.64s' is not a safe name ([A-Za-z0-9_.+-], at most %d)", s->id,
+				 OCI_ID_MAX_LEN);
 		goto fail;
 	}
 	if (s->bundle[0] != '/' || strlen(s->bundle) >= PATH_MAX) {
-		rc = oci_err_add(e, EINVAL, "state: bundle \"%.64s\" is not an absolute path", s->bundle);
+		rc = oci_err_add(e, EINVAL, "state: bundle '%.64s' is not an absolute path", s->bundle);
 		goto fail;
 	}
 	/* poststop runs after the init is gone: runc then writes pid 0, crun may

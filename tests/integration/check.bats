@@ -64,13 +64,13 @@ check() {
 @test "port 22 as external port is refused, naming it" {
 	check '22:3000'
 	assert_status 1
-	assert_output_has 'io.portside.ports entry 1 "22:3000": port 22 (ssh) is reserved'
+	assert_output_has "io.portside.ports entry 1 '22:3000': port 22 (ssh) is reserved"
 }
 
 @test "port 8283 as local port is refused, naming it" {
 	check '80:8283'
 	assert_status 1
-	assert_output_has 'io.portside.ports entry 1 "80:8283": port 8283 is reserved'
+	assert_output_has "io.portside.ports entry 1 '80:8283': port 8283 is reserved"
 }
 
 @test "a port above 65535 is refused as out of range" {
@@ -124,7 +124,7 @@ check() {
 	echo '{"externalPorts":[80],"maxport":3}' >"$TMP/p.json"
 	trace "$PORTSIDECTL" check --policy "$TMP/p.json" '80:3000'
 	assert_status 1
-	assert_output_has "$TMP/p.json: policy field \"maxport\" is unknown"
+	assert_output_has "$TMP/p.json: policy field 'maxport' is unknown"
 	trace "$PORTSIDECTL" check --policy "$TMP/missing.json" '80:3000'
 	assert_status 1
 	assert_output_has "cannot open $TMP/missing.json"

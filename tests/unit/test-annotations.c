@@ -86,7 +86,7 @@ static void test_refusals(void **state)
 	assert_null(s.ports);
 	assert_int_equal(e.count, 3);
 	assert_err(&e, "unknown annotation io.portside.port (portside reads io.portside.ports");
-	assert_err(&e, "io.portside.autoforward must be public, all or never, not \"yes\"");
+	assert_err(&e, "io.portside.autoforward must be public, all or never, not 'yes'");
 	assert_err(&e, "port 22 (ssh) is reserved");
 }
 

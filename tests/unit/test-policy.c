@@ -113,9 +113,9 @@ static void test_span_with_reserved_is_allowed_but_never_hands_out_it(void **sta
 static void test_refusals(void **state)
 {
 	(void)state;
-	bad("{\"externalport\":[80]}", "policy field \"externalport\" is unknown");
+	bad("{\"externalport\":[80]}", "policy field 'externalport' is unknown");
 	bad("{\"externalPorts\":80}", "externalPorts must be an array of ports, not an integer");
-	bad("{\"externalPorts\":[\"80\"]}", "externalPorts[0]: \"80\" is not a port range");
+	bad("{\"externalPorts\":[\"80\"]}", "externalPorts[0]: '80' is not a port range");
 	bad("{\"externalPorts\":[\"90-80\"]}", "not a port range");
 	bad("{\"externalPorts\":[\"1-70000\"]}", "not a port range");
 	bad("{\"externalPorts\":[70000]}", "externalPorts[0]: 70000 is out of range 1-65535");
@@ -125,7 +125,7 @@ static void test_refusals(void **state)
 	bad("{\"autoforwardPorts\":[true]}", "autoforwardPorts[0] must be an integer port");
 	bad("{\"autoforward\":\"sometimes\"}", "autoforward must be \"public\", \"all\" or \"never\"");
 	bad("{\"autoforward\":1}", "autoforward must be");
-	bad("{\"hostIP\":\"localhost\"}", "hostIP: \"localhost\" is not an IP address");
+	bad("{\"hostIP\":\"localhost\"}", "hostIP: 'localhost' is not an IP address");
 	bad("{\"hostIP\":[1]}", "hostIP[0] must be an IP address string, not an integer");
 	bad("{\"addressPool\":\"127.77.0.1/16\"}", "addressPool must be a network");
 	bad("{\"addressPool\":\"127.77.0.0\"}", "addressPool must be a network");

@@ -117,7 +117,7 @@ static void test_compact_proto_case(void **state)
 	assert_int_equal(p->v[0].proto, OCI_PROTO_UDP);
 	assert_int_equal(p->v[1].proto, OCI_PROTO_TCP);
 	oci_ports_free(p);
-	bad("80:3000/sctp", "unknown protocol \"sctp\"");
+	bad("80:3000/sctp", "unknown protocol 'sctp'");
 	bad("80:3000/", "unknown protocol");
 	bad("80:3000/tcp/udp", "unknown protocol");
 }
@@ -311,8 +311,8 @@ static void test_json_types(void **state)
 static void test_json_unknown_fields(void **state)
 {
 	(void)state;
-	bad("[{\"localPort\":3000,\"externalport\":80}]", "unknown field \"externalport\"");
-	bad("[{\"localPort\":3000,\"onOpen\":\"notify\"}]", "unknown field \"onOpen\"");
+	bad("[{\"localPort\":3000,\"externalport\":80}]", "unknown field 'externalport'");
+	bad("[{\"localPort\":3000,\"onOpen\":\"notify\"}]", "unknown field 'onOpen'");
 }
 
 static void test_json_aliases(void **state)
@@ -365,9 +365,9 @@ static void test_every_problem_reported(void **state)
 	oci_err_init(&e);
 	assert_true(oci_ports_parse(v, strlen(v), pol, &p, &e) < 0);
 	assert_int_equal(e.count, 3);
-	assert_err(&e, "entry 1 \"22:3000\"");
-	assert_err(&e, "entry 2 \"70000:80\"");
-	assert_err(&e, "entry 3 \"80:abc\"");
+	assert_err(&e, "entry 1 '22:3000'");
+	assert_err(&e, "entry 2 '70000:80'");
+	assert_err(&e, "entry 3 '80:abc'");
 }
 
 static void test_limits(void **state)

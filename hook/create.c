@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* createRuntime / prestart: from annotations to a ready sidecar. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/rundir.h"
+#include "../lib/sidecar_fds.h"
+#include "../oci/annotations.h"
+#include "../oci/cleanup.h"
+#include "hook.h"
+
+#ifndef PORTSIDE_SIDECAR_PATH
+#define PORTSIDE_SIDECAR_PATH "/usr/libexec/portside/portside-sidecar"
+#endif
+
+/* The sidecar next to the hook's own binary (a build tree), else the
+ * installed one. */
+static void sidecar_path(const struct hook_opts *o, char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (o->sidecar) {
+		snprintf(buf, len, "%s", o->sidecar);
+		return;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash && snprintf(buf, len, "%.*s/portside-sidecar", (int)(slash - self), self) < (int)len &&
+		    access(buf, X_OK) == 0)
+			return;
+	}
+	snprintf(buf, len, "%s", PORTSIDE_SIDECAR_PATH);
+}
+
+static void print_errors(const struct oci_err *e)
+{
+	oci_err_print(e, stderr, "portside");
+}
+
+/* The netns already has a live sidecar (a second container of a pod, or a
+ * runtime re-running createRuntime): record who serves ID, add nothing. */
+static int join_existing(const char *id, const char *key, bool *joined)
+{
+	char path[4096], owner[OCI_ID_MAX_LEN + 2];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	*joined = false;
+	snprintf(path, sizeof(path), "%s/netns/%s", ps_run_dir(), key);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	n = read(fd, owner, sizeof(owner) - 1);
+	if (n <= 0)
+		return 0;
+	owner[n] = '\0';
+	owner[strcspn(owner, "\n")] = '\0';
+	if (!oci_id_valid(owner) || !ps_sidecar_alive(owner, NULL)) {
+		/* Stale: the owner died without a poststop. Forget it. */
+		unlink(path);
+		return 0;
+	}
+	*joined = true;
+	if (!strcmp(owner, id))
+		return 0;
+	if (ps_path(path, sizeof(path), id, NULL) < 0 || (mkdir(path, 0700) < 0 && errno != EEXIST))
+		return -errno;
+	ps_path(path, sizeof(path), id, "owner");
+	return ps_write_file(path, owner, strlen(owner));
+}
+
+static int same_netns_as_host(const char *key)
+{
+	struct stat st;
+	char mine[64];
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return 0;
+	snprintf(mine, sizeof(mine), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+	return !strcmp(mine, key);
+}
+
+int hook_create(const struct hook_opts *o, const struct oci_state *st, const struct oci_config *cfg,
+		const struct oci_annotations *ann)
+{
+	struct oci_policy *pol = NULL;
+	struct oci_spec spec = {NULL, 0};
+	struct oci_forwards fw = {.v = NULL};
+	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
+	cleanup_free char *doc = NULL;
+	cleanup_free int *listeners = NULL;
+	char path[4096], sidecar[PATH_MAX], key[64];
+	bool joined, made_dir = false;
+	struct oci_err e;
+	int rc;
+
+	oci_err_init(&e);
+	if ((rc = oci_policy_load(o->policy_path ? o->policy_path : OCI_POLICY_PATH, !o->policy_path, &pol, &e)) < 0 ||
+	    (rc = oci_spec_parse(ann, pol, &spec, &e)) < 0)
+		goto out;
+
+	if ((rc = ps_run_dir_init()) < 0) {
+		oci_err_addp(&e, -rc, "cannot create %s", ps_run_dir());
+		goto out;
+	}
+	if ((rc = ps_lock(&lock, 3000)) < 0) {
+		oci_err_addp(&e, -rc, "cannot lock %s/lock", ps_run_dir());
+		goto out;
+	}
+	if ((rc = hook_netns_open(cfg, st->pid, &nsfd, &pidfd, key, &e)) < 0)
+		goto out;
+	if (same_netns_as_host(key)) {
+		rc = oci_err_add(&e, EINVAL,
+				 "the container shares the host's network namespace: there is nothing to forward");
+		goto out;
+	}
+	if ((rc = join_existing(st->id, key, &joined)) < 0) {
+		oci_err_addp(&e, -rc, "cannot record container %s", st->id);
+		goto out;
+	}
+	if (joined)
+		goto out; /* served already: idempotent */
+
+	snprintf(fw.id, sizeof(fw.id), "%s", st->id);
+	snprintf(fw.netns, sizeof(fw.netns), "%s", key);
+	fw.pid = st->pid;
+	if ((rc = hook_listen(spec.ports, pol, &fw, &e)) < 0)
+		goto out;
+
+	/* A leftover directory from a container that died without poststop. */
+	ps_state_remove(st->id);
+	if (ps_path(path, sizeof(path), st->id, NULL) < 0 || mkdir(path, 0700) < 0) {
+		rc = oci_err_addp(&e, errno, "cannot create %s", path);
+		goto out;
+	}
+	made_dir = true;
+
+	/* The sidecar sees listener i at SC_FD_FIRST_LISTENER + i. */
+	listeners = calloc(fw.n ? fw.n : 1, sizeof(int));
+	if (!listeners) {
+		rc = oci_err_add(&e, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < fw.n; i++) {
+		listeners[i] = fw.v[i].fd;
+		fw.v[i].fd = SC_FD_FIRST_LISTENER + (int)i;
+	}
+	rc = oci_forwards_encode(&fw, &doc);
+	for (size_t i = 0; i < fw.n; i++)
+		fw.v[i].fd = listeners[i];
+	if (rc < 0 ||
+	    (ps_path(path, sizeof(path), st->id, "forwards.json"), rc = ps_write_file(path, doc, strlen(doc))) < 0) {
+		oci_err_addp(&e, rc == -ENOMEM ? ENOMEM : -rc, "cannot write %s", path);
+		goto out;
+	}
+
+	sidecar_path(o, sidecar, sizeof(sidecar));
+	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, &e)) < 0) {
+		char log[4096];
+
+		ps_path(log, sizeof(log), st->id, "sidecar.log");
+		/* The log says more; show its last line with the reason. */
+		cleanup_fclose FILE *f = fopen(log, "re");
+		char line[512], last[512] = "";
+		while (f && fgets(line, sizeof(line), f))
+			snprintf(last, sizeof(last), "%s", line);
+		last[strcspn(last, "\n")] = '\0';
+		if (last[0])
+			oci_err_add(&e, EIO, "sidecar log: %s", last);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/netns/%s", ps_run_dir(), key);
+	if ((rc = ps_write_file(path, st->id, strlen(st->id))) < 0)
+		oci_err_addp(&e, -rc, "cannot write %s",
+			     path); /* served, but not findable by a pod's other containers */
+	rc = 0;
+out:
+	/* The sidecar holds its own copies now; the hook's go. */
+	hook_listen_close(&fw);
+	free(fw.v);
+	if (rc < 0 && made_dir)
+		ps_state_remove(st->id);
+	if (oci_err_lines(&e))
+		print_errors(&e);
+	oci_spec_release(&spec);
+	oci_policy_free(pol);
+	return rc < 0 ? 1 : 0;
+}

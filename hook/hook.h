@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PORTSIDE_HOOK_H
+#define PORTSIDE_HOOK_H
+
+/* portside-hook: the program the runtime runs at createRuntime (or prestart)
+ * and poststop. Each file here is one step of its work. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../oci/config.h"
+#include "../oci/err.h"
+#include "../oci/forwards.h"
+#include "../oci/policy.h"
+#include "../oci/ports.h"
+#include "../oci/state.h"
+
+/* How long the hook waits for the sidecar's readiness report. */
+#define HOOK_READY_TIMEOUT_MS 5000
+
+struct hook_opts {
+	const char *policy_path; /* NULL: OCI_POLICY_PATH, optional */
+	const char *sidecar;	 /* NULL: next to the hook, else the installed path */
+};
+
+/* Prints "portside: MSG" on stderr: what the runtime shows its user. */
+void hook_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* createRuntime / prestart: validate, bind, launch the sidecar, wait. */
+int hook_create(const struct hook_opts *o, const struct oci_state *st, const struct oci_config *cfg,
+		const struct oci_annotations *ann);
+
+/* poststop: stop the container's sidecar and remove its state; never fails
+ * because the sidecar is gone already. */
+int hook_poststop(const struct oci_state *st);
+
+/* netns.c: opens the container's network namespace race-free: the config's
+ * path when it names one, else /proc/PID/ns/net with PID pinned by a pidfd
+ * (*PIDFD, returned for the sidecar to watch; -1 when PID is 0). *KEY gets
+ * "DEV:INO" of the namespace. */
+int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pidfd, char key[64], struct oci_err *e);
+
+/* listen.c: binds every exposed mapping of PORTS on the host, in this netns.
+ * Fills *OUT (fds in the forwards' fd fields, in the hook's numbering). An
+ * external port in use is an error naming its holder where it can be found. */
+int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, struct oci_forwards *out,
+		struct oci_err *e);
+
+/* Closes every listener fd in F. */
+void hook_listen_close(struct oci_forwards *f);
+
+/* Describes who listens on PORT/PROTO in this netns ("nc (pid 42)"), or writes
+ * "" when nobody can be found. */
+void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len);
+
+/* spawn.c: starts the sidecar fully detached (setsid, double fork, fds 0-2 on
+ * /dev/null, nothing else inherited but what it needs), hands it NSFD, PIDFD
+ * and the N LISTENERS (at the numbers of lib/sidecar_fds.h), and waits for its
+ * readiness report. */
+int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
+	       struct oci_err *e);
+
+#endif

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* Binding the host-side listeners, in the host's network namespace. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../oci/cleanup.h"
+#include "hook.h"
+
+#define LISTEN_BACKLOG 1024
+
+/* /proc/net/{tcp,tcp6,udp,udp6}: the socket inodes bound to PORT (listening
+ * for TCP). At most MAX. */
+static size_t holder_inodes(unsigned port, unsigned proto, unsigned long *inodes, size_t max)
+{
+	static const char *const tcp[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	static const char *const udp[] = {"/proc/net/udp", "/proc/net/udp6"};
+	const char *const *files = proto == OCI_PROTO_UDP ? udp : tcp;
+	size_t n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		cleanup_fclose FILE *f = fopen(files[i], "re");
+		char line[512];
+
+		if (!f)
+			continue;
+		if (!fgets(line, sizeof(line), f)) /* the header */
+			continue;
+		while (n < max && fgets(line, sizeof(line), f)) {
+			char local[64];
+			unsigned st, lport;
+			unsigned long inode;
+			char *colon;
+
+			if (sscanf(line, " %*u: %63s %*s %x %*s %*s %*s %*u %*u %lu", local, &st, &inode) != 3)
+				continue;
+			colon = strrchr(local, ':');
+			if (!colon || sscanf(colon + 1, "%x", &lport) != 1 || lport != port)
+				continue;
+			if (proto == OCI_PROTO_TCP && st != 0x0A) /* TCP_LISTEN */
+				continue;
+			inodes[n++] = inode;
+		}
+	}
+	return n;
+}
+
+void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
+{
+	unsigned long inodes[16];
+	size_t n = holder_inodes(port, proto, inodes, 16);
+	cleanup_closedir DIR *proc = NULL;
+	struct dirent *d;
+	unsigned scanned = 0;
+
+	buf[0] = '\0';
+	if (n == 0 || !(proc = opendir("/proc")))
+		return;
+	/* Bounded: a host with more processes than this gets no name. */
+	while ((d = readdir(proc)) && scanned++ < 65536) {
+		char path[600], link[64], comm[64] = "?";
+		cleanup_closedir DIR *fds = NULL;
+		struct dirent *fd;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", d->d_name);
+		if (!(fds = opendir(path)))
+			continue;
+		while ((fd = readdir(fds))) {
+			unsigned long ino;
+			ssize_t l;
+
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", d->d_name, fd->d_name);
+			l = readlink(path, link, sizeof(link) - 1);
+			if (l <= 0)
+				continue;
+			link[l] = '\0';
+			if (sscanf(link, "socket:[%lu]", &ino) != 1)
+				continue;
+			for (size_t i = 0; i < n; i++) {
+				if (inodes[i] != ino)
+					continue;
+				snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+				cleanup_fclose FILE *f = fopen(path, "re");
+				if (f && fgets(comm, sizeof(comm), f))
+					comm[strcspn(comm, "\n")] = '\0';
+				snprintf(buf, len, "%s (pid %s)", comm, d->d_name);
+				return;
+			}
+		}
+	}
+}
+
+static void sockaddr_of(const struct oci_ip *ip, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ip->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		memcpy(&s6->sin6_addr, ip->a, 16);
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		memcpy(&s4->sin_addr, ip->a, 4);
+		*len = sizeof(*s4);
+	}
+}
+
+/* One listener; returns the fd or -errno (the caller explains). */
+static int bind_one(const struct oci_ip *ip, unsigned port, unsigned proto)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, fd;
+
+	fd = socket(ip->family, (proto == OCI_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* REUSEADDR: a port whose last connections sit in TIME_WAIT is free
+	 * for the next container at once. V6ONLY: [::] and 0.0.0.0 coexist. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ip->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
+		goto fail;
+	sockaddr_of(ip, port, &ss, &sl);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail;
+	if (proto == OCI_PROTO_TCP && listen(fd, LISTEN_BACKLOG) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* The addresses a mapping binds: its own, else the policy's, else 0.0.0.0 and
+ * ::. *DEFAULTS tells the caller that IPv6 may be missing on this host. */
+static size_t addresses(const struct oci_mapping *m, const struct oci_policy *pol, struct oci_ip *out, bool *defaults)
+{
+	*defaults = false;
+	if (m->host_ip.family) {
+		out[0] = m->host_ip;
+		return 1;
+	}
+	if (pol->n_host_ips) {
+		memcpy(out, pol->host_ips, pol->n_host_ips * sizeof(*out));
+		return pol->n_host_ips;
+	}
+	*defaults = true;
+	memset(out, 0, 2 * sizeof(*out));
+	out[0].family = AF_INET;
+	out[1].family = AF_INET6;
+	return 2;
+}
+
+static int add_forward(struct oci_forwards *f, const struct oci_mapping *m, const struct oci_ip *ip, unsigned ext,
+		       bool is_auto, int fd)
+{
+	struct oci_forward *nv = realloc(f->v, (f->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	f->v = nv;
+	f->v[f->n++] = (struct oci_forward){
+		.local_port = m->local_port,
+		.external_port = (uint16_t)ext,
+		.proto = m->proto,
+		.expose_localhost = m->expose_localhost,
+		.proxy_protocol = m->proxy_protocol,
+		.auto_assigned = is_auto,
+		.host_ip = *ip,
+		.fd = fd,
+		.entry = m->entry,
+	};
+	return 0;
+}
+
+static void explain(int rc, const struct oci_ip *ip, unsigned port, unsigned proto, const struct oci_mapping *m,
+		    struct oci_err *e)
+{
+	char addr[OCI_IP_LEN], who[128];
+
+	oci_ip_format(ip, addr);
+	if (rc == -EADDRINUSE) {
+		hook_port_holder(port, proto, who, sizeof(who));
+		oci_err_add(e, EADDRINUSE, "host port %u/%s is already in use%s%s (io.portside.ports entry %u)", port,
+			    oci_proto_name(proto), who[0] ? " by " : "", who, m->entry);
+	} else if (rc == -EADDRNOTAVAIL) {
+		oci_err_add(e, EADDRNOTAVAIL, "host address %s is not on this host (io.portside.ports entry %u)", addr,
+			    m->entry);
+	} else if (rc == -EACCES) {
+		oci_err_add(e, EACCES, "not allowed to bind host port %u/%s on %s", port, oci_proto_name(proto), addr);
+	} else {
+		oci_err_addp(e, -rc, "cannot bind host port %u/%s on %s", port, oci_proto_name(proto), addr);
+	}
+}
+
+/* Binds M on every address at port EXT; all or nothing. With QUIET, an address
+ * in use is not an error message (automatic hand-out tries the next port). */
+static int bind_mapping(const struct oci_mapping *m, const struct oci_policy *pol, unsigned ext, bool is_auto,
+			bool quiet, struct oci_forwards *f, struct oci_err *e)
+{
+	struct oci_ip ips[OCI_POLICY_MAX_HOSTIPS];
+	size_t first = f->n;
+	bool defaults;
+	size_t n = addresses(m, pol, ips, &defaults);
+
+	for (size_t i = 0; i < n; i++) {
+		int fd = bind_one(&ips[i], ext, m->proto);
+
+		/* A host without IPv6 still serves the IPv4 default. */
+		if (defaults && ips[i].family == AF_INET6 && (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL))
+			continue;
+		if (fd < 0) {
+			if (!(quiet && fd == -EADDRINUSE))
+				explain(fd, &ips[i], ext, m->proto, m, e);
+			goto undo;
+		}
+		if (add_forward(f, m, &ips[i], ext, is_auto, fd) < 0) {
+			close(fd);
+			oci_err_add(e, ENOMEM, "out of memory");
+			fd = -ENOMEM;
+			goto undo;
+		}
+		continue;
+	undo:
+		while (f->n > first)
+			close(f->v[--f->n].fd);
+		return fd;
+	}
+	return 0;
+}
+
+static bool port_taken(const struct oci_forwards *f, unsigned port, unsigned proto)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].external_port == port && f->v[i].proto == proto)
+			return true;
+	return false;
+}
+
+int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, struct oci_forwards *f, struct oci_err *e)
+{
+	unsigned before = e->count;
+
+	/* Explicit ports first, so that automatic hand-out skips them. */
+	for (size_t i = 0; i < ports->n; i++) {
+		const struct oci_mapping *m = &ports->v[i];
+
+		if (m->expose && m->external_port)
+			bind_mapping(m, pol, m->external_port, false, false, f, e);
+	}
+	for (size_t i = 0; i < ports->n && e->count == before; i++) {
+		const struct oci_mapping *m = &ports->v[i];
+		int rc = -EADDRINUSE;
+
+		if (!m->expose || m->external_port)
+			continue;
+		for (size_t k = 0; k < pol->n_autoforward_ports && rc == -EADDRINUSE; k++) {
+			unsigned p = pol->autoforward_ports[k];
+
+			if (!port_taken(f, p, m->proto))
+				rc = bind_mapping(m, pol, p, true, true, f, e);
+		}
+		if (rc == -EADDRINUSE)
+			oci_err_add(e, EADDRINUSE,
+				    "no free port left in the policy's autoforwardPorts for local port %u/%s "
+				    "(io.portside.ports entry %u)",
+				    m->local_port, oci_proto_name(m->proto), m->entry);
+	}
+	if (e->count != before) {
+		hook_listen_close(f);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
+void hook_listen_close(struct oci_forwards *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].fd >= 0)
+			close(f->v[i].fd), f->v[i].fd = -1;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/* poststop: stop the sidecar, free the ports, remove the state. Idempotent. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../lib/control.h"
+#include "../lib/rundir.h"
+#include "../oci/cleanup.h"
+#include "hook.h"
+
+/* Waits up to MS for the process behind PIDFD to exit. */
+static bool wait_exit(int pidfd, int ms)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	return poll(&p, 1, ms) > 0;
+}
+
+/* Removes ROOT/netns/KEY entries that name ID. */
+static void forget_netns(const char *id)
+{
+	char path[4096];
+	cleanup_closedir DIR *d = NULL;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/netns", ps_run_dir());
+	if (!(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		char owner[OCI_ID_MAX_LEN + 2];
+		cleanup_close int fd = -1;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || (n = read(fd, owner, sizeof(owner) - 1)) <= 0)
+			continue;
+		owner[n] = '\0';
+		if (!strcmp(owner, id))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+}
+
+int hook_poststop(const struct oci_state *st)
+{
+	cleanup_close int lock = -1, pidfd = -1;
+	char reply[64];
+
+	/* Without the lock (another hook stuck), clean up anyway: poststop must
+	 * not leave ports held. */
+	ps_lock(&lock, 3000);
+	if (ps_sidecar_alive(st->id, &pidfd)) {
+		if (ps_control_call(st->id, "stop", reply, sizeof(reply), 1000) < 0 || !wait_exit(pidfd, 1000)) {
+			hook_warn("sidecar of %s did not stop when asked; killing it", st->id);
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			wait_exit(pidfd, 1000);
+		}
+	}
+	forget_netns(st->id);
+	int rc = ps_state_remove(st->id);
+	if (rc < 0)
+		hook_warn("cannot remove the state of %s: %s", st->id, strerror(-rc));
+	return 0;
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/* Starting the sidecar, fully detached, and waiting until it is ready.
+ *
+ * runc (and others) wait until the hook's stdout and stderr close, even past
+ * the hook's timeout: a sidecar that kept them would hang the container's
+ * start. So the sidecar gets its own session (setsid), is not the hook's child
+ * (double fork), has /dev/null on 0-2 and no other descriptor than those
+ * handed to it on purpose. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/rundir.h"
+#include "../lib/sidecar_fds.h"
+#include "../oci/cleanup.h"
+#include "hook.h"
+
+/* In the grandchild: moves every fd it must keep to its fixed number, closes
+ * the rest, execs. Never returns; failures are reported on the ready pipe. */
+static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, const char *id, int ready, int nsfd, int pidfd,
+						   const int *listeners, size_t nlisteners)
+{
+	size_t n = 3 + nlisteners;
+	int *src = calloc(n, sizeof(int)), *tmp = calloc(n, sizeof(int));
+	int null;
+	char *argv[] = {(char *)"portside-sidecar", (char *)"--id", (char *)id, NULL};
+	char *envp[8];
+	size_t ne = 0;
+	static const char *const keep_env[] = {"PORTSIDE_RUN_DIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+
+	if (!src || !tmp)
+		_exit(127);
+	src[0] = ready;
+	src[1] = nsfd;
+	src[2] = pidfd;
+	for (size_t i = 0; i < nlisteners; i++)
+		src[3 + i] = listeners[i];
+	/* Two passes, so that no target number overwrites a source not yet
+	 * moved: first above every target, then down into place. */
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		tmp[i] = src[i] < 0 ? -1 : fcntl(src[i], F_DUPFD_CLOEXEC, (int)(SC_FD_READY + n));
+		if (src[i] >= 0 && tmp[i] < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (tmp[i] < 0)
+			close(SC_FD_READY + (int)i); /* an empty slot holds nothing inherited */
+		else if (dup2(tmp[i], SC_FD_READY + (int)i) < 0)
+			goto fail;
+	}
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		goto fail;
+	if (syscall(SYS_close_range, (unsigned)(SC_FD_READY + n), ~0U, 0) < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(keep_env) / sizeof(keep_env[0]); i++) {
+		const char *v = getenv(keep_env[i]);
+		char *kv;
+
+		if (v && asprintf(&kv, "%s=%s", keep_env[i], v) > 0)
+			envp[ne++] = kv;
+	}
+	envp[ne] = NULL;
+	execve(sidecar, argv, envp);
+fail:
+	dprintf(tmp[0] >= 0 ? tmp[0] : ready, "error: cannot start %s: %s\n", sidecar, strerror(errno));
+	_exit(127);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads the readiness report: "pid N\n" from the intermediate child, then
+ * "ok\n" or "error: WHY\n" from the sidecar. */
+static int read_report(int fd, char *buf, size_t len, pid_t *pid, struct oci_err *e)
+{
+	long deadline = now_ms() + HOOK_READY_TIMEOUT_MS;
+	size_t got = 0;
+
+	*pid = 0;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long left = deadline - now_ms();
+		char *nl;
+		ssize_t r;
+
+		buf[got] = '\0';
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = '\0';
+			if (!strncmp(buf, "pid ", 4)) {
+				*pid = (pid_t)atoi(buf + 4);
+			} else if (!strcmp(buf, "ok")) {
+				return 0;
+			} else {
+				return oci_err_add(e, EIO, "sidecar: %s", !strncmp(buf, "error: ", 7) ? buf + 7 : buf);
+			}
+			got -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, got + 1);
+		}
+		if (left <= 0)
+			return oci_err_add(e, ETIMEDOUT, "sidecar not ready after %d ms", HOOK_READY_TIMEOUT_MS);
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return oci_err_addp(e, errno, "waiting for the sidecar");
+		if (!(p.revents & (POLLIN | POLLHUP)))
+			continue;
+		if (got + 1 >= len)
+			return oci_err_add(e, EIO, "sidecar: report too long");
+		r = read(fd, buf + got, len - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return oci_err_add(e, EIO, "sidecar exited before it was ready");
+		got += (size_t)r;
+	}
+}
+
+int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
+	       struct oci_err *e)
+{
+	cleanup_close int rd = -1, wr = -1;
+	char report[512];
+	int fds[2], status;
+	pid_t child, pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return oci_err_addp(e, errno, "pipe");
+	rd = fds[0];
+	wr = fds[1];
+	child = fork();
+	if (child < 0)
+		return oci_err_addp(e, errno, "fork");
+	if (child == 0) {
+		pid_t gc;
+
+		close(rd);
+		setsid();
+		gc = fork();
+		if (gc < 0) {
+			dprintf(wr, "error: fork: %s\n", strerror(errno));
+			_exit(1);
+		}
+		if (gc > 0) {
+			dprintf(wr, "pid %d\n", (int)gc);
+			_exit(0);
+		}
+		exec_sidecar(sidecar, id, wr, nsfd, pidfd, listeners, n);
+	}
+	oci_close(&wr);
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (read_report(rd, report, sizeof(report), &pid, e) < 0) {
+		/* Whatever state it is in, a sidecar that did not say ok must not
+		 * outlive the hook: it would hold the ports. */
+		int pfd = pid > 0 ? ps_pidfd_open(pid) : -1;
+
+		if (pfd >= 0) {
+			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+			close(pfd);
+		}
+		return -EIO;
+	}
+	return 0;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+#include "rundir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../oci/cleanup.h"
+
+const char *ps_run_dir(void)
+{
+	const char *d = getenv("PORTSIDE_RUN_DIR");
+
+	return d && d[0] == '/' ? d : PS_RUN_DIR_DEFAULT;
+}
+
+int ps_path(char *buf, size_t len, const char *id, const char *name)
+{
+	int n = name ? snprintf(buf, len, "%s/%s/%s", ps_run_dir(), id, name)
+		     : snprintf(buf, len, "%s/%s", ps_run_dir(), id);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static int mkdir_mode(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int ps_run_dir_init(void)
+{
+	char path[4096];
+	int rc;
+
+	if ((rc = mkdir_mode(ps_run_dir(), 0711)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/netns", ps_run_dir());
+	return mkdir_mode(path, 0700);
+}
+
+int ps_lock(int *fd, int timeout_ms)
+{
+	char path[4096];
+	struct timespec step = {0, 10 * 1000 * 1000};
+
+	snprintf(path, sizeof(path), "%s/lock", ps_run_dir());
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (*fd < 0)
+		return -errno;
+	/* Polling rather than a blocking flock: a hook must never hang its
+	 * runtime, whatever another hook does. */
+	for (int waited = 0;; waited += 10) {
+		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		if (waited >= timeout_ms) {
+			errno = ETIMEDOUT;
+			break;
+		}
+		nanosleep(&step, NULL);
+	}
+	int rc = -errno;
+	oci_close(fd);
+	return rc;
+}
+
+int ps_state_remove(const char *id)
+{
+	static const char *const files[] = {"forwards.json", "sidecar.pid", "sidecar.log",
+					    "control.sock",  "owner",	    "forwards.json.tmp"};
+	char path[4096];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (ps_path(path, sizeof(path), id, files[i]) == 0 && unlink(path) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	if (ps_path(path, sizeof(path), id, NULL) < 0)
+		return -ENAMETOOLONG;
+	if (rmdir(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int ps_write_file(const char *path, const char *buf, size_t len)
+{
+	char tmp[4096];
+	cleanup_close int fd = -1;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, buf + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int rc = -errno;
+			unlink(tmp);
+			return rc;
+		}
+		off += (size_t)w;
+	}
+	if (rename(tmp, path) < 0) {
+		int rc = -errno;
+		unlink(tmp);
+		return rc;
+	}
+	return 0;
+}
+
+int ps_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+pid_t ps_sidecar_alive(const char *id, int *pidfd)
+{
+	char path[4096], buf[64], comm[32];
+	cleanup_close int fd = -1, pfd = -1;
+	ssize_t n;
+	long pid;
+
+	if (pidfd)
+		*pidfd = -1;
+	if (ps_path(path, sizeof(path), id, "sidecar.pid") < 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 1)
+		return 0;
+	/* Pin the process first, then check it is ours: a pid read from a file
+	 * may have been recycled. */
+	pfd = ps_pidfd_open((pid_t)pid);
+	if (pfd < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	oci_close(&fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, comm, sizeof(comm) - 1);
+	if (n <= 0)
+		return 0;
+	comm[n] = '\0';
+	if (strncmp(comm, "portside-sideca", 15) != 0)
+		return 0;
+	/* Still the same process after the comm check? */
+	if (syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0) < 0)
+		return 0;
+	if (pidfd) {
+		*pidfd = pfd;
+		pfd = -1; /* ownership to the caller */
+	}
+	return (pid_t)pid;
+}

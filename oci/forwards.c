@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+#include "forwards.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "input.h"
+#include "ports.h"
+
+void oci_forwards_free(struct oci_forwards *f)
+{
+	if (!f)
+		return;
+	free(f->v);
+	free(f);
+}
+
+int oci_forwards_encode(const struct oci_forwards *f, char **out)
+{
+	cleanup_json json_object *root = json_object_new_object();
+	json_object *arr = json_object_new_array();
+
+	if (!root || !arr) {
+		json_object_put(arr);
+		return -ENOMEM;
+	}
+	json_object_object_add(root, "id", json_object_new_string(f->id));
+	json_object_object_add(root, "pid", json_object_new_int(f->pid));
+	json_object_object_add(root, "netns", json_object_new_string(f->netns));
+	json_object_object_add(root, "forwards", arr);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct oci_forward *w = &f->v[i];
+		json_object *o = json_object_new_object();
+		char ip[OCI_IP_LEN];
+
+		if (!o)
+			return -ENOMEM;
+		oci_ip_format(&w->host_ip, ip);
+		json_object_object_add(o, "localPort", json_object_new_int(w->local_port));
+		json_object_object_add(o, "externalPort", json_object_new_int(w->external_port));
+		json_object_object_add(o, "protocol", json_object_new_string(oci_proto_name(w->proto)));
+		json_object_object_add(o, "hostIP", json_object_new_string(ip));
+		json_object_object_add(o, "exposeLocalhost", json_object_new_boolean(w->expose_localhost));
+		json_object_object_add(o, "proxyProtocol", json_object_new_boolean(w->proxy_protocol));
+		json_object_object_add(o, "auto", json_object_new_boolean(w->auto_assigned));
+		json_object_object_add(o, "entry", json_object_new_int((int)w->entry));
+		json_object_object_add(o, "fd", json_object_new_int(w->fd));
+		json_object_array_add(arr, o);
+	}
+	*out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get(json_object *o, const char *k, json_type t, json_object **v, struct oci_err *e)
+{
+	if (!json_object_object_get_ex(o, k, v) || !json_object_is_type(*v, t))
+		return oci_err_add(e, EINVAL, "forwards: field %s is missing or of the wrong type", k);
+	return 0;
+}
+
+static int decode_one(json_object *o, struct oci_forward *w, struct oci_err *e)
+{
+	json_object *v;
+	unsigned port;
+
+	if (!json_object_is_type(o, json_type_object))
+		return oci_err_add(e, EINVAL, "forwards: an entry is not an object");
+	if (get(o, "localPort", json_type_int, &v, e) < 0 || oci_json_port(v, "localPort", &port, e) < 0)
+		return -EINVAL;
+	w->local_port = (uint16_t)port;
+	if (get(o, "externalPort", json_type_int, &v, e) < 0 || oci_json_port(v, "externalPort", &port, e) < 0)
+		return -EINVAL;
+	w->external_port = (uint16_t)port;
+	if (get(o, "protocol", json_type_string, &v, e) < 0)
+		return -EINVAL;
+	if (!strcmp(json_object_get_string(v), "udp"))
+		w->proto = OCI_PROTO_UDP;
+	else if (!strcmp(json_object_get_string(v), "tcp"))
+		w->proto = OCI_PROTO_TCP;
+	else
+		return oci_err_add(e, EINVAL, "forwards: bad protocol");
+	if (get(o, "hostIP", json_type_string, &v, e) < 0 || oci_ip_parse(json_object_get_string(v), &w->host_ip) < 0)
+		return oci_err_add(e, EINVAL, "forwards: bad hostIP");
+	if (get(o, "exposeLocalhost", json_type_boolean, &v, e) < 0)
+		return -EINVAL;
+	w->expose_localhost = json_object_get_boolean(v);
+	if (get(o, "proxyProtocol", json_type_boolean, &v, e) < 0)
+		return -EINVAL;
+	w->proxy_protocol = json_object_get_boolean(v);
+	if (get(o, "auto", json_type_boolean, &v, e) < 0)
+		return -EINVAL;
+	w->auto_assigned = json_object_get_boolean(v);
+	if (get(o, "entry", json_type_int, &v, e) < 0)
+		return -EINVAL;
+	w->entry = (unsigned)json_object_get_int(v);
+	if (get(o, "fd", json_type_int, &v, e) < 0)
+		return -EINVAL;
+	w->fd = json_object_get_int(v);
+	return 0;
+}
+
+int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, struct oci_err *e)
+{
+	cleanup_json json_object *root = NULL;
+	json_object *v, *arr;
+	struct oci_forwards *f;
+	size_t n;
+	int rc;
+
+	if (len > OCI_FORWARDS_MAX_BYTES)
+		return oci_err_add(e, EFBIG, "forwards: larger than %d bytes", OCI_FORWARDS_MAX_BYTES);
+	if ((rc = oci_json_decode(buf, len, "forwards", &root, e)) < 0)
+		return rc;
+	if (!json_object_is_type(root, json_type_object))
+		return oci_err_add(e, EINVAL, "forwards: not an object");
+	if (get(root, "forwards", json_type_array, &arr, e) < 0)
+		return -EINVAL;
+	n = json_object_array_length(arr);
+	f = calloc(1, sizeof(*f));
+	if (!f || (n && !(f->v = calloc(n, sizeof(*f->v))))) {
+		oci_forwards_free(f);
+		return oci_err_add(e, ENOMEM, "forwards: out of memory");
+	}
+	if (get(root, "id", json_type_string, &v, e) < 0 || !oci_id_valid(json_object_get_string(v)))
+		goto bad;
+	snprintf(f->id, sizeof(f->id), "%s", json_object_get_string(v));
+	if (get(root, "pid", json_type_int, &v, e) < 0)
+		goto bad;
+	f->pid = json_object_get_int(v);
+	if (get(root, "netns", json_type_string, &v, e) < 0)
+		goto bad;
+	snprintf(f->netns, sizeof(f->netns), "%s", json_object_get_string(v));
+	for (; f->n < n; f->n++)
+		if (decode_one(json_object_array_get_idx(arr, f->n), &f->v[f->n], e) < 0)
+			goto bad;
+	*out = f; /* ownership to the caller */
+	return 0;
+bad:
+	oci_forwards_free(f);
+	return oci_err_add(e, EINVAL, "forwards: malformed record");
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PORTSIDE_OCI_FORWARDS_H
+#define PORTSIDE_OCI_FORWARDS_H
+
+/* The forwarding record of one container, /run/portside/<id>/forwards.json:
+ * the hook writes it (with the host ports it actually bound), the sidecar
+ * serves from it, portsidectl reads it. Encoding and decoding only; the
+ * callers do the file I/O. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "err.h"
+#include "state.h"
+
+#define OCI_FORWARDS_MAX_BYTES (1024 * 1024)
+
+/* One host-side listener and where its connections go. A mapping bound on
+ * 0.0.0.0 and :: is two forwards. */
+struct oci_forward {
+	uint16_t local_port;
+	uint16_t external_port;
+	uint8_t proto; /* enum oci_proto */
+	bool expose_localhost;
+	bool proxy_protocol;
+	bool auto_assigned;    /* the external port came from autoforwardPorts */
+	struct oci_ip host_ip; /* the address the listener is bound to */
+	int fd;		       /* its descriptor in the sidecar; -1 when none */
+	unsigned entry;	       /* the annotation entry it came from */
+};
+
+struct oci_forwards {
+	char id[OCI_ID_MAX_LEN + 1];
+	pid_t pid;	/* the container's init when the hook ran */
+	char netns[64]; /* "DEV:INO" of the container's network namespace */
+	size_t n;
+	struct oci_forward *v;
+};
+
+/* A new JSON document for F in *OUT (the caller frees it). */
+int oci_forwards_encode(const struct oci_forwards *f, char **out);
+
+/* Decodes a document written by oci_forwards_encode. */
+int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, struct oci_err *e);
+
+void oci_forwards_free(struct oci_forwards *f);
+
+#endif

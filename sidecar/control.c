@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/* The control socket: "stop" ends the sidecar, "status" reports counters as
+ * one JSON object. Requests come from root only (the socket is 0600, in a
+ * 0700 directory); still, a request is one short line, read once. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../oci/ports.h"
+#include "sidecar.h"
+
+struct ctl_client {
+	uv_poll_t poll;
+	int fd;
+	struct sc_ctx *ctx;
+	struct ctl_client *next; /* every open client, for shutdown */
+};
+
+static struct ctl_client *clients;
+
+static void on_client_closed(uv_handle_t *h)
+{
+	struct ctl_client *cl = h->data;
+
+	close(cl->fd);
+	free(cl);
+}
+
+static void client_close(struct ctl_client *cl)
+{
+	for (struct ctl_client **pp = &clients; *pp; pp = &(*pp)->next) {
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	}
+	uv_close((uv_handle_t *)&cl->poll, on_client_closed);
+}
+
+static void reply(int fd, const char *s, size_t n)
+{
+	/* Small replies into an empty socket buffer: one non-blocking send. */
+	if (send(fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		sc_log("control: reply not sent: %s", strerror(errno));
+}
+
+static void status(struct sc_ctx *ctx, int fd)
+{
+	char *buf;
+	size_t len, off = 0;
+
+	len = 128 + ctx->nfw * 200;
+	buf = malloc(len);
+	if (!buf)
+		return;
+	off += (size_t)snprintf(buf + off, len - off, "{\"pid\":%d,\"connections\":%u,\"forwards\":[", (int)getpid(),
+				ctx->conns_live);
+	for (size_t i = 0; i < ctx->nfw; i++) {
+		const struct sc_forward *fw = &ctx->fw[i];
+
+		off += (size_t)snprintf(
+			buf + off, len - off,
+			"%s{\"externalPort\":%u,\"localPort\":%u,\"protocol\":\"%s\",\"connections\":%u,"
+			"\"connectionsTotal\":%llu,\"bytesIn\":%llu,\"bytesOut\":%llu}",
+			i ? "," : "", fw->cfg.external_port, fw->cfg.local_port, oci_proto_name(fw->cfg.proto),
+			fw->conns_live, (unsigned long long)fw->conns_total, (unsigned long long)fw->bytes_in,
+			(unsigned long long)fw->bytes_out);
+	}
+	off += (size_t)snprintf(buf + off, len - off, "]}\n");
+	reply(fd, buf, off);
+	free(buf);
+}
+
+static void on_request(uv_poll_t *p, int st, int events)
+{
+	struct ctl_client *cl = p->data;
+	char line[64];
+	ssize_t n;
+
+	(void)events;
+	n = st < 0 ? -1 : recv(cl->fd, line, sizeof(line) - 1, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n > 0) {
+		line[n] = '\0';
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!strcmp(line, "stop")) {
+			reply(cl->fd, "ok\n", 3);
+			client_close(cl);
+			sc_shutdown(cl->ctx, "stop requested");
+			return;
+		} else if (!strcmp(line, "status")) {
+			status(cl->ctx, cl->fd);
+		} else {
+			reply(cl->fd, "error: unknown request\n", 23);
+		}
+	}
+	client_close(cl);
+}
+
+static void on_connect(uv_poll_t *p, int st, int events)
+{
+	struct sc_ctx *ctx = p->data;
+	struct ctl_client *cl;
+	int fd;
+
+	(void)events;
+	if (st < 0)
+		return;
+	fd = accept4(ctx->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(fd);
+		return;
+	}
+	cl->fd = fd;
+	cl->ctx = ctx;
+	uv_poll_init_socket(ctx->loop, &cl->poll, fd);
+	cl->poll.data = cl;
+	cl->next = clients;
+	clients = cl;
+	uv_poll_start(&cl->poll, UV_READABLE, on_request);
+}
+
+int sc_control_start(struct sc_ctx *ctx)
+{
+	int rc = uv_poll_init_socket(ctx->loop, &ctx->ctl_poll, ctx->ctl_fd);
+
+	if (rc < 0)
+		return rc;
+	ctx->ctl_poll.data = ctx;
+	return uv_poll_start(&ctx->ctl_poll, UV_READABLE, on_connect);
+}
+
+void sc_control_stop(struct sc_ctx *ctx)
+{
+	while (clients)
+		client_close(clients);
+	if (!uv_is_closing((uv_handle_t *)&ctx->ctl_poll))
+		uv_close((uv_handle_t *)&ctx->ctl_poll, NULL);
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/* portside-sidecar --id ID
+ *
+ * Started by portside-hook only, with the descriptors of lib/sidecar_fds.h.
+ * Start-up in a visible order: log, record, control socket (host namespaces),
+ * setns into the container's netns, confinement (seccomp last), then the loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "../lib/rundir.h"
+#include "../lib/sidecar_fds.h"
+#include "../oci/cleanup.h"
+#include "../oci/input.h"
+#include "sidecar.h"
+
+/* Before the loop runs, a failure goes to the hook (which prints it and fails
+ * the container's start) and to the log. */
+static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sc_log("%s", msg);
+	dprintf(SC_FD_READY, "error: %s\n", msg);
+	exit(1);
+}
+
+static void open_log(const char *id)
+{
+	char path[4096];
+	int fd;
+
+	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0)
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	/* stderr is the log from here on (sanitizer reports land there too). */
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+
+static struct oci_forwards *load_record(const char *id)
+{
+	cleanup_free char *buf = NULL;
+	struct oci_forwards *rec = NULL;
+	char path[4096];
+	struct oci_err e;
+	size_t len;
+
+	oci_err_init(&e);
+	if (ps_path(path, sizeof(path), id, "forwards.json") < 0)
+		fail("state path too long");
+	if (oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, &e) < 0 ||
+	    oci_forwards_decode(buf, len, &rec, &e) < 0)
+		fail("%s", e.msg[0]);
+	for (size_t i = 0; i < rec->n; i++) {
+		if (rec->v[i].fd != SC_FD_FIRST_LISTENER + (int)i || fcntl(rec->v[i].fd, F_GETFD) < 0)
+			fail("listener %zu (fd %d) was not handed over", i, rec->v[i].fd);
+	}
+	return rec;
+}
+
+static int write_pid(const char *id)
+{
+	char path[4096], buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (ps_path(path, sizeof(path), id, "sidecar.pid") < 0)
+		return -ENAMETOOLONG;
+	return ps_write_file(path, buf, (size_t)n);
+}
+
+/* A filesystem socket in the host's namespaces, never an abstract one: any
+ * process in a netns can reach those (CVE-2020-15257). */
+static int control_socket(const char *id)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd, rc;
+
+	if (ps_path(sa.sun_path, sizeof(sa.sun_path), id, "control.sock") < 0)
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(sa.sun_path);
+	old = umask(0177); /* 0600 from the start: no window where others connect */
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0 || listen(fd, 16) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	sc_shutdown(s->data, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void on_container_exit(uv_poll_t *p, int status, int events)
+{
+	(void)status;
+	(void)events;
+	sc_shutdown(p->data, "the container exited");
+}
+
+void sc_shutdown(struct sc_ctx *ctx, const char *why)
+{
+	if (ctx->stopping)
+		return;
+	ctx->stopping = true;
+	sc_log("stopping: %s", why);
+	sc_tcp_stop(ctx);
+	sc_control_stop(ctx);
+	if (ctx->pidfd >= 0)
+		uv_close((uv_handle_t *)&ctx->pid_poll, NULL);
+	uv_close((uv_handle_t *)&ctx->sig_term, NULL);
+	uv_close((uv_handle_t *)&ctx->sig_int, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"id", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
+	struct sc_ctx ctx = {.pidfd = -1, .ctl_fd = -1, .diag_fd = -1, .max_conns = 4096};
+	const char *id = NULL, *what;
+	struct rlimit rl;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'i')
+			return 2;
+		id = optarg;
+	}
+	if (!id || !oci_id_valid(id))
+		return 2;
+	snprintf(ctx.id, sizeof(ctx.id), "%s", id);
+	sc_log_init(id);
+	open_log(id);
+	signal(SIGPIPE, SIG_IGN);
+
+	ctx.rec = load_record(id);
+	if (write_pid(id) < 0)
+		fail("cannot write the pid file: %s", strerror(errno));
+	ctx.ctl_fd = control_socket(id);
+	if (ctx.ctl_fd < 0)
+		fail("cannot create the control socket: %s", strerror(-ctx.ctl_fd));
+	/* Each connection costs six descriptors (two sockets, two pipes). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	/* Sockets keep the namespace they were made in: the listeners stay in
+	 * the host's, every socket from here on is the container's. */
+	if (setns(SC_FD_NETNS, CLONE_NEWNET) < 0)
+		fail("cannot enter the container's network namespace: %s", strerror(errno));
+	close(SC_FD_NETNS);
+	ctx.diag_fd = sc_diag_open();
+	if (ctx.diag_fd < 0)
+		fail("cannot open sock_diag: %s", strerror(-ctx.diag_fd));
+	if (fcntl(SC_FD_PIDFD, F_GETFD) == 0)
+		ctx.pidfd = SC_FD_PIDFD;
+
+	if ((rc = sc_confine(&what)) < 0)
+		fail("confinement failed %s: %s", what, strerror(-rc));
+
+	ctx.loop = uv_default_loop();
+	ctx.fw = calloc(ctx.rec->n ? ctx.rec->n : 1, sizeof(*ctx.fw));
+	if (!ctx.fw)
+		fail("out of memory");
+	ctx.nfw = ctx.rec->n;
+	for (size_t i = 0; i < ctx.nfw; i++) {
+		ctx.fw[i].cfg = ctx.rec->v[i];
+		ctx.fw[i].ctx = &ctx;
+	}
+	uv_signal_init(ctx.loop, &ctx.sig_term);
+	uv_signal_init(ctx.loop, &ctx.sig_int);
+	ctx.sig_term.data = ctx.sig_int.data = &ctx;
+	uv_signal_start(&ctx.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&ctx.sig_int, on_signal, SIGINT);
+	if (ctx.pidfd >= 0) {
+		if ((rc = uv_poll_init(ctx.loop, &ctx.pid_poll, ctx.pidfd)) < 0 ||
+		    (rc = uv_poll_start(&ctx.pid_poll, UV_READABLE, on_container_exit)) < 0)
+			fail("cannot watch the container's process: %s", uv_strerror(rc));
+		ctx.pid_poll.data = &ctx;
+	}
+	if ((rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_control_start(&ctx)) < 0)
+		fail("cannot start serving: %s", uv_strerror(rc));
+
+	sc_log("serving %zu listener%s", ctx.nfw, ctx.nfw == 1 ? "" : "s");
+	if (dprintf(SC_FD_READY, "ok\n") < 0)
+		fail("the hook is gone");
+	close(SC_FD_READY);
+
+	uv_run(ctx.loop, UV_RUN_DEFAULT);
+
+	uv_loop_close(ctx.loop);
+	if (ctx.pidfd >= 0)
+		close(ctx.pidfd);
+	close(ctx.ctl_fd);
+	close(ctx.diag_fd);
+	free(ctx.fw);
+	oci_forwards_free(ctx.rec);
+	sc_log("stopped");
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PORTSIDE_SIDECAR_H
+#define PORTSIDE_SIDECAR_H
+
+/* portside-sidecar: forwards a container's host-side listeners to its
+ * internal ports. One process per network namespace, one libuv loop. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "../oci/forwards.h"
+
+struct sc_ctx;
+struct sc_conn;
+
+/* One host-side listener. */
+struct sc_forward {
+	struct oci_forward cfg;
+	struct sc_ctx *ctx;
+	uv_poll_t poll;
+	bool polling;
+	/* counters, for portsidectl */
+	uint64_t conns_total, bytes_in, bytes_out;
+	unsigned conns_live;
+};
+
+struct sc_ctx {
+	uv_loop_t *loop;
+	char id[OCI_ID_MAX_LEN + 1];
+	struct oci_forwards *rec;
+	struct sc_forward *fw;
+	size_t nfw;
+
+	int pidfd; /* the container's init; readable when it exits */
+	uv_poll_t pid_poll;
+	int ctl_fd; /* control socket, listening */
+	uv_poll_t ctl_poll;
+	uv_signal_t sig_term, sig_int;
+	uv_timer_t resume_timer; /* accepting again after EMFILE */
+	bool resume_armed;
+
+	int diag_fd; /* NETLINK_SOCK_DIAG, in the container's netns */
+
+	unsigned conns_live, max_conns;
+	struct sc_conn *conns; /* every live connection, for shutdown */
+	bool stopping;
+};
+
+/* log.c: one line to the log (fd 2), "TIME ID12 MSG". */
+void sc_log_init(const char *id);
+void sc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* confine.c: drop to nobody, verify, no-new-privs, no capabilities, seccomp.
+ * Returns 0 or -errno; *WHAT names the step that failed. */
+int sc_confine(const char **what);
+
+/* target.c: where a connection for FW goes, inside the container's netns.
+ * Fills SS/LEN, or returns -ECONNREFUSED with the reason in WHY. */
+int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, char *why,
+	      size_t whylen);
+
+/* Opens the sock_diag socket (in the current netns). */
+int sc_diag_open(void);
+
+/* tcp.c: starts accepting on every TCP forward. */
+int sc_tcp_start(struct sc_ctx *ctx);
+
+/* Closes every listener and connection (the loop then ends). */
+void sc_tcp_stop(struct sc_ctx *ctx);
+
+/* control.c: serves the control socket; stop closes it and its clients. */
+int sc_control_start(struct sc_ctx *ctx);
+void sc_control_stop(struct sc_ctx *ctx);
+
+/* Stops everything; the loop ends once handles are closed. */
+void sc_shutdown(struct sc_ctx *ctx, const char *why);
+
+#endif

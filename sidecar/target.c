@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* Where a forwarded connection goes inside the container.
+ *
+ * The app must not see forwarded traffic as local when exposeLocalhost is
+ * off: an app that trusts 127.0.0.1 would trust the whole outside
+ * (CVE-2021-20199, podman's rootlessport). So the sidecar looks up, with
+ * sock_diag, where the app listens on the port, and dials:
+ *  - the container's own non-loopback address when the app listens on every
+ *    address and the container has one;
+ *  - 127.0.0.1 / ::1 when the netns has nothing but loopback, or when
+ *    exposeLocalhost is on;
+ *  - nothing when the app listens on loopback only and exposeLocalhost is off:
+ *    the client is refused and the log says why. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../oci/addr.h"
+#include "sidecar.h"
+
+#define MAX_BOUND 16
+
+int sc_diag_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The addresses TCP listeners of FAMILY are bound to on PORT. */
+static int listeners(int fd, int family, unsigned port, struct oci_ip *out, size_t *n)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req = {
+		.nh = {.nlmsg_len = sizeof(req),
+		       .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		       .nlmsg_seq = 1},
+		/* The kernel filters listeners by source port in a dump. */
+		.r = {.sdiag_family = (uint8_t)family,
+		      .sdiag_protocol = IPPROTO_TCP,
+		      .idiag_states = 1u << TCP_LISTEN,
+		      .id = {.idiag_sport = htons((uint16_t)port)}},
+	};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	long buf[8192 / sizeof(long)];
+
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	/* Bounded: a netns with more listeners on one port than this is odd. */
+	for (int rounds = 0; rounds < 64; rounds++) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0)
+			return -errno;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			struct inet_diag_msg *m;
+
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				return -EIO;
+			m = NLMSG_DATA(h);
+			if (ntohs(m->id.idiag_sport) != port || *n >= MAX_BOUND)
+				continue;
+			out[*n].family = family;
+			memset(out[*n].a, 0, sizeof(out[*n].a));
+			memcpy(out[*n].a, m->id.idiag_src, family == AF_INET ? 4 : 16);
+			(*n)++;
+		}
+	}
+	return 0;
+}
+
+/* The container's first non-loopback, non-link-local address of FAMILY. */
+static bool own_address(int family, struct oci_ip *out)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next) {
+		struct oci_ip ip = {.family = family};
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != family)
+			continue;
+		if (family == AF_INET)
+			memcpy(ip.a, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		else
+			memcpy(ip.a, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		if (oci_ip_is_loopback(&ip) || (family == AF_INET6 && ip.a[0] == 0xfe && (ip.a[1] & 0xc0) == 0x80))
+			continue;
+		*out = ip;
+		found = true;
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+static void fill(const struct oci_ip *ip, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ip->family == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons((uint16_t)port);
+		memcpy(&s->sin_addr, ip->a, 4);
+		*len = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons((uint16_t)port);
+		memcpy(&s->sin6_addr, ip->a, 16);
+		*len = sizeof(*s);
+	}
+}
+
+int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, char *why,
+	      size_t whylen)
+{
+	struct oci_ip bound[MAX_BOUND], pick = {0}, own;
+	unsigned port = fw->cfg.local_port;
+	size_t n = 0;
+	bool any4 = false, any6 = false, lo4 = false, lo6 = false;
+	const struct oci_ip *specific = NULL;
+
+	if (listeners(ctx->diag_fd, AF_INET, port, bound, &n) < 0 ||
+	    listeners(ctx->diag_fd, AF_INET6, port, bound, &n) < 0) {
+		snprintf(why, whylen, "cannot query the container's listeners: %s", strerror(errno));
+		return -ECONNREFUSED;
+	}
+	if (n == 0) {
+		snprintf(why, whylen, "nothing listens on port %u in the container", port);
+		return -ECONNREFUSED;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool v4 = bound[i].family == AF_INET;
+
+		if (oci_ip_is_any(&bound[i]))
+			*(v4 ? &any4 : &any6) = true;
+		else if (oci_ip_is_loopback(&bound[i]))
+			*(v4 ? &lo4 : &lo6) = true;
+		else if (!specific)
+			specific = &bound[i];
+	}
+
+	if (fw->cfg.expose_localhost && (any4 || lo4 || any6 || lo6)) {
+		/* :: without V6ONLY takes IPv4 too, but only a v6 listener is sure. */
+		pick.family = any4 || lo4 ? AF_INET : AF_INET6;
+		if (pick.family == AF_INET)
+			pick.a[0] = 127, pick.a[3] = 1;
+		else
+			pick.a[15] = 1;
+	} else if (any4 || any6) {
+		int fam = any4 ? AF_INET : AF_INET6;
+
+		if (own_address(fam, &own)) {
+			pick = own;
+		} else {
+			/* Loopback is the only way in; the app listens everywhere,
+			 * so it accepts the outside anyway. */
+			pick.family = fam;
+			if (fam == AF_INET)
+				pick.a[0] = 127, pick.a[3] = 1;
+			else
+				pick.a[15] = 1;
+		}
+	} else if (specific) {
+		pick = *specific;
+	} else {
+		char a[OCI_IP_LEN];
+
+		oci_ip_format(&bound[0], a);
+		snprintf(why, whylen,
+			 "the app listens on %s%s%s:%u only (localhost): bind it to 0.0.0.0 or set exposeLocalhost",
+			 bound[0].family == AF_INET6 ? "[" : "", a, bound[0].family == AF_INET6 ? "]" : "", port);
+		return -ECONNREFUSED;
+	}
+	fill(&pick, port, ss, len);
+	return 0;
+}

@@ -1,0 +1,164 @@
+# Real containers for the bats suites: a busybox-static root filesystem and
+# OCI bundles whose config.json carries the portside hooks and annotations.
+# Loaded after helpers.bash.
+
+PORTSIDE_HOOK=$PORTSIDE_BUILD/portside-hook
+RUNDIR=${PORTSIDE_RUN_DIR:-/run/portside}
+# Every container a test starts is named with this prefix and removed in
+# teardown, whatever the test did.
+CT_PREFIX=pstest-$$-
+
+# need_root_tools: the suite drives real runtimes; say what is missing.
+need_root_tools() {
+	[ "$(id -u)" = 0 ] || { echo "these tests start containers and need root" >&2; return 1; }
+	need runc runc && need busybox busybox-static && need socat socat && need curl curl
+}
+
+# The shared, read-only root filesystem: busybox and its applets.
+ROOTFS=$BATS_RUN_TMPDIR/rootfs
+make_rootfs() {
+	[ -x "$ROOTFS/bin/busybox" ] && return 0
+	mkdir -p "$ROOTFS"/{bin,www,tmp,proc,dev,sys,etc,data}
+	cp /bin/busybox "$ROOTFS/bin/"
+	for a in sh httpd nc cat sleep ip wget ls ps kill; do
+		ln -sf busybox "$ROOTFS/bin/$a"
+	done
+	echo "root:x:0:0:root:/:/bin/sh" >"$ROOTFS/etc/passwd"
+}
+
+# json_str S: S as a JSON string literal.
+json_str() {
+	local s=${1//\\/\\\\}
+	s=${s//\"/\\\"}
+	s=${s//$'\t'/\\t}
+	s=${s//$'\n'/\\n}
+	printf '"%s"' "$s"
+}
+
+# make_bundle DIR ANNOTATIONS_JSON CMD...: writes DIR/config.json for a
+# container running CMD (as /bin/sh -c), with portside's createRuntime and
+# poststop hooks and the annotations given as a JSON object body
+# (e.g. '"io.portside.ports": "80:3000"'). DIR/www is bind-mounted at /www.
+# HOOK_ARGS (extra hook arguments) and NETNS_PATH are read from the caller.
+make_bundle() {
+	local dir=$1 ann=$2
+	shift 2
+	local cmd
+	cmd=$(json_str "$*")
+	local hook_args=""
+	for a in ${HOOK_ARGS:-}; do hook_args+=", $(json_str "$a")"; done
+	local hook_env='"PATH=/usr/sbin:/usr/bin:/sbin:/bin"'
+	[ -n "${PORTSIDE_RUN_DIR:-}" ] && hook_env+=", $(json_str "PORTSIDE_RUN_DIR=$PORTSIDE_RUN_DIR")"
+	[ -n "${ASAN_OPTIONS:-}" ] && hook_env+=", $(json_str "ASAN_OPTIONS=$ASAN_OPTIONS")"
+	[ -n "${UBSAN_OPTIONS:-}" ] && hook_env+=", $(json_str "UBSAN_OPTIONS=$UBSAN_OPTIONS")"
+	local netns='{"type": "network"}'
+	[ -n "${NETNS_PATH:-}" ] && netns="{\"type\": \"network\", \"path\": $(json_str "$NETNS_PATH")}"
+	mkdir -p "$dir/www"
+	cat >"$dir/config.json" <<JSON
+{
+  "ociVersion": "1.0.2",
+  "process": {
+    "terminal": false,
+    "user": {"uid": 0, "gid": 0},
+    "args": ["/bin/sh", "-c", $cmd],
+    "env": ["PATH=/bin"],
+    "cwd": "/",
+    "noNewPrivileges": true
+  },
+  "root": {"path": $(json_str "$ROOTFS"), "readonly": true},
+  "hostname": "pstest",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "size=65536k"]},
+    {"destination": "/www", "type": "bind", "source": $(json_str "$dir/www"), "options": ["rbind", "ro"]}
+  ],
+  "annotations": {$ann},
+  "hooks": {
+    "createRuntime": [{"path": $(json_str "$PORTSIDE_HOOK"), "args": ["portside-hook"$hook_args, "createRuntime"], "env": [$hook_env], "timeout": 10}],
+    "poststop": [{"path": $(json_str "$PORTSIDE_HOOK"), "args": ["portside-hook"$hook_args, "poststop"], "env": [$hook_env], "timeout": 10}]
+  },
+  "linux": {
+    "namespaces": [{"type": "pid"}, $netns, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+    "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
+    "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+  }
+}
+JSON
+}
+
+# ports_ann VALUE: the annotations body for io.portside.ports=VALUE.
+ports_ann() {
+	printf '"io.portside.ports": %s' "$(json_str "$1")"
+}
+
+# runc_start NAME ANNOTATIONS CMD...: a detached runc container. Sets CT (its
+# id) and BUNDLE. The status and output of `runc run` are in $status/$output.
+runc_start() {
+	local name=$1 ann=$2
+	shift 2
+	CT=$CT_PREFIX$name
+	BUNDLE=$TMP/$name
+	make_bundle "$BUNDLE" "$ann" "$@"
+	# The container inherits runc's stdio: a file, not bats' pipe, which
+	# the container would hold open.
+	trace bash -c 'runc run -d --bundle "$1" "$2" </dev/null >"$1/runc.out" 2>&1; rc=$?; cat "$1/runc.out"; exit $rc' \
+		_ "$BUNDLE" "$CT"
+}
+
+# The sidecar of container $1 (its pid), or nothing.
+sidecar_pid() {
+	local f=$RUNDIR/$1/sidecar.pid
+	[ -f "$f" ] || return 1
+	local pid
+	pid=$(cat "$f")
+	proc_alive "$pid" && grep -q '^portside-sideca' "/proc/$pid/comm" && echo "$pid"
+}
+
+# proc_alive PID: running (a zombie waiting for init to reap it holds nothing).
+proc_alive() {
+	[ -r "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# port_free PORT: nothing listens on TCP PORT on the host.
+port_free() {
+	! ss -Hltn "sport = :$1" | grep -q .
+}
+
+port_listening() {
+	ss -Hltn "sport = :$1" | grep -q .
+}
+
+# http_get PORT [PATH]: the body of an HTTP GET through 127.0.0.1:PORT.
+http_get() {
+	curl -fsS --max-time 5 "http://127.0.0.1:$1/${2:-}"
+}
+
+# Removes every container this test started (and so, through poststop, its
+# sidecar and state).
+cleanup_containers() {
+	local ids
+	ids=$(runc list -q 2>/dev/null | grep "^$CT_PREFIX" || true)
+	for id in $ids; do
+		runc kill "$id" KILL 2>/dev/null || true
+	done
+	for id in $ids; do
+		wait_for 5 runc_stopped "$id" || true
+		runc delete -f "$id" 2>/dev/null || true
+	done
+}
+
+runc_stopped() {
+	local st
+	st=$(runc state "$1" 2>/dev/null | grep '"status"') || return 0
+	[[ "$st" == *stopped* ]]
+}
+
+# Live processes named portside-sidecar, one pid per line.
+all_sidecars() {
+	local p
+	for p in $(pgrep -x portside-sideca); do
+		proc_alive "$p" && echo "$p"
+	done
+	return 0
+}

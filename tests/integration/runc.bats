@@ -1,0 +1,267 @@
+#!/usr/bin/env bats
+# The hook and the TCP sidecar, end to end under runc, with real containers.
+
+load helpers
+load containers
+
+setup() {
+	need_root_tools
+	TMP=$(mktemp -d)
+	make_rootfs
+	# No host policy may change what these tests see.
+	echo '{}' >"$TMP/policy.json"
+	HOOK_ARGS="--policy $TMP/policy.json"
+}
+
+teardown() {
+	cleanup_containers
+	rm -rf "$TMP"
+}
+
+# web NAME ANNOTATIONS [HTTPD_ADDR]: an httpd on port 3000 (or ADDR) in a
+# container, serving $TMP/NAME/www.
+web() {
+	mkdir -p "$TMP/$1/www"
+	echo "hello from $1" >"$TMP/$1/www/index.html"
+	runc_start "$1" "$2" "httpd -f -p ${3:-3000} -h /www"
+}
+
+@test "a page goes through the forwarded port" {
+	web page "$(ports_ann 18080:3000)"
+	assert_status 0
+	run http_get 18080
+	assert_status 0
+	[ "$output" = "hello from page" ]
+	# IPv6 too: the default binds 0.0.0.0 and ::.
+	run curl -fsS --max-time 5 "http://[::1]:18080/"
+	assert_status 0
+	[ "$output" = "hello from page" ]
+}
+
+@test "a container without a portside annotation is left alone" {
+	before=$(all_sidecars | wc -l)
+	runc_start plain '"org.example": "x"' "sleep 60"
+	assert_status 0
+	[ ! -e "$RUNDIR/$CT" ]
+	[ "$(all_sidecars | wc -l)" -eq "$before" ]
+}
+
+@test "1000 sequential and 100 concurrent connections are served" {
+	web load "$(ports_ann 18081:3000)"
+	assert_status 0
+	run curl -s -o /dev/null -w '%{http_code}\n' -H 'Connection: close' --max-time 120 "http://127.0.0.1:18081/index.html?[1-1000]"
+	[ "$(grep -c '^200$' <<<"$output")" -eq 1000 ]
+	run curl -s -o /dev/null -w '%{http_code}\n' -H 'Connection: close' --parallel --parallel-immediate --parallel-max 100 --max-time 60 "http://127.0.0.1:18081/index.html?[1-100]"
+	[ "$(grep -c '^200$' <<<"$output")" -eq 100 ]
+	# Every one of them closed again.
+	wait_for 5 bash -c "[ \$(ss -Htn state established '( sport = :18081 or dport = :18081 )' | wc -l) -eq 0 ]"
+}
+
+@test "a 100 MB transfer arrives intact" {
+	mkdir -p "$TMP/big/www"
+	head -c $((100 * 1024 * 1024)) /dev/urandom >"$TMP/big/www/blob"
+	want=$(sha256sum <"$TMP/big/www/blob" | cut -d' ' -f1)
+	runc_start big "$(ports_ann 18082:3000)" "httpd -f -p 3000 -h /www"
+	assert_status 0
+	got=$(curl -fsS --max-time 60 "http://127.0.0.1:18082/blob" | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$want" ]
+}
+
+@test "half-close: the client's EOF reaches the app, the reply still comes back" {
+	head -c 1000000 /dev/urandom >"$TMP/payload"
+	runc_start echo "$(ports_ann 18083:4000)" "nc -ll -p 4000 -e cat"
+	assert_status 0
+	wait_for 5 bash -c "echo | socat -t 2 - TCP:127.0.0.1:18083 >/dev/null"
+	# socat shuts its write side down at the end of the file and reads on;
+	# cat in the container sees EOF only if the shutdown was forwarded, and
+	# only then exits and closes.
+	timeout 20 socat -t 15 - TCP:127.0.0.1:18083 <"$TMP/payload" >"$TMP/echoed"
+	cmp "$TMP/payload" "$TMP/echoed"
+}
+
+@test "a killed container takes its sidecar with it, and its port is free within 1 s" {
+	web killed "$(ports_ann 18084:3000)"
+	assert_status 0
+	pid=$(sidecar_pid "$CT")
+	[ -n "$pid" ]
+	port_listening 18084
+	runc kill "$CT" KILL
+	wait_for 1 bash -c "! [ -r /proc/$pid/status ] || grep -q '^State:.*Z' /proc/$pid/status"
+	wait_for 1 port_free 18084
+	# The port is immediately usable by someone else.
+	timeout 5 socat TCP-LISTEN:18084,reuseaddr EXEC:true &
+	wait_for 2 port_listening 18084
+	kill %1 2>/dev/null || true
+}
+
+@test "runc delete runs poststop, which removes the state; a second poststop is harmless" {
+	web deleted "$(ports_ann 18085:3000)"
+	assert_status 0
+	[ -d "$RUNDIR/$CT" ]
+	runc kill "$CT" KILL
+	wait_for 5 runc_stopped "$CT"
+	trace runc delete "$CT"
+	assert_status 0
+	[ ! -e "$RUNDIR/$CT" ]
+	! grep -rqx "$CT" "$RUNDIR/netns"
+	# poststop again (a runtime retrying): exit 0, nothing to do.
+	trace "$PORTSIDE_HOOK" poststop <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"$CT\",\"status\":\"stopped\",\"bundle\":\"$BUNDLE\"}"
+	assert_status 0
+}
+
+@test "poststop stops a live sidecar (runc delete --force)" {
+	web forced "$(ports_ann 18086:3000)"
+	assert_status 0
+	pid=$(sidecar_pid "$CT")
+	trace runc delete --force "$CT"
+	assert_status 0
+	[ ! -e "$RUNDIR/$CT" ]
+	wait_for 1 bash -c "! [ -r /proc/$pid/status ] || grep -q '^State:.*Z' /proc/$pid/status"
+	port_free 18086
+}
+
+@test "50 start/stop cycles leak no process, fd, port or state" {
+	fds_before=$(ls /proc/self/fd | wc -l)
+	sidecars_before=$(all_sidecars | wc -l)
+	for i in $(seq 1 50); do
+		runc_start cycle "$(ports_ann 18087:3000)" "httpd -f -p 3000 -h /www"
+		assert_status 0
+		port_listening 18087
+		runc delete --force "$CT"
+		[ ! -e "$RUNDIR/$CT" ] || { echo "state left after cycle $i"; false; }
+	done
+	wait_for 2 port_free 18087
+	[ "$(all_sidecars | wc -l)" -eq "$sidecars_before" ]
+	[ "$(ls /proc/self/fd | wc -l)" -eq "$fds_before" ]
+	[ -z "$(ls "$RUNDIR/netns")" ] || ! grep -rq "^$CT_PREFIX" "$RUNDIR/netns"
+}
+
+@test "reserved ports: runc run fails with the reason, nothing is left behind" {
+	for v in 22:3000 80:8283 '[{"localPort":22,"externalPort":18088}]'; do
+		runc_start reserved "$(ports_ann "$v")" "sleep 60"
+		[ "$status" -ne 0 ]
+		assert_output_has "is reserved"
+		assert_output_has "can never be forwarded"
+		[ ! -e "$RUNDIR/$CT" ]
+		runc delete -f "$CT" 2>/dev/null || true
+	done
+	port_free 18088
+}
+
+@test "a malformed annotation fails the start with a one-line reason" {
+	runc_start malformed "$(ports_ann '80:3000x')" "sleep 60"
+	[ "$status" -ne 0 ]
+	assert_output_has "portside: io.portside.ports entry 1 '80:3000x': local port '3000x' is not a port number"
+	runc_start typo '"io.portside.port": "18089:3000"' "sleep 60"
+	[ "$status" -ne 0 ]
+	assert_output_has 'unknown annotation io.portside.port'
+	port_free 18089
+}
+
+@test "a taken host port names its holder; other forwarded containers are unaffected" {
+	web other "$(ports_ann 18090:3000)"
+	assert_status 0
+	socat TCP-LISTEN:18091,reuseaddr,fork EXEC:true &
+	holder=$!
+	wait_for 2 port_listening 18091
+	runc_start taken "$(ports_ann '18092:3000, 18091:3001')" "httpd -f -p 3000 -h /www"
+	kill "$holder"
+	[ "$status" -ne 0 ]
+	assert_output_has "host port 18091/tcp is already in use by socat (pid $holder)"
+	[ ! -e "$RUNDIR/$CT" ]
+	# All or nothing: the port that could be bound was released too.
+	port_free 18092
+	run http_get 18090
+	[ "$output" = "hello from other" ]
+}
+
+@test "exposeLocalhost: an app on 127.0.0.1 is refused when off, served when on" {
+	web lo-off "$(ports_ann '[{"localPort":3000,"externalPort":18093}]')" 127.0.0.1:3000
+	assert_status 0
+	run http_get 18093
+	[ "$status" -ne 0 ]
+	wait_for 2 grep -q "the app listens on 127.0.0.1:3000 only (localhost): bind it to 0.0.0.0 or set exposeLocalhost" "$RUNDIR/$CT/sidecar.log"
+
+	web lo-on "$(ports_ann '[{"localPort":3000,"externalPort":18094,"exposeLocalhost":true}]')" 127.0.0.1:3000
+	assert_status 0
+	run http_get 18094
+	assert_status 0
+	[ "$output" = "hello from lo-on" ]
+}
+
+@test "exposeLocalhost off: an app on 0.0.0.0 is served; nothing listening is refused with a reason" {
+	web any "$(ports_ann '[{"localPort":3000,"externalPort":18095}, {"localPort":3001,"externalPort":18096}]')"
+	assert_status 0
+	run http_get 18095
+	assert_status 0
+	[ "$output" = "hello from any" ]
+	run http_get 18096
+	[ "$status" -ne 0 ]
+	wait_for 2 grep -q "nothing listens on port 3001 in the container" "$RUNDIR/$CT/sidecar.log"
+}
+
+@test "the sidecar is confined: no new privs, seccomp, no capabilities, nobody, no stray fds" {
+	web confined "$(ports_ann 18097:3000)"
+	assert_status 0
+	pid=$(sidecar_pid "$CT")
+	st=/proc/$pid/status
+	grep -qP '^NoNewPrivs:\t1$' "$st"
+	grep -qP '^Seccomp:\t2$' "$st"
+	grep -qP '^CapEff:\t0000000000000000$' "$st"
+	grep -qP '^CapPrm:\t0000000000000000$' "$st"
+	grep -qP '^CapBnd:\t0000000000000000$' "$st"
+	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "$st"
+	grep -qP '^Groups:\t *$' "$st"
+	# Its own session (setsid in the hook's child, then a second fork): not
+	# the session of whoever ran runc.
+	sid=$(ps -o sid= -p "$pid" | tr -d ' ')
+	[ -n "$sid" ] && [ "$sid" != "$(ps -o sid= -p $$ | tr -d ' ')" ]
+	[ "$(ps -o ppid= -p "$pid" | tr -d ' ')" != "$(pgrep -x runc | head -1)" ]
+	# Descriptors: /dev/null, its log, sockets, pipes and its own anonymous
+	# inodes; nothing inherited from runc (no fifo, no config, no tty).
+	for fd in /proc/$pid/fd/*; do
+		l=$(readlink "$fd")
+		case "$l" in
+		/dev/null | "$RUNDIR/$CT/sidecar.log" | socket:* | pipe:* | anon_inode:*) ;;
+		*) echo "unexpected fd $fd -> $l"; false ;;
+		esac
+	done
+	[ "$(readlink /proc/$pid/fd/0)" = /dev/null ]
+	[ "$(readlink /proc/$pid/fd/1)" = /dev/null ]
+	# The control socket is the owner's alone.
+	[ "$(stat -c %a "$RUNDIR/$CT/control.sock")" = 600 ]
+	[ "$(stat -c %a "$RUNDIR/$CT")" = 700 ]
+}
+
+@test "one sidecar per network namespace: a re-run hook and a second container add none" {
+	web first "$(ports_ann 18098:3000)"
+	assert_status 0
+	first=$CT
+	pid=$(sidecar_pid "$first")
+	ctpid=$(runc state "$first" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+	# The runtime re-runs createRuntime (a restart): idempotent.
+	trace "$PORTSIDE_HOOK" $HOOK_ARGS createRuntime <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"$first\",\"status\":\"creating\",\"pid\":$ctpid,\"bundle\":\"$BUNDLE\"}"
+	assert_status 0
+	[ "$(all_sidecars | grep -c .)" -ge 1 ]
+	[ "$(sidecar_pid "$first")" = "$pid" ]
+	# A second container joins the first one's netns, as in a pod.
+	NETNS_PATH=/proc/$ctpid/ns/net web second "$(ports_ann 18099:3001)"
+	assert_status 0
+	[ "$(cat "$RUNDIR/$CT/owner")" = "$first" ]
+	[ ! -e "$RUNDIR/$CT/sidecar.pid" ]
+	[ "$(pgrep -x portside-sideca | while read -r p; do grep -l "$first" /proc/$p/cmdline 2>/dev/null; done | wc -l)" -eq 1 ]
+	run http_get 18098
+	[ "$output" = "hello from first" ]
+}
+
+@test "portsidectl logs prints the sidecar's log" {
+	web logs "$(ports_ann 18100:3000)"
+	assert_status 0
+	trace "$PORTSIDECTL" logs "$CT"
+	assert_status 0
+	assert_output_has "serving 2 listeners"
+	assert_output_has "${CT:0:12} "
+	trace "$PORTSIDECTL" logs no-such-container
+	assert_status 1
+	assert_output_has "no-such-container"
+}
