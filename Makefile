@@ -122,10 +122,15 @@ fuzz: deps-if-missing
 
 install: all
 	install -D -m 0755 $(BUILD)/portsidectl $(DESTDIR)$(BINDIR)/portsidectl
+	install -D -m 0755 $(BUILD)/portside-hook $(DESTDIR)$(LIBEXECDIR)/oci/hooks.d/portside-hook
+	install -D -m 0755 $(BUILD)/portside-sidecar $(DESTDIR)$(LIBEXECDIR)/portside/portside-sidecar
 	install -D -m 0644 packaging/policy/cloud-ide.json $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/portsidectl
+	rm -f $(DESTDIR)$(LIBEXECDIR)/oci/hooks.d/portside-hook
+	rm -f $(DESTDIR)$(LIBEXECDIR)/portside/portside-sidecar
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/portside 2>/dev/null
 	rm -f $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 	-rmdir $(DESTDIR)$(DATADIR)/portside 2>/dev/null
 

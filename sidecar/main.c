@@ -23,6 +23,7 @@
 #include "../lib/sidecar_fds.h"
 #include "../oci/cleanup.h"
 #include "../oci/input.h"
+#include "../oci/ports.h"
 #include "sidecar.h"
 
 /* Before the loop runs, a failure goes to the hook (which prints it and fails
@@ -206,6 +207,15 @@ int main(int argc, char **argv)
 	if ((rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_control_start(&ctx)) < 0)
 		fail("cannot start serving: %s", uv_strerror(rc));
 
+	for (size_t i = 0; i < ctx.nfw; i++) {
+		const struct oci_forward *w = &ctx.fw[i].cfg;
+		char ip[OCI_IP_LEN];
+
+		oci_ip_format(&w->host_ip, ip);
+		sc_log("forwarding %s%s%s:%u -> %u/%s%s", w->host_ip.family == AF_INET6 ? "[" : "", ip,
+		       w->host_ip.family == AF_INET6 ? "]" : "", w->external_port, w->local_port,
+		       oci_proto_name(w->proto), w->expose_localhost ? " (exposeLocalhost)" : "");
+	}
 	sc_log("serving %zu listener%s", ctx.nfw, ctx.nfw == 1 ? "" : "s");
 	if (dprintf(SC_FD_READY, "ok\n") < 0)
 		fail("the hook is gone");

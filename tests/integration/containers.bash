@@ -137,8 +137,17 @@ http_get() {
 # Removes every container this test started (and so, through poststop, its
 # sidecar and state).
 cleanup_containers() {
-	local ids
+	local ids bad=0
 	ids=$(runc list -q 2>/dev/null | grep "^$CT_PREFIX" || true)
+	# Under `make asan` a sanitizer report lands in the sidecar's log, which
+	# poststop removes: read them first.
+	for log in "$RUNDIR/$CT_PREFIX"*/sidecar.log; do
+		[ -f "$log" ] || continue
+		if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$log" >&2; then
+			echo "sanitizer report in $log" >&2
+			bad=1
+		fi
+	done
 	for id in $ids; do
 		runc kill "$id" KILL 2>/dev/null || true
 	done
@@ -146,6 +155,7 @@ cleanup_containers() {
 		wait_for 5 runc_stopped "$id" || true
 		runc delete -f "$id" 2>/dev/null || true
 	done
+	return $bad
 }
 
 runc_stopped() {
