@@ -21,7 +21,8 @@ WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 # The user's CFLAGS come last so that they win.
 override CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) $(HARDEN) -MMD -MP \
-	-DPORTSIDE_VERSION='"$(VERSION)"' -DPORTSIDE_SIDECAR_PATH='"$(LIBEXECDIR)/portside/portside-sidecar"' $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS) $(CFLAGS)
+	-DPORTSIDE_VERSION='"$(VERSION)"' -DPORTSIDE_SIDECAR_PATH='"$(LIBEXECDIR)/portside/portside-sidecar"' \
+	-DPORTSIDE_HOOK_PATH='"$(LIBEXECDIR)/oci/hooks.d/portside-hook"' $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS) $(CFLAGS)
 override LDFLAGS := -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS) $(LDFLAGS)
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -41,7 +42,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar
 
-.PHONY: all check unit integration asan fuzz demo deps deps-if-missing install uninstall \
+.PHONY: all check unit integration asan fuzz demo deps deps-if-missing install uninstall deb \
 	clean fmt fmt-check lint
 
 all: $(PROGRAMS) $(UNIT_BIN)
@@ -125,8 +126,13 @@ install: all
 	install -D -m 0755 $(BUILD)/portside-hook $(DESTDIR)$(LIBEXECDIR)/oci/hooks.d/portside-hook
 	install -D -m 0755 $(BUILD)/portside-sidecar $(DESTDIR)$(LIBEXECDIR)/portside/portside-sidecar
 	install -D -m 0644 packaging/policy/cloud-ide.json $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
+	install -d $(DESTDIR)$(HOOKSDIR)
+	sed 's|@HOOK@|$(LIBEXECDIR)/oci/hooks.d/portside-hook|' packaging/hooks.d/portside.json.in \
+		>$(DESTDIR)$(HOOKSDIR)/portside.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/portside.json
 
 uninstall:
+	rm -f $(DESTDIR)$(HOOKSDIR)/portside.json
 	rm -f $(DESTDIR)$(BINDIR)/portsidectl
 	rm -f $(DESTDIR)$(LIBEXECDIR)/oci/hooks.d/portside-hook
 	rm -f $(DESTDIR)$(LIBEXECDIR)/portside/portside-sidecar
@@ -134,8 +140,25 @@ uninstall:
 	rm -f $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 	-rmdir $(DESTDIR)$(DATADIR)/portside 2>/dev/null
 
+# A Debian package from the tree: portside_VERSION_ARCH.deb in the top folder.
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+DEB = portside_$(VERSION)_$(DEB_ARCH).deb
+deb: $(DEB)
+$(DEB): packaging/deb/control.in packaging/deb/postrm $(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(SIDECAR_SRC)
+	rm -rf $(BUILD)/deb
+	# Built apart, with PREFIX=/usr: the hook finds the sidecar by its
+	# installed path, compiled in.
+	$(MAKE) BUILD=$(BUILD)/deb-build PREFIX=/usr DESTDIR=$(abspath $(BUILD)/deb) install
+	strip --strip-unneeded $(BUILD)/deb/usr/bin/portsidectl $(BUILD)/deb/usr/libexec/oci/hooks.d/portside-hook \
+		$(BUILD)/deb/usr/libexec/portside/portside-sidecar
+	install -d $(BUILD)/deb/DEBIAN
+	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+		-e "s|@SIZE@|$$(du -sk $(BUILD)/deb/usr | cut -f1)|" packaging/deb/control.in >$(BUILD)/deb/DEBIAN/control
+	install -m 0755 packaging/deb/postrm $(BUILD)/deb/DEBIAN/postrm
+	dpkg-deb --root-owner-group --build $(BUILD)/deb $@
+
 clean:
-	rm -rf build
+	rm -rf build portside_*.deb
 
 # ---- style ----
 
@@ -145,4 +168,4 @@ fmt:
 fmt-check:
 	clang-format --dry-run --Werror $(FMT_FILES)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)

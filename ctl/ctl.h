@@ -11,6 +11,7 @@
 
 int ctl_check(int argc, char **argv);
 int ctl_logs(int argc, char **argv);
+int ctl_inject(int argc, char **argv);
 
 /* Prints "portsidectl: MSG" on stderr. */
 void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,6 +29,8 @@ static const struct {
 	{"check", ctl_check,
 	 "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-   validate an io.portside.ports value"},
 	{"logs", ctl_logs, "logs ID   print the log of a container's sidecar"},
+	{"inject", ctl_inject,
+	 "inject CONFIG.json --ports VALUE [--autoforward MODE] [--hook PATH]   add portside to a runc/crun config"},
 };
 
 static void usage(FILE *f)

@@ -110,6 +110,18 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	    (rc = oci_spec_parse(ann, pol, &spec, &e)) < 0)
 		goto out;
 
+	/* The sidecar forwards TCP only so far: a UDP mapping it would not serve
+	 * must fail the start, not leave a port silently missing. */
+	for (size_t i = 0; i < spec.ports->n; i++) {
+		const struct oci_mapping *m = &spec.ports->v[i];
+
+		if (m->expose && m->proto == OCI_PROTO_UDP)
+			rc = oci_err_add(&e, ENOTSUP, "io.portside.ports entry %u: UDP forwarding is not supported yet",
+					 m->entry);
+	}
+	if (rc < 0)
+		goto out;
+
 	if ((rc = ps_run_dir_init()) < 0) {
 		oci_err_addp(&e, -rc, "cannot create %s", ps_run_dir());
 		goto out;
