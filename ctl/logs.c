@@ -31,10 +31,34 @@ static void resolve(const char *id, char *out, size_t len)
 		memcpy(out, owner, strlen(owner) + 1);
 }
 
+/* The hook's refusals of ID, from ROOT/hook.log (and its predecessor).
+ * Returns how many lines were printed. */
+static int hook_lines(const char *id)
+{
+	static const char *const names[] = {"hook.log.1", "hook.log"};
+	char path[4096], line[1024], needle[OCI_ID_MAX_LEN + 4];
+	int n = 0;
+
+	snprintf(needle, sizeof(needle), " %s ", id);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", ps_run_dir(), names[i]);
+		cleanup_fclose FILE *f = fopen(path, "re");
+
+		while (f && fgets(line, sizeof(line), f)) {
+			if (strstr(line, needle)) {
+				fputs(line, stdout);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
 int ctl_logs(int argc, char **argv)
 {
 	char id[OCI_ID_MAX_LEN + 1], path[4096], buf[65536];
 	cleanup_close int fd = -1;
+	int refusals;
 	ssize_t n;
 
 	if (argc != 2) {
@@ -42,13 +66,16 @@ int ctl_logs(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	if (!oci_id_valid(argv[1])) {
-		ctl_warn("\"%.64s\" is not a container id", argv[1]);
+		ctl_warn("'%.64s' is not a container id", argv[1]);
 		return CTL_EXIT_USAGE;
 	}
+	refusals = hook_lines(argv[1]);
 	resolve(argv[1], id, sizeof(id));
 	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		ctl_warn("no log for %s (%s): is it a forwarded container?", argv[1], strerror(errno));
+		if (refusals)
+			return CTL_EXIT_OK;
+		ctl_warn("no log for %s: it is not a forwarded container", argv[1]);
 		return CTL_EXIT_INVALID;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))

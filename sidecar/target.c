@@ -16,6 +16,7 @@
 #include <ifaddrs.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,8 +37,9 @@ int sc_diag_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* The addresses TCP listeners of FAMILY are bound to on PORT. */
-static int listeners(int fd, int family, unsigned port, struct oci_ip *out, size_t *n)
+/* The addresses TCP listeners of FAMILY are bound to on PORT; DUAL[i] tells
+ * an IPv6 listener that also takes IPv4 (IPV6_V6ONLY off). */
+static int listeners(int fd, int family, unsigned port, struct oci_ip *out, bool *dual, size_t *n)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -80,6 +82,16 @@ static int listeners(int fd, int family, unsigned port, struct oci_ip *out, size
 			out[*n].family = family;
 			memset(out[*n].a, 0, sizeof(out[*n].a));
 			memcpy(out[*n].a, m->id.idiag_src, family == AF_INET ? 4 : 16);
+			dual[*n] = false;
+			if (family == AF_INET6) {
+				/* The kernel reports V6ONLY for every IPv6 socket. */
+				int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+
+				for (struct rtattr *at = (struct rtattr *)(m + 1); RTA_OK(at, alen);
+				     at = RTA_NEXT(at, alen))
+					if (at->rta_type == INET_DIAG_SKV6ONLY && RTA_PAYLOAD(at) >= 1)
+						dual[*n] = *(uint8_t *)RTA_DATA(at) == 0;
+			}
 			(*n)++;
 		}
 	}
@@ -136,13 +148,14 @@ int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_s
 	      size_t whylen)
 {
 	struct oci_ip bound[MAX_BOUND], pick = {0}, own;
+	bool dual[MAX_BOUND];
 	unsigned port = fw->cfg.local_port;
 	size_t n = 0;
 	bool any4 = false, any6 = false, lo4 = false, lo6 = false;
 	const struct oci_ip *specific = NULL;
 
-	if (listeners(ctx->diag_fd, AF_INET, port, bound, &n) < 0 ||
-	    listeners(ctx->diag_fd, AF_INET6, port, bound, &n) < 0) {
+	if (listeners(ctx->diag_fd, AF_INET, port, bound, dual, &n) < 0 ||
+	    listeners(ctx->diag_fd, AF_INET6, port, bound, dual, &n) < 0) {
 		snprintf(why, whylen, "cannot query the container's listeners: %s", strerror(errno));
 		return -ECONNREFUSED;
 	}
@@ -153,9 +166,10 @@ int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_s
 	for (size_t i = 0; i < n; i++) {
 		bool v4 = bound[i].family == AF_INET;
 
-		if (oci_ip_is_any(&bound[i]))
+		if (oci_ip_is_any(&bound[i])) {
 			*(v4 ? &any4 : &any6) = true;
-		else if (oci_ip_is_loopback(&bound[i]))
+			any4 |= dual[i]; /* [::] without V6ONLY takes IPv4 too */
+		} else if (oci_ip_is_loopback(&bound[i]))
 			*(v4 ? &lo4 : &lo6) = true;
 		else if (!specific)
 			specific = &bound[i];

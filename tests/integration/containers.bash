@@ -92,19 +92,23 @@ ports_ann() {
 	printf '"io.portside.ports": %s' "$(json_str "$1")"
 }
 
-# runc_start NAME ANNOTATIONS CMD...: a detached runc container. Sets CT (its
-# id) and BUNDLE. The status and output of `runc run` are in $status/$output.
-runc_start() {
-	local name=$1 ann=$2
-	shift 2
+# oci_start RUNTIME NAME ANNOTATIONS CMD...: a detached runc or crun
+# container. Sets CT (its id) and BUNDLE; `RUNTIME run`'s status and output
+# are in $status/$output.
+oci_start() {
+	local rt=$1 name=$2 ann=$3
+	shift 3
 	CT=$CT_PREFIX$name
 	BUNDLE=$TMP/$name
 	make_bundle "$BUNDLE" "$ann" "$@"
-	# The container inherits runc's stdio: a file, not bats' pipe, which
-	# the container would hold open.
-	trace bash -c 'runc run -d --bundle "$1" "$2" </dev/null >"$1/runc.out" 2>&1; rc=$?; cat "$1/runc.out"; exit $rc' \
-		_ "$BUNDLE" "$CT"
+	# The container inherits the runtime's stdio: a file, not bats' pipe,
+	# which the container would hold open.
+	trace bash -c '"$0" run -d --bundle "$1" "$2" </dev/null >"$1/runtime.out" 2>&1; rc=$?; cat "$1/runtime.out"; exit $rc' \
+		"$rt" "$BUNDLE" "$CT"
 }
+
+runc_start() { oci_start runc "$@"; }
+crun_start() { oci_start crun "$@"; }
 
 # The sidecar of container $1 (its pid), or nothing.
 sidecar_pid() {
@@ -137,32 +141,45 @@ http_get() {
 # Removes every container this test started (and so, through poststop, its
 # sidecar and state).
 cleanup_containers() {
-	local ids bad=0
-	ids=$(runc list -q 2>/dev/null | grep "^$CT_PREFIX" || true)
+	local bad=0 rt id ids
 	# Under `make asan` a sanitizer report lands in the sidecar's log, which
 	# poststop removes: read them first.
-	for log in "$RUNDIR/$CT_PREFIX"*/sidecar.log; do
+	for log in "$RUNDIR/$CT_PREFIX"*/sidecar.log "$RUNDIR"/*/sidecar.log; do
 		[ -f "$log" ] || continue
 		if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$log" >&2; then
 			echo "sanitizer report in $log" >&2
 			bad=1
 		fi
 	done
-	for id in $ids; do
-		runc kill "$id" KILL 2>/dev/null || true
+	for rt in runc crun; do
+		command -v "$rt" >/dev/null || continue
+		ids=$("$rt" list -q 2>/dev/null | grep "^$CT_PREFIX" || true)
+		for id in $ids; do
+			"$rt" kill "$id" KILL 2>/dev/null || true
+		done
+		for id in $ids; do
+			wait_for 5 oci_stopped "$rt" "$id" || true
+			"$rt" delete -f "$id" 2>/dev/null || true
+		done
 	done
-	for id in $ids; do
-		wait_for 5 runc_stopped "$id" || true
-		runc delete -f "$id" 2>/dev/null || true
-	done
+	if command -v podman >/dev/null && [ -n "${CONTAINERS_CONF:-}" ]; then
+		for id in $(podman pod ls -q --filter "name=^$CT_PREFIX" 2>/dev/null); do
+			P pod rm -f -t 0 "$id" >/dev/null 2>&1 || true
+		done
+		for id in $(podman ps -aq --filter "name=^$CT_PREFIX" 2>/dev/null); do
+			P rm -f -t 0 "$id" >/dev/null 2>&1 || true
+		done
+	fi
 	return $bad
 }
 
-runc_stopped() {
+oci_stopped() {
 	local st
-	st=$(runc state "$1" 2>/dev/null | grep '"status"') || return 0
+	st=$("$1" state "$2" 2>/dev/null | grep '"status"') || return 0
 	[[ "$st" == *stopped* ]]
 }
+
+runc_stopped() { oci_stopped runc "$1"; }
 
 # Live processes named portside-sidecar, one pid per line.
 all_sidecars() {
@@ -171,4 +188,60 @@ all_sidecars() {
 		proc_alive "$p" && echo "$p"
 	done
 	return 0
+}
+
+# ---- podman ----
+
+# podman_setup: podman with this host's quirks handled in a test-only
+# containers.conf (ulimits this host can grant, runc by default), portside's
+# hooks.d file pointing at the build tree, and a busybox image.
+podman_setup() {
+	need podman podman
+	export CONTAINERS_CONF=$BATS_RUN_TMPDIR/containers.conf
+	cat >"$CONTAINERS_CONF" <<CONF
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+[engine]
+runtime = "${PODMAN_RUNTIME:-runc}"
+CONF
+	HOOKS_DIR=$BATS_RUN_TMPDIR/hooks.d-$$
+	mkdir -p "$HOOKS_DIR"
+	local env='"PATH=/usr/sbin:/usr/bin:/sbin:/bin"'
+	[ -n "${PORTSIDE_RUN_DIR:-}" ] && env+=", $(json_str "PORTSIDE_RUN_DIR=$PORTSIDE_RUN_DIR")"
+	[ -n "${ASAN_OPTIONS:-}" ] && env+=", $(json_str "ASAN_OPTIONS=$ASAN_OPTIONS")"
+	[ -n "${UBSAN_OPTIONS:-}" ] && env+=", $(json_str "UBSAN_OPTIONS=$UBSAN_OPTIONS")"
+	# The shipped file, with the build tree's hook and a test policy.
+	sed -e "s|@HOOK@|$PORTSIDE_HOOK|" \
+		-e "s|\"args\": \[\"portside-hook\"\]|\"args\": [\"portside-hook\", \"--policy\", $(json_str "$TMP/policy.json")]|" \
+		-e "s|\"env\": \[.*\]|\"env\": [$env]|" \
+		"$BATS_TEST_DIRNAME/../../packaging/hooks.d/portside.json.in" >"$HOOKS_DIR/portside.json"
+	IMAGE=localhost/portside-test:latest
+	if ! podman image exists "$IMAGE"; then
+		make_rootfs
+		tar -C "$ROOTFS" -cf "$BATS_RUN_TMPDIR/rootfs.tar" .
+		podman import --change 'ENV PATH=/bin' "$BATS_RUN_TMPDIR/rootfs.tar" "$IMAGE" >/dev/null
+	fi
+}
+
+# P ARGS...: podman with the test hooks dir.
+P() {
+	podman --hooks-dir "$HOOKS_DIR" "$@"
+}
+
+# podman_start NAME ANNOTATION_VALUE CMD...: podman run -d with
+# io.portside.ports=VALUE and $TMP/NAME/www on /www. Sets CT to the full id
+# (the id the hook sees).
+podman_start() {
+	local name=$1 ports=$2
+	shift 2
+	mkdir -p "$TMP/$name/www"
+	# podman reads --annotation as CSV: a value with a comma or a quote
+	# must be one quoted field, its quotes doubled.
+	local ann="io.portside.ports=$ports"
+	if [[ "$ann" == *[,\"]* ]]; then
+		ann="\"${ann//\"/\"\"}\""
+	fi
+	trace P run -d --name "$CT_PREFIX$name" --annotation "$ann" ${PODMAN_ARGS:-} \
+		-v "$TMP/$name/www:/www:ro" "$IMAGE" sh -c "$*"
+	CT=$(podman inspect -f '{{.Id}}' "$CT_PREFIX$name" 2>/dev/null || true)
 }

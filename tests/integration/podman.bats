@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# podman run --annotation io.portside.ports=..., through portside's hooks.d
+# file; the forwarding assertions, then podman's lifecycle.
+
+load helpers
+load containers
+load forwarding
+
+setup() {
+	need_root_tools
+	TMP=$(mktemp -d)
+	echo '{}' >"$TMP/policy.json"
+	podman_setup
+}
+
+teardown() {
+	cleanup_containers
+	rm -rf "$TMP" "$HOOKS_DIR"
+}
+
+@test "podman: a page goes through the forwarded port" { fwd_serves podman 18400; }
+@test "podman: reserved ports and malformed values fail the start" { fwd_refuses podman 18401; }
+@test "podman: a taken host port names its holder" { fwd_refuses_taken podman 18402 18403; }
+@test "podman: exposeLocalhost" { fwd_localhost podman 18404 18405; }
+@test "podman: the sidecar dies with the container" { fwd_dies_with_container podman 18406; }
+@test "podman: podman rm cleans up" { fwd_remove_cleans podman 18407; }
+@test "podman: the sidecar is confined" { fwd_confined podman 18408; }
+
+@test "podman: on the bridge network the app sees the container's own address, not 127.0.0.1" {
+	start_web podman bridge "18409:3000"
+	assert_status 0
+	run http_get 18409
+	[ "$output" = "hello from bridge" ]
+	# The sidecar dialled the container's bridge address: httpd logs the
+	# peer with -v; simpler and as telling, the sidecar's socket to the app.
+	pid=$(sidecar_pid "$CT")
+	ip=$(podman inspect -f '{{.NetworkSettings.IPAddress}}' "$CT")
+	[ -n "$ip" ]
+	exec 9<>/dev/tcp/127.0.0.1/18409
+	wait_for 2 bash -c "nsenter -t $pid -n ss -Htn state established '( dport = :3000 )' | grep -qF '$ip:'"
+	! nsenter -t "$pid" -n ss -Htn state established '( dport = :3000 )' | grep -q '127.0.0.1:3000'
+	exec 9>&-
+}
+
+@test "podman: stop frees the port, start and restart forward again, rm frees it" {
+	start_web podman life "18410:3000"
+	assert_status 0
+	run http_get 18410
+	[ "$output" = "hello from life" ]
+	trace P stop -t 0 "$CT"
+	assert_status 0
+	wait_for 2 port_free 18410
+	[ ! -e "$RUNDIR/$CT" ]
+	trace P start "$CT"
+	assert_status 0
+	run http_get 18410
+	[ "$output" = "hello from life" ]
+	trace P restart -t 0 "$CT"
+	assert_status 0
+	run http_get 18410
+	[ "$output" = "hello from life" ]
+	[ "$(all_sidecars | xargs -r -n1 sh -c 'cat /proc/$0/cmdline | tr "\0" " "' | grep -c "$CT")" -eq 1 ]
+	trace P rm -f -t 0 "$CT"
+	assert_status 0
+	wait_for 2 port_free 18410
+	[ ! -e "$RUNDIR/$CT" ]
+}
+
+@test "podman: --runtime crun works too" {
+	"$BATS_TEST_DIRNAME/host-quirks.sh"
+	PODMAN_ARGS="--runtime crun" start_web podman viacrun "18411:3000"
+	assert_status 0
+	run http_get 18411
+	[ "$output" = "hello from viacrun" ]
+}
