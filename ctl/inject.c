@@ -101,7 +101,7 @@ int ctl_inject(int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': ports = optarg; break;
 		case 'a': autoforward = optarg; break;

@@ -157,6 +157,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		oci_err_addp(&e, -rc, "cannot lock %s/lock", ps_run_dir());
 		goto out;
 	}
+	ps_gc();
 	if ((rc = hook_netns_open(cfg, st->pid, &nsfd, &pidfd, key, &e)) < 0)
 		goto out;
 	if (same_netns_as_host(key)) {

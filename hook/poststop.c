@@ -22,32 +22,6 @@ static bool wait_exit(int pidfd, int ms)
 	return poll(&p, 1, ms) > 0;
 }
 
-/* Removes ROOT/netns/KEY entries that name ID. */
-static void forget_netns(const char *id)
-{
-	char path[4096];
-	cleanup_closedir DIR *d = NULL;
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "%s/netns", ps_run_dir());
-	if (!(d = opendir(path)))
-		return;
-	while ((de = readdir(d))) {
-		char owner[OCI_ID_MAX_LEN + 2];
-		cleanup_close int fd = -1;
-		ssize_t n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 || (n = read(fd, owner, sizeof(owner) - 1)) <= 0)
-			continue;
-		owner[n] = '\0';
-		if (!strcmp(owner, id))
-			unlinkat(dirfd(d), de->d_name, 0);
-	}
-}
-
 int hook_poststop(const struct oci_state *st)
 {
 	cleanup_close int lock = -1, pidfd = -1;
@@ -63,7 +37,7 @@ int hook_poststop(const struct oci_state *st)
 			wait_exit(pidfd, 1000);
 		}
 	}
-	forget_netns(st->id);
+	ps_netns_forget(st->id);
 	int rc = ps_state_remove(st->id);
 	if (rc < 0)
 		hook_warn("cannot remove the state of %s: %s", st->id, strerror(-rc));

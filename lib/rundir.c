@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "rundir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "../oci/cleanup.h"
+#include "../oci/state.h"
 
 const char *ps_run_dir(void)
 {
@@ -171,4 +173,69 @@ pid_t ps_sidecar_alive(const char *id, int *pidfd)
 		pfd = -1; /* ownership to the caller */
 	}
 	return (pid_t)pid;
+}
+
+void ps_netns_forget(const char *id)
+{
+	char path[4096];
+	cleanup_closedir DIR *d = NULL;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/netns", ps_run_dir());
+	if (!(d = opendir(path)))
+		return;
+	while ((de = readdir(d))) {
+		char owner[256];
+		cleanup_close int fd = -1;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || (n = read(fd, owner, sizeof(owner) - 1)) <= 0)
+			continue;
+		owner[n] = '\0';
+		if (!strcmp(owner, id))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+}
+
+/* The id written in ROOT/ID/owner, or "" when none. */
+static void read_owner(const char *id, char *out, size_t len)
+{
+	char path[4096];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	out[0] = '\0';
+	if (ps_path(path, sizeof(path), id, "owner") < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+int ps_gc(void)
+{
+	cleanup_closedir DIR *d = opendir(ps_run_dir());
+	struct dirent *de;
+	int removed = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char owner[256];
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' || !strcmp(de->d_name, "netns") ||
+		    !oci_id_valid(de->d_name))
+			continue;
+		if (ps_sidecar_alive(de->d_name, NULL))
+			continue;
+		read_owner(de->d_name, owner, sizeof(owner));
+		if (owner[0] && oci_id_valid(owner) && ps_sidecar_alive(owner, NULL))
+			continue;
+		ps_netns_forget(de->d_name);
+		if (ps_state_remove(de->d_name) == 0)
+			removed++;
+	}
+	return removed;
 }

@@ -37,6 +37,14 @@ int ps_lock(int *fd, int timeout_ms);
 /* Removes ROOT/ID and what portside put in it. Missing: 0. */
 int ps_state_remove(const char *id);
 
+/* Removes the ROOT/netns entries that name ID. */
+void ps_netns_forget(const char *id);
+
+/* Removes the state of containers that died without a poststop (a runtime that
+ * failed after createRuntime, a crash): directories whose sidecar is gone, or
+ * whose owner's sidecar is gone. Call with the lock held. Returns how many. */
+int ps_gc(void);
+
 /* Writes BUF to PATH atomically (temp file + rename), mode 0600. */
 int ps_write_file(const char *path, const char *buf, size_t len);
 

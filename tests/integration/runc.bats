@@ -270,3 +270,18 @@ web() {
 	assert_status 1
 	assert_output_has "no-such-container"
 }
+
+@test "a container that fails after createRuntime leaves nothing once the next hook runs" {
+	runc_start broken "$(ports_ann 18101:3000)" "exec /nonexistent"
+	[ "$status" -ne 0 ]
+	# Its init is gone, so is its sidecar, so its port is free.
+	wait_for 2 port_free 18101
+	# State whose sidecar died without a poststop (a crash, a runtime that
+	# never calls it): the next hook run removes it.
+	mkdir -p "$RUNDIR/${CT_PREFIX}stale"
+	echo 999999 >"$RUNDIR/${CT_PREFIX}stale/sidecar.pid"
+	web later "$(ports_ann 18103:3000)"
+	assert_status 0
+	[ ! -e "$RUNDIR/${CT_PREFIX}stale" ]
+	[ ! -e "$RUNDIR/${CT_PREFIX}broken" ]
+}

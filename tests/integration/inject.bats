@@ -1,0 +1,80 @@
+#!/usr/bin/env bats
+# portsidectl inject: portside added to an existing runc/crun config.json.
+
+load helpers
+load containers
+
+setup() {
+	need_root_tools
+	TMP=$(mktemp -d)
+	make_rootfs
+	echo '{}' >"$TMP/policy.json"
+	HOOK_ARGS="--policy $TMP/policy.json"
+}
+
+teardown() {
+	cleanup_containers
+	rm -rf "$TMP"
+}
+
+# A config.json as `runc spec` writes it, with a busybox httpd as process.
+spec_bundle() {
+	mkdir -p "$TMP/$1"
+	(cd "$TMP/$1" && runc spec)
+	sed -i -e 's|"terminal": true|"terminal": false|' \
+		-e 's|"sh"|"httpd", "-f", "-p", "3000", "-h", "/www"|' \
+		-e "s|\"path\": \"rootfs\"|\"path\": \"$ROOTFS\"|" "$TMP/$1/config.json"
+}
+
+@test "inject adds the annotation, both hooks and PORT; a second run changes nothing" {
+	spec_bundle inj
+	cfg=$TMP/inj/config.json
+	trace "$PORTSIDECTL" inject "$cfg" --ports '18600:3000 9229' --autoforward never --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	grep -q '"io.portside.ports": "18600:3000 9229"' "$cfg"
+	grep -q '"io.portside.autoforward": "never"' "$cfg"
+	grep -q '"PORT=3000"' "$cfg"
+	[ "$(grep -c "\"path\": \"$PORTSIDE_HOOK\"" "$cfg")" -eq 2 ]
+	# Everything runc spec wrote is still there.
+	grep -q '"CAP_AUDIT_WRITE"' "$cfg"
+	grep -q '"/proc/kcore"' "$cfg"
+	cp "$cfg" "$TMP/first.json"
+	trace "$PORTSIDECTL" inject "$cfg" --ports '18600:3000 9229' --autoforward never --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	cmp "$cfg" "$TMP/first.json"
+}
+
+@test "inject keeps a PORT the config already has, and refuses a bad value without touching the file" {
+	spec_bundle keep
+	cfg=$TMP/keep/config.json
+	sed -i 's|"TERM=xterm"|"TERM=xterm", "PORT=8080"|' "$cfg"
+	trace "$PORTSIDECTL" inject "$cfg" --ports '18601:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	grep -q '"PORT=8080"' "$cfg"
+	! grep -q '"PORT=3000"' "$cfg"
+	cp "$cfg" "$TMP/before.json"
+	trace "$PORTSIDECTL" inject "$cfg" --ports '22:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 1
+	assert_output_has "port 22 (ssh) is reserved"
+	cmp "$cfg" "$TMP/before.json"
+	trace "$PORTSIDECTL" inject "$TMP/nope.json" --ports '18601:3000'
+	assert_status 1
+}
+
+@test "a config injected with portsidectl runs under runc and forwards" {
+	spec_bundle run
+	cfg=$TMP/run/config.json
+	# Bind the page in: runc spec has no mounts for it.
+	mkdir -p "$TMP/run/www"
+	echo "hello from an injected config" >"$TMP/run/www/index.html"
+	sed -i "s|\"mounts\": \\[|\"mounts\": [{\"destination\": \"/www\", \"type\": \"bind\", \"source\": \"$TMP/run/www\", \"options\": [\"rbind\", \"ro\"]},|" "$cfg"
+	trace "$PORTSIDECTL" inject "$cfg" --ports '18602:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	# The test's policy, as the other suites use.
+	sed -i "s|\"portside-hook\", \"createRuntime\"|\"portside-hook\", \"--policy\", \"$TMP/policy.json\", \"createRuntime\"|" "$cfg"
+	CT=${CT_PREFIX}inject
+	trace bash -c 'runc run -d --bundle "$1" "$2" </dev/null >"$1/runtime.out" 2>&1' _ "$TMP/run" "$CT"
+	assert_status 0
+	run http_get 18602
+	[ "$output" = "hello from an injected config" ]
+}

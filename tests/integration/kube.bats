@@ -1,0 +1,97 @@
+#!/usr/bin/env bats
+# Kubernetes pod annotations, through `podman kube play` of a Pod manifest.
+
+load helpers
+load containers
+
+setup() {
+	need_root_tools
+	TMP=$(mktemp -d)
+	echo '{}' >"$TMP/policy.json"
+	podman_setup
+}
+
+teardown() {
+	[ -f "$TMP/pod.yaml" ] && P kube down "$TMP/pod.yaml" >/dev/null 2>&1
+	cleanup_containers
+	rm -rf "$TMP" "$HOOKS_DIR"
+}
+
+# pod_yaml NAME PORTS: a two-container pod (httpd on 3000 and on 3001, sharing
+# the pod's network namespace) whose metadata.annotations carry the ports.
+pod_yaml() {
+	mkdir -p "$TMP/www"
+	echo "hello from the pod" >"$TMP/www/index.html"
+	cat >"$TMP/pod.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  annotations:
+    io.portside.ports: "$2"
+spec:
+  containers:
+  - name: web
+    image: $IMAGE
+    command: ["httpd", "-f", "-p", "3000", "-h", "/www"]
+    volumeMounts: [{name: www, mountPath: /www}]
+  - name: api
+    image: $IMAGE
+    command: ["httpd", "-f", "-p", "3001", "-h", "/www"]
+    volumeMounts: [{name: www, mountPath: /www}]
+  volumes:
+  - name: www
+    hostPath: {path: $TMP/www, type: Directory}
+YAML
+}
+
+pod_container_ids() {
+	podman ps -q --no-trunc --filter "pod=$1" --filter "label=io.kubernetes.pod.name=$1" 2>/dev/null
+	podman ps -q --no-trunc --filter "pod=$1" 2>/dev/null
+}
+
+@test "kube play: the pod's annotation forwards both containers' ports through one sidecar" {
+	pod_yaml "${CT_PREFIX}pod" "18500:3000, 18501:3001"
+	before=$(all_sidecars | wc -l)
+	trace P kube play "$TMP/pod.yaml"
+	assert_status 0
+	wait_for 5 bash -c "curl -fsS --max-time 2 http://127.0.0.1:18500/ >/dev/null"
+	run http_get 18500
+	[ "$output" = "hello from the pod" ]
+	run http_get 18501
+	[ "$output" = "hello from the pod" ]
+	# Two app containers share the netns: one sidecar serves it, the other
+	# container is recorded as served by it.
+	[ "$(all_sidecars | wc -l)" -eq $((before + 1)) ]
+	owners=0 members=0
+	for id in $(podman ps -q --no-trunc --filter "pod=${CT_PREFIX}pod"); do
+		[ -f "$RUNDIR/$id/sidecar.pid" ] && owners=$((owners + 1))
+		[ -f "$RUNDIR/$id/owner" ] && members=$((members + 1))
+	done
+	[ "$owners" -eq 1 ]
+	[ "$members" -eq 1 ]
+}
+
+@test "kube down frees every port, sidecar and state" {
+	pod_yaml "${CT_PREFIX}down" "18502:3000"
+	before=$(all_sidecars | wc -l)
+	trace P kube play "$TMP/pod.yaml"
+	assert_status 0
+	ids=$(podman ps -q --no-trunc --filter "pod=${CT_PREFIX}down")
+	wait_for 5 port_listening 18502
+	trace P kube down "$TMP/pod.yaml"
+	assert_status 0
+	wait_for 2 port_free 18502
+	wait_for 2 bash -c "[ \$(pgrep -x portside-sideca | while read -r p; do grep -q '^State:.*Z' /proc/\$p/status 2>/dev/null || echo \$p; done | wc -l) -eq $before ]"
+	for id in $ids; do
+		[ ! -e "$RUNDIR/$id" ]
+	done
+}
+
+@test "kube play: a reserved port in the pod's annotation fails the pod with the reason" {
+	pod_yaml "${CT_PREFIX}bad" "18503:22"
+	trace P kube play "$TMP/pod.yaml"
+	[ "$status" -ne 0 ] || ! P pod ps --filter "name=${CT_PREFIX}bad" --format '{{.Status}}' | grep -q Running
+	assert_output_has "port 22 (ssh) is reserved"
+	port_free 18503
+}
