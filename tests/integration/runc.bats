@@ -272,8 +272,8 @@ web() {
 }
 
 @test "a container that fails after createRuntime leaves nothing once the next hook runs" {
+	# Starts, then its init exits at once.
 	runc_start broken "$(ports_ann 18101:3000)" "exec /nonexistent"
-	[ "$status" -ne 0 ]
 	# Its init is gone, so is its sidecar, so its port is free.
 	wait_for 2 port_free 18101
 	# State whose sidecar died without a poststop (a crash, a runtime that
