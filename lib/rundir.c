@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,8 +166,10 @@ pid_t ps_sidecar_alive(const char *id, int *pidfd)
 	comm[n] = '\0';
 	if (strncmp(comm, "portside-sideca", 15) != 0)
 		return 0;
-	/* Still the same process after the comm check? */
-	if (syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0) < 0)
+	/* Still running after the comm check? A pidfd polls readable once its
+	 * process has exited, zombie or not (a zombie holds no ports). */
+	struct pollfd p = {.fd = pfd, .events = POLLIN};
+	if (poll(&p, 1, 0) != 0)
 		return 0;
 	if (pidfd) {
 		*pidfd = pfd;
