@@ -137,15 +137,20 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	    (rc = oci_spec_parse(ann, pol, &spec, &e)) < 0)
 		goto out;
 
-	/* The sidecar forwards TCP only so far: a UDP mapping it would not serve
-	 * must fail the start, not leave a port silently missing. */
+	/* What the sidecar does not do yet must fail the start, not leave a port
+	 * silently missing or served otherwise than asked. */
 	for (size_t i = 0; i < spec.ports->n; i++) {
 		const struct oci_mapping *m = &spec.ports->v[i];
 
 		if (m->expose && m->proto == OCI_PROTO_UDP)
 			rc = oci_err_add(&e, ENOTSUP, "io.portside.ports entry %u: UDP forwarding is not supported yet",
 					 m->entry);
+		if (m->expose && m->proxy_protocol)
+			rc = oci_err_add(&e, ENOTSUP, "io.portside.ports entry %u: proxyProtocol is not supported yet",
+					 m->entry);
 	}
+	if (pol->has_pool)
+		rc = oci_err_add(&e, ENOTSUP, "policy field addressPool is not supported yet");
 	if (rc < 0)
 		goto out;
 
