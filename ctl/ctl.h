@@ -13,6 +13,27 @@ int ctl_check(int argc, char **argv);
 int ctl_logs(int argc, char **argv);
 int ctl_inject(int argc, char **argv);
 
+int ctl_ls(int argc, char **argv);
+int ctl_doctor(int argc, char **argv);
+
+/* state.c: reading /run/portside. */
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "../oci/forwards.h"
+
+/* The forwarding record of ID; -ENOENT when it has none. */
+int ctl_record(const char *id, struct oci_forwards **out);
+/* The id of the container whose sidecar serves ID ("" if none). */
+void ctl_owner(const char *id, char *out, size_t len);
+/* Sends CMD to ID's sidecar; its JSON reply, or NULL. The caller puts it. */
+json_object *ctl_ask(const char *id, const char *cmd);
+/* The ids with a directory under /run/portside. */
+int ctl_ids(char ***out, size_t *n);
+void ctl_ids_free(char **v, size_t n);
+/* "1.2.3.4:80" or "[::1]:80". */
+void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t len);
+
 /* Prints "portsidectl: MSG" on stderr. */
 void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

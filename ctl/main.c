@@ -28,6 +28,8 @@ static const struct {
 } commands[] = {
 	{"check", ctl_check,
 	 "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-   validate an io.portside.ports value"},
+	{"ls", ctl_ls, "ls [--json]   list forwarded containers, their mappings, connections and bytes"},
+	{"doctor", ctl_doctor, "doctor [--json] ID   say what is wrong with a container's ports, and the fix"},
 	{"logs", ctl_logs, "logs ID   print the log of a container's sidecar"},
 	{"inject", ctl_inject,
 	 "inject CONFIG.json --ports VALUE [--autoforward MODE] [--hook PATH]   add portside to a runc/crun config"},

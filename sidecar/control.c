@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The control socket: "stop" ends the sidecar, "status" reports counters as
- * one JSON object. Requests come from root only (the socket is 0600, in a
- * 0700 directory); still, a request is one short line, read once. */
+/* The control socket: "stop" ends the sidecar; "status" reports counters and
+ * "listeners" the container's listening sockets, each as one JSON object.
+ * Requests come from root only (the socket is 0600, in a 0700 directory);
+ * still, a request is one short line, read once. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,36 @@ static void status(struct sc_ctx *ctx, int fd)
 	free(buf);
 }
 
+/* Every TCP listener in the container, for portsidectl doctor. */
+static void listeners(struct sc_ctx *ctx, int fd)
+{
+	enum { MAX = 512 };
+	struct sc_listener *l = calloc(MAX, sizeof(*l));
+	size_t n = 0, len = 64 + MAX * 96, off = 0;
+	char *buf = malloc(len);
+	int rc;
+
+	if (!l || !buf)
+		goto out;
+	if ((rc = sc_listeners(ctx, 0, l, MAX, &n)) < 0) {
+		off = (size_t)snprintf(buf, len, "{\"error\":\"%s\"}\n", strerror(-rc));
+	} else {
+		off += (size_t)snprintf(buf + off, len - off, "{\"listeners\":[");
+		for (size_t i = 0; i < n; i++) {
+			char ip[OCI_IP_LEN];
+
+			oci_ip_format(&l[i].ip, ip);
+			off += (size_t)snprintf(buf + off, len - off, "%s{\"port\":%u,\"address\":\"%s\",\"dual\":%s}",
+						i ? "," : "", l[i].port, ip, l[i].dual ? "true" : "false");
+		}
+		off += (size_t)snprintf(buf + off, len - off, "]}\n");
+	}
+	reply(fd, buf, off);
+out:
+	free(l);
+	free(buf);
+}
+
 static void on_request(uv_poll_t *p, int st, int events)
 {
 	struct ctl_client *cl = p->data;
@@ -94,6 +125,8 @@ static void on_request(uv_poll_t *p, int st, int events)
 			return;
 		} else if (!strcmp(line, "status")) {
 			status(cl->ctx, cl->fd);
+		} else if (!strcmp(line, "listeners")) {
+			listeners(cl->ctx, cl->fd);
 		} else {
 			reply(cl->fd, "error: unknown request\n", 23);
 		}

@@ -61,6 +61,16 @@ int sc_confine(const char **what);
 int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, char *why,
 	      size_t whylen);
 
+/* A listening TCP socket in the container's netns. */
+struct sc_listener {
+	struct oci_ip ip;
+	uint16_t port;
+	bool dual; /* IPv6 without V6ONLY: takes IPv4 too */
+};
+
+/* The container's TCP listeners on PORT (0: all), at most MAX, into OUT. */
+int sc_listeners(struct sc_ctx *ctx, unsigned port, struct sc_listener *out, size_t max, size_t *n);
+
 /* Opens the sock_diag socket (in the current netns). */
 int sc_diag_open(void);
 

@@ -37,9 +37,9 @@ int sc_diag_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-/* The addresses TCP listeners of FAMILY are bound to on PORT; DUAL[i] tells
- * an IPv6 listener that also takes IPv4 (IPV6_V6ONLY off). */
-static int listeners(int fd, int family, unsigned port, struct oci_ip *out, bool *dual, size_t *n)
+/* Appends the TCP listeners of FAMILY on PORT (0: every port) to OUT, at most
+ * MAX in all. */
+static int dump_family(int fd, int family, unsigned port, struct sc_listener *out, size_t max, size_t *n)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -60,8 +60,8 @@ static int listeners(int fd, int family, unsigned port, struct oci_ip *out, bool
 
 	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
-	/* Bounded: a netns with more listeners on one port than this is odd. */
-	for (int rounds = 0; rounds < 64; rounds++) {
+	/* Bounded: past this many reads the answer is cut, not waited for. */
+	for (int rounds = 0; rounds < 256; rounds++) {
 		ssize_t len = recv(fd, buf, sizeof(buf), 0);
 		struct nlmsghdr *h;
 
@@ -71,18 +71,20 @@ static int listeners(int fd, int family, unsigned port, struct oci_ip *out, bool
 			return -errno;
 		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
 			struct inet_diag_msg *m;
+			struct sc_listener *l;
 
 			if (h->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (h->nlmsg_type == NLMSG_ERROR)
 				return -EIO;
 			m = NLMSG_DATA(h);
-			if (ntohs(m->id.idiag_sport) != port || *n >= MAX_BOUND)
+			if ((port && ntohs(m->id.idiag_sport) != port) || *n >= max)
 				continue;
-			out[*n].family = family;
-			memset(out[*n].a, 0, sizeof(out[*n].a));
-			memcpy(out[*n].a, m->id.idiag_src, family == AF_INET ? 4 : 16);
-			dual[*n] = false;
+			l = &out[(*n)++];
+			memset(l, 0, sizeof(*l));
+			l->port = ntohs(m->id.idiag_sport);
+			l->ip.family = family;
+			memcpy(l->ip.a, m->id.idiag_src, family == AF_INET ? 4 : 16);
 			if (family == AF_INET6) {
 				/* The kernel reports V6ONLY for every IPv6 socket. */
 				int alen = (int)(h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
@@ -90,12 +92,21 @@ static int listeners(int fd, int family, unsigned port, struct oci_ip *out, bool
 				for (struct rtattr *at = (struct rtattr *)(m + 1); RTA_OK(at, alen);
 				     at = RTA_NEXT(at, alen))
 					if (at->rta_type == INET_DIAG_SKV6ONLY && RTA_PAYLOAD(at) >= 1)
-						dual[*n] = *(uint8_t *)RTA_DATA(at) == 0;
+						l->dual = *(uint8_t *)RTA_DATA(at) == 0;
 			}
-			(*n)++;
 		}
 	}
 	return 0;
+}
+
+int sc_listeners(struct sc_ctx *ctx, unsigned port, struct sc_listener *out, size_t max, size_t *n)
+{
+	int rc;
+
+	*n = 0;
+	if ((rc = dump_family(ctx->diag_fd, AF_INET, port, out, max, n)) < 0)
+		return rc;
+	return dump_family(ctx->diag_fd, AF_INET6, port, out, max, n);
 }
 
 /* The container's first non-loopback, non-link-local address of FAMILY. */
@@ -147,16 +158,16 @@ static void fill(const struct oci_ip *ip, unsigned port, struct sockaddr_storage
 int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, char *why,
 	      size_t whylen)
 {
-	struct oci_ip bound[MAX_BOUND], pick = {0}, own;
-	bool dual[MAX_BOUND];
+	struct sc_listener bound[MAX_BOUND];
+	struct oci_ip pick = {0}, own;
 	unsigned port = fw->cfg.local_port;
 	size_t n = 0;
 	bool any4 = false, any6 = false, lo4 = false, lo6 = false;
 	const struct oci_ip *specific = NULL;
+	int rc;
 
-	if (listeners(ctx->diag_fd, AF_INET, port, bound, dual, &n) < 0 ||
-	    listeners(ctx->diag_fd, AF_INET6, port, bound, dual, &n) < 0) {
-		snprintf(why, whylen, "cannot query the container's listeners: %s", strerror(errno));
+	if ((rc = sc_listeners(ctx, port, bound, MAX_BOUND, &n)) < 0) {
+		snprintf(why, whylen, "cannot query the container's listeners: %s", strerror(-rc));
 		return -ECONNREFUSED;
 	}
 	if (n == 0) {
@@ -164,15 +175,16 @@ int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_s
 		return -ECONNREFUSED;
 	}
 	for (size_t i = 0; i < n; i++) {
-		bool v4 = bound[i].family == AF_INET;
+		bool v4 = bound[i].ip.family == AF_INET;
 
-		if (oci_ip_is_any(&bound[i])) {
+		if (oci_ip_is_any(&bound[i].ip)) {
 			*(v4 ? &any4 : &any6) = true;
-			any4 |= dual[i]; /* [::] without V6ONLY takes IPv4 too */
-		} else if (oci_ip_is_loopback(&bound[i]))
+			any4 |= bound[i].dual; /* [::] without V6ONLY takes IPv4 too */
+		} else if (oci_ip_is_loopback(&bound[i].ip)) {
 			*(v4 ? &lo4 : &lo6) = true;
-		else if (!specific)
-			specific = &bound[i];
+		} else if (!specific) {
+			specific = &bound[i].ip;
+		}
 	}
 
 	if (fw->cfg.expose_localhost && (any4 || lo4 || any6 || lo6)) {
@@ -201,10 +213,10 @@ int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_s
 	} else {
 		char a[OCI_IP_LEN];
 
-		oci_ip_format(&bound[0], a);
+		oci_ip_format(&bound[0].ip, a);
 		snprintf(why, whylen,
 			 "the app listens on %s%s%s:%u only (localhost): bind it to 0.0.0.0 or set exposeLocalhost",
-			 bound[0].family == AF_INET6 ? "[" : "", a, bound[0].family == AF_INET6 ? "]" : "", port);
+			 bound[0].ip.family == AF_INET6 ? "[" : "", a, bound[0].ip.family == AF_INET6 ? "]" : "", port);
 		return -ECONNREFUSED;
 	}
 	fill(&pick, port, ss, len);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* What portsidectl reads of /run/portside: the forwarded containers, their
+ * records, and what their sidecars say. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/control.h"
+#include "../lib/rundir.h"
+#include "../oci/cleanup.h"
+#include "../oci/input.h"
+#include "ctl.h"
+
+int ctl_record(const char *id, struct oci_forwards **out)
+{
+	cleanup_free char *buf = NULL;
+	char path[4096];
+	struct oci_err e;
+	size_t len;
+
+	oci_err_init(&e);
+	if (ps_path(path, sizeof(path), id, "forwards.json") < 0)
+		return -ENAMETOOLONG;
+	if (oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, &e) < 0)
+		return -ENOENT;
+	return oci_forwards_decode(buf, len, out, &e);
+}
+
+void ctl_owner(const char *id, char *out, size_t len)
+{
+	char path[4096];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	out[0] = '\0';
+	if (ps_path(path, sizeof(path), id, "owner") < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	n = read(fd, out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	if (!oci_id_valid(out))
+		out[0] = '\0';
+}
+
+json_object *ctl_ask(const char *id, const char *cmd)
+{
+	char *reply = malloc(1 << 16);
+	json_object *o = NULL;
+	struct oci_err e;
+	int n;
+
+	if (!reply)
+		return NULL;
+	n = ps_control_call(id, cmd, reply, 1 << 16, 1000);
+	oci_err_init(&e);
+	if (n > 0 && oci_json_decode(reply, (size_t)n, "reply", &o, &e) < 0)
+		o = NULL;
+	free(reply);
+	return o;
+}
+
+int ctl_ids(char ***out, size_t *n)
+{
+	cleanup_closedir DIR *d = opendir(ps_run_dir());
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' || !strcmp(de->d_name, "netns") ||
+		    !oci_id_valid(de->d_name))
+			continue;
+		if (*n == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!nv)
+				break;
+			v = nv;
+		}
+		if (!(v[*n] = strdup(de->d_name)))
+			break;
+		(*n)++;
+	}
+	*out = v;
+	return 0;
+}
+
+void ctl_ids_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t len)
+{
+	char a[OCI_IP_LEN];
+
+	oci_ip_format(ip, a);
+	if (ip->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
