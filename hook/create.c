@@ -145,9 +145,6 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		if (m->expose && m->proto == OCI_PROTO_UDP)
 			rc = oci_err_add(&e, ENOTSUP, "io.portside.ports entry %u: UDP forwarding is not supported yet",
 					 m->entry);
-		if (m->expose && m->proxy_protocol)
-			rc = oci_err_add(&e, ENOTSUP, "io.portside.ports entry %u: proxyProtocol is not supported yet",
-					 m->entry);
 	}
 	if (pol->has_pool)
 		rc = oci_err_add(&e, ENOTSUP, "policy field addressPool is not supported yet");

@@ -199,6 +199,43 @@ static void conn_update(struct sc_conn *c)
 	}
 }
 
+/* The PROXY protocol v2 header for CLIENT (its peer and the address it
+ * reached), so that an app behind the forwarder learns the real client.
+ * Returns its length, 0 when the addresses cannot be read. */
+static size_t proxy_header(int client, unsigned char *h)
+{
+	static const unsigned char sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
+	struct sockaddr_storage src, dst;
+	socklen_t sl = sizeof(src), dl = sizeof(dst);
+	size_t n = 16;
+
+	if (getpeername(client, (struct sockaddr *)&src, &sl) < 0 ||
+	    getsockname(client, (struct sockaddr *)&dst, &dl) < 0 || src.ss_family != dst.ss_family)
+		return 0;
+	memcpy(h, sig, sizeof(sig));
+	h[12] = 0x21; /* version 2, PROXY */
+	if (src.ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)&src, *d4 = (const void *)&dst;
+
+		h[13] = 0x11; /* TCP over IPv4 */
+		memcpy(h + n, &s4->sin_addr, 4), n += 4;
+		memcpy(h + n, &d4->sin_addr, 4), n += 4;
+		memcpy(h + n, &s4->sin_port, 2), n += 2;
+		memcpy(h + n, &d4->sin_port, 2), n += 2;
+	} else {
+		const struct sockaddr_in6 *s6 = (const void *)&src, *d6 = (const void *)&dst;
+
+		h[13] = 0x21; /* TCP over IPv6 */
+		memcpy(h + n, &s6->sin6_addr, 16), n += 16;
+		memcpy(h + n, &d6->sin6_addr, 16), n += 16;
+		memcpy(h + n, &s6->sin6_port, 2), n += 2;
+		memcpy(h + n, &d6->sin6_port, 2), n += 2;
+	}
+	h[14] = (unsigned char)((n - 16) >> 8);
+	h[15] = (unsigned char)(n - 16);
+	return n;
+}
+
 static void start_conn(struct sc_forward *fw, int client)
 {
 	struct sc_ctx *ctx = fw->ctx;
@@ -244,6 +281,20 @@ static void start_conn(struct sc_forward *fw, int client)
 			conn_free(c);
 			return;
 		}
+	}
+	if (fw->cfg.proxy_protocol) {
+		/* The header goes first into the client-to-app pipe: it then
+		 * leaves under the same backpressure as the data behind it. */
+		unsigned char h[52];
+		size_t n = proxy_header(client, h);
+
+		if (n == 0 || write(c->half[0].pipe[1], h, n) != (ssize_t)n) {
+			sc_log("refused a connection to host port %u: cannot build its PROXY header",
+			       fw->cfg.external_port);
+			conn_free(c);
+			return;
+		}
+		c->half[0].queued = n;
 	}
 	for (int i = 0; i < 2; i++) {
 		uv_poll_init_socket(ctx->loop, &c->poll[i], c->fd[i]);

@@ -20,7 +20,7 @@ make_rootfs() {
 	[ -x "$ROOTFS/bin/busybox" ] && return 0
 	mkdir -p "$ROOTFS"/{bin,www,tmp,proc,dev,sys,etc,data}
 	cp /bin/busybox "$ROOTFS/bin/"
-	for a in sh httpd nc cat sleep ip wget ls ps kill; do
+	for a in sh httpd nc cat sleep ip wget ls ps kill od head; do
 		ln -sf busybox "$ROOTFS/bin/$a"
 	done
 	echo "root:x:0:0:root:/:/bin/sh" >"$ROOTFS/etc/passwd"

@@ -285,3 +285,19 @@ web() {
 	[ ! -e "$RUNDIR/${CT_PREFIX}stale" ]
 	[ ! -e "$RUNDIR/${CT_PREFIX}broken" ]
 }
+
+@test "proxyProtocol: the app receives a PROXY v2 header with the client's address" {
+	# The app prints the first 28 bytes it receives, in hex: a PROXY v2
+	# header for TCP over IPv4 is exactly that long.
+	runc_start proxy "$(ports_ann '[{"localPort":4000,"externalPort":18104,"proxyProtocol":true}]')" \
+		"nc -ll -p 4000 -e od -An -tx1 -N 28"
+	assert_status 0
+	wait_for 5 bash -c "nsenter -t \$(cat $RUNDIR/$CT/sidecar.pid) -n ss -Hltn 'sport = :4000' | grep -q ."
+	hex=$(timeout 10 socat -T 5 - TCP:127.0.0.2:18104,bind=127.0.0.3 </dev/null | tr -s ' \n' ' ')
+	echo "got: $hex"
+	# signature, v2 PROXY, TCP4, length 12
+	[[ "$hex" == *"0d 0a 0d 0a 00 0d 0a 51 55 49 54 0a 21 11 00 0c"* ]]
+	# source 127.0.0.3, destination 127.0.0.2, destination port 18104 (0x46b8)
+	[[ "$hex" == *"7f 00 00 03 7f 00 00 02"* ]]
+	[[ "$hex" == *"46 b8 " || "$hex" == *"46 b8" ]]
+}
