@@ -128,6 +128,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	cleanup_free char *doc = NULL;
 	cleanup_free int *listeners = NULL;
 	char path[4096], sidecar[PATH_MAX], key[64];
+	struct oci_ip pool_addr;
 	bool joined, made_dir = false;
 	struct oci_err e;
 	int rc;
@@ -146,8 +147,6 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 			rc = oci_err_add(&e, ENOTSUP, "io.portside.ports entry %u: UDP forwarding is not supported yet",
 					 m->entry);
 	}
-	if (pol->has_pool)
-		rc = oci_err_add(&e, ENOTSUP, "policy field addressPool is not supported yet");
 	if (rc < 0)
 		goto out;
 
@@ -177,7 +176,9 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	snprintf(fw.id, sizeof(fw.id), "%s", st->id);
 	snprintf(fw.netns, sizeof(fw.netns), "%s", key);
 	fw.pid = st->pid;
-	if ((rc = hook_listen(spec.ports, pol, &fw, &e)) < 0)
+	if (pol->has_pool && (rc = hook_pool_pick(pol, &pool_addr, &e)) < 0)
+		goto out;
+	if ((rc = hook_listen(spec.ports, pol, pol->has_pool ? &pool_addr : NULL, &fw, &e)) < 0)
 		goto out;
 
 	/* A leftover directory from a container that died without poststop. */

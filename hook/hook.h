@@ -41,11 +41,16 @@ int hook_poststop(const struct oci_state *st);
  * "DEV:INO" of the namespace. */
 int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pidfd, char key[64], struct oci_err *e);
 
-/* listen.c: binds every exposed mapping of PORTS on the host, in this netns.
+/* listen.c: binds every exposed mapping of PORTS on the host, in this netns;
+ * on POOL_ADDR (may be NULL) where a mapping names no hostIP.
  * Fills *OUT (fds in the forwards' fd fields, in the hook's numbering). An
  * external port in use is an error naming its holder where it can be found. */
-int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, struct oci_forwards *out,
-		struct oci_err *e);
+int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, const struct oci_ip *pool_addr,
+		struct oci_forwards *out, struct oci_err *e);
+
+/* pool.c: the first address of the policy's addressPool that no recorded
+ * container binds. Call with the lock held. */
+int hook_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_err *e);
 
 /* Closes every listener fd in F. */
 void hook_listen_close(struct oci_forwards *f);

@@ -148,11 +148,16 @@ fail:;
 
 /* The addresses a mapping binds: its own, else the policy's, else 0.0.0.0 and
  * ::. *DEFAULTS tells the caller that IPv6 may be missing on this host. */
-static size_t addresses(const struct oci_mapping *m, const struct oci_policy *pol, struct oci_ip *out, bool *defaults)
+static size_t addresses(const struct oci_mapping *m, const struct oci_policy *pol, const struct oci_ip *pool_addr,
+			struct oci_ip *out, bool *defaults)
 {
 	*defaults = false;
 	if (m->host_ip.family) {
 		out[0] = m->host_ip;
+		return 1;
+	}
+	if (pool_addr) {
+		out[0] = *pool_addr;
 		return 1;
 	}
 	if (pol->n_host_ips) {
@@ -210,13 +215,13 @@ static void explain(int rc, const struct oci_ip *ip, unsigned port, unsigned pro
 
 /* Binds M on every address at port EXT; all or nothing. With QUIET, an address
  * in use is not an error message (automatic hand-out tries the next port). */
-static int bind_mapping(const struct oci_mapping *m, const struct oci_policy *pol, unsigned ext, bool is_auto,
-			bool quiet, struct oci_forwards *f, struct oci_err *e)
+static int bind_mapping(const struct oci_mapping *m, const struct oci_policy *pol, const struct oci_ip *pool_addr,
+			unsigned ext, bool is_auto, bool quiet, struct oci_forwards *f, struct oci_err *e)
 {
 	struct oci_ip ips[OCI_POLICY_MAX_HOSTIPS];
 	size_t first = f->n;
 	bool defaults;
-	size_t n = addresses(m, pol, ips, &defaults);
+	size_t n = addresses(m, pol, pool_addr, ips, &defaults);
 
 	for (size_t i = 0; i < n; i++) {
 		int fd = bind_one(&ips[i], ext, m->proto);
@@ -252,7 +257,8 @@ static bool port_taken(const struct oci_forwards *f, unsigned port, unsigned pro
 	return false;
 }
 
-int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, struct oci_forwards *f, struct oci_err *e)
+int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, const struct oci_ip *pool_addr,
+		struct oci_forwards *f, struct oci_err *e)
 {
 	unsigned before = e->count;
 
@@ -261,7 +267,7 @@ int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, str
 		const struct oci_mapping *m = &ports->v[i];
 
 		if (m->expose && m->external_port)
-			bind_mapping(m, pol, m->external_port, false, false, f, e);
+			bind_mapping(m, pol, pool_addr, m->external_port, false, false, f, e);
 	}
 	for (size_t i = 0; i < ports->n && e->count == before; i++) {
 		const struct oci_mapping *m = &ports->v[i];
@@ -273,7 +279,7 @@ int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, str
 			unsigned p = pol->autoforward_ports[k];
 
 			if (!port_taken(f, p, m->proto))
-				rc = bind_mapping(m, pol, p, true, true, f, e);
+				rc = bind_mapping(m, pol, pool_addr, p, true, true, f, e);
 		}
 		if (rc == -EADDRINUSE)
 			oci_err_add(e, EADDRINUSE,

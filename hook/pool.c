@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* The policy's addressPool: each container gets its own host-side address,
+ * so that every container can have its own port 80. An address is in use
+ * while some container's forwards.json binds it; it is free again once that
+ * state is removed, so nothing else needs releasing. Runs under the lock. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../lib/rundir.h"
+#include "../oci/cleanup.h"
+#include "../oci/input.h"
+#include "hook.h"
+
+#define POOL_SCAN_MAX 65536 /* candidates tried, whatever the pool's size */
+
+/* Adds the host addresses bound by every recorded container to USED. */
+static size_t used_addresses(struct oci_ip *used, size_t max)
+{
+	cleanup_closedir DIR *d = opendir(ps_run_dir());
+	struct dirent *de;
+	size_t n = 0;
+
+	while (d && (de = readdir(d))) {
+		cleanup_free char *buf = NULL;
+		struct oci_forwards *f = NULL;
+		char path[4096];
+		size_t len;
+
+		if (de->d_name[0] == '.' || !oci_id_valid(de->d_name) ||
+		    ps_path(path, sizeof(path), de->d_name, "forwards.json") < 0 ||
+		    oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, NULL) < 0 ||
+		    oci_forwards_decode(buf, len, &f, NULL) < 0)
+			continue;
+		for (size_t i = 0; i < f->n && n < max; i++)
+			used[n++] = f->v[i].host_ip;
+		oci_forwards_free(f);
+	}
+	return n;
+}
+
+/* Adds K to the address A (big-endian, LEN bytes). */
+static void add(unsigned char *a, size_t len, unsigned long k)
+{
+	for (size_t i = len; i-- > 0 && k;) {
+		unsigned long v = a[i] + (k & 0xff);
+
+		a[i] = (unsigned char)v;
+		k = (k >> 8) + (v >> 8);
+	}
+}
+
+int hook_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_err *e)
+{
+	static struct oci_ip used[4096];
+	size_t nused = used_addresses(used, sizeof(used) / sizeof(used[0]));
+	unsigned bits = (pol->pool.family == AF_INET ? 32 : 128) - pol->pool_prefix;
+	unsigned long size = bits >= 20 ? POOL_SCAN_MAX : 1ul << bits;
+	size_t alen = pol->pool.family == AF_INET ? 4 : 16;
+
+	/* Skip the network address itself (and, for IPv4, the broadcast one). */
+	for (unsigned long k = 1; k < size && k < POOL_SCAN_MAX; k++) {
+		struct oci_ip cand = pol->pool;
+		bool taken = false;
+
+		if (pol->pool.family == AF_INET && k == size - 1)
+			break;
+		add(cand.a, alen, k);
+		for (size_t i = 0; i < nused && !taken; i++)
+			taken = oci_ip_equal(&used[i], &cand);
+		if (!taken) {
+			*out = cand;
+			return 0;
+		}
+	}
+	return oci_err_add(e, EADDRINUSE, "every address of the policy's addressPool is in use");
+}
