@@ -301,3 +301,16 @@ web() {
 	[[ "$hex" == *"7f 00 00 03 7f 00 00 02"* ]]
 	[[ "$hex" == *"46 b8 " || "$hex" == *"46 b8" ]]
 }
+
+@test "IPv6: a service listening on ::1 only is reached (exposeLocalhost), from IPv4 and IPv6 clients" {
+	web v6only "$(ports_ann '[{"localPort":3000,"externalPort":18105,"exposeLocalhost":true}]')" '[::1]:3000'
+	assert_status 0
+	run http_get 18105
+	[ "$output" = "hello from v6only" ]
+	run curl -fsS --max-time 5 "http://[::1]:18105/"
+	[ "$output" = "hello from v6only" ]
+	pid=$(sidecar_pid "$CT")
+	exec 9<>/dev/tcp/127.0.0.1/18105
+	wait_for 2 bash -c "nsenter -t $pid -n ss -Htn state established '( dport = :3000 )' | grep -qF '[::1]:3000'"
+	exec 9>&-
+}
