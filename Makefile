@@ -41,11 +41,17 @@ SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar
+# Helpers the integration tests put into their containers: static, no sanitizer.
+TEST_HELPERS := $(BUILD)/tests/udp-echo
 
 .PHONY: all check unit integration asan fuzz demo deps deps-if-missing install uninstall deb \
 	clean fmt fmt-check lint
 
-all: $(PROGRAMS) $(UNIT_BIN)
+all: $(PROGRAMS) $(UNIT_BIN) $(TEST_HELPERS)
+
+$(BUILD)/tests/udp-echo: tests/helpers/udp-echo.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -static -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -162,7 +168,7 @@ clean:
 
 # ---- style ----
 
-FMT_FILES := $(wildcard oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c)
+FMT_FILES := $(wildcard oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c)
 fmt:
 	clang-format -i $(FMT_FILES)
 fmt-check:

@@ -138,18 +138,6 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	    (rc = oci_spec_parse(ann, pol, &spec, &e)) < 0)
 		goto out;
 
-	/* What the sidecar does not do yet must fail the start, not leave a port
-	 * silently missing or served otherwise than asked. */
-	for (size_t i = 0; i < spec.ports->n; i++) {
-		const struct oci_mapping *m = &spec.ports->v[i];
-
-		if (m->expose && m->proto == OCI_PROTO_UDP)
-			rc = oci_err_add(&e, ENOTSUP, "io.portside.ports entry %u: UDP forwarding is not supported yet",
-					 m->entry);
-	}
-	if (rc < 0)
-		goto out;
-
 	if ((rc = ps_run_dir_init()) < 0) {
 		oci_err_addp(&e, -rc, "cannot create %s", ps_run_dir());
 		goto out;
@@ -176,6 +164,8 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	snprintf(fw.id, sizeof(fw.id), "%s", st->id);
 	snprintf(fw.netns, sizeof(fw.netns), "%s", key);
 	fw.pid = st->pid;
+	fw.max_connections = pol->max_connections;
+	fw.udp_idle_timeout = pol->udp_idle_timeout;
 	if (pol->has_pool && (rc = hook_pool_pick(pol, &pool_addr, &e)) < 0)
 		goto out;
 	if ((rc = hook_listen(spec.ports, pol, pol->has_pool ? &pool_addr : NULL, &fw, &e)) < 0)

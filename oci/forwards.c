@@ -30,6 +30,8 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 	json_object_object_add(root, "id", json_object_new_string(f->id));
 	json_object_object_add(root, "pid", json_object_new_int(f->pid));
 	json_object_object_add(root, "netns", json_object_new_string(f->netns));
+	json_object_object_add(root, "maxConnections", json_object_new_int((int)f->max_connections));
+	json_object_object_add(root, "udpIdleTimeout", json_object_new_int((int)f->udp_idle_timeout));
 	json_object_object_add(root, "forwards", arr);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct oci_forward *w = &f->v[i];
@@ -133,6 +135,12 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 	if (get(root, "netns", json_type_string, &v, e) < 0)
 		goto bad;
 	snprintf(f->netns, sizeof(f->netns), "%s", json_object_get_string(v));
+	if (get(root, "maxConnections", json_type_int, &v, e) < 0 || json_object_get_int(v) < 1)
+		goto bad;
+	f->max_connections = (unsigned)json_object_get_int(v);
+	if (get(root, "udpIdleTimeout", json_type_int, &v, e) < 0 || json_object_get_int(v) < 1)
+		goto bad;
+	f->udp_idle_timeout = (unsigned)json_object_get_int(v);
 	for (; f->n < n; f->n++)
 		if (decode_one(json_object_array_get_idx(arr, f->n), &f->v[f->n], e) < 0)
 			goto bad;

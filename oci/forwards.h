@@ -34,8 +34,10 @@ struct oci_forward {
 
 struct oci_forwards {
 	char id[OCI_ID_MAX_LEN + 1];
-	pid_t pid;	/* the container's init when the hook ran */
-	char netns[64]; /* "DEV:INO" of the container's network namespace */
+	pid_t pid;		   /* the container's init when the hook ran */
+	char netns[64];		   /* "DEV:INO" of the container's network namespace */
+	unsigned max_connections;  /* the policy\'s, for the sidecar */
+	unsigned udp_idle_timeout; /* seconds */
 	size_t n;
 	struct oci_forward *v;
 };

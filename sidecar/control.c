@@ -86,7 +86,7 @@ static void listeners(struct sc_ctx *ctx, int fd)
 
 	if (!l || !buf)
 		goto out;
-	if ((rc = sc_listeners(ctx, 0, l, MAX, &n)) < 0) {
+	if ((rc = sc_listeners(ctx, OCI_PROTO_TCP, 0, l, MAX, &n)) < 0) {
 		off = (size_t)snprintf(buf, len, "{\"error\":\"%s\"}\n", strerror(-rc));
 	} else {
 		off += (size_t)snprintf(buf + off, len - off, "{\"listeners\":[");

@@ -131,6 +131,7 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 	ctx->stopping = true;
 	sc_log("stopping: %s", why);
 	sc_tcp_stop(ctx);
+	sc_udp_stop(ctx);
 	sc_control_stop(ctx);
 	if (ctx->pidfd >= 0)
 		uv_close((uv_handle_t *)&ctx->pid_poll, NULL);
@@ -141,7 +142,7 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"id", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
-	struct sc_ctx ctx = {.pidfd = -1, .ctl_fd = -1, .diag_fd = -1, .max_conns = 4096};
+	struct sc_ctx ctx = {.pidfd = -1, .ctl_fd = -1, .diag_fd = -1};
 	const char *id = NULL, *what;
 	struct rlimit rl;
 	int c, rc;
@@ -159,6 +160,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	ctx.rec = load_record(id);
+	ctx.max_conns = ctx.rec->max_connections;
+	ctx.udp_idle_ms = (uint64_t)ctx.rec->udp_idle_timeout * 1000;
 	if (write_pid(id) < 0)
 		fail("cannot write the pid file: %s", strerror(errno));
 	ctx.ctl_fd = control_socket(id);
@@ -204,7 +207,7 @@ int main(int argc, char **argv)
 			fail("cannot watch the container's process: %s", uv_strerror(rc));
 		ctx.pid_poll.data = &ctx;
 	}
-	if ((rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_control_start(&ctx)) < 0)
+	if ((rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_udp_start(&ctx)) < 0 || (rc = sc_control_start(&ctx)) < 0)
 		fail("cannot start serving: %s", uv_strerror(rc));
 
 	for (size_t i = 0; i < ctx.nfw; i++) {

@@ -14,6 +14,7 @@
 
 struct sc_ctx;
 struct sc_conn;
+struct sc_udp;
 
 /* One host-side listener. */
 struct sc_forward {
@@ -43,7 +44,9 @@ struct sc_ctx {
 
 	int diag_fd; /* NETLINK_SOCK_DIAG, in the container's netns */
 
-	unsigned conns_live, max_conns;
+	unsigned conns_live, max_conns; /* TCP connections and UDP flows */
+	uint64_t udp_idle_ms;
+	struct sc_udp *udp;    /* UDP state, see udp.c */
 	struct sc_conn *conns; /* every live connection, for shutdown */
 	bool stopping;
 };
@@ -68,8 +71,9 @@ struct sc_listener {
 	bool dual; /* IPv6 without V6ONLY: takes IPv4 too */
 };
 
-/* The container's TCP listeners on PORT (0: all), at most MAX, into OUT. */
-int sc_listeners(struct sc_ctx *ctx, unsigned port, struct sc_listener *out, size_t max, size_t *n);
+/* The container's listeners (TCP) or bound sockets (UDP) of PROTO on PORT (0:
+ * all), at most MAX, into OUT. */
+int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct sc_listener *out, size_t max, size_t *n);
 
 /* Opens the sock_diag socket (in the current netns). */
 int sc_diag_open(void);
@@ -79,6 +83,10 @@ int sc_tcp_start(struct sc_ctx *ctx);
 
 /* Closes every listener and connection (the loop then ends). */
 void sc_tcp_stop(struct sc_ctx *ctx);
+
+/* udp.c: starts serving every UDP forward; stop closes its flows. */
+int sc_udp_start(struct sc_ctx *ctx);
+void sc_udp_stop(struct sc_ctx *ctx);
 
 /* control.c: serves the control socket; stop closes it and its clients. */
 int sc_control_start(struct sc_ctx *ctx);

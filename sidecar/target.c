@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../oci/addr.h"
+#include "../oci/ports.h"
 #include "sidecar.h"
 
 #define MAX_BOUND 16
@@ -39,7 +40,8 @@ int sc_diag_open(void)
 
 /* Appends the TCP listeners of FAMILY on PORT (0: every port) to OUT, at most
  * MAX in all. */
-static int dump_family(int fd, int family, unsigned port, struct sc_listener *out, size_t max, size_t *n)
+static int dump_family(int fd, int family, unsigned proto, unsigned port, struct sc_listener *out, size_t max,
+		       size_t *n)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -51,8 +53,9 @@ static int dump_family(int fd, int family, unsigned port, struct sc_listener *ou
 		       .nlmsg_seq = 1},
 		/* The kernel filters listeners by source port in a dump. */
 		.r = {.sdiag_family = (uint8_t)family,
-		      .sdiag_protocol = IPPROTO_TCP,
-		      .idiag_states = 1u << TCP_LISTEN,
+		      .sdiag_protocol = proto == OCI_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+		      /* a UDP server socket is bound and unconnected: TCP_CLOSE */
+		      .idiag_states = proto == OCI_PROTO_UDP ? 1u << TCP_CLOSE : 1u << TCP_LISTEN,
 		      .id = {.idiag_sport = htons((uint16_t)port)}},
 	};
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
@@ -99,14 +102,14 @@ static int dump_family(int fd, int family, unsigned port, struct sc_listener *ou
 	return 0;
 }
 
-int sc_listeners(struct sc_ctx *ctx, unsigned port, struct sc_listener *out, size_t max, size_t *n)
+int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct sc_listener *out, size_t max, size_t *n)
 {
 	int rc;
 
 	*n = 0;
-	if ((rc = dump_family(ctx->diag_fd, AF_INET, port, out, max, n)) < 0)
+	if ((rc = dump_family(ctx->diag_fd, AF_INET, proto, port, out, max, n)) < 0)
 		return rc;
-	return dump_family(ctx->diag_fd, AF_INET6, port, out, max, n);
+	return dump_family(ctx->diag_fd, AF_INET6, proto, port, out, max, n);
 }
 
 /* The container's first non-loopback, non-link-local address of FAMILY. */
@@ -166,12 +169,20 @@ int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_s
 	const struct oci_ip *specific = NULL;
 	int rc;
 
-	if ((rc = sc_listeners(ctx, port, bound, MAX_BOUND, &n)) < 0) {
-		snprintf(why, whylen, "cannot query the container's listeners: %s", strerror(-rc));
-		return -ECONNREFUSED;
+	if ((rc = sc_listeners(ctx, fw->cfg.proto, port, bound, MAX_BOUND, &n)) < 0) {
+		if (fw->cfg.proto != OCI_PROTO_UDP) {
+			snprintf(why, whylen, "cannot query the container's listeners: %s", strerror(-rc));
+			return -ECONNREFUSED;
+		}
+		/* A kernel without UDP sock_diag: assume the app takes every
+		 * address, and let the kernel refuse what it does not. */
+		memset(bound, 0, sizeof(bound[0]));
+		bound[0].ip.family = AF_INET;
+		n = 1;
 	}
 	if (n == 0) {
-		snprintf(why, whylen, "nothing listens on port %u in the container", port);
+		snprintf(why, whylen, "nothing listens on port %u%s in the container", port,
+			 fw->cfg.proto == OCI_PROTO_UDP ? "/udp" : "");
 		return -ECONNREFUSED;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -333,7 +333,7 @@ static void on_resume(uv_timer_t *t)
 static void pause_accepting(struct sc_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nfw; i++) {
-		if (ctx->fw[i].polling) {
+		if (ctx->fw[i].polling && ctx->fw[i].cfg.proto == OCI_PROTO_TCP) {
 			uv_poll_stop(&ctx->fw[i].poll);
 			ctx->fw[i].polling = false;
 		}

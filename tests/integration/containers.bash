@@ -24,6 +24,9 @@ make_rootfs() {
 		ln -sf busybox "$ROOTFS/bin/$a"
 	done
 	echo "root:x:0:0:root:/:/bin/sh" >"$ROOTFS/etc/passwd"
+	# The project's own static helpers (make builds them).
+	cp "$PORTSIDE_BUILD/tests/udp-echo" "$ROOTFS/bin/" ||
+		{ echo "build the test helpers first: make" >&2; return 1; }
 }
 
 # json_str S: S as a JSON string literal.

@@ -156,11 +156,6 @@ web() {
 	[ "$status" -ne 0 ]
 	assert_output_has 'unknown annotation io.portside.port'
 	port_free 18089
-	# Not served yet: refused rather than silently missing.
-	runc_start udp "$(ports_ann '18089:3000, 18089:53/udp')" "sleep 60"
-	[ "$status" -ne 0 ]
-	assert_output_has 'entry 2: UDP forwarding is not supported yet'
-	port_free 18089
 }
 
 @test "a taken host port names its holder; other forwarded containers are unaffected" {

@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/* The UDP data path: a flow per client address and port, in a hash table,
+ * each with its own socket connected to the app inside the container. No
+ * thread or process per flow. The table is bounded (the policy's
+ * maxConnections, shared with TCP connections) and a sweep closes flows idle
+ * for udpIdleTimeout. Replies leave from the address the client sent to
+ * (IP_PKTINFO / IPV6_PKTINFO), so a client of a 0.0.0.0 listener that sent to
+ * 127.0.0.5 hears back from 127.0.0.5. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../oci/ports.h"
+#include "sidecar.h"
+
+#define BUCKETS		 1024
+#define DGRAMS_PER_EVENT 64 /* fairness between forwards and flows */
+
+struct flow {
+	struct sc_forward *fw;
+	struct sockaddr_storage client;
+	socklen_t clen;
+	union {
+		struct in_pktinfo v4;
+		struct in6_pktinfo v6;
+	} local; /* the address the client sent to */
+	int local_family;
+	int fd; /* connected to the app */
+	uv_poll_t poll;
+	uint64_t last; /* uv_now() of the last datagram either way */
+	struct flow *hnext, *prev, *next;
+};
+
+struct sc_udp {
+	struct flow *buckets[BUCKETS];
+	struct flow *all;
+	uv_timer_t sweep;
+	uint64_t full_logged; /* last time "table full" was logged */
+};
+
+/* One datagram at a time: the loop is single-threaded. */
+static unsigned char dgram[65536];
+
+static unsigned hash(const struct sc_forward *fw, const struct sockaddr_storage *a)
+{
+	const unsigned char *p;
+	size_t n;
+	unsigned h = 2166136261u ^ (unsigned)(uintptr_t)fw;
+
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)a;
+
+		p = (const unsigned char *)&s->sin_addr;
+		n = 4;
+		h = (h ^ s->sin_port) * 16777619u;
+	} else {
+		const struct sockaddr_in6 *s = (const void *)a;
+
+		p = (const unsigned char *)&s->sin6_addr;
+		n = 16;
+		h = (h ^ s->sin6_port) * 16777619u;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % BUCKETS;
+}
+
+static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+}
+
+static void on_flow_closed(uv_handle_t *h)
+{
+	struct flow *f = h->data;
+
+	close(f->fd);
+	free(f);
+}
+
+static void flow_close(struct sc_ctx *ctx, struct flow *f)
+{
+	struct sc_udp *u = ctx->udp;
+	struct flow **pp = &u->buckets[hash(f->fw, &f->client)];
+
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		u->all = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	f->fw->conns_live--;
+	ctx->conns_live--;
+	uv_close((uv_handle_t *)&f->poll, on_flow_closed);
+}
+
+/* A reply from the app: back to the client, from the address it used. */
+static void on_reply(uv_poll_t *p, int status, int events)
+{
+	struct flow *f = p->data;
+	struct sc_ctx *ctx = f->fw->ctx;
+
+	(void)events;
+	for (int i = 0; i < DGRAMS_PER_EVENT && status == 0; i++) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		} cbuf;
+		struct iovec iov;
+		struct msghdr msg = {.msg_name = &f->client, .msg_namelen = f->clen, .msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t n = recv(f->fd, dgram, sizeof(dgram), MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			/* ECONNREFUSED: an ICMP port unreachable from the app's side. */
+			sc_log("udp flow to local port %u: %s", f->fw->cfg.local_port, strerror(errno));
+			flow_close(ctx, f);
+			return;
+		}
+		iov.iov_base = dgram;
+		iov.iov_len = (size_t)n;
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		if (f->local_family == AF_INET) {
+			struct in_pktinfo pi = {.ipi_spec_dst = f->local.v4.ipi_addr};
+
+			msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else if (f->local_family == AF_INET6) {
+			struct in6_pktinfo pi = {.ipi6_addr = f->local.v6.ipi6_addr};
+
+			msg.msg_controllen = CMSG_SPACE(sizeof(pi));
+			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else {
+			msg.msg_control = NULL;
+		}
+		/* A full send buffer drops the datagram, as UDP may. */
+		if (sendmsg(f->fw->cfg.fd, &msg, MSG_DONTWAIT) == n)
+			f->fw->bytes_out += (uint64_t)n;
+		f->last = uv_now(ctx->loop);
+	}
+}
+
+static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_storage *client, socklen_t clen,
+			      const struct msghdr *msg)
+{
+	struct sc_ctx *ctx = fw->ctx;
+	struct sc_udp *u = ctx->udp;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct flow *f;
+	char why[256];
+
+	if (ctx->conns_live >= ctx->max_conns) {
+		uint64_t now = uv_now(ctx->loop);
+
+		if (now - u->full_logged >= 1000) {
+			sc_log("dropped a datagram to host port %u/udp: %u flows and connections already (policy "
+			       "maxConnections)",
+			       fw->cfg.external_port, ctx->conns_live);
+			u->full_logged = now;
+		}
+		return NULL;
+	}
+	if (sc_target(ctx, fw, &ss, &sl, why, sizeof(why)) < 0) {
+		sc_log("dropped a datagram to host port %u/udp: %s", fw->cfg.external_port, why);
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&ss, sl) < 0) {
+		sc_log("udp flow to local port %u: %s", fw->cfg.local_port, strerror(errno));
+		if (f->fd >= 0)
+			close(f->fd);
+		free(f);
+		return NULL;
+	}
+	f->fw = fw;
+	memcpy(&f->client, client, clen);
+	f->clen = clen;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			memcpy(&f->local.v4, CMSG_DATA(c), sizeof(f->local.v4));
+			f->local_family = AF_INET;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			memcpy(&f->local.v6, CMSG_DATA(c), sizeof(f->local.v6));
+			f->local_family = AF_INET6;
+		}
+	}
+	uv_poll_init_socket(ctx->loop, &f->poll, f->fd);
+	f->poll.data = f;
+	uv_poll_start(&f->poll, UV_READABLE, on_reply);
+	unsigned b = hash(fw, client);
+	f->hnext = u->buckets[b];
+	u->buckets[b] = f;
+	f->next = u->all;
+	if (u->all)
+		u->all->prev = f;
+	u->all = f;
+	fw->conns_live++;
+	fw->conns_total++;
+	ctx->conns_live++;
+	return f;
+}
+
+/* A datagram from a client: to its flow, opened on first sight. */
+static void on_dgram(uv_poll_t *p, int status, int events)
+{
+	struct sc_forward *fw = p->data;
+	struct sc_ctx *ctx = fw->ctx;
+
+	(void)events;
+	for (int i = 0; i < DGRAMS_PER_EVENT && status == 0; i++) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+		} cbuf;
+		struct sockaddr_storage client;
+		struct iovec iov = {.iov_base = dgram, .iov_len = sizeof(dgram)};
+		struct msghdr msg = {.msg_name = &client,
+				     .msg_namelen = sizeof(client),
+				     .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf.buf,
+				     .msg_controllen = sizeof(cbuf.buf)};
+		struct flow *f;
+		ssize_t n = recvmsg(fw->cfg.fd, &msg, MSG_DONTWAIT);
+
+		if (n < 0)
+			return; /* EAGAIN, or an error the next datagram will not have */
+		for (f = ctx->udp->buckets[hash(fw, &client)]; f; f = f->hnext)
+			if (f->fw == fw && same_client(&f->client, &client))
+				break;
+		if (!f && !(f = flow_open(fw, &client, msg.msg_namelen, &msg)))
+			continue;
+		if (send(f->fd, dgram, (size_t)n, MSG_DONTWAIT) == n)
+			fw->bytes_in += (uint64_t)n;
+		f->last = uv_now(ctx->loop);
+	}
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+	struct sc_ctx *ctx = t->data;
+	uint64_t now = uv_now(ctx->loop);
+
+	for (struct flow *f = ctx->udp->all, *next; f; f = next) {
+		next = f->next;
+		if (now - f->last >= ctx->udp_idle_ms)
+			flow_close(ctx, f);
+	}
+}
+
+int sc_udp_start(struct sc_ctx *ctx)
+{
+	uint64_t every;
+	bool any = false;
+	int rc, one = 1;
+
+	for (size_t i = 0; i < ctx->nfw; i++) {
+		struct sc_forward *fw = &ctx->fw[i];
+
+		if (fw->cfg.proto != OCI_PROTO_UDP)
+			continue;
+		if (!ctx->udp && !(ctx->udp = calloc(1, sizeof(*ctx->udp))))
+			return UV_ENOMEM;
+		/* Learn which address each datagram was sent to. */
+		if (fw->cfg.host_ip.family == AF_INET6)
+			rc = setsockopt(fw->cfg.fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+		else
+			rc = setsockopt(fw->cfg.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+		if (rc < 0)
+			return -errno;
+		if ((rc = uv_poll_init_socket(ctx->loop, &fw->poll, fw->cfg.fd)) < 0)
+			return rc;
+		fw->poll.data = fw;
+		if ((rc = uv_poll_start(&fw->poll, UV_READABLE, on_dgram)) < 0)
+			return rc;
+		fw->polling = true;
+		any = true;
+	}
+	if (!any)
+		return 0;
+	every = ctx->udp_idle_ms / 4;
+	every = every < 100 ? 100 : every > 1000 ? 1000 : every;
+	uv_timer_init(ctx->loop, &ctx->udp->sweep);
+	ctx->udp->sweep.data = ctx;
+	return uv_timer_start(&ctx->udp->sweep, on_sweep, every, every);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	struct sc_forward *fw = h->data;
+
+	close(fw->cfg.fd);
+	fw->cfg.fd = -1;
+}
+
+static void on_udp_freed(uv_handle_t *h)
+{
+	struct sc_ctx *ctx = h->data;
+
+	free(ctx->udp);
+	ctx->udp = NULL;
+}
+
+void sc_udp_stop(struct sc_ctx *ctx)
+{
+	if (!ctx->udp)
+		return;
+	for (size_t i = 0; i < ctx->nfw; i++) {
+		struct sc_forward *fw = &ctx->fw[i];
+
+		if (fw->cfg.proto == OCI_PROTO_UDP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
+			uv_close((uv_handle_t *)&fw->poll, on_listener_closed);
+	}
+	while (ctx->udp->all)
+		flow_close(ctx, ctx->udp->all);
+	uv_close((uv_handle_t *)&ctx->udp->sweep, on_udp_freed);
+}
