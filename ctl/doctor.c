@@ -22,6 +22,7 @@ struct finding {
 
 /* The listeners of the container, as the sidecar sees them. */
 struct seen {
+	unsigned proto;
 	unsigned port;
 	struct oci_ip ip;
 	bool dual;
@@ -39,6 +40,10 @@ static size_t read_listeners(json_object *reply, struct seen *out, size_t max)
 		if (!json_object_object_get_ex(it, "port", &v))
 			continue;
 		out[n].port = (unsigned)json_object_get_int(v);
+		out[n].proto =
+			json_object_object_get_ex(it, "protocol", &v) && !strcmp(json_object_get_string(v), "udp")
+				? OCI_PROTO_UDP
+				: OCI_PROTO_TCP;
 		if (!json_object_object_get_ex(it, "address", &v) ||
 		    oci_ip_parse(json_object_get_string(v), &out[n].ip) < 0)
 			continue;
@@ -79,7 +84,7 @@ static void other_ports(const struct seen *s, size_t n, const struct oci_forward
 		for (size_t k = 0; k < i; k++)
 			dup |= s[k].port == s[i].port;
 		for (size_t k = 0; k < rec->n; k++)
-			mapped |= rec->v[k].local_port == s[i].port && rec->v[k].proto == OCI_PROTO_TCP;
+			mapped |= rec->v[k].local_port == s[i].port && rec->v[k].proto == s[i].proto;
 		if (dup || mapped)
 			continue;
 		for (size_t k = 0; k < n; k++)
@@ -93,9 +98,17 @@ static void other_ports(const struct seen *s, size_t n, const struct oci_forward
 	}
 }
 
-static void diagnose(const struct oci_forward *w, const struct oci_forwards *rec, const struct seen *s, size_t n,
+static void diagnose(const struct oci_forward *w, const struct oci_forwards *rec, const struct seen *all, size_t nall,
 		     struct finding *f)
 {
+	/* Only the sockets of the mapping's protocol matter to it. */
+	static struct seen s[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < nall && n < 512; i++)
+		if (all[i].proto == w->proto)
+			s[n++] = all[i];
+
 	bool any = false, wide = false;
 	char ext[OCI_IP_LEN + 8], addrs[256], others[256];
 
@@ -123,9 +136,11 @@ static void diagnose(const struct oci_forward *w, const struct oci_forwards *rec
 				 "(PORT=%u)",
 				 w->external_port, best, w->local_port, w->local_port);
 		} else {
-			snprintf(f->detail, sizeof(f->detail), "nothing listens on any TCP port in the container");
-			snprintf(f->fix, sizeof(f->fix), "start the app, listening on port %u (PORT=%u)", w->local_port,
-				 w->local_port);
+			snprintf(f->detail, sizeof(f->detail),
+				 "nothing listens on port %u/%s in the container, nor on any other unmapped %s port",
+				 w->local_port, oci_proto_name(w->proto), oci_proto_name(w->proto));
+			snprintf(f->fix, sizeof(f->fix), "start the app, listening on port %u/%s (PORT=%u)",
+				 w->local_port, oci_proto_name(w->proto), w->local_port);
 		}
 	} else if (!wide && !w->expose_localhost) {
 		f->status = "problem";

@@ -89,13 +89,20 @@ static void listeners(struct sc_ctx *ctx, int fd)
 	if ((rc = sc_listeners(ctx, OCI_PROTO_TCP, 0, l, MAX, &n)) < 0) {
 		off = (size_t)snprintf(buf, len, "{\"error\":\"%s\"}\n", strerror(-rc));
 	} else {
+		size_t ntcp = n, nudp = 0;
+
+		/* UDP sockets too, where the kernel has UDP sock_diag. */
+		if (sc_listeners(ctx, OCI_PROTO_UDP, 0, l + ntcp, MAX - ntcp, &nudp) == 0)
+			n += nudp;
 		off += (size_t)snprintf(buf + off, len - off, "{\"listeners\":[");
 		for (size_t i = 0; i < n; i++) {
 			char ip[OCI_IP_LEN];
 
 			oci_ip_format(&l[i].ip, ip);
-			off += (size_t)snprintf(buf + off, len - off, "%s{\"port\":%u,\"address\":\"%s\",\"dual\":%s}",
-						i ? "," : "", l[i].port, ip, l[i].dual ? "true" : "false");
+			off += (size_t)snprintf(buf + off, len - off,
+						"%s{\"protocol\":\"%s\",\"port\":%u,\"address\":\"%s\",\"dual\":%s}",
+						i ? "," : "", i < ntcp ? "tcp" : "udp", l[i].port, ip,
+						l[i].dual ? "true" : "false");
 		}
 		off += (size_t)snprintf(buf + off, len - off, "]}\n");
 	}

@@ -86,3 +86,17 @@ echo_app() {
 	run udp_ask 127.0.0.1 18113 still
 	[ "$output" = "echo:still" ]
 }
+
+@test "udp: doctor sees the app's UDP socket, and ls counts the flow" {
+	echo_app doc "18114:5300/udp, 18115:5301/udp"
+	run udp_ask 127.0.0.1 18114 hi
+	[ "$output" = "echo:hi" ]
+	trace "$PORTSIDECTL" doctor "$CT"
+	assert_status 1
+	assert_output_has "-> 5300/udp"
+	assert_output_has "ok: the app listens on"
+	assert_output_has "nothing listens on port 5301/udp in the container"
+	trace "$PORTSIDECTL" ls --json
+	assert_output_has '"protocol":"udp"'
+	[[ "$output" =~ \"bytesIn\":2[,}] ]]
+}
