@@ -63,6 +63,7 @@ static const int allowed[] = {
 	SCMP_SYS(fcntl),
 	SCMP_SYS(ioctl),
 	SCMP_SYS(bind),
+	SCMP_SYS(listen),
 	/* memory, threads of libc, exit */
 	SCMP_SYS(brk),
 	SCMP_SYS(mmap),
@@ -116,7 +117,7 @@ out:
 	return rc;
 }
 
-int sc_confine(const char **what)
+int sc_drop_privileges(bool keep_bind, const char **what)
 {
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
@@ -126,10 +127,16 @@ int sc_confine(const char **what)
 	/* The bounding set can only shrink while CAP_SETPCAP is still held. */
 	*what = "dropping the capability bounding set";
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
-		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+		if (!(keep_bind && c == CAP_NET_BIND_SERVICE) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
 			return -errno;
 	*what = "clearing ambient capabilities";
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
+	/* Keep the permitted set across the uid change only when a later
+	 * privileged bind needs CAP_NET_BIND_SERVICE from it. */
+	*what = "setting keep-caps";
+	if (prctl(PR_SET_KEEPCAPS, keep_bind ? 1 : 0, 0, 0, 0) < 0)
 		return -errno;
 
 	*what = "dropping supplementary groups";
@@ -154,11 +161,17 @@ int sc_confine(const char **what)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 
-	/* A uid change clears the sets already; make it explicit and check. */
-	*what = "clearing capabilities";
+	/* Exactly the capabilities wanted, in every set, and checked. */
+	*what = "setting capabilities";
 	caps = cap_init();
 	if (!caps)
 		return -errno;
+	if (keep_bind) {
+		cap_value_t nbs = CAP_NET_BIND_SERVICE;
+
+		cap_set_flag(caps, CAP_PERMITTED, 1, &nbs, CAP_SET);
+		cap_set_flag(caps, CAP_EFFECTIVE, 1, &nbs, CAP_SET);
+	}
 	rc = cap_set_proc(caps) < 0 ? -errno : 0;
 	cap_free(caps);
 	if (rc < 0)
@@ -170,13 +183,20 @@ int sc_confine(const char **what)
 		cap_flag_value_t v;
 
 		for (cap_flag_t fl = CAP_EFFECTIVE; fl <= CAP_INHERITABLE; fl++)
-			if (cap_get_flag(caps, (cap_value_t)c, fl, &v) == 0 && v == CAP_SET)
+			if (cap_get_flag(caps, (cap_value_t)c, fl, &v) == 0 && v == CAP_SET &&
+			    !(keep_bind && c == CAP_NET_BIND_SERVICE && fl != CAP_INHERITABLE))
 				rc = -EPERM;
 	}
 	cap_free(caps);
+	return rc;
+}
+
+int sc_confine(bool keep_bind, const char **what)
+{
+	int rc = sc_drop_privileges(keep_bind, what);
+
 	if (rc < 0)
 		return rc;
-
 	*what = "loading the seccomp filter";
 	return load_seccomp();
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/netlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -142,7 +143,7 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"id", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
-	struct sc_ctx ctx = {.pidfd = -1, .ctl_fd = -1, .diag_fd = -1};
+	struct sc_ctx ctx = {.pidfd = -1, .ctl_fd = -1, .diag_fd = -1, .route_fd = -1, .factory_fd = -1};
 	const char *id = NULL, *what;
 	struct rlimit rl;
 	int c, rc;
@@ -173,18 +174,22 @@ int main(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 
-	/* Sockets keep the namespace they were made in: the listeners stay in
-	 * the host's, every socket from here on is the container's. */
-	if (setns(SC_FD_NETNS, CLONE_NEWNET) < 0)
-		fail("cannot enter the container's network namespace: %s", strerror(errno));
+	/* Sockets keep the namespace they were made in. The sidecar stays in
+	 * the host's (its listeners, and any it binds later); the sockets that
+	 * must be the container's come from the factory, entered there. */
+	signal(SIGCHLD, SIG_IGN); /* the factory is reaped by the kernel */
+	if ((rc = sc_factory_start(&ctx, SC_FD_NETNS)) < 0)
+		fail("cannot start the socket factory: %s", strerror(-rc));
 	close(SC_FD_NETNS);
-	ctx.diag_fd = sc_diag_open();
-	if (ctx.diag_fd < 0)
-		fail("cannot open sock_diag: %s", strerror(-ctx.diag_fd));
+	ctx.diag_fd = sc_netns_socket(&ctx, AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG);
+	ctx.route_fd = sc_netns_socket(&ctx, AF_NETLINK, SOCK_DGRAM, NETLINK_ROUTE);
+	if (ctx.diag_fd < 0 || ctx.route_fd < 0)
+		fail("cannot open netlink sockets in the container's network namespace: %s",
+		     strerror(-(ctx.diag_fd < 0 ? ctx.diag_fd : ctx.route_fd)));
 	if (fcntl(SC_FD_PIDFD, F_GETFD) == 0)
 		ctx.pidfd = SC_FD_PIDFD;
 
-	if ((rc = sc_confine(&what)) < 0)
+	if ((rc = sc_confine(false, &what)) < 0)
 		fail("confinement failed %s: %s", what, strerror(-rc));
 
 	ctx.loop = uv_default_loop();
@@ -231,6 +236,8 @@ int main(int argc, char **argv)
 		close(ctx.pidfd);
 	close(ctx.ctl_fd);
 	close(ctx.diag_fd);
+	close(ctx.route_fd);
+	close(ctx.factory_fd); /* the factory sees EOF and exits */
 	free(ctx.fw);
 	oci_forwards_free(ctx.rec);
 	sc_log("stopped");

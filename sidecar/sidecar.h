@@ -42,7 +42,10 @@ struct sc_ctx {
 	uv_timer_t resume_timer; /* accepting again after EMFILE */
 	bool resume_armed;
 
-	int diag_fd; /* NETLINK_SOCK_DIAG, in the container's netns */
+	int diag_fd;	/* NETLINK_SOCK_DIAG, in the container's netns */
+	int route_fd;	/* NETLINK_ROUTE, in the container's netns */
+	int factory_fd; /* the socket factory, see factory.c */
+	pid_t factory_pid;
 
 	unsigned conns_live, max_conns; /* TCP connections and UDP flows */
 	uint64_t udp_idle_ms;
@@ -55,9 +58,19 @@ struct sc_ctx {
 void sc_log_init(const char *id);
 void sc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* confine.c: drop to nobody, verify, no-new-privs, no capabilities, seccomp.
- * Returns 0 or -errno; *WHAT names the step that failed. */
-int sc_confine(const char **what);
+/* confine.c: drop to nobody, verify, no-new-privs, no capabilities but
+ * CAP_NET_BIND_SERVICE when KEEP_BIND (automatic forwarding may bind a port
+ * below 1024 later), verify, seccomp. Returns 0 or -errno; *WHAT names the
+ * step that failed. sc_drop_privileges is all of it but seccomp. */
+int sc_confine(bool keep_bind, const char **what);
+int sc_drop_privileges(bool keep_bind, const char **what);
+
+/* factory.c: forks the socket factory into the netns NSFD (see factory.c). */
+int sc_factory_start(struct sc_ctx *ctx, int nsfd);
+
+/* A new socket (non-blocking if TYPE says so) in the container's netns, or
+ * -errno. */
+int sc_netns_socket(struct sc_ctx *ctx, int family, int type, int protocol);
 
 /* target.c: where a connection for FW goes, inside the container's netns.
  * Fills SS/LEN, or returns -ECONNREFUSED with the reason in WHY. */
@@ -74,9 +87,6 @@ struct sc_listener {
 /* The container's listeners (TCP) or bound sockets (UDP) of PROTO on PORT (0:
  * all), at most MAX, into OUT. */
 int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct sc_listener *out, size_t max, size_t *n);
-
-/* Opens the sock_diag socket (in the current netns). */
-int sc_diag_open(void);
 
 /* tcp.c: starts accepting on every TCP forward. */
 int sc_tcp_start(struct sc_ctx *ctx);

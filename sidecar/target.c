@@ -13,9 +13,9 @@
  *    the client is refused and the log says why. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
@@ -30,13 +30,6 @@
 #include "sidecar.h"
 
 #define MAX_BOUND 16
-
-int sc_diag_open(void)
-{
-	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-
-	return fd < 0 ? -errno : fd;
-}
 
 /* Appends the TCP listeners of FAMILY on PORT (0: every port) to OUT, at most
  * MAX in all. */
@@ -112,29 +105,60 @@ int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct sc_li
 	return dump_family(ctx->diag_fd, AF_INET6, proto, port, out, max, n);
 }
 
-/* The container's first non-loopback, non-link-local address of FAMILY. */
-static bool own_address(int family, struct oci_ip *out)
+/* The container's first non-loopback, non-link-local address of FAMILY,
+ * asked of the route netlink socket that lives in its netns. */
+static bool own_address(struct sc_ctx *ctx, int family, struct oci_ip *out)
 {
-	struct ifaddrs *ifa, *i;
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+	} req = {
+		.nh = {.nlmsg_len = sizeof(req),
+		       .nlmsg_type = RTM_GETADDR,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		       .nlmsg_seq = 2},
+		.ifa = {.ifa_family = (uint8_t)family},
+	};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	long buf[8192 / sizeof(long)];
 	bool found = false;
 
-	if (getifaddrs(&ifa) < 0)
+	if (sendto(ctx->route_fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return false;
-	for (i = ifa; i && !found; i = i->ifa_next) {
-		struct oci_ip ip = {.family = family};
+	/* Read the whole dump even after a find: the next one must start clean. */
+	for (int rounds = 0; rounds < 256; rounds++) {
+		ssize_t len = recv(ctx->route_fd, buf, sizeof(buf), 0);
 
-		if (!i->ifa_addr || i->ifa_addr->sa_family != family)
+		if (len < 0 && errno == EINTR)
 			continue;
-		if (family == AF_INET)
-			memcpy(ip.a, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
-		else
-			memcpy(ip.a, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
-		if (oci_ip_is_loopback(&ip) || (family == AF_INET6 && ip.a[0] == 0xfe && (ip.a[1] & 0xc0) == 0x80))
-			continue;
-		*out = ip;
-		found = true;
+		if (len <= 0)
+			return found;
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
+			struct ifaddrmsg *ifa;
+			int alen;
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				return found;
+			if (h->nlmsg_type != RTM_NEWADDR || found)
+				continue;
+			ifa = NLMSG_DATA(h);
+			if (ifa->ifa_family != family || ifa->ifa_scope >= RT_SCOPE_LINK)
+				continue; /* host (loopback) and link scope */
+			alen = (int)IFA_PAYLOAD(h);
+			for (struct rtattr *at = IFA_RTA(ifa); RTA_OK(at, alen); at = RTA_NEXT(at, alen)) {
+				if (at->rta_type != IFA_ADDRESS && at->rta_type != IFA_LOCAL)
+					continue;
+				if (RTA_PAYLOAD(at) < (family == AF_INET ? 4u : 16u))
+					continue;
+				out->family = family;
+				memset(out->a, 0, sizeof(out->a));
+				memcpy(out->a, RTA_DATA(at), family == AF_INET ? 4 : 16);
+				found = !oci_ip_is_loopback(out);
+				if (found)
+					break;
+			}
+		}
 	}
-	freeifaddrs(ifa);
 	return found;
 }
 
@@ -208,7 +232,7 @@ int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_s
 	} else if (any4 || any6) {
 		int fam = any4 ? AF_INET : AF_INET6;
 
-		if (own_address(fam, &own)) {
+		if (own_address(ctx, fam, &own)) {
 			pick = own;
 		} else {
 			/* Loopback is the only way in; the app listens everywhere,

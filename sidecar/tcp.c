@@ -250,9 +250,9 @@ static void start_conn(struct sc_forward *fw, int client)
 		close(client);
 		return;
 	}
-	app = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	app = sc_netns_socket(ctx, ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (app < 0) {
-		sc_log("socket: %s", strerror(errno));
+		sc_log("socket: %s", strerror(-app));
 		close(client);
 		return;
 	}

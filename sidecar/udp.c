@@ -194,9 +194,9 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
-	f->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	f->fd = sc_netns_socket(ctx, ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&ss, sl) < 0) {
-		sc_log("udp flow to local port %u: %s", fw->cfg.local_port, strerror(errno));
+		sc_log("udp flow to local port %u: %s", fw->cfg.local_port, strerror(f->fd < 0 ? -f->fd : errno));
 		if (f->fd >= 0)
 			close(f->fd);
 		free(f);

@@ -248,3 +248,11 @@ podman_start() {
 		-v "$TMP/$name/www:/www:ro" "$IMAGE" sh -c "$*"
 	CT=$(podman inspect -f '{{.Id}}' "$CT_PREFIX$name" 2>/dev/null || true)
 }
+
+# netns_pid ID: a process in container ID's network namespace (its init), for
+# nsenter: the sidecar itself stays in the host's namespace.
+netns_pid() {
+	local pid
+	pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$RUNDIR/$1/forwards.json" | head -1)
+	[ -n "$pid" ] && [ "$pid" != 0 ] && echo "$pid"
+}

@@ -33,7 +33,7 @@ teardown() {
 	[ "$output" = "hello from bridge" ]
 	# The sidecar dialled the container's bridge address: httpd logs the
 	# peer with -v; simpler and as telling, the sidecar's socket to the app.
-	pid=$(sidecar_pid "$CT")
+	pid=$(netns_pid "$CT")
 	ip=$(podman inspect -f '{{.NetworkSettings.IPAddress}}' "$CT")
 	[ -n "$ip" ]
 	exec 9<>/dev/tcp/127.0.0.1/18409

@@ -228,6 +228,19 @@ web() {
 	done
 	[ "$(readlink /proc/$pid/fd/0)" = /dev/null ]
 	[ "$(readlink /proc/$pid/fd/1)" = /dev/null ]
+	# Its socket factory, the only part inside the container's netns:
+	# confined the same way, holding nothing of the host side.
+	fpid=$(pgrep -P "$pid" -x portside-netns)
+	[ -n "$fpid" ]
+	fst=/proc/$fpid/status
+	grep -qP '^NoNewPrivs:\t1$' "$fst"
+	grep -qP '^Seccomp:\t2$' "$fst"
+	grep -qP '^CapEff:\t0000000000000000$' "$fst"
+	grep -qP '^CapBnd:\t0000000000000000$' "$fst"
+	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "$fst"
+	[ "$(readlink /proc/$fpid/ns/net)" = "$(readlink /proc/$(netns_pid "$CT")/ns/net)" ]
+	[ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]
+	[ "$(ls /proc/$fpid/fd | wc -l)" -eq 4 ] # 0-2 and the socketpair
 	# The control socket is the owner's alone.
 	[ "$(stat -c %a "$RUNDIR/$CT/control.sock")" = 600 ]
 	[ "$(stat -c %a "$RUNDIR/$CT")" = 700 ]
@@ -287,7 +300,7 @@ web() {
 	runc_start proxy "$(ports_ann '[{"localPort":4000,"externalPort":18104,"proxyProtocol":true}]')" \
 		"nc -ll -p 4000 -e od -An -tx1 -N 28"
 	assert_status 0
-	wait_for 5 bash -c "nsenter -t \$(cat $RUNDIR/$CT/sidecar.pid) -n ss -Hltn 'sport = :4000' | grep -q ."
+	wait_for 5 bash -c "nsenter -t $(netns_pid $CT) -n ss -Hltn 'sport = :4000' | grep -q ."
 	hex=$(timeout 10 socat -T 5 - TCP:127.0.0.2:18104,bind=127.0.0.3 </dev/null | tr -s ' \n' ' ')
 	echo "got: $hex"
 	# signature, v2 PROXY, TCP4, length 12
@@ -304,7 +317,7 @@ web() {
 	[ "$output" = "hello from v6only" ]
 	run curl -fsS --max-time 5 "http://[::1]:18105/"
 	[ "$output" = "hello from v6only" ]
-	pid=$(sidecar_pid "$CT")
+	pid=$(netns_pid "$CT")
 	exec 9<>/dev/tcp/127.0.0.1/18105
 	wait_for 2 bash -c "nsenter -t $pid -n ss -Htn state established '( dport = :3000 )' | grep -qF '[::1]:3000'"
 	exec 9>&-

@@ -29,7 +29,7 @@ udp_ask() {
 echo_app() {
 	runc_start "$1" "$(ports_ann "$2")" "udp-echo 5300"
 	assert_status 0
-	wait_for 5 bash -c "nsenter -t \$(cat $RUNDIR/$CT/sidecar.pid) -n ss -Hlun 'sport = :5300' | grep -q ."
+	wait_for 5 bash -c "nsenter -t $(netns_pid $CT) -n ss -Hlun 'sport = :5300' | grep -q ."
 }
 
 @test "udp: datagrams go through and replies come back, over IPv4 and IPv6" {

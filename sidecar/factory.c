@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* The socket factory: the sidecar's only part inside the container's network
+ * namespace.
+ *
+ * A socket keeps the namespace it was created in. So the sidecar proper stays
+ * in the host's namespace, where it can bind new host-side listeners whenever
+ * automatic forwarding needs one, and a child entered into the container's
+ * netns creates, on request, the sockets that must live there (to dial the
+ * app, the sock_diag and route netlink sockets), handing each back over a
+ * socketpair with SCM_RIGHTS. The child does nothing else: no capabilities, a
+ * seccomp filter of a few calls, and it exits when the sidecar goes. */
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sidecar.h"
+
+struct factory_req {
+	int family, type, protocol;
+};
+
+static int send_fd(int sp, int rc, int fd)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	struct iovec iov = {.iov_base = &rc, .iov_len = sizeof(rc)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (fd >= 0) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = sizeof(cbuf.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sp, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int confine_factory(void)
+{
+	static const int allowed[] = {
+		SCMP_SYS(recvmsg), SCMP_SYS(recvfrom),	 SCMP_SYS(read),     SCMP_SYS(sendmsg),	      SCMP_SYS(close),
+		SCMP_SYS(exit),	   SCMP_SYS(exit_group), SCMP_SYS(write),    SCMP_SYS(rt_sigreturn),  SCMP_SYS(brk),
+		SCMP_SYS(mmap),	   SCMP_SYS(munmap),	 SCMP_SYS(futex),    SCMP_SYS(clock_gettime), SCMP_SYS(getpid),
+		SCMP_SYS(tgkill),  SCMP_SYS(madvise),	 SCMP_SYS(mprotect),
+	};
+	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK};
+	const char *what;
+	scmp_filter_ctx f;
+	int rc;
+
+	if ((rc = sc_drop_privileges(false, &what)) < 0)
+		return rc;
+	f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, allowed[i], 0)) < 0)
+			goto out;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+					   SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]))) < 0)
+			goto out;
+	rc = seccomp_load(f);
+out:
+	seccomp_release(f);
+	return rc;
+}
+
+static void __attribute__((noreturn)) factory_main(int sp, int nsfd)
+{
+	/* Its own name, so that a process list tells the two apart. */
+	prctl(PR_SET_NAME, "portside-netns", 0, 0, 0);
+	/* The sidecar's death ends the factory even before the socketpair says. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (setns(nsfd, CLONE_NEWNET) < 0) {
+		sc_log("socket factory: cannot enter the container's network namespace: %s", strerror(errno));
+		_exit(1);
+	}
+	close(nsfd);
+	if (confine_factory() < 0) {
+		sc_log("socket factory: confinement failed");
+		_exit(1);
+	}
+	for (;;) {
+		struct factory_req req;
+		ssize_t n = recv(sp, &req, sizeof(req), 0);
+		int fd;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(req))
+			_exit(0); /* the sidecar is gone, or talks nonsense */
+		fd = socket(req.family, req.type | SOCK_CLOEXEC, req.protocol);
+		if (send_fd(sp, fd < 0 ? -errno : 0, fd) < 0)
+			_exit(0);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+int sc_factory_start(struct sc_ctx *ctx, int nsfd)
+{
+	int sp[2];
+	pid_t pid;
+
+	/* SEQPACKET: one request, one reply, never merged or split. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int rc = -errno;
+
+		close(sp[0]);
+		close(sp[1]);
+		return rc;
+	}
+	if (pid == 0) {
+		/* Nothing of the host side stays open here (listeners, the control
+		 * socket, the hook's pipe): they must close when the sidecar does.
+		 * Keep 0-2 (the log), the socketpair as 3 and the netns as 4. */
+		if (dup2(sp[1], 3) < 0 || (nsfd != 4 && dup2(nsfd, 4) < 0) || syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
+			_exit(1);
+		factory_main(3, 4);
+	}
+	close(sp[1]);
+	ctx->factory_fd = sp[0];
+	ctx->factory_pid = pid;
+	return 0;
+}
+
+int sc_netns_socket(struct sc_ctx *ctx, int family, int type, int protocol)
+{
+	struct factory_req req = {family, type, protocol};
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	int rc = -EIO, fd = -1;
+	struct iovec iov = {.iov_base = &rc, .iov_len = sizeof(rc)};
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+	ssize_t n;
+
+	if (send(ctx->factory_fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
+		return -EPIPE;
+	/* The factory answers at once; the socketpair is blocking on purpose. */
+	do
+		n = recvmsg(ctx->factory_fd, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(rc))
+		return -EPIPE;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd >= 0 ? fd : -EIO;
+}
