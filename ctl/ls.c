@@ -3,6 +3,7 @@
  * was made, live connections and bytes each way. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../lib/rundir.h"
@@ -30,6 +31,35 @@ static unsigned long long counter(json_object *status, size_t i, const char *nam
 	    !(fw = json_object_array_get_idx(arr, i)) || !json_object_object_get_ex(fw, name, &v))
 		return 0;
 	return (unsigned long long)json_object_get_int64(v);
+}
+
+/* Replaces F's forwards with those a live sidecar reports. */
+static void from_status(struct oci_forwards *f, json_object *status)
+{
+	json_object *arr, *fw, *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(status, "forwards", &arr) || !json_object_is_type(arr, json_type_array))
+		return;
+	n = json_object_array_length(arr);
+	struct oci_forward *nv = calloc(n ? n : 1, sizeof(*nv));
+	if (!nv)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		fw = json_object_array_get_idx(arr, i);
+		if (json_object_object_get_ex(fw, "hostIP", &v))
+			oci_ip_parse(json_object_get_string(v), &nv[i].host_ip);
+		if (json_object_object_get_ex(fw, "externalPort", &v))
+			nv[i].external_port = (uint16_t)json_object_get_int(v);
+		if (json_object_object_get_ex(fw, "localPort", &v))
+			nv[i].local_port = (uint16_t)json_object_get_int(v);
+		if (json_object_object_get_ex(fw, "protocol", &v))
+			nv[i].proto = strcmp(json_object_get_string(v), "udp") ? OCI_PROTO_TCP : OCI_PROTO_UDP;
+		nv[i].auto_assigned = json_object_object_get_ex(fw, "auto", &v) && json_object_get_boolean(v);
+	}
+	free(f->v);
+	f->v = nv;
+	f->n = n;
 }
 
 static json_object *container_json(const char *id, const struct oci_forwards *f, json_object *status, const char *owner)
@@ -118,8 +148,9 @@ int ctl_ls(int argc, char **argv)
 		if (!owner[0]) {
 			if (ctl_record(ids[i], &f) < 0)
 				continue; /* being created, or not portside's */
-			if (ps_sidecar_alive(ids[i], NULL))
-				status = ctl_ask(ids[i], "status");
+			/* A live sidecar knows best: automatic forwards come and go. */
+			if (ps_sidecar_alive(ids[i], NULL) && (status = ctl_ask(ids[i], "status")))
+				from_status(f, status);
 		}
 		if (json)
 			json_object_array_add(all, container_json(ids[i], f, status, owner));

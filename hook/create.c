@@ -166,10 +166,29 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	fw.pid = st->pid;
 	fw.max_connections = pol->max_connections;
 	fw.udp_idle_timeout = pol->udp_idle_timeout;
+	/* What automatic forwarding in the sidecar needs to decide alone. */
+	fw.autoforward = spec.autoforward;
+	memcpy(fw.auto_ports, pol->autoforward_ports, pol->n_autoforward_ports * sizeof(fw.auto_ports[0]));
+	fw.n_auto_ports = pol->n_autoforward_ports;
+	for (size_t i = 0; i < spec.ports->n && fw.n_known < OCI_PORTS_HARD_MAX; i++) {
+		fw.known[fw.n_known].port = spec.ports->v[i].local_port;
+		fw.known[fw.n_known++].proto = spec.ports->v[i].proto;
+	}
 	if (pol->has_pool && (rc = hook_pool_pick(pol, &pool_addr, &e)) < 0)
 		goto out;
 	if ((rc = hook_listen(spec.ports, pol, pol->has_pool ? &pool_addr : NULL, &fw, &e)) < 0)
 		goto out;
+	/* Automatic listeners bind where explicit ones without a hostIP do. */
+	if (pol->has_pool) {
+		fw.bind[fw.n_bind++] = pool_addr;
+	} else if (pol->n_host_ips) {
+		memcpy(fw.bind, pol->host_ips, pol->n_host_ips * sizeof(fw.bind[0]));
+		fw.n_bind = pol->n_host_ips;
+	} else {
+		fw.bind[0] = (struct oci_ip){.family = AF_INET};
+		fw.bind[1] = (struct oci_ip){.family = AF_INET6};
+		fw.n_bind = 2;
+	}
 
 	/* A leftover directory from a container that died without poststop. */
 	ps_state_remove(st->id);

@@ -11,10 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/listen.h"
 #include "../oci/cleanup.h"
 #include "hook.h"
-
-#define LISTEN_BACKLOG 1024
 
 /* /proc/net/{tcp,tcp6,udp,udp6}: the socket inodes bound to PORT (listening
  * for TCP). At most MAX. */
@@ -99,53 +98,6 @@ void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 	}
 }
 
-static void sockaddr_of(const struct oci_ip *ip, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (ip->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		memcpy(&s6->sin6_addr, ip->a, 16);
-		*len = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		memcpy(&s4->sin_addr, ip->a, 4);
-		*len = sizeof(*s4);
-	}
-}
-
-/* One listener; returns the fd or -errno (the caller explains). */
-static int bind_one(const struct oci_ip *ip, unsigned port, unsigned proto)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int one = 1, fd;
-
-	fd = socket(ip->family, (proto == OCI_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	/* REUSEADDR: a port whose last connections sit in TIME_WAIT is free
-	 * for the next container at once. V6ONLY: [::] and 0.0.0.0 coexist. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    (ip->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0))
-		goto fail;
-	sockaddr_of(ip, port, &ss, &sl);
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
-		goto fail;
-	if (proto == OCI_PROTO_TCP && listen(fd, LISTEN_BACKLOG) < 0)
-		goto fail;
-	return fd;
-fail:;
-	int rc = -errno;
-	close(fd);
-	return rc;
-}
-
 /* The addresses a mapping binds: its own, else the policy's, else 0.0.0.0 and
  * ::. *DEFAULTS tells the caller that IPv6 may be missing on this host. */
 static size_t addresses(const struct oci_mapping *m, const struct oci_policy *pol, const struct oci_ip *pool_addr,
@@ -224,7 +176,7 @@ static int bind_mapping(const struct oci_mapping *m, const struct oci_policy *po
 	size_t n = addresses(m, pol, pool_addr, ips, &defaults);
 
 	for (size_t i = 0; i < n; i++) {
-		int fd = bind_one(&ips[i], ext, m->proto);
+		int fd = ps_listen(&ips[i], ext, m->proto);
 
 		/* A host without IPv6 still serves the IPv4 default. */
 		if (defaults && ips[i].family == AF_INET6 && (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL))

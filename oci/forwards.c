@@ -32,6 +32,26 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 	json_object_object_add(root, "netns", json_object_new_string(f->netns));
 	json_object_object_add(root, "maxConnections", json_object_new_int((int)f->max_connections));
 	json_object_object_add(root, "udpIdleTimeout", json_object_new_int((int)f->udp_idle_timeout));
+	json_object_object_add(root, "autoforward", json_object_new_string(oci_autoforward_name(f->autoforward)));
+	json_object *ap = json_object_new_array(), *kn = json_object_new_array(), *bd = json_object_new_array();
+	for (size_t i = 0; i < f->n_auto_ports; i++)
+		json_object_array_add(ap, json_object_new_int(f->auto_ports[i]));
+	for (size_t i = 0; i < f->n_known; i++) {
+		json_object *k = json_object_new_object();
+
+		json_object_object_add(k, "port", json_object_new_int(f->known[i].port));
+		json_object_object_add(k, "protocol", json_object_new_string(oci_proto_name(f->known[i].proto)));
+		json_object_array_add(kn, k);
+	}
+	for (size_t i = 0; i < f->n_bind; i++) {
+		char ip[OCI_IP_LEN];
+
+		oci_ip_format(&f->bind[i], ip);
+		json_object_array_add(bd, json_object_new_string(ip));
+	}
+	json_object_object_add(root, "autoforwardPorts", ap);
+	json_object_object_add(root, "known", kn);
+	json_object_object_add(root, "bindAddresses", bd);
 	json_object_object_add(root, "forwards", arr);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct oci_forward *w = &f->v[i];
@@ -141,6 +161,37 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 	if (get(root, "udpIdleTimeout", json_type_int, &v, e) < 0 || json_object_get_int(v) < 1)
 		goto bad;
 	f->udp_idle_timeout = (unsigned)json_object_get_int(v);
+	if (get(root, "autoforward", json_type_string, &v, e) < 0 ||
+	    oci_autoforward_parse(json_object_get_string(v), &f->autoforward) < 0)
+		goto bad;
+	if (get(root, "autoforwardPorts", json_type_array, &v, e) < 0 ||
+	    json_object_array_length(v) > sizeof(f->auto_ports) / sizeof(f->auto_ports[0]))
+		goto bad;
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		unsigned port;
+
+		if (oci_json_port(json_object_array_get_idx(v, i), "autoforwardPorts", &port, e) < 0)
+			goto bad;
+		f->auto_ports[f->n_auto_ports++] = (uint16_t)port;
+	}
+	if (get(root, "known", json_type_array, &v, e) < 0 || json_object_array_length(v) > OCI_PORTS_HARD_MAX)
+		goto bad;
+	for (size_t i = 0; i < json_object_array_length(v); i++) {
+		json_object *k = json_object_array_get_idx(v, i), *x;
+		unsigned port;
+
+		if (get(k, "port", json_type_int, &x, e) < 0 || oci_json_port(x, "known", &port, e) < 0 ||
+		    get(k, "protocol", json_type_string, &x, e) < 0)
+			goto bad;
+		f->known[f->n_known].port = (uint16_t)port;
+		f->known[f->n_known++].proto = strcmp(json_object_get_string(x), "udp") ? OCI_PROTO_TCP : OCI_PROTO_UDP;
+	}
+	if (get(root, "bindAddresses", json_type_array, &v, e) < 0 ||
+	    json_object_array_length(v) > OCI_POLICY_MAX_HOSTIPS)
+		goto bad;
+	for (size_t i = 0; i < json_object_array_length(v); i++)
+		if (oci_ip_parse(json_object_get_string(json_object_array_get_idx(v, i)), &f->bind[f->n_bind++]) < 0)
+			goto bad;
 	for (; f->n < n; f->n++)
 		if (decode_one(json_object_array_get_idx(arr, f->n), &f->v[f->n], e) < 0)
 			goto bad;

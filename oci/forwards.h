@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "err.h"
+#include "policy.h"
 #include "state.h"
 
 #define OCI_FORWARDS_MAX_BYTES (1024 * 1024)
@@ -38,6 +39,17 @@ struct oci_forwards {
 	char netns[64];		   /* "DEV:INO" of the container's network namespace */
 	unsigned max_connections;  /* the policy\'s, for the sidecar */
 	unsigned udp_idle_timeout; /* seconds */
+	/* automatic forwarding, for the sidecar */
+	enum oci_autoforward autoforward;
+	uint16_t auto_ports[1024]; /* the policy's autoforwardPorts, in order */
+	size_t n_auto_ports;
+	struct oci_known {
+		uint16_t port;
+		uint8_t proto;
+	} known[OCI_PORTS_HARD_MAX]; /* local ports the annotation names: never auto-exposed */
+	size_t n_known;
+	struct oci_ip bind[OCI_POLICY_MAX_HOSTIPS]; /* where automatic listeners bind */
+	size_t n_bind;
 	size_t n;
 	struct oci_forward *v;
 };

@@ -53,22 +53,24 @@ static void status(struct sc_ctx *ctx, int fd)
 	char *buf;
 	size_t len, off = 0;
 
-	len = 128 + ctx->nfw * 200;
+	len = 128 + ctx->nfw * 300;
 	buf = malloc(len);
 	if (!buf)
 		return;
 	off += (size_t)snprintf(buf + off, len - off, "{\"pid\":%d,\"connections\":%u,\"forwards\":[", (int)getpid(),
 				ctx->conns_live);
 	for (size_t i = 0; i < ctx->nfw; i++) {
-		const struct sc_forward *fw = &ctx->fw[i];
+		const struct sc_forward *fw = ctx->fw[i];
+		char ip[OCI_IP_LEN];
 
+		oci_ip_format(&fw->cfg.host_ip, ip);
 		off += (size_t)snprintf(
 			buf + off, len - off,
-			"%s{\"externalPort\":%u,\"localPort\":%u,\"protocol\":\"%s\",\"connections\":%u,"
-			"\"connectionsTotal\":%llu,\"bytesIn\":%llu,\"bytesOut\":%llu}",
-			i ? "," : "", fw->cfg.external_port, fw->cfg.local_port, oci_proto_name(fw->cfg.proto),
-			fw->conns_live, (unsigned long long)fw->conns_total, (unsigned long long)fw->bytes_in,
-			(unsigned long long)fw->bytes_out);
+			"%s{\"hostIP\":\"%s\",\"externalPort\":%u,\"localPort\":%u,\"protocol\":\"%s\",\"auto\":%s,"
+			"\"connections\":%u,\"connectionsTotal\":%llu,\"bytesIn\":%llu,\"bytesOut\":%llu}",
+			i ? "," : "", ip, fw->cfg.external_port, fw->cfg.local_port, oci_proto_name(fw->cfg.proto),
+			fw->cfg.auto_assigned ? "true" : "false", fw->conns_live, (unsigned long long)fw->conns_total,
+			(unsigned long long)fw->bytes_in, (unsigned long long)fw->bytes_out);
 	}
 	off += (size_t)snprintf(buf + off, len - off, "]}\n");
 	reply(fd, buf, off);

@@ -125,12 +125,42 @@ static void on_container_exit(uv_poll_t *p, int status, int events)
 	sc_shutdown(p->data, "the container exited");
 }
 
+struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg)
+{
+	struct sc_forward *fw = calloc(1, sizeof(*fw)), **nv;
+
+	if (!fw)
+		return NULL;
+	nv = realloc(ctx->fw, (ctx->nfw + 1) * sizeof(*nv));
+	if (!nv) {
+		free(fw);
+		return NULL;
+	}
+	fw->cfg = *cfg;
+	fw->ctx = ctx;
+	ctx->fw = nv;
+	ctx->fw[ctx->nfw++] = fw;
+	return fw;
+}
+
+void sc_forward_remove(struct sc_ctx *ctx, struct sc_forward *fw)
+{
+	for (size_t i = 0; i < ctx->nfw; i++) {
+		if (ctx->fw[i] == fw) {
+			memmove(&ctx->fw[i], &ctx->fw[i + 1], (ctx->nfw - i - 1) * sizeof(ctx->fw[0]));
+			ctx->nfw--;
+			return;
+		}
+	}
+}
+
 void sc_shutdown(struct sc_ctx *ctx, const char *why)
 {
 	if (ctx->stopping)
 		return;
 	ctx->stopping = true;
 	sc_log("stopping: %s", why);
+	sc_autoforward_stop(ctx);
 	sc_tcp_stop(ctx);
 	sc_udp_stop(ctx);
 	sc_control_stop(ctx);
@@ -189,18 +219,18 @@ int main(int argc, char **argv)
 	if (fcntl(SC_FD_PIDFD, F_GETFD) == 0)
 		ctx.pidfd = SC_FD_PIDFD;
 
-	if ((rc = sc_confine(false, &what)) < 0)
+	/* Automatic forwarding may bind a port below 1024 later: keep just
+	 * CAP_NET_BIND_SERVICE for it, nothing else, and only then. */
+	bool keep_bind = false;
+	for (size_t i = 0; i < ctx.rec->n_auto_ports && ctx.rec->autoforward != OCI_AUTOFORWARD_NEVER; i++)
+		keep_bind |= ctx.rec->auto_ports[i] < 1024;
+	if ((rc = sc_confine(keep_bind, &what)) < 0)
 		fail("confinement failed %s: %s", what, strerror(-rc));
 
 	ctx.loop = uv_default_loop();
-	ctx.fw = calloc(ctx.rec->n ? ctx.rec->n : 1, sizeof(*ctx.fw));
-	if (!ctx.fw)
-		fail("out of memory");
-	ctx.nfw = ctx.rec->n;
-	for (size_t i = 0; i < ctx.nfw; i++) {
-		ctx.fw[i].cfg = ctx.rec->v[i];
-		ctx.fw[i].ctx = &ctx;
-	}
+	for (size_t i = 0; i < ctx.rec->n; i++)
+		if (!sc_forward_add(&ctx, &ctx.rec->v[i]))
+			fail("out of memory");
 	uv_signal_init(ctx.loop, &ctx.sig_term);
 	uv_signal_init(ctx.loop, &ctx.sig_int);
 	ctx.sig_term.data = ctx.sig_int.data = &ctx;
@@ -212,11 +242,12 @@ int main(int argc, char **argv)
 			fail("cannot watch the container's process: %s", uv_strerror(rc));
 		ctx.pid_poll.data = &ctx;
 	}
-	if ((rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_udp_start(&ctx)) < 0 || (rc = sc_control_start(&ctx)) < 0)
+	if ((rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_udp_start(&ctx)) < 0 || (rc = sc_control_start(&ctx)) < 0 ||
+	    (rc = sc_autoforward_start(&ctx)) < 0)
 		fail("cannot start serving: %s", uv_strerror(rc));
 
 	for (size_t i = 0; i < ctx.nfw; i++) {
-		const struct oci_forward *w = &ctx.fw[i].cfg;
+		const struct oci_forward *w = &ctx.fw[i]->cfg;
 		char ip[OCI_IP_LEN];
 
 		oci_ip_format(&w->host_ip, ip);
@@ -238,6 +269,8 @@ int main(int argc, char **argv)
 	close(ctx.diag_fd);
 	close(ctx.route_fd);
 	close(ctx.factory_fd); /* the factory sees EOF and exits */
+	for (size_t i = 0; i < ctx.nfw; i++)
+		free(ctx.fw[i]);
 	free(ctx.fw);
 	oci_forwards_free(ctx.rec);
 	sc_log("stopped");

@@ -31,7 +31,7 @@ struct sc_ctx {
 	uv_loop_t *loop;
 	char id[OCI_ID_MAX_LEN + 1];
 	struct oci_forwards *rec;
-	struct sc_forward *fw;
+	struct sc_forward **fw; /* explicit ones first, then automatic ones */
 	size_t nfw;
 
 	int pidfd; /* the container's init; readable when it exits */
@@ -94,6 +94,17 @@ int sc_tcp_start(struct sc_ctx *ctx);
 /* Closes every listener and connection (the loop then ends). */
 void sc_tcp_stop(struct sc_ctx *ctx);
 
+/* Starts accepting on FW's listener (an automatic forward, added later). */
+int sc_tcp_watch(struct sc_forward *fw);
+
+/* Takes FW out: closes its connections, then its listener (the host port is
+ * free at once), and frees it. */
+void sc_tcp_retire(struct sc_forward *fw);
+
+/* autoforward.c: watches the container's listeners and forwards new ones. */
+int sc_autoforward_start(struct sc_ctx *ctx);
+void sc_autoforward_stop(struct sc_ctx *ctx);
+
 /* udp.c: starts serving every UDP forward; stop closes its flows. */
 int sc_udp_start(struct sc_ctx *ctx);
 void sc_udp_stop(struct sc_ctx *ctx);
@@ -101,6 +112,12 @@ void sc_udp_stop(struct sc_ctx *ctx);
 /* control.c: serves the control socket; stop closes it and its clients. */
 int sc_control_start(struct sc_ctx *ctx);
 void sc_control_stop(struct sc_ctx *ctx);
+
+/* Adds a forward for CFG (its listener in CFG->fd) to CTX; NULL when out of
+ * memory. Remove takes it out of CTX->fw; the caller frees it once its
+ * handles are closed. */
+struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg);
+void sc_forward_remove(struct sc_ctx *ctx, struct sc_forward *fw);
 
 /* Stops everything; the loop ends once handles are closed. */
 void sc_shutdown(struct sc_ctx *ctx, const char *why);

@@ -319,7 +319,7 @@ static void on_resume(uv_timer_t *t)
 
 	ctx->resume_armed = false;
 	for (size_t i = 0; i < ctx->nfw; i++) {
-		struct sc_forward *fw = &ctx->fw[i];
+		struct sc_forward *fw = ctx->fw[i];
 
 		if (!fw->polling && !ctx->stopping && fw->cfg.proto == OCI_PROTO_TCP) {
 			uv_poll_start(&fw->poll, UV_READABLE, on_accept);
@@ -333,9 +333,9 @@ static void on_resume(uv_timer_t *t)
 static void pause_accepting(struct sc_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nfw; i++) {
-		if (ctx->fw[i].polling && ctx->fw[i].cfg.proto == OCI_PROTO_TCP) {
-			uv_poll_stop(&ctx->fw[i].poll);
-			ctx->fw[i].polling = false;
+		if (ctx->fw[i]->polling && ctx->fw[i]->cfg.proto == OCI_PROTO_TCP) {
+			uv_poll_stop(&ctx->fw[i]->poll);
+			ctx->fw[i]->polling = false;
 		}
 	}
 	if (!ctx->resume_armed) {
@@ -374,24 +374,28 @@ static void on_accept(uv_poll_t *p, int status, int events)
 	}
 }
 
+int sc_tcp_watch(struct sc_forward *fw)
+{
+	int rc;
+
+	if ((rc = uv_poll_init_socket(fw->ctx->loop, &fw->poll, fw->cfg.fd)) < 0)
+		return rc;
+	fw->poll.data = fw;
+	if ((rc = uv_poll_start(&fw->poll, UV_READABLE, on_accept)) < 0)
+		return rc;
+	fw->polling = true;
+	return 0;
+}
+
 int sc_tcp_start(struct sc_ctx *ctx)
 {
 	int rc;
 
 	uv_timer_init(ctx->loop, &ctx->resume_timer);
 	ctx->resume_timer.data = ctx;
-	for (size_t i = 0; i < ctx->nfw; i++) {
-		struct sc_forward *fw = &ctx->fw[i];
-
-		if (fw->cfg.proto != OCI_PROTO_TCP)
-			continue;
-		if ((rc = uv_poll_init_socket(ctx->loop, &fw->poll, fw->cfg.fd)) < 0)
+	for (size_t i = 0; i < ctx->nfw; i++)
+		if (ctx->fw[i]->cfg.proto == OCI_PROTO_TCP && (rc = sc_tcp_watch(ctx->fw[i])) < 0)
 			return rc;
-		fw->poll.data = fw;
-		if ((rc = uv_poll_start(&fw->poll, UV_READABLE, on_accept)) < 0)
-			return rc;
-		fw->polling = true;
-	}
 	return 0;
 }
 
@@ -403,10 +407,32 @@ static void on_listener_closed(uv_handle_t *h)
 	fw->cfg.fd = -1;
 }
 
+static void on_retired_closed(uv_handle_t *h)
+{
+	struct sc_forward *fw = h->data;
+
+	close(fw->cfg.fd);
+	free(fw);
+}
+
+void sc_tcp_retire(struct sc_forward *fw)
+{
+	struct sc_ctx *ctx = fw->ctx;
+
+	/* Its connections go with it: nothing may point at it once freed. */
+	for (struct sc_conn *c = ctx->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->fw == fw)
+			conn_close(c, false);
+	}
+	sc_forward_remove(ctx, fw);
+	uv_close((uv_handle_t *)&fw->poll, on_retired_closed);
+}
+
 void sc_tcp_stop(struct sc_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nfw; i++) {
-		struct sc_forward *fw = &ctx->fw[i];
+		struct sc_forward *fw = ctx->fw[i];
 
 		if (fw->cfg.proto == OCI_PROTO_TCP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
 			uv_close((uv_handle_t *)&fw->poll, on_listener_closed);

@@ -285,7 +285,7 @@ int sc_udp_start(struct sc_ctx *ctx)
 	int rc, one = 1;
 
 	for (size_t i = 0; i < ctx->nfw; i++) {
-		struct sc_forward *fw = &ctx->fw[i];
+		struct sc_forward *fw = ctx->fw[i];
 
 		if (fw->cfg.proto != OCI_PROTO_UDP)
 			continue;
@@ -336,7 +336,7 @@ void sc_udp_stop(struct sc_ctx *ctx)
 	if (!ctx->udp)
 		return;
 	for (size_t i = 0; i < ctx->nfw; i++) {
-		struct sc_forward *fw = &ctx->fw[i];
+		struct sc_forward *fw = ctx->fw[i];
 
 		if (fw->cfg.proto == OCI_PROTO_UDP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
 			uv_close((uv_handle_t *)&fw->poll, on_listener_closed);

@@ -207,9 +207,11 @@ web() {
 	st=/proc/$pid/status
 	grep -qP '^NoNewPrivs:\t1$' "$st"
 	grep -qP '^Seccomp:\t2$' "$st"
-	grep -qP '^CapEff:\t0000000000000000$' "$st"
-	grep -qP '^CapPrm:\t0000000000000000$' "$st"
-	grep -qP '^CapBnd:\t0000000000000000$' "$st"
+	# Nothing, or CAP_NET_BIND_SERVICE alone (0x400): automatic forwarding
+	# may bind a port below 1024 later (the default autoforwardPorts has 80).
+	grep -qP '^CapEff:\t00000000000004[0]{2}$|^CapEff:\t0{16}$' "$st"
+	grep -qP '^CapPrm:\t00000000000004[0]{2}$|^CapPrm:\t0{16}$' "$st"
+	grep -qP '^CapBnd:\t00000000000004[0]{2}$|^CapBnd:\t0{16}$' "$st"
 	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "$st"
 	grep -qP '^Groups:\t *$' "$st"
 	# Its own session (setsid in the hook's child, then a second fork): not

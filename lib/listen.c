@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+#include "listen.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../oci/ports.h"
+
+#define LISTEN_BACKLOG 1024
+
+int ps_listen(const struct oci_ip *ip, unsigned port, unsigned proto)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, fd, rc;
+
+	memset(&ss, 0, sizeof(ss));
+	if (ip->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		memcpy(&s6->sin6_addr, ip->a, 16);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		memcpy(&s4->sin_addr, ip->a, 4);
+		sl = sizeof(*s4);
+	}
+	fd = socket(ip->family, (proto == OCI_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (ip->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || (proto == OCI_PROTO_TCP && listen(fd, LISTEN_BACKLOG) < 0)) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* Automatic forwarding: every AUTO_TICK_MS the sidecar asks sock_diag (its
+ * socket lives in the container's netns) which TCP ports the app listens on.
+ * A new one, unless the annotation names it (mapped, or a bare LOCAL that is
+ * never exposed) or it is 22 or 8283, gets a host listener on the first free
+ * port of the policy's autoforwardPorts; with mode "public" only ports opened
+ * on a non-loopback address count. When the app stops listening, the host
+ * listener closes and its port is free again. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/listen.h"
+#include "../oci/policy.h"
+#include "../oci/ports.h"
+#include "sidecar.h"
+
+#define AUTO_TICK_MS 250
+#define MAX_SEEN     512
+
+struct sc_auto {
+	uv_timer_t timer;
+	uint8_t failed[65536 / 8]; /* ports already logged as not forwardable */
+};
+
+static struct sc_auto *state;
+
+static bool known(const struct sc_ctx *ctx, unsigned port)
+{
+	for (size_t i = 0; i < ctx->rec->n_known; i++)
+		if (ctx->rec->known[i].port == port && ctx->rec->known[i].proto == OCI_PROTO_TCP)
+			return true;
+	return false;
+}
+
+static bool forwarded_auto(const struct sc_ctx *ctx, unsigned port)
+{
+	for (size_t i = 0; i < ctx->nfw; i++)
+		if (ctx->fw[i]->cfg.auto_assigned && ctx->fw[i]->cfg.local_port == port)
+			return true;
+	return false;
+}
+
+static bool external_taken(const struct sc_ctx *ctx, unsigned port)
+{
+	for (size_t i = 0; i < ctx->nfw; i++)
+		if (ctx->fw[i]->cfg.external_port == port && ctx->fw[i]->cfg.proto == OCI_PROTO_TCP)
+			return true;
+	return false;
+}
+
+/* Binds EXT on every bind address; all or nothing. Fills FDS (-1 for an
+ * address skipped: no IPv6 on this host). Returns 0 or -errno. */
+static int bind_all(const struct sc_ctx *ctx, unsigned ext, int *fds)
+{
+	for (size_t i = 0; i < ctx->rec->n_bind; i++) {
+		const struct oci_ip *ip = &ctx->rec->bind[i];
+		int fd = ps_listen(ip, ext, OCI_PROTO_TCP);
+
+		fds[i] = -1;
+		if (fd == -EAFNOSUPPORT && ip->family == AF_INET6 && oci_ip_is_any(ip))
+			continue;
+		if (fd < 0) {
+			while (i-- > 0)
+				if (fds[i] >= 0)
+					close(fds[i]);
+			return fd;
+		}
+		fds[i] = fd;
+	}
+	return 0;
+}
+
+static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
+{
+	int fds[OCI_POLICY_MAX_HOSTIPS];
+	int rc = -EADDRINUSE;
+	unsigned ext = 0;
+
+	for (size_t k = 0; k < ctx->rec->n_auto_ports && rc == -EADDRINUSE; k++) {
+		ext = ctx->rec->auto_ports[k];
+		if (external_taken(ctx, ext) || oci_port_reserved(ext))
+			continue;
+		rc = bind_all(ctx, ext, fds);
+	}
+	if (rc < 0) {
+		if (!(state->failed[port / 8] & (1u << (port % 8))))
+			sc_log("cannot forward local port %u/tcp automatically: %s", port,
+			       rc == -EADDRINUSE ? "no free port left in the policy's autoforwardPorts"
+						 : strerror(-rc));
+		state->failed[port / 8] |= (uint8_t)(1u << (port % 8));
+		return;
+	}
+	state->failed[port / 8] &= (uint8_t) ~(1u << (port % 8));
+	for (size_t i = 0; i < ctx->rec->n_bind; i++) {
+		struct oci_forward cfg = {
+			.local_port = (uint16_t)port,
+			.external_port = (uint16_t)ext,
+			.proto = OCI_PROTO_TCP,
+			/* "all" forwards localhost-only ports: dial them there. */
+			.expose_localhost = loopback_only,
+			.auto_assigned = true,
+			.host_ip = ctx->rec->bind[i],
+			.fd = fds[i],
+		};
+		struct sc_forward *fw;
+		char ip[OCI_IP_LEN];
+
+		if (fds[i] < 0)
+			continue;
+		if (!(fw = sc_forward_add(ctx, &cfg))) {
+			sc_log("cannot add an automatic listener: out of memory");
+			close(fds[i]);
+			continue;
+		}
+		if (sc_tcp_watch(fw) < 0) {
+			sc_log("cannot watch an automatic listener");
+			sc_forward_remove(ctx, fw);
+			close(fds[i]);
+			free(fw);
+			continue;
+		}
+		oci_ip_format(&cfg.host_ip, ip);
+		sc_log("forwarding %s%s%s:%u -> %u/tcp automatically (the app opened it)",
+		       cfg.host_ip.family == AF_INET6 ? "[" : "", ip, cfg.host_ip.family == AF_INET6 ? "]" : "", ext,
+		       port);
+	}
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct sc_ctx *ctx = t->data;
+	static struct sc_listener seen[MAX_SEEN];
+	size_t n = 0;
+
+	if (ctx->stopping || sc_listeners(ctx, OCI_PROTO_TCP, 0, seen, MAX_SEEN, &n) < 0)
+		return;
+	/* New ports. */
+	for (size_t i = 0; i < n; i++) {
+		unsigned port = seen[i].port;
+		bool wide = false, first = true;
+
+		for (size_t k = 0; k < n; k++) {
+			if (seen[k].port != port)
+				continue;
+			first &= k >= i;
+			wide |= !oci_ip_is_loopback(&seen[k].ip);
+		}
+		if (!first || oci_port_reserved(port) || known(ctx, port) || forwarded_auto(ctx, port))
+			continue;
+		if (!wide && ctx->rec->autoforward != OCI_AUTOFORWARD_ALL)
+			continue; /* "public": only what the app opened to the outside */
+		open_auto(ctx, port, !wide);
+	}
+	/* Ports the app closed. */
+	for (size_t i = ctx->nfw; i-- > 0;) {
+		struct sc_forward *fw = ctx->fw[i];
+		bool still = false;
+
+		if (!fw->cfg.auto_assigned)
+			continue;
+		for (size_t k = 0; k < n && !still; k++)
+			still = seen[k].port == fw->cfg.local_port;
+		if (still)
+			continue;
+		sc_log("stopped forwarding host port %u -> %u/tcp: the app closed it", fw->cfg.external_port,
+		       fw->cfg.local_port);
+		sc_tcp_retire(fw);
+	}
+}
+
+int sc_autoforward_start(struct sc_ctx *ctx)
+{
+	if (ctx->rec->autoforward == OCI_AUTOFORWARD_NEVER || ctx->rec->n_auto_ports == 0)
+		return 0;
+	state = calloc(1, sizeof(*state));
+	if (!state)
+		return UV_ENOMEM;
+	uv_timer_init(ctx->loop, &state->timer);
+	state->timer.data = ctx;
+	return uv_timer_start(&state->timer, on_tick, 0, AUTO_TICK_MS);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	(void)h;
+	free(state);
+	state = NULL;
+}
+
+void sc_autoforward_stop(struct sc_ctx *ctx)
+{
+	(void)ctx;
+	if (state && !uv_is_closing((uv_handle_t *)&state->timer))
+		uv_close((uv_handle_t *)&state->timer, on_closed);
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bats
+# Automatic forwarding: ports the app opens after start get a host port from
+# the policy's autoforwardPorts, and lose it when the app closes them.
+
+load helpers
+load containers
+
+setup() {
+	need_root_tools
+	TMP=$(mktemp -d)
+	make_rootfs
+	echo '{"autoforwardPorts": [18130, 18131, 18132]}' >"$TMP/policy.json"
+	HOOK_ARGS="--policy $TMP/policy.json"
+}
+
+teardown() {
+	cleanup_containers
+	rm -rf "$TMP"
+}
+
+# app NAME ANNOTATIONS SCRIPT: a container running SCRIPT, with /www served.
+app() {
+	mkdir -p "$TMP/$1/www"
+	echo "hello from $1" >"$TMP/$1/www/index.html"
+	runc_start "$1" "$2" "$3"
+}
+
+@test "public: a port the app opens later is forwarded on the first free autoforward port, and freed when closed" {
+	# httpd appears after 1 s, goes away after 4 s.
+	app later "$(ports_ann '')" 'sleep 1; httpd -f -p 4500 -h /www & p=$!; sleep 4; kill $p; exec sleep 1000'
+	assert_status 0
+	wait_for 3 port_listening 18130
+	run http_get 18130
+	[ "$output" = "hello from later" ]
+	trace "$PORTSIDECTL" ls
+	[[ "$output" =~ 0\.0\.0\.0:18130\ +4500/tcp\ +auto ]]
+	grep -q "forwarding 0.0.0.0:18130 -> 4500/tcp automatically" "$RUNDIR/$CT/sidecar.log"
+	# The app closes the port: the host port is free within a second.
+	wait_for 6 port_free 18130
+	grep -q "stopped forwarding host port 18130 -> 4500/tcp" "$RUNDIR/$CT/sidecar.log"
+}
+
+@test "public: explicit mappings keep their ports; the next app port takes the next free one" {
+	app two "$(ports_ann '18130:3000')" 'httpd -f -p 3000 -h /www & httpd -f -p 4501 -h /www & exec sleep 1000'
+	assert_status 0
+	# 18130 is taken by the explicit mapping: 4501 gets 18131. 3000 is not
+	# forwarded twice.
+	wait_for 3 port_listening 18131
+	run http_get 18131
+	[ "$output" = "hello from two" ]
+	sleep 0.5
+	[ "$(grep -c 'automatically' "$RUNDIR/$CT/sidecar.log")" -le 2 ]
+	! grep -q -- '-> 3000/tcp automatically' "$RUNDIR/$CT/sidecar.log"
+}
+
+@test "public skips localhost-only ports, bare LOCAL entries and port 22; all takes localhost-only ones" {
+	app skip "$(ports_ann '4503')" \
+		'httpd -f -p 127.0.0.1:4502 -h /www & httpd -f -p 4503 -h /www & httpd -f -p 22 -h /www & exec sleep 1000'
+	assert_status 0
+	sleep 1.5
+	! grep -q "automatically" "$RUNDIR/$CT/sidecar.log"
+	port_free 18130
+
+	app all "$(ports_ann '4503'), \"io.portside.autoforward\": \"all\"" \
+		'httpd -f -p 127.0.0.1:4502 -h /www & httpd -f -p 4503 -h /www & httpd -f -p 22 -h /www & exec sleep 1000'
+	assert_status 0
+	wait_for 3 port_listening 18130
+	run http_get 18130
+	[ "$output" = "hello from all" ]
+	! grep -q -- '-> 4503/tcp automatically\|-> 22/tcp automatically' "$RUNDIR/$CT/sidecar.log"
+}
+
+@test "never: nothing is forwarded automatically, and the sidecar keeps no capability" {
+	app never "$(ports_ann ''), \"io.portside.autoforward\": \"never\"" 'httpd -f -p 4504 -h /www & exec sleep 1000'
+	assert_status 0
+	sleep 1.5
+	port_free 18130
+	pid=$(sidecar_pid "$CT")
+	grep -qP '^CapEff:\t0000000000000000$' "/proc/$pid/status"
+	grep -qP '^CapBnd:\t0000000000000000$' "/proc/$pid/status"
+}
+
+@test "the default policy hands out 80 first, with CAP_NET_BIND_SERVICE as the sidecar's only capability" {
+	port_free 80 || { echo "this test needs host port 80 free" >&2; false; }
+	echo '{}' >"$TMP/policy.json"
+	app eighty "$(ports_ann '')" 'httpd -f -p 4505 -h /www & exec sleep 1000'
+	assert_status 0
+	wait_for 3 port_listening 80
+	run http_get 80
+	[ "$output" = "hello from eighty" ]
+	pid=$(sidecar_pid "$CT")
+	grep -qP '^CapEff:\t0000000000000400$' "/proc/$pid/status"
+	grep -qP '^CapBnd:\t0000000000000400$' "/proc/$pid/status"
+	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "/proc/$pid/status"
+}
