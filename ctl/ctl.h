@@ -22,10 +22,6 @@ int ctl_doctor(int argc, char **argv);
 
 #include "../oci/forwards.h"
 
-/* The forwarding record of ID; -ENOENT when it has none. */
-int ctl_record(const char *id, struct oci_forwards **out);
-/* The id of the container whose sidecar serves ID ("" if none). */
-void ctl_owner(const char *id, char *out, size_t len);
 /* Sends CMD to ID's sidecar; its JSON reply, or NULL. The caller puts it. */
 json_object *ctl_ask(const char *id, const char *cmd);
 /* The ids with a directory under /run/portside. */

@@ -214,10 +214,10 @@ int ctl_doctor(int argc, char **argv)
 		ctl_warn("usage: portsidectl doctor [--json] ID");
 		return CTL_EXIT_USAGE;
 	}
-	ctl_owner(argv[optind], owner, sizeof(owner));
+	ps_owner(argv[optind], owner, sizeof(owner));
 	snprintf(id, sizeof(id), "%s", owner[0] ? owner : argv[optind]);
 
-	if (ctl_record(id, &rec) == 0) {
+	if (ps_record_load(id, &rec, NULL) == 0) {
 		json_object *reply = ps_sidecar_alive(id, NULL) ? ctl_ask(id, "listeners") : NULL;
 
 		if (!reply) {

@@ -12,25 +12,6 @@
 #include "../oci/state.h"
 #include "ctl.h"
 
-/* ID, or the owner it names, whose log to show. */
-static void resolve(const char *id, char *out, size_t len)
-{
-	char path[4096], owner[OCI_ID_MAX_LEN + 2];
-	cleanup_close int fd = -1;
-	ssize_t n;
-
-	snprintf(out, len, "%s", id);
-	if (ps_path(path, sizeof(path), id, "owner") < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	n = read(fd, owner, sizeof(owner) - 1);
-	if (n <= 0)
-		return;
-	owner[n] = '\0';
-	owner[strcspn(owner, "\n")] = '\0';
-	if (oci_id_valid(owner) && strlen(owner) < len)
-		memcpy(out, owner, strlen(owner) + 1);
-}
-
 /* The hook's refusals of ID, from ROOT/hook.log (and its predecessor).
  * Returns how many lines were printed. */
 static int hook_lines(const char *id)
@@ -70,7 +51,10 @@ int ctl_logs(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	refusals = hook_lines(argv[1]);
-	resolve(argv[1], id, sizeof(id));
+	/* A container that joined another's netns: its owner's log. */
+	ps_owner(argv[1], id, sizeof(id));
+	if (!id[0])
+		snprintf(id, sizeof(id), "%s", argv[1]);
 	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		if (refusals)

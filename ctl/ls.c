@@ -144,9 +144,9 @@ int ctl_ls(int argc, char **argv)
 		json_object *status = NULL;
 		char owner[256];
 
-		ctl_owner(ids[i], owner, sizeof(owner));
+		ps_owner(ids[i], owner, sizeof(owner));
 		if (!owner[0]) {
-			if (ctl_record(ids[i], &f) < 0)
+			if (ps_record_load(ids[i], &f, NULL) < 0)
 				continue; /* being created, or not portside's */
 			/* A live sidecar knows best: automatic forwards come and go. */
 			if (ps_sidecar_alive(ids[i], NULL) && (status = ctl_ask(ids[i], "status")))

@@ -15,37 +15,6 @@
 #include "../oci/input.h"
 #include "ctl.h"
 
-int ctl_record(const char *id, struct oci_forwards **out)
-{
-	cleanup_free char *buf = NULL;
-	char path[4096];
-	struct oci_err e;
-	size_t len;
-
-	oci_err_init(&e);
-	if (ps_path(path, sizeof(path), id, "forwards.json") < 0)
-		return -ENAMETOOLONG;
-	if (oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, &e) < 0)
-		return -ENOENT;
-	return oci_forwards_decode(buf, len, out, &e);
-}
-
-void ctl_owner(const char *id, char *out, size_t len)
-{
-	char path[4096];
-	cleanup_close int fd = -1;
-	ssize_t n;
-
-	out[0] = '\0';
-	if (ps_path(path, sizeof(path), id, "owner") < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return;
-	n = read(fd, out, len - 1);
-	out[n > 0 ? n : 0] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	if (!oci_id_valid(out))
-		out[0] = '\0';
-}
-
 json_object *ctl_ask(const char *id, const char *cmd)
 {
 	char *reply = malloc(1 << 16);

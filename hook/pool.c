@@ -23,15 +23,9 @@ static size_t used_addresses(struct oci_ip *used, size_t max)
 	size_t n = 0;
 
 	while (d && (de = readdir(d))) {
-		cleanup_free char *buf = NULL;
 		struct oci_forwards *f = NULL;
-		char path[4096];
-		size_t len;
 
-		if (de->d_name[0] == '.' || !oci_id_valid(de->d_name) ||
-		    ps_path(path, sizeof(path), de->d_name, "forwards.json") < 0 ||
-		    oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, NULL) < 0 ||
-		    oci_forwards_decode(buf, len, &f, NULL) < 0)
+		if (de->d_name[0] == '.' || !oci_id_valid(de->d_name) || ps_record_load(de->d_name, &f, NULL) < 0)
 			continue;
 		for (size_t i = 0; i < f->n && n < max; i++)
 			used[n++] = f->v[i].host_ip;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../oci/cleanup.h"
+#include "../oci/input.h"
 #include "../oci/state.h"
 
 const char *ps_run_dir(void)
@@ -203,18 +204,34 @@ void ps_netns_forget(const char *id)
 	}
 }
 
-/* The id written in ROOT/ID/owner, or "" when none. */
-static void read_owner(const char *id, char *out, size_t len)
+void ps_owner(const char *id, char *out, size_t len)
 {
 	char path[4096];
 	cleanup_close int fd = -1;
 	ssize_t n;
 
 	out[0] = '\0';
-	if (ps_path(path, sizeof(path), id, "owner") < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (ps_path(path, sizeof(path), id, "owner") < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return;
 	n = read(fd, out, len - 1);
 	out[n > 0 ? n : 0] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+	if (!oci_id_valid(out))
+		out[0] = '\0';
+}
+
+int ps_record_load(const char *id, struct oci_forwards **out, struct oci_err *e)
+{
+	cleanup_free char *buf = NULL;
+	char path[4096];
+	size_t len;
+	int rc;
+
+	if (ps_path(path, sizeof(path), id, "forwards.json") < 0)
+		return oci_err_add(e, ENAMETOOLONG, "state path too long");
+	if ((rc = oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, e)) < 0)
+		return rc;
+	return oci_forwards_decode(buf, len, out, e);
 }
 
 int ps_gc(void)
@@ -233,8 +250,8 @@ int ps_gc(void)
 			continue;
 		if (ps_sidecar_alive(de->d_name, NULL))
 			continue;
-		read_owner(de->d_name, owner, sizeof(owner));
-		if (owner[0] && oci_id_valid(owner) && ps_sidecar_alive(owner, NULL))
+		ps_owner(de->d_name, owner, sizeof(owner));
+		if (owner[0] && ps_sidecar_alive(owner, NULL))
 			continue;
 		ps_netns_forget(de->d_name);
 		if (ps_state_remove(de->d_name) == 0)

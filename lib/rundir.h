@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../oci/forwards.h"
+
 #define PS_RUN_DIR_DEFAULT "/run/portside"
 
 /* The root directory (no trailing slash). */
@@ -44,6 +46,13 @@ void ps_netns_forget(const char *id);
  * failed after createRuntime, a crash): directories whose sidecar is gone, or
  * whose owner's sidecar is gone. Call with the lock held. Returns how many. */
 int ps_gc(void);
+
+/* The id in ROOT/ID/owner (the container whose sidecar serves ID's netns),
+ * or "" when there is none or it is not a valid id. */
+void ps_owner(const char *id, char *out, size_t len);
+
+/* Reads ROOT/ID/forwards.json into *OUT. */
+int ps_record_load(const char *id, struct oci_forwards **out, struct oci_err *e);
 
 /* Writes BUF to PATH atomically (temp file + rename), mode 0600. */
 int ps_write_file(const char *path, const char *buf, size_t len);

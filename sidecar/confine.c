@@ -90,31 +90,34 @@ static const int allowed[] = {
 	SCMP_SYS(uname),
 };
 
-static int load_seccomp(void)
+int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies)
 {
 	scmp_filter_ctx f;
-	int rc;
+	int rc = 0;
 
 	/* Refuse with EPERM rather than kill: a libc path not foreseen here
 	 * fails one call, visibly in the log, instead of every connection. */
 	f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	if (!f)
 		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, allowed[i], 0)) < 0)
-			goto out;
-	}
-	/* New sockets: only the families the data path and sock_diag use. */
-	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK, AF_UNIX};
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-					   SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]))) < 0)
-			goto out;
-	}
-	rc = seccomp_load(f);
-out:
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, syscalls[i], 0);
+	/* New sockets: only of the families given. */
+	for (size_t i = 0; i < nfamilies && rc == 0; i++)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+	if (rc == 0)
+		rc = seccomp_load(f);
 	seccomp_release(f);
 	return rc;
+}
+
+static int load_seccomp(void)
+{
+	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK, AF_UNIX};
+
+	return sc_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]), families,
+			       sizeof(families) / sizeof(families[0]));
 }
 
 int sc_drop_privileges(bool keep_bind, const char **what)

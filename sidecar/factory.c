@@ -11,7 +11,7 @@
  * seccomp filter of a few calls, and it exits when the sidecar goes. */
 #include <errno.h>
 #include <sched.h>
-#include <seccomp.h>
+#include <seccomp.h> /* SCMP_SYS */
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -57,25 +57,12 @@ static int confine_factory(void)
 	};
 	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK};
 	const char *what;
-	scmp_filter_ctx f;
 	int rc;
 
 	if ((rc = sc_drop_privileges(false, &what)) < 0)
 		return rc;
-	f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
-	if (!f)
-		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, allowed[i], 0)) < 0)
-			goto out;
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-		if ((rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-					   SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]))) < 0)
-			goto out;
-	rc = seccomp_load(f);
-out:
-	seccomp_release(f);
-	return rc;
+	return sc_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]), families,
+			       sizeof(families) / sizeof(families[0]));
 }
 
 static void __attribute__((noreturn)) factory_main(int sp, int nsfd)

@@ -59,17 +59,11 @@ static void open_log(const char *id)
 
 static struct oci_forwards *load_record(const char *id)
 {
-	cleanup_free char *buf = NULL;
 	struct oci_forwards *rec = NULL;
-	char path[4096];
 	struct oci_err e;
-	size_t len;
 
 	oci_err_init(&e);
-	if (ps_path(path, sizeof(path), id, "forwards.json") < 0)
-		fail("state path too long");
-	if (oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, &e) < 0 ||
-	    oci_forwards_decode(buf, len, &rec, &e) < 0)
+	if (ps_record_load(id, &rec, &e) < 0)
 		fail("%s", e.msg[0]);
 	for (size_t i = 0; i < rec->n; i++) {
 		if (rec->v[i].fd != SC_FD_FIRST_LISTENER + (int)i || fcntl(rec->v[i].fd, F_GETFD) < 0)

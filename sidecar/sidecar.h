@@ -65,6 +65,10 @@ void sc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sc_confine(bool keep_bind, const char **what);
 int sc_drop_privileges(bool keep_bind, const char **what);
 
+/* Loads a seccomp filter that allows SYSCALLS, and socket() of FAMILIES only;
+ * anything else fails with EPERM. */
+int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies);
+
 /* factory.c: forks the socket factory into the netns NSFD (see factory.c). */
 int sc_factory_start(struct sc_ctx *ctx, int nsfd);
 

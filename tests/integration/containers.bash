@@ -218,7 +218,8 @@ CONF
 		-e "s|\"args\": \[\"portside-hook\"\]|\"args\": [\"portside-hook\", \"--policy\", $(json_str "$TMP/policy.json")]|" \
 		-e "s|\"env\": \[.*\]|\"env\": [$env]|" \
 		"$BATS_TEST_DIRNAME/../../packaging/hooks.d/portside.json.in" >"$HOOKS_DIR/portside.json"
-	IMAGE=localhost/portside-test:latest
+	# Tagged by the helpers it holds, so that a rebuilt helper gets a new image.
+	IMAGE=localhost/portside-test:$(cat /bin/busybox "$PORTSIDE_BUILD/tests/udp-echo" | sha256sum | cut -c1-12)
 	if ! podman image exists "$IMAGE"; then
 		make_rootfs
 		tar -C "$ROOTFS" -cf "$BATS_RUN_TMPDIR/rootfs.tar" .

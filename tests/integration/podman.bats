@@ -73,3 +73,25 @@ teardown() {
 	run http_get 18411
 	[ "$output" = "hello from viacrun" ]
 }
+
+@test "podman: UDP through the bridge network" {
+	trace P run -d --name "${CT_PREFIX}udp" --annotation "io.portside.ports=18412:5300/udp" "$IMAGE" udp-echo 5300
+	assert_status 0
+	CT=$(podman inspect -f '{{.Id}}' "${CT_PREFIX}udp")
+	got=""
+	for i in $(seq 1 10); do
+		got=$(printf ping | timeout 3 socat -t 1 -T 0.5 - UDP:127.0.0.1:18412 2>/dev/null)
+		[ "$got" = "echo:ping" ] && break
+		sleep 0.3
+	done
+	[ "$got" = "echo:ping" ]
+}
+
+@test "podman: a port the app opens later is forwarded automatically" {
+	echo '{"autoforwardPorts": [18413]}' >"$TMP/policy.json"
+	start_web podman auto "" 4600
+	assert_status 0
+	wait_for 3 port_listening 18413
+	run http_get 18413
+	[ "$output" = "hello from auto" ]
+}

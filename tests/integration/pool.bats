@@ -27,25 +27,26 @@ get() {
 	curl -fsS --max-time 5 "http://$1/"
 }
 
-@test "two containers serve on the same port, each on its own pool address; a freed address is handed out again" {
-	web one 18800:3000
+@test "two containers serve on port 80, each on its own pool address; a freed address is handed out again" {
+	port_free 80 || { echo "this test needs host port 80 free" >&2; false; }
+	web one 80:3000
 	assert_status 0
 	one=$CT
-	web two 18800:3000
+	web two 80:3000
 	assert_status 0
-	run get 127.77.0.1:18800
+	run get 127.77.0.1:80
 	[ "$output" = "hello from one" ]
-	run get 127.77.0.2:18800
+	run get 127.77.0.2:80
 	[ "$output" = "hello from two" ]
 	# Bound on the pool address only, not on every address.
-	! ss -Hltn 'sport = :18800' | grep -qE '(\*|0\.0\.0\.0|\[::\]):18800'
+	! ss -Hltn 'sport = :80' | grep -qE '(\*|0\.0\.0\.0|\[::\]):80 '
 	grep -q '"hostIP":"127.77.0.1"' "$RUNDIR/$one/forwards.json" ||
 		grep -q '"hostIP": "127.77.0.1"' "$RUNDIR/$one/forwards.json"
 	# Released with the container: the next one gets it.
 	runc delete --force "$one"
-	web three 18800:3000
+	web three 80:3000
 	assert_status 0
-	run get 127.77.0.1:18800
+	run get 127.77.0.1:80
 	[ "$output" = "hello from three" ]
 }
 
