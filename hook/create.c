@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/control.h"
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
 #include "../oci/annotations.h"
@@ -77,11 +78,12 @@ static void report_errors(const char *id, const struct oci_err *e)
 
 /* The netns already has a live sidecar (a second container of a pod, or a
  * runtime re-running createRuntime): record who serves ID, add nothing. */
-static int join_existing(const char *id, const char *key, bool *joined)
+static int join_existing(const char *id, const char *key, int pidfd, bool *joined)
 {
 	char path[4096], owner[OCI_ID_MAX_LEN + 2];
 	cleanup_close int fd = -1;
 	ssize_t n;
+	int rc;
 
 	*joined = false;
 	snprintf(path, sizeof(path), "%s/netns/%s", ps_run_dir(), key);
@@ -104,7 +106,18 @@ static int join_existing(const char *id, const char *key, bool *joined)
 	if (ps_path(path, sizeof(path), id, NULL) < 0 || (mkdir(path, 0700) < 0 && errno != EEXIST))
 		return -errno;
 	ps_path(path, sizeof(path), id, "owner");
-	return ps_write_file(path, owner, strlen(owner));
+	if ((rc = ps_write_file(path, owner, strlen(owner))) < 0)
+		return rc;
+	/* The sidecar serves the netns as long as one of its containers runs:
+	 * it watches this one's init too. */
+	if (pidfd >= 0) {
+		char cmd[OCI_ID_MAX_LEN + 8], reply[64];
+
+		snprintf(cmd, sizeof(cmd), "adopt %s", id);
+		if (ps_control_call_fd(owner, cmd, pidfd, reply, sizeof(reply), 1000) < 0 || strncmp(reply, "ok", 2))
+			return -EIO;
+	}
+	return 0;
 }
 
 static int same_netns_as_host(const char *key)
@@ -154,7 +167,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 				 "the container shares the host's network namespace: there is nothing to forward");
 		goto out;
 	}
-	if ((rc = join_existing(st->id, key, &joined)) < 0) {
+	if ((rc = join_existing(st->id, key, pidfd, &joined)) < 0) {
 		oci_err_addp(&e, -rc, "cannot record container %s", st->id);
 		goto out;
 	}

@@ -22,24 +22,72 @@ static bool wait_exit(int pidfd, int ms)
 	return poll(&p, 1, ms) > 0;
 }
 
-int hook_poststop(const struct oci_state *st)
+/* Stops ID's sidecar if it still runs (asked, then killed) and removes ID's
+ * state and netns entry. */
+static void stop_and_remove(const char *id)
 {
-	cleanup_close int lock = -1, pidfd = -1;
+	cleanup_close int pidfd = -1;
 	char reply[64];
+	int rc;
 
-	/* Without the lock (another hook stuck), clean up anyway: poststop must
-	 * not leave ports held. */
-	ps_lock(&lock, 3000);
-	if (ps_sidecar_alive(st->id, &pidfd)) {
-		if (ps_control_call(st->id, "stop", reply, sizeof(reply), 1000) < 0 || !wait_exit(pidfd, 1000)) {
-			hook_warn("sidecar of %s did not stop when asked; killing it", st->id);
+	if (ps_sidecar_alive(id, &pidfd) && !wait_exit(pidfd, 200)) {
+		if (ps_control_call(id, "stop", reply, sizeof(reply), 1000) < 0 || !wait_exit(pidfd, 1000)) {
+			hook_warn("sidecar of %s did not stop when asked; killing it", id);
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 			wait_exit(pidfd, 1000);
 		}
 	}
-	ps_netns_forget(st->id);
-	int rc = ps_state_remove(st->id);
-	if (rc < 0)
-		hook_warn("cannot remove the state of %s: %s", st->id, strerror(-rc));
+	ps_netns_forget(id);
+	if ((rc = ps_state_remove(id)) < 0)
+		hook_warn("cannot remove the state of %s: %s", id, strerror(-rc));
+}
+
+static bool released(const char *id)
+{
+	char path[4096];
+
+	return ps_path(path, sizeof(path), id, "released") == 0 && access(path, F_OK) == 0;
+}
+
+int hook_poststop(const struct oci_state *st)
+{
+	cleanup_close int lock = -1;
+	char owner[OCI_ID_MAX_LEN + 2], path[4096];
+	const char *serving;
+	unsigned remaining = 0;
+
+	/* Without the lock (another hook stuck), clean up anyway: poststop must
+	 * not leave ports held. */
+	ps_lock(&lock, 3000);
+	ps_owner(st->id, owner, sizeof(owner));
+	serving = owner[0] ? owner : st->id;
+
+	/* The sidecar serves its netns while one of its containers runs: tell
+	 * it this one is gone, and learn how many are left. */
+	if (ps_sidecar_alive(serving, NULL)) {
+		char cmd[OCI_ID_MAX_LEN + 16], reply[64];
+
+		snprintf(cmd, sizeof(cmd), "release %s", st->id);
+		if (ps_control_call(serving, cmd, reply, sizeof(reply), 1000) <= 0 ||
+		    sscanf(reply, "remaining %u", &remaining) != 1)
+			remaining = 0;
+	}
+
+	if (owner[0]) {
+		/* A container that joined another's netns: its own record goes;
+		 * the sidecar's once nothing is left and its owner's poststop ran. */
+		ps_state_remove(st->id);
+		if (remaining == 0 && released(owner))
+			stop_and_remove(owner);
+		return 0;
+	}
+	if (remaining > 0) {
+		/* Others of the netns still run: the sidecar and its state stay
+		 * for them; the last one's poststop removes them. */
+		if (ps_path(path, sizeof(path), st->id, "released") == 0)
+			ps_write_file(path, "", 0);
+		return 0;
+	}
+	stop_and_remove(st->id);
 	return 0;
 }

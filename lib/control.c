@@ -40,6 +40,11 @@ static int wait_fd(int fd, short ev, long deadline)
 
 int ps_control_call(const char *id, const char *cmd, char *reply, size_t len, int timeout_ms)
 {
+	return ps_control_call_fd(id, cmd, -1, reply, len, timeout_ms);
+}
+
+int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, size_t len, int timeout_ms)
+{
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	cleanup_close int fd = -1;
 	long deadline = now_ms() + timeout_ms;
@@ -57,8 +62,27 @@ int ps_control_call(const char *id, const char *cmd, char *reply, size_t len, in
 	n = snprintf(line, sizeof(line), "%s\n", cmd);
 	if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
 		return rc;
-	if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n)
-		return -EIO;
+	{
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} cbuf;
+		struct iovec iov = {.iov_base = line, .iov_len = (size_t)n};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+
+		if (pass >= 0) {
+			memset(&cbuf, 0, sizeof(cbuf));
+			msg.msg_control = cbuf.buf;
+			msg.msg_controllen = sizeof(cbuf.buf);
+			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &pass, sizeof(int));
+		}
+		if (sendmsg(fd, &msg, MSG_NOSIGNAL) != n)
+			return -EIO;
+	}
 	while (got + 1 < len) {
 		ssize_t r;
 

@@ -80,8 +80,8 @@ int ps_lock(int *fd, int timeout_ms)
 
 int ps_state_remove(const char *id)
 {
-	static const char *const files[] = {"forwards.json", "sidecar.pid", "sidecar.log",
-					    "control.sock",  "owner",	    "forwards.json.tmp"};
+	static const char *const files[] = {"forwards.json", "sidecar.pid",	  "sidecar.log", "control.sock",
+					    "owner",	     "forwards.json.tmp", "released",	 "released.tmp"};
 	char path[4096];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../oci/ports.h"
+#include "../oci/state.h"
 #include "sidecar.h"
 
 struct ctl_client {
@@ -117,17 +118,51 @@ out:
 static void on_request(uv_poll_t *p, int st, int events)
 {
 	struct ctl_client *cl = p->data;
-	char line[64];
+	char line[OCI_ID_MAX_LEN + 32];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	struct iovec iov = {.iov_base = line, .iov_len = sizeof(line) - 1};
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
+	int passed = -1;
 	ssize_t n;
 
 	(void)events;
-	n = st < 0 ? -1 : recv(cl->fd, line, sizeof(line) - 1, MSG_DONTWAIT);
+	n = st < 0 ? -1 : recvmsg(cl->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && errno == EAGAIN)
 		return;
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&passed, CMSG_DATA(c), sizeof(int));
 	if (n > 0) {
 		line[n] = '\0';
 		line[strcspn(line, "\r\n")] = '\0';
-		if (!strcmp(line, "stop")) {
+		if (!strncmp(line, "adopt ", 6) && passed >= 0 && oci_id_valid(line + 6)) {
+			/* A container joined the netns: its init's pidfd comes along. */
+			int rc = sc_watch_add(cl->ctx, line + 6, passed);
+
+			passed = -1;
+			if (rc == 0)
+				sc_log("container %.12s joined the network namespace", line + 6);
+			reply(cl->fd, rc == 0 ? "ok\n" : "error: cannot watch it\n", rc == 0 ? 3 : 23);
+		} else if (!strncmp(line, "release ", 8)) {
+			/* ID's poststop ran. Reply first: releasing the last one
+			 * stops the sidecar, and this client with it. */
+			struct sc_ctx *ctx = cl->ctx;
+			unsigned left = sc_watch_remaining() - (sc_watch_running(line + 8) ? 1 : 0);
+			char r[32], id[sizeof(line)];
+			int len = snprintf(r, sizeof(r), "remaining %u\n", left);
+
+			snprintf(id, sizeof(id), "%s", line + 8);
+			reply(cl->fd, r, (size_t)len);
+			if (passed >= 0)
+				close(passed);
+			client_close(cl);
+			sc_watch_release(ctx, id);
+			return;
+		} else if (!strcmp(line, "stop")) {
 			reply(cl->fd, "ok\n", 3);
 			client_close(cl);
 			sc_shutdown(cl->ctx, "stop requested");
@@ -140,6 +175,8 @@ static void on_request(uv_poll_t *p, int st, int events)
 			reply(cl->fd, "error: unknown request\n", 23);
 		}
 	}
+	if (passed >= 0)
+		close(passed); /* an fd nobody asked for */
 	client_close(cl);
 }
 

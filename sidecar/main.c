@@ -112,13 +112,6 @@ static void on_signal(uv_signal_t *s, int signum)
 	sc_shutdown(s->data, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-static void on_container_exit(uv_poll_t *p, int status, int events)
-{
-	(void)status;
-	(void)events;
-	sc_shutdown(p->data, "the container exited");
-}
-
 struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg)
 {
 	struct sc_forward *fw = calloc(1, sizeof(*fw)), **nv;
@@ -158,8 +151,7 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 	sc_tcp_stop(ctx);
 	sc_udp_stop(ctx);
 	sc_control_stop(ctx);
-	if (ctx->pidfd >= 0)
-		uv_close((uv_handle_t *)&ctx->pid_poll, NULL);
+	sc_watch_stop(ctx);
 	uv_close((uv_handle_t *)&ctx->sig_term, NULL);
 	uv_close((uv_handle_t *)&ctx->sig_int, NULL);
 }
@@ -167,7 +159,7 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"id", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
-	struct sc_ctx ctx = {.pidfd = -1, .ctl_fd = -1, .diag_fd = -1, .route_fd = -1, .factory_fd = -1};
+	struct sc_ctx ctx = {.ctl_fd = -1, .diag_fd = -1, .route_fd = -1, .factory_fd = -1};
 	const char *id = NULL, *what;
 	struct rlimit rl;
 	int c, rc;
@@ -210,8 +202,6 @@ int main(int argc, char **argv)
 	if (ctx.diag_fd < 0 || ctx.route_fd < 0)
 		fail("cannot open netlink sockets in the container's network namespace: %s",
 		     strerror(-(ctx.diag_fd < 0 ? ctx.diag_fd : ctx.route_fd)));
-	if (fcntl(SC_FD_PIDFD, F_GETFD) == 0)
-		ctx.pidfd = SC_FD_PIDFD;
 
 	/* Automatic forwarding may bind a port below 1024 later: keep just
 	 * CAP_NET_BIND_SERVICE for it, nothing else, and only then. */
@@ -230,12 +220,10 @@ int main(int argc, char **argv)
 	ctx.sig_term.data = ctx.sig_int.data = &ctx;
 	uv_signal_start(&ctx.sig_term, on_signal, SIGTERM);
 	uv_signal_start(&ctx.sig_int, on_signal, SIGINT);
-	if (ctx.pidfd >= 0) {
-		if ((rc = uv_poll_init(ctx.loop, &ctx.pid_poll, ctx.pidfd)) < 0 ||
-		    (rc = uv_poll_start(&ctx.pid_poll, UV_READABLE, on_container_exit)) < 0)
-			fail("cannot watch the container's process: %s", uv_strerror(rc));
-		ctx.pid_poll.data = &ctx;
-	}
+	/* The container whose hook started the sidecar; others of its netns
+	 * join through the control socket. */
+	if (fcntl(SC_FD_PIDFD, F_GETFD) == 0 && (rc = sc_watch_add(&ctx, id, SC_FD_PIDFD)) < 0)
+		fail("cannot watch the container's process: %s", uv_strerror(rc));
 	if ((rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_udp_start(&ctx)) < 0 || (rc = sc_control_start(&ctx)) < 0 ||
 	    (rc = sc_autoforward_start(&ctx)) < 0)
 		fail("cannot start serving: %s", uv_strerror(rc));
@@ -257,8 +245,7 @@ int main(int argc, char **argv)
 	uv_run(ctx.loop, UV_RUN_DEFAULT);
 
 	uv_loop_close(ctx.loop);
-	if (ctx.pidfd >= 0)
-		close(ctx.pidfd);
+	sc_watch_free();
 	close(ctx.ctl_fd);
 	close(ctx.diag_fd);
 	close(ctx.route_fd);

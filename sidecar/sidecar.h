@@ -34,8 +34,6 @@ struct sc_ctx {
 	struct sc_forward **fw; /* explicit ones first, then automatic ones */
 	size_t nfw;
 
-	int pidfd; /* the container's init; readable when it exits */
-	uv_poll_t pid_poll;
 	int ctl_fd; /* control socket, listening */
 	uv_poll_t ctl_poll;
 	uv_signal_t sig_term, sig_int;
@@ -122,6 +120,16 @@ void sc_control_stop(struct sc_ctx *ctx);
  * handles are closed. */
 struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg);
 void sc_forward_remove(struct sc_ctx *ctx, struct sc_forward *fw);
+
+/* watch.c: the containers served, each by a pidfd of its init (ownership of
+ * PIDFD passes). The sidecar stops when none is left. Release: ID's poststop
+ * ran. Remaining: how many still run. */
+int sc_watch_add(struct sc_ctx *ctx, const char *id, int pidfd);
+int sc_watch_release(struct sc_ctx *ctx, const char *id);
+unsigned sc_watch_remaining(void);
+bool sc_watch_running(const char *id);
+void sc_watch_stop(struct sc_ctx *ctx);
+void sc_watch_free(void);
 
 /* Stops everything; the loop ends once handles are closed. */
 void sc_shutdown(struct sc_ctx *ctx, const char *why);

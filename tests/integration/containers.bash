@@ -122,6 +122,11 @@ sidecar_pid() {
 	proc_alive "$pid" && grep -q '^portside-sideca' "/proc/$pid/comm" && echo "$pid"
 }
 
+# gone_or_zombie PID: the process has exited (a zombie holds no port).
+gone_or_zombie() {
+	! [ -r "/proc/$1/status" ] || grep -q '^State:.*Z' "/proc/$1/status"
+}
+
 # proc_alive PID: running (a zombie waiting for init to reap it holds nothing).
 proc_alive() {
 	[ -r "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null

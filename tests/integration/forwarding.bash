@@ -39,10 +39,6 @@ ct_remove() {
 	esac
 }
 
-gone_or_zombie() {
-	! [ -r "/proc/$1/status" ] || grep -q '^State:.*Z' "/proc/$1/status"
-}
-
 # A page through the forwarded port, on IPv4 and IPv6 loopback.
 fwd_serves() {
 	local rt=$1 port=$2

@@ -324,3 +324,32 @@ web() {
 	wait_for 2 bash -c "nsenter -t $pid -n ss -Htn state established '( dport = :3000 )' | grep -qF '[::1]:3000'"
 	exec 9>&-
 }
+
+@test "a shared network namespace stays forwarded while any of its containers runs" {
+	# The first container starts the sidecar; the second joins its netns
+	# (as a pod's containers do) and holds the app.
+	runc_start holder "$(ports_ann 18106:3000)" "sleep 1000"
+	assert_status 0
+	first=$CT
+	ctpid=$(netns_pid "$first")
+	NETNS_PATH=/proc/$ctpid/ns/net web app "$(ports_ann 18106:3000)"
+	assert_status 0
+	second=$CT
+	[ "$(cat "$RUNDIR/$second/owner")" = "$first" ]
+	grep -q "container ${second:0:12} joined the network namespace" "$RUNDIR/$first/sidecar.log"
+	run http_get 18106
+	[ "$output" = "hello from app" ]
+	# The first one goes: the netns is still in use, so the port stays.
+	runc delete --force "$first"
+	sleep 0.5
+	run http_get 18106
+	[ "$output" = "hello from app" ]
+	[ -n "$(sidecar_pid "$first")" ]
+	# The last one goes: everything goes.
+	pid=$(sidecar_pid "$first")
+	runc delete --force "$second"
+	wait_for 2 gone_or_zombie "$pid"
+	wait_for 1 port_free 18106
+	[ ! -e "$RUNDIR/$first" ]
+	[ ! -e "$RUNDIR/$second" ]
+}
