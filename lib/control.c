@@ -49,7 +49,7 @@ int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, s
 	cleanup_close int fd = -1;
 	long deadline = now_ms() + timeout_ms;
 	size_t got = 0;
-	char line[64];
+	char line[512]; /* "adopt " and an id (at most OCI_ID_MAX_LEN) fit */
 	int rc, n;
 
 	if (ps_path(sa.sun_path, sizeof(sa.sun_path), id, "control.sock") < 0)
@@ -60,6 +60,8 @@ int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, s
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS && errno != EAGAIN)
 		return -errno;
 	n = snprintf(line, sizeof(line), "%s\n", cmd);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -ENAMETOOLONG; /* never send a cut request */
 	if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
 		return rc;
 	{
