@@ -44,7 +44,7 @@ PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sideca
 # Helpers the integration tests put into their containers: static, no sanitizer.
 TEST_HELPERS := $(BUILD)/tests/udp-echo
 
-.PHONY: all check unit integration asan fuzz demo deps deps-if-missing install uninstall deb \
+.PHONY: all check unit integration asan fuzz demo bench deps deps-if-missing install uninstall deb \
 	clean fmt fmt-check lint
 
 all: $(PROGRAMS) $(UNIT_BIN) $(TEST_HELPERS)
@@ -98,6 +98,11 @@ integration: all
 demo: deps-if-missing
 	$(MAKE) all
 	PORTSIDE_BUILD=$(abspath $(BUILD)) packaging/demo.sh
+
+# Throughput, requests/s and memory next to direct and socat (not part of check).
+bench: deps-if-missing
+	$(MAKE) all
+	PORTSIDE_BUILD=$(BUILD) tests/bench/run.sh
 
 # ASan+UBSan build in its own tree, then the same tests against it.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
