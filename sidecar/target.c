@@ -162,6 +162,28 @@ static bool own_address(struct sc_ctx *ctx, int family, struct oci_ip *out)
 	return found;
 }
 
+/* own_address, remembered for a second: a container's addresses change
+ * rarely, and asking the kernel for them costs a netlink dump per
+ * connection. What the app listens on is asked afresh every time. */
+static bool own_address_cached(struct sc_ctx *ctx, int family, struct oci_ip *out)
+{
+	static struct {
+		uint64_t at;
+		bool valid, found;
+		struct oci_ip ip;
+	} cache[2];
+	int k = family == AF_INET ? 0 : 1;
+	uint64_t now = ctx->loop ? uv_now(ctx->loop) : 0;
+
+	if (!cache[k].valid || now - cache[k].at >= 1000) {
+		cache[k].found = own_address(ctx, family, &cache[k].ip);
+		cache[k].at = now;
+		cache[k].valid = ctx->loop != NULL;
+	}
+	*out = cache[k].ip;
+	return cache[k].found;
+}
+
 static void fill(const struct oci_ip *ip, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
@@ -232,7 +254,7 @@ int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_s
 	} else if (any4 || any6) {
 		int fam = any4 ? AF_INET : AF_INET6;
 
-		if (own_address(ctx, fam, &own)) {
+		if (own_address_cached(ctx, fam, &own)) {
 			pick = own;
 		} else {
 			/* Loopback is the only way in; the app listens everywhere,
