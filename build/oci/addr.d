@@ -1,2 +1,0 @@
-build/oci/addr.o: oci/addr.c oci/addr.h
-oci/addr.h:

@@ -1,2 +1,0 @@
-build/oci/err.o: oci/err.c oci/err.h
-oci/err.h:

@@ -1,2 +1,0 @@
-build/oci/jsoncheck.o: oci/jsoncheck.c oci/jsoncheck.h
-oci/jsoncheck.h:
