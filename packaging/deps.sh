@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config libseccomp-dev libcap-dev libjson-c-dev libuv1-dev \
 libcmocka-dev bats clang libclang-rt-14-dev clang-format \
-runc crun podman catatonit busybox-static iproute2 socat curl procps psmisc \
+runc crun podman catatonit containernetworking-plugins iptables busybox-static iproute2 socat curl procps psmisc \
 dpkg-dev fakeroot"
 
 missing=""
