@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "../oci/cleanup.h"
+#include "fdpass.h"
 #include "rundir.h"
 
 static long now_ms(void)
@@ -64,27 +65,8 @@ int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, s
 		return -ENAMETOOLONG; /* never send a cut request */
 	if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
 		return rc;
-	{
-		union {
-			struct cmsghdr align;
-			char buf[CMSG_SPACE(sizeof(int))];
-		} cbuf;
-		struct iovec iov = {.iov_base = line, .iov_len = (size_t)n};
-		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-
-		if (pass >= 0) {
-			memset(&cbuf, 0, sizeof(cbuf));
-			msg.msg_control = cbuf.buf;
-			msg.msg_controllen = sizeof(cbuf.buf);
-			struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-			c->cmsg_level = SOL_SOCKET;
-			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &pass, sizeof(int));
-		}
-		if (sendmsg(fd, &msg, MSG_NOSIGNAL) != n)
-			return -EIO;
-	}
+	if (ps_send_fd(fd, line, (size_t)n, pass, 0) != n)
+		return -EIO;
 	while (got + 1 < len) {
 		ssize_t r;
 

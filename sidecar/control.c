@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/fdpass.h"
 #include "../oci/ports.h"
 #include "../oci/state.h"
 #include "sidecar.h"
@@ -119,23 +120,13 @@ static void on_request(uv_poll_t *p, int st, int events)
 {
 	struct ctl_client *cl = p->data;
 	char line[OCI_ID_MAX_LEN + 32];
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
-	struct iovec iov = {.iov_base = line, .iov_len = sizeof(line) - 1};
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
 	int passed = -1;
 	ssize_t n;
 
 	(void)events;
-	n = st < 0 ? -1 : recvmsg(cl->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-	if (n < 0 && errno == EAGAIN)
+	n = st < 0 ? -1 : ps_recv_fd(cl->fd, line, sizeof(line) - 1, &passed, MSG_DONTWAIT);
+	if (n == -EAGAIN)
 		return;
-	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&passed, CMSG_DATA(c), sizeof(int));
 	if (n > 0) {
 		line[n] = '\0';
 		line[strcspn(line, "\r\n")] = '\0';

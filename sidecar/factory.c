@@ -19,33 +19,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../lib/fdpass.h"
 #include "sidecar.h"
 
 struct factory_req {
 	int family, type, protocol;
 };
-
-static int send_fd(int sp, int rc, int fd)
-{
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
-	struct iovec iov = {.iov_base = &rc, .iov_len = sizeof(rc)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
-
-	if (fd >= 0) {
-		memset(&cbuf, 0, sizeof(cbuf));
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = sizeof(cbuf.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(sp, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
 
 static int confine_factory(void)
 {
@@ -90,7 +69,9 @@ static void __attribute__((noreturn)) factory_main(int sp, int nsfd)
 		if (n != (ssize_t)sizeof(req))
 			_exit(0); /* the sidecar is gone, or talks nonsense */
 		fd = socket(req.family, req.type | SOCK_CLOEXEC, req.protocol);
-		if (send_fd(sp, fd < 0 ? -errno : 0, fd) < 0)
+		int rc = fd < 0 ? -errno : 0;
+
+		if (ps_send_fd(sp, &rc, sizeof(rc), fd, 0) < 0)
 			_exit(0);
 		if (fd >= 0)
 			close(fd);
@@ -130,27 +111,18 @@ int sc_factory_start(struct sc_ctx *ctx, int nsfd)
 int sc_netns_socket(struct sc_ctx *ctx, int family, int type, int protocol)
 {
 	struct factory_req req = {family, type, protocol};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cbuf;
 	int rc = -EIO, fd = -1;
-	struct iovec iov = {.iov_base = &rc, .iov_len = sizeof(rc)};
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf)};
 	ssize_t n;
 
 	if (send(ctx->factory_fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
 		return -EPIPE;
 	/* The factory answers at once; the socketpair is blocking on purpose. */
-	do
-		n = recvmsg(ctx->factory_fd, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n != (ssize_t)sizeof(rc))
+	n = ps_recv_fd(ctx->factory_fd, &rc, sizeof(rc), &fd, 0);
+	if (n != (ssize_t)sizeof(rc)) {
+		if (fd >= 0)
+			close(fd);
 		return -EPIPE;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	}
 	if (rc < 0) {
 		if (fd >= 0)
 			close(fd);

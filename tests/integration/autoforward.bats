@@ -6,16 +6,12 @@ load helpers
 load containers
 
 setup() {
-	need_root_tools
-	TMP=$(mktemp -d)
-	make_rootfs
+	suite_setup
 	echo '{"autoforwardPorts": [18130, 18131, 18132]}' >"$TMP/policy.json"
-	HOOK_ARGS="--policy $TMP/policy.json"
 }
 
 teardown() {
-	cleanup_containers
-	rm -rf "$TMP"
+	suite_teardown
 }
 
 # app NAME ANNOTATIONS SCRIPT: a container running SCRIPT, with /www served.

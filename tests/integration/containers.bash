@@ -29,6 +29,26 @@ make_rootfs() {
 		{ echo "build the test helpers first: make" >&2; return 1; }
 }
 
+# suite_setup: what a container suite does first: root and its tools, a
+# scratch directory ($TMP), the root filesystem, and an empty host policy for
+# the hook (no policy of this host may change what a test sees).
+suite_setup() {
+	need_root_tools
+	TMP=$(mktemp -d)
+	make_rootfs
+	echo '{}' >"$TMP/policy.json"
+	HOOK_ARGS="--policy $TMP/policy.json"
+}
+
+# suite_teardown: every container of the test removed, sanitizer reports
+# checked, the scratch directory gone.
+suite_teardown() {
+	local rc=0
+	cleanup_containers || rc=$?
+	rm -rf "$TMP"
+	return $rc
+}
+
 # json_str S: S as a JSON string literal.
 json_str() {
 	local s=${1//\\/\\\\}

@@ -6,20 +6,15 @@ load containers
 load forwarding
 
 setup() {
-	need_root_tools
 	need crun crun
 	# crun refuses cgroups in hybrid mode on these hosts: the quirk script
 	# moves the controller cgroup2 still owns.
 	"$BATS_TEST_DIRNAME/host-quirks.sh"
-	TMP=$(mktemp -d)
-	make_rootfs
-	echo '{}' >"$TMP/policy.json"
-	HOOK_ARGS="--policy $TMP/policy.json"
+	suite_setup
 }
 
 teardown() {
-	cleanup_containers
-	rm -rf "$TMP"
+	suite_teardown
 }
 
 @test "crun: a page goes through the forwarded port" { fwd_serves crun 18300; }

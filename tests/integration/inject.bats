@@ -5,16 +5,11 @@ load helpers
 load containers
 
 setup() {
-	need_root_tools
-	TMP=$(mktemp -d)
-	make_rootfs
-	echo '{}' >"$TMP/policy.json"
-	HOOK_ARGS="--policy $TMP/policy.json"
+	suite_setup
 }
 
 teardown() {
-	cleanup_containers
-	rm -rf "$TMP"
+	suite_teardown
 }
 
 # A config.json as `runc spec` writes it, with a busybox httpd as process.

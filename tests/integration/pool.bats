@@ -5,16 +5,12 @@ load helpers
 load containers
 
 setup() {
-	need_root_tools
-	TMP=$(mktemp -d)
-	make_rootfs
+	suite_setup
 	echo '{"addressPool": "127.77.0.0/16"}' >"$TMP/policy.json"
-	HOOK_ARGS="--policy $TMP/policy.json"
 }
 
 teardown() {
-	cleanup_containers
-	rm -rf "$TMP"
+	suite_teardown
 }
 
 web() {

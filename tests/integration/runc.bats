@@ -14,8 +14,7 @@ setup() {
 }
 
 teardown() {
-	cleanup_containers
-	rm -rf "$TMP"
+	suite_teardown
 }
 
 # web NAME ANNOTATIONS [HTTPD_ADDR]: an httpd on port 3000 (or ADDR) in a

@@ -6,16 +6,11 @@ load helpers
 load containers
 
 setup() {
-	need_root_tools
-	TMP=$(mktemp -d)
-	make_rootfs
-	echo '{}' >"$TMP/policy.json"
-	HOOK_ARGS="--policy $TMP/policy.json"
+	suite_setup
 }
 
 teardown() {
-	cleanup_containers
-	rm -rf "$TMP"
+	suite_teardown
 }
 
 # udp_ask ADDR PORT MSG [SOURCEPORT]: one datagram, the first reply (2 s).
