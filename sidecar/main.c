@@ -3,7 +3,9 @@
  *
  * Started by portside-hook only, with the descriptors of lib/sidecar_fds.h.
  * Start-up in a visible order: log, record, control socket (host namespaces),
- * setns into the container's netns, confinement (seccomp last), then the loop. */
+ * the socket factory forked into the container's netns and the netlink
+ * sockets it hands over, confinement (seccomp last), then the loop. The
+ * sidecar itself never leaves the host's namespaces. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
