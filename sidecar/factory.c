@@ -29,10 +29,31 @@ struct factory_req {
 static int confine_factory(void)
 {
 	static const int allowed[] = {
-		SCMP_SYS(recvmsg), SCMP_SYS(recvfrom),	 SCMP_SYS(read),     SCMP_SYS(sendmsg),	      SCMP_SYS(close),
-		SCMP_SYS(exit),	   SCMP_SYS(exit_group), SCMP_SYS(write),    SCMP_SYS(rt_sigreturn),  SCMP_SYS(brk),
-		SCMP_SYS(mmap),	   SCMP_SYS(munmap),	 SCMP_SYS(futex),    SCMP_SYS(clock_gettime), SCMP_SYS(getpid),
-		SCMP_SYS(tgkill),  SCMP_SYS(madvise),	 SCMP_SYS(mprotect),
+		SCMP_SYS(recvmsg),
+		SCMP_SYS(recvfrom),
+		SCMP_SYS(read),
+		SCMP_SYS(sendmsg),
+		SCMP_SYS(write),
+		SCMP_SYS(close),
+		SCMP_SYS(brk),
+		SCMP_SYS(mmap),
+		SCMP_SYS(munmap),
+		SCMP_SYS(madvise),
+		SCMP_SYS(mprotect),
+		SCMP_SYS(futex),
+		SCMP_SYS(clock_gettime),
+		SCMP_SYS(getpid),
+		SCMP_SYS(gettid),
+		SCMP_SYS(tgkill),
+		/* exiting, also through a sanitizer runtime's own exit path */
+		SCMP_SYS(exit),
+		SCMP_SYS(exit_group),
+		SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(rt_sigaction),
+		SCMP_SYS(sigaltstack),
+		SCMP_SYS(sched_yield),
+		SCMP_SYS(nanosleep),
 	};
 	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK};
 	const char *what;
