@@ -174,7 +174,6 @@ int ctl_inject(int argc, char **argv)
 		return CTL_EXIT_INVALID;
 	}
 	len = strlen(out);
-	out[len] = '\0';
 	/* Same bytes: leave the file (and its mtime) alone. */
 	if (len == strlen(buf) && !memcmp(out, buf, len))
 		return CTL_EXIT_OK;

@@ -125,7 +125,6 @@ int sc_factory_start(struct sc_ctx *ctx, int nsfd)
 	}
 	close(sp[1]);
 	ctx->factory_fd = sp[0];
-	ctx->factory_pid = pid;
 	return 0;
 }
 

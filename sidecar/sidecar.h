@@ -43,7 +43,6 @@ struct sc_ctx {
 	int diag_fd;	/* NETLINK_SOCK_DIAG, in the container's netns */
 	int route_fd;	/* NETLINK_ROUTE, in the container's netns */
 	int factory_fd; /* the socket factory, see factory.c */
-	pid_t factory_pid;
 
 	unsigned conns_live, max_conns; /* TCP connections and UDP flows */
 	uint64_t udp_idle_ms;

@@ -71,9 +71,7 @@ app() {
 	assert_status 0
 	sleep 1.5
 	port_free 18130
-	pid=$(sidecar_pid "$CT")
-	grep -qP '^CapEff:\t0000000000000000$' "/proc/$pid/status"
-	grep -qP '^CapBnd:\t0000000000000000$' "/proc/$pid/status"
+	assert_confined "$(sidecar_pid "$CT")" 0000000000000000
 }
 
 @test "the default policy hands out 80 first, with CAP_NET_BIND_SERVICE as the sidecar's only capability" {
@@ -84,8 +82,5 @@ app() {
 	wait_for 3 port_listening 80
 	run http_get 80
 	[ "$output" = "hello from eighty" ]
-	pid=$(sidecar_pid "$CT")
-	grep -qP '^CapEff:\t0000000000000400$' "/proc/$pid/status"
-	grep -qP '^CapBnd:\t0000000000000400$' "/proc/$pid/status"
-	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "/proc/$pid/status"
+	assert_confined "$(sidecar_pid "$CT")" 0000000000000400
 }

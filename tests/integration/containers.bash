@@ -147,6 +147,21 @@ gone_or_zombie() {
 	! [ -r "/proc/$1/status" ] || grep -q '^State:.*Z' "/proc/$1/status"
 }
 
+# assert_confined PID [CAPS]: the process runs as nobody with no new privs, a
+# seccomp filter, and exactly the capability mask CAPS in its effective,
+# permitted and bounding sets (default 0000000000000400, CAP_NET_BIND_SERVICE
+# alone: the default autoforwardPorts start at 80, below 1024).
+assert_confined() {
+	local st=/proc/$1/status caps=${2:-0000000000000400}
+	grep -qP '^NoNewPrivs:\t1$' "$st"
+	grep -qP '^Seccomp:\t2$' "$st"
+	grep -qP "^CapEff:\t$caps\$" "$st"
+	grep -qP "^CapPrm:\t$caps\$" "$st"
+	grep -qP "^CapBnd:\t$caps\$" "$st"
+	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "$st"
+	grep -qP '^Groups:\t *$' "$st"
+}
+
 # proc_alive PID: running (a zombie waiting for init to reap it holds nothing).
 proc_alive() {
 	[ -r "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null

@@ -203,16 +203,7 @@ web() {
 	web confined "$(ports_ann 18097:3000)"
 	assert_status 0
 	pid=$(sidecar_pid "$CT")
-	st=/proc/$pid/status
-	grep -qP '^NoNewPrivs:\t1$' "$st"
-	grep -qP '^Seccomp:\t2$' "$st"
-	# Nothing, or CAP_NET_BIND_SERVICE alone (0x400): automatic forwarding
-	# may bind a port below 1024 later (the default autoforwardPorts has 80).
-	grep -qP '^CapEff:\t00000000000004[0]{2}$|^CapEff:\t0{16}$' "$st"
-	grep -qP '^CapPrm:\t00000000000004[0]{2}$|^CapPrm:\t0{16}$' "$st"
-	grep -qP '^CapBnd:\t00000000000004[0]{2}$|^CapBnd:\t0{16}$' "$st"
-	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "$st"
-	grep -qP '^Groups:\t *$' "$st"
+	assert_confined "$pid"
 	# Its own session (setsid in the hook's child, then a second fork): not
 	# the session of whoever ran runc.
 	sid=$(ps -o sid= -p "$pid" | tr -d ' ')
@@ -233,12 +224,7 @@ web() {
 	# confined the same way, holding nothing of the host side.
 	fpid=$(pgrep -P "$pid" -x portside-netns)
 	[ -n "$fpid" ]
-	fst=/proc/$fpid/status
-	grep -qP '^NoNewPrivs:\t1$' "$fst"
-	grep -qP '^Seccomp:\t2$' "$fst"
-	grep -qP '^CapEff:\t0000000000000000$' "$fst"
-	grep -qP '^CapBnd:\t0000000000000000$' "$fst"
-	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "$fst"
+	assert_confined "$fpid" 0000000000000000
 	[ "$(readlink /proc/$fpid/ns/net)" = "$(readlink /proc/$(netns_pid "$CT")/ns/net)" ]
 	[ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]
 	[ "$(ls /proc/$fpid/fd | wc -l)" -eq 4 ] # 0-2 and the socketpair
