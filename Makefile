@@ -63,16 +63,28 @@ $(BUILD)/liboci.a: $(OCI_OBJ)
 $(BUILD)/libportside.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/portsidectl: $(CTL_OBJ) $(BUILD)/libportside.a $(BUILD)/liboci.a
+# Each program is a thin main over a library of its own, so that unit tests
+# reach the parts below the programs.
+$(BUILD)/libctl.a: $(filter-out $(BUILD)/ctl/main.o,$(CTL_OBJ))
+	$(AR) rcs $@ $^
+
+$(BUILD)/libhook.a: $(filter-out $(BUILD)/hook/main.o,$(HOOK_OBJ))
+	$(AR) rcs $@ $^
+
+$(BUILD)/libsidecar.a: $(filter-out $(BUILD)/sidecar/main.o,$(SIDECAR_OBJ))
+	$(AR) rcs $@ $^
+
+$(BUILD)/portsidectl: $(BUILD)/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/portside-hook: $(HOOK_OBJ) $(BUILD)/libportside.a $(BUILD)/liboci.a
+$(BUILD)/portside-hook: $(BUILD)/hook/main.o $(BUILD)/libhook.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/portside-sidecar: $(SIDECAR_OBJ) $(BUILD)/libportside.a $(BUILD)/liboci.a
+$(BUILD)/portside-sidecar: $(BUILD)/sidecar/main.o $(BUILD)/libsidecar.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/liboci.a
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsidecar.a $(BUILD)/libhook.a $(BUILD)/libportside.a \
+		$(BUILD)/liboci.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 

@@ -179,6 +179,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	fw.pid = st->pid;
 	fw.max_connections = pol->max_connections;
 	fw.udp_idle_timeout = pol->udp_idle_timeout;
+	fw.max_autoforwards = pol->max_autoforwards;
 	/* What automatic forwarding in the sidecar needs to decide alone. */
 	fw.autoforward = spec.autoforward;
 	memcpy(fw.auto_ports, pol->autoforward_ports, pol->n_autoforward_ports * sizeof(fw.auto_ports[0]));

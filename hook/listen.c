@@ -214,6 +214,24 @@ int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, con
 {
 	unsigned before = e->count;
 
+	/* A pool address in an annotation must be this container's own: another
+	 * one belongs (or will belong) to another container. */
+	for (size_t i = 0; i < ports->n && pool_addr; i++) {
+		const struct oci_mapping *m = &ports->v[i];
+		char ip[OCI_IP_LEN], own[OCI_IP_LEN];
+
+		if (!m->expose || !oci_policy_in_pool(pol, &m->host_ip) || oci_ip_equal(&m->host_ip, pool_addr))
+			continue;
+		oci_ip_format(&m->host_ip, ip);
+		oci_ip_format(pool_addr, own);
+		oci_err_add(e, EPERM,
+			    "io.portside.ports entry %u: host address %s is not this container's pool address (%s): "
+			    "leave hostIP out",
+			    m->entry, ip, own);
+	}
+	if (e->count != before)
+		return -EPERM;
+
 	/* Explicit ports first, so that automatic hand-out skips them. */
 	for (size_t i = 0; i < ports->n; i++) {
 		const struct oci_mapping *m = &ports->v[i];

@@ -15,7 +15,9 @@
 
 #define POOL_SCAN_MAX 65536 /* candidates tried, whatever the pool's size */
 
-/* Adds the host addresses bound by every recorded container to USED. */
+/* Adds the host addresses of every recorded container to USED: those its
+ * explicit listeners bind, and those its automatic ones will bind (a container
+ * with no explicit mapping holds its pool address there alone). */
 static size_t used_addresses(struct oci_ip *used, size_t max)
 {
 	cleanup_closedir DIR *d = opendir(ps_run_dir());
@@ -29,6 +31,8 @@ static size_t used_addresses(struct oci_ip *used, size_t max)
 			continue;
 		for (size_t i = 0; i < f->n && n < max; i++)
 			used[n++] = f->v[i].host_ip;
+		for (size_t i = 0; i < f->n_bind && n < max; i++)
+			used[n++] = f->bind[i];
 		oci_forwards_free(f);
 	}
 	return n;

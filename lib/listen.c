@@ -36,7 +36,10 @@ int ps_listen(const struct oci_ip *ip, unsigned port, unsigned proto)
 	fd = socket(ip->family, (proto == OCI_PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	/* SO_REUSEADDR only for TCP. On UDP it lets a second socket bind the
+	 * same port (another container's mapping, or a host daemon that set it
+	 * too, like mDNS on 5353) and silently share its datagrams. */
+	if ((proto == OCI_PROTO_TCP && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
 	    (ip->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || (proto == OCI_PROTO_TCP && listen(fd, LISTEN_BACKLOG) < 0)) {
 		rc = -errno;

@@ -60,18 +60,37 @@ bool oci_ip_equal(const struct oci_ip *a, const struct oci_ip *b)
 	return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
 }
 
+bool oci_ip_is_v4mapped(const struct oci_ip *ip)
+{
+	static const unsigned char prefix[12] = {[10] = 0xff, [11] = 0xff};
+
+	return ip->family == AF_INET6 && memcmp(ip->a, prefix, sizeof(prefix)) == 0;
+}
+
+struct oci_ip oci_ip_unmapped(const struct oci_ip *ip)
+{
+	struct oci_ip v4 = {.family = AF_INET};
+
+	if (!oci_ip_is_v4mapped(ip))
+		return *ip;
+	memcpy(v4.a, ip->a + 12, 4);
+	return v4;
+}
+
 bool oci_ip_is_any(const struct oci_ip *ip)
 {
 	static const unsigned char zero[16];
+	struct oci_ip u = oci_ip_unmapped(ip);
 
-	return ip->family && memcmp(ip->a, zero, sizeof(zero)) == 0;
+	return u.family && memcmp(u.a, zero, sizeof(zero)) == 0;
 }
 
 bool oci_ip_is_loopback(const struct oci_ip *ip)
 {
 	static const unsigned char one[16] = {[15] = 1};
+	struct oci_ip u = oci_ip_unmapped(ip);
 
-	if (ip->family == AF_INET)
-		return ip->a[0] == 127;
-	return ip->family == AF_INET6 && memcmp(ip->a, one, sizeof(one)) == 0;
+	if (u.family == AF_INET)
+		return u.a[0] == 127;
+	return u.family == AF_INET6 && memcmp(u.a, one, sizeof(one)) == 0;
 }

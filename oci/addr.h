@@ -27,10 +27,18 @@ void oci_ip_format(const struct oci_ip *ip, char buf[OCI_IP_LEN]);
 
 bool oci_ip_equal(const struct oci_ip *a, const struct oci_ip *b);
 
-/* True for 0.0.0.0 and ::. */
+/* True for an IPv4-mapped IPv6 address (::ffff:a.b.c.d). */
+bool oci_ip_is_v4mapped(const struct oci_ip *ip);
+
+/* IP itself, or the IPv4 address an IPv4-mapped one stands for: a socket
+ * bound to [::ffff:127.0.0.1] takes exactly what 127.0.0.1 takes (a JVM
+ * binds "127.0.0.1" that way), so every decision is made on this form. */
+struct oci_ip oci_ip_unmapped(const struct oci_ip *ip);
+
+/* True for 0.0.0.0, :: and ::ffff:0.0.0.0. */
 bool oci_ip_is_any(const struct oci_ip *ip);
 
-/* True for 127.0.0.0/8 and ::1. */
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
 bool oci_ip_is_loopback(const struct oci_ip *ip);
 
 #endif

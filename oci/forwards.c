@@ -32,6 +32,7 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 	json_object_object_add(root, "netns", json_object_new_string(f->netns));
 	json_object_object_add(root, "maxConnections", json_object_new_int((int)f->max_connections));
 	json_object_object_add(root, "udpIdleTimeout", json_object_new_int((int)f->udp_idle_timeout));
+	json_object_object_add(root, "maxAutoforwards", json_object_new_int((int)f->max_autoforwards));
 	json_object_object_add(root, "autoforward", json_object_new_string(oci_autoforward_name(f->autoforward)));
 	json_object *ap = json_object_new_array(), *kn = json_object_new_array(), *bd = json_object_new_array();
 	for (size_t i = 0; i < f->n_auto_ports; i++)
@@ -161,6 +162,10 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 	if (get(root, "udpIdleTimeout", json_type_int, &v, e) < 0 || json_object_get_int(v) < 1)
 		goto bad;
 	f->udp_idle_timeout = (unsigned)json_object_get_int(v);
+	if (get(root, "maxAutoforwards", json_type_int, &v, e) < 0 || json_object_get_int(v) < 0 ||
+	    json_object_get_int(v) > 1024)
+		goto bad;
+	f->max_autoforwards = (unsigned)json_object_get_int(v);
 	if (get(root, "autoforward", json_type_string, &v, e) < 0 ||
 	    oci_autoforward_parse(json_object_get_string(v), &f->autoforward) < 0)
 		goto bad;

@@ -39,6 +39,7 @@ struct oci_forwards {
 	char netns[64];		   /* "DEV:INO" of the container's network namespace */
 	unsigned max_connections;  /* the policy\'s, for the sidecar */
 	unsigned udp_idle_timeout; /* seconds */
+	unsigned max_autoforwards; /* the policy's, for the sidecar */
 	/* automatic forwarding, for the sidecar */
 	enum oci_autoforward autoforward;
 	uint16_t auto_ports[1024]; /* the policy's autoforwardPorts, in order */

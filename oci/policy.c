@@ -35,6 +35,7 @@ struct oci_policy *oci_policy_new(void)
 	p->max_ports = 256;
 	p->max_connections = 4096;
 	p->udp_idle_timeout = 60;
+	p->max_autoforwards = OCI_AUTOFORWARDS_DEFAULT;
 	return p;
 }
 
@@ -71,6 +72,33 @@ bool oci_policy_external_allowed(const struct oci_policy *p, unsigned port)
 	if (port < 1 || port > 65535 || oci_port_reserved(port))
 		return false;
 	return !p->external_restricted || (p->external_allowed[port / 8] & (1u << (port % 8)));
+}
+
+bool oci_policy_in_pool(const struct oci_policy *p, const struct oci_ip *ip)
+{
+	unsigned bits = p->pool_prefix;
+
+	if (!p->has_pool || ip->family != p->pool.family)
+		return false;
+	for (unsigned i = 0; i < bits; i++)
+		if ((ip->a[i / 8] ^ p->pool.a[i / 8]) & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
+bool oci_policy_host_allowed(const struct oci_policy *p, const struct oci_ip *ip)
+{
+	if (!ip->family)
+		return true; /* the policy's own addresses */
+	if (oci_ip_is_v4mapped(ip))
+		return false; /* an IPv6 listener never takes it: write it as IPv4 */
+	for (size_t i = 0; i < p->n_host_ips; i++)
+		if (oci_ip_equal(&p->host_ips[i], ip) ||
+		    (p->host_ips[i].family == ip->family && oci_ip_is_any(&p->host_ips[i])))
+			return true;
+	if (p->has_pool)
+		return oci_policy_in_pool(p, ip);
+	return p->n_host_ips == 0;
 }
 
 /* "A-B" in externalPorts, so that a platform can allow a span without listing it. */
@@ -263,6 +291,8 @@ int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struc
 				p->has_pool = true;
 		} else if (!strcmp(key, "maxPorts")) {
 			parse_uint(val, "maxPorts", 1, OCI_PORTS_HARD_MAX, &p->max_ports, e);
+		} else if (!strcmp(key, "maxAutoforwards")) {
+			parse_uint(val, "maxAutoforwards", 0, 1024, &p->max_autoforwards, e);
 		} else if (!strcmp(key, "maxConnections")) {
 			parse_uint(val, "maxConnections", 1, 1000000, &p->max_connections, e);
 		} else if (!strcmp(key, "udpIdleTimeout")) {

@@ -16,6 +16,9 @@
 #define OCI_POLICY_MAX_BYTES   (64 * 1024)
 #define OCI_POLICY_MAX_HOSTIPS 8
 #define OCI_PORTS_HARD_MAX     4096 /* no policy may allow more ports per container */
+/* maxAutoforwards' default: a few dev servers, and never the whole of the
+ * default autoforwardPorts (14), which other containers share. */
+#define OCI_AUTOFORWARDS_DEFAULT 4
 
 enum oci_autoforward {
 	OCI_AUTOFORWARD_PUBLIC = 0, /* ports opened on 0.0.0.0 / :: (the default) */
@@ -44,6 +47,7 @@ struct oci_policy {
 	unsigned pool_prefix;
 
 	unsigned max_ports;	   /* mappings per container */
+	unsigned max_autoforwards; /* local ports forwarded automatically at once, per container */
 	unsigned max_connections;  /* live connections/flows per container */
 	unsigned udp_idle_timeout; /* seconds */
 };
@@ -62,6 +66,17 @@ int oci_policy_load(const char *path, bool missing_ok, struct oci_policy **out, 
 
 /* True when an explicit mapping may use external PORT (reserved ports never). */
 bool oci_policy_external_allowed(const struct oci_policy *p, unsigned port);
+
+/* True when an explicit mapping may bind host address IP. With a hostIP list,
+ * IP must be one of its addresses, or of the family of a 0.0.0.0 / :: in it;
+ * with an addressPool, IP may also lie in the pool (the hook then requires it
+ * to be the container's own pool address); with neither, the default binds
+ * every address, so any address only narrows it. An annotation can never
+ * widen what the policy binds. */
+bool oci_policy_host_allowed(const struct oci_policy *p, const struct oci_ip *ip);
+
+/* True when IP lies in the policy's addressPool network. */
+bool oci_policy_in_pool(const struct oci_policy *p, const struct oci_ip *ip);
 
 /* Parses "public", "all" or "never". */
 int oci_autoforward_parse(const char *s, enum oci_autoforward *out);

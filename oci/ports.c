@@ -417,6 +417,17 @@ static void check_across(const struct oci_ports *p, const struct oci_policy *pol
 			oci_err_add(e, EPERM,
 				    ANN " entry %u: external port %u is not allowed by the host policy (externalPorts)",
 				    a->entry, a->external_port);
+		if (a->expose && !oci_policy_host_allowed(pol, &a->host_ip)) {
+			char ip[OCI_IP_LEN];
+
+			oci_ip_format(&a->host_ip, ip);
+			oci_err_add(e, EPERM, ANN " entry %u: host address %s is not allowed by the host policy (%s)",
+				    a->entry, ip,
+				    oci_ip_is_v4mapped(&a->host_ip) ? "write an IPv4-mapped address as IPv4"
+				    : pol->has_pool && !pol->n_host_ips
+					    ? "addressPool gives each container its own address: leave hostIP out"
+					    : "hostIP");
+		}
 		for (size_t j = 0; j < i; j++) {
 			const struct oci_mapping *o = &p->v[j];
 

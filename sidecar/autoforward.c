@@ -42,6 +42,24 @@ static bool forwarded_auto(const struct sc_ctx *ctx, unsigned port)
 	return false;
 }
 
+/* Local ports forwarded automatically now (one per port, whatever the
+ * number of host addresses). */
+static unsigned auto_count(const struct sc_ctx *ctx)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < ctx->nfw; i++) {
+		bool dup = false;
+
+		if (!ctx->fw[i]->cfg.auto_assigned)
+			continue;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = ctx->fw[k]->cfg.auto_assigned && ctx->fw[k]->cfg.local_port == ctx->fw[i]->cfg.local_port;
+		n += !dup;
+	}
+	return n;
+}
+
 static bool external_taken(const struct sc_ctx *ctx, unsigned port)
 {
 	for (size_t i = 0; i < ctx->nfw; i++)
@@ -78,6 +96,16 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 	int rc = -EADDRINUSE;
 	unsigned ext = 0;
 
+	/* One app must not take every hand-out port from the host's other
+	 * containers: the policy bounds how many it holds at once. */
+	if (auto_count(ctx) >= ctx->rec->max_autoforwards) {
+		if (!(state->failed[port / 8] & (1u << (port % 8))))
+			sc_log("cannot forward local port %u/tcp automatically: %u automatic forwards already "
+			       "(policy maxAutoforwards)",
+			       port, ctx->rec->max_autoforwards);
+		state->failed[port / 8] |= (uint8_t)(1u << (port % 8));
+		return;
+	}
 	for (size_t k = 0; k < ctx->rec->n_auto_ports && rc == -EADDRINUSE; k++) {
 		ext = ctx->rec->auto_ports[k];
 		if (external_taken(ctx, ext) || oci_port_reserved(ext))
@@ -153,8 +181,9 @@ static void on_tick(uv_timer_t *t)
 			continue; /* "public": only what the app opened to the outside */
 		open_auto(ctx, port, !wide);
 	}
-	/* Ports the app closed. */
-	for (size_t i = ctx->nfw; i-- > 0;) {
+	/* Ports the app closed. A full table may have cut the list: then
+	 * nothing is known to be closed. */
+	for (size_t i = ctx->nfw; i-- > 0 && n < MAX_SEEN;) {
 		struct sc_forward *fw = ctx->fw[i];
 		bool still = false;
 
@@ -172,7 +201,8 @@ static void on_tick(uv_timer_t *t)
 
 int sc_autoforward_start(struct sc_ctx *ctx)
 {
-	if (ctx->rec->autoforward == OCI_AUTOFORWARD_NEVER || ctx->rec->n_auto_ports == 0)
+	if (ctx->rec->autoforward == OCI_AUTOFORWARD_NEVER || ctx->rec->n_auto_ports == 0 ||
+	    ctx->rec->max_autoforwards == 0)
 		return 0;
 	state = calloc(1, sizeof(*state));
 	if (!state)

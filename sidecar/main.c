@@ -208,7 +208,9 @@ int main(int argc, char **argv)
 	/* Automatic forwarding may bind a port below 1024 later: keep just
 	 * CAP_NET_BIND_SERVICE for it, nothing else, and only then. */
 	bool keep_bind = false;
-	for (size_t i = 0; i < ctx.rec->n_auto_ports && ctx.rec->autoforward != OCI_AUTOFORWARD_NEVER; i++)
+	for (size_t i = 0; i < ctx.rec->n_auto_ports && ctx.rec->autoforward != OCI_AUTOFORWARD_NEVER &&
+			   ctx.rec->max_autoforwards > 0;
+	     i++)
 		keep_bind |= ctx.rec->auto_ports[i] < 1024;
 	if ((rc = sc_confine(keep_bind, &what)) < 0)
 		fail("confinement failed %s: %s", what, strerror(-rc));

@@ -73,21 +73,33 @@ int sc_factory_start(struct sc_ctx *ctx, int nsfd);
  * -errno. */
 int sc_netns_socket(struct sc_ctx *ctx, int family, int type, int protocol);
 
+/* A listening TCP socket (or bound UDP one) in the container's netns. */
+struct sc_listener {
+	struct oci_ip ip; /* an IPv4-mapped address is given as its IPv4 one */
+	uint16_t port;
+	bool dual;   /* IPv6 without V6ONLY: takes IPv4 too */
+	bool mapped; /* bound as ::ffff:IP (an IPv6 socket) */
+};
+
 /* target.c: where a connection for FW goes, inside the container's netns.
  * Fills SS/LEN, or returns -ECONNREFUSED with the reason in WHY. */
 int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, char *why,
 	      size_t whylen);
 
-/* A listening TCP socket in the container's netns. */
-struct sc_listener {
-	struct oci_ip ip;
-	uint16_t port;
-	bool dual; /* IPv6 without V6ONLY: takes IPv4 too */
-};
+/* The decision alone, with no I/O: given the N sockets L bound to PORT/PROTO
+ * and the container's own addresses (NULL: none), the address to dial in
+ * *PICK, or -ECONNREFUSED with the reason in WHY. */
+int sc_target_choose(const struct sc_listener *l, size_t n, unsigned port, unsigned proto, bool expose_localhost,
+		     const struct oci_ip *own4, const struct oci_ip *own6, struct oci_ip *pick, char *why,
+		     size_t whylen);
 
-/* The container's listeners (TCP) or bound sockets (UDP) of PROTO on PORT (0:
- * all), at most MAX, into OUT. */
+/* diag.c: the container's listeners (TCP) or bound sockets (UDP) of PROTO on
+ * PORT (0: all), at most MAX, into OUT. */
 int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct sc_listener *out, size_t max, size_t *n);
+
+/* The container's first address of FAMILY that is neither loopback nor
+ * link-local, into *OUT; false when it has none. */
+bool sc_own_address(struct sc_ctx *ctx, int family, struct oci_ip *out);
 
 /* tcp.c: starts accepting on every TCP forward. */
 int sc_tcp_start(struct sc_ctx *ctx);

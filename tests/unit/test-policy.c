@@ -58,6 +58,8 @@ static void test_defaults(void **state)
 	assert_false(oci_policy_external_allowed(p, 0));
 	assert_int_equal(p->n_host_ips, 0);
 	assert_false(p->has_pool);
+	assert_int_equal(p->max_autoforwards, OCI_AUTOFORWARDS_DEFAULT);
+	assert_true(p->max_autoforwards < p->n_autoforward_ports);
 	assert_int_equal(p->max_ports, 256);
 	assert_int_equal(p->udp_idle_timeout, 60);
 	oci_policy_free(p);
@@ -70,7 +72,7 @@ static void test_all_fields(void **state)
 	struct oci_policy *p = ok("{\"externalPorts\":[80,443,\"8000-8002\"],\"autoforwardPorts\":[8000,80],"
 				  "\"autoforward\":\"never\",\"hostIP\":[\"127.0.0.1\",\"::1\"],"
 				  "\"addressPool\":\"127.77.0.0/16\",\"maxPorts\":10,\"maxConnections\":100,"
-				  "\"udpIdleTimeout\":5}");
+				  "\"udpIdleTimeout\":5,\"maxAutoforwards\":2}");
 	char buf[OCI_IP_LEN];
 
 	assert_true(p->external_restricted);
@@ -92,6 +94,7 @@ static void test_all_fields(void **state)
 	assert_int_equal(p->max_ports, 10);
 	assert_int_equal(p->max_connections, 100);
 	assert_int_equal(p->udp_idle_timeout, 5);
+	assert_int_equal(p->max_autoforwards, 2);
 	oci_policy_free(p);
 
 	p = ok("{\"hostIP\":\"0.0.0.0\"}");
@@ -135,6 +138,7 @@ static void test_refusals(void **state)
 	bad("{\"maxPorts\":100000}", "maxPorts must be within");
 	bad("{\"maxPorts\":\"10\"}", "maxPorts must be an integer, not a string");
 	bad("{\"maxConnections\":-1}", "maxConnections must be within");
+	bad("{\"maxAutoforwards\":1025}", "maxAutoforwards must be within 0-1024");
 	bad("{\"udpIdleTimeout\":0}", "udpIdleTimeout must be within 1-86400");
 	bad("{\"udpIdleTimeout\":1.5}", "udpIdleTimeout must be an integer, not a number with a fraction");
 	bad("[]", "policy must be a JSON object, not an array");

@@ -418,6 +418,52 @@ static void test_policy_external_ports(void **state)
 	pol = saved;
 }
 
+/* Load DOC as the policy for the rest of a test (restored by the caller). */
+static void use_policy(const char *doc)
+{
+	struct oci_err e;
+
+	oci_err_init(&e);
+	assert_int_equal(oci_policy_parse(doc, strlen(doc), &pol, &e), 0);
+}
+
+/* An annotation can narrow where a port binds, never widen it. */
+static void test_policy_host_ip(void **state)
+{
+	(void)state;
+	struct oci_policy *saved = pol;
+	struct oci_ports *p;
+
+	/* The default binds every address: any address narrows it. */
+	p = ok("127.0.0.1:8080:3000 [::1]:8081:3000 0.0.0.0:8082:3000");
+	oci_ports_free(p);
+	bad("[::ffff:127.0.0.1]:8080:3000", "write an IPv4-mapped address as IPv4");
+
+	use_policy("{\"hostIP\":\"127.0.0.1\"}");
+	bad("0.0.0.0:8080:3000", "entry 1: host address 0.0.0.0 is not allowed by the host policy (hostIP)");
+	bad("[{\"localPort\":3000,\"externalPort\":8080,\"hostIP\":\"::\"}]", "host address :: is not allowed");
+	bad("127.0.0.2:8080:3000", "127.0.0.2 is not allowed");
+	p = ok("127.0.0.1:8080:3000 8081:3000");
+	oci_ports_free(p);
+	oci_policy_free(pol);
+
+	/* 0.0.0.0 in the policy allows every IPv4 address, and no IPv6 one. */
+	use_policy("{\"hostIP\":[\"0.0.0.0\",\"::1\"]}");
+	p = ok("127.0.0.7:8080:3000 [::1]:8081:3000");
+	oci_ports_free(p);
+	bad("[::]:8080:3000", "host address :: is not allowed");
+	oci_policy_free(pol);
+
+	/* A pool: only addresses in it (the hook then wants the container's own). */
+	use_policy("{\"addressPool\":\"127.77.0.0/16\"}");
+	p = ok("127.77.0.1:8080:3000");
+	oci_ports_free(p);
+	bad("0.0.0.0:8080:3000", "addressPool gives each container its own address: leave hostIP out");
+	bad("127.0.0.9:8080:3000", "not allowed by the host policy");
+	oci_policy_free(pol);
+	pol = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_every_problem_reported),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_policy_external_ports),
+		cmocka_unit_test(test_policy_host_ip),
 	};
 
 	return cmocka_run_group_tests_name("ports", tests, setup, teardown);
