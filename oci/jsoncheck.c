@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +34,67 @@ static bool is_hex(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-static int scan_string(struct scan *sc)
+/* A member name, unescaped, for the duplicate check: json-c unescapes names
+ * before it stores them, so "a" and "\u0061" are one member to it, the later
+ * silently winning. */
+struct name {
+	char *b;
+	size_t len, cap;
+};
+
+static int name_put(struct name *nm, const char *p, size_t n)
 {
+	if (!nm)
+		return 0;
+	if (nm->len + n > nm->cap) {
+		size_t cap = nm->cap ? nm->cap : 64;
+		char *nb;
+
+		while (cap < nm->len + n)
+			cap *= 2;
+		if (!(nb = realloc(nm->b, cap)))
+			return -ENOMEM;
+		nm->b = nb;
+		nm->cap = cap;
+	}
+	memcpy(nm->b + nm->len, p, n);
+	nm->len += n;
+	return 0;
+}
+
+static unsigned hex4(const char *p)
+{
+	unsigned v = 0;
+
+	for (int k = 0; k < 4; k++)
+		v = v * 16 + (unsigned)(p[k] <= '9' ? p[k] - '0' : (p[k] | 0x20) - 'a' + 10);
+	return v;
+}
+
+static int put_utf8(struct name *nm, unsigned cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80)
+		u[0] = (char)cp, n = 1;
+	else if (cp < 0x800)
+		u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+	else if (cp < 0x10000)
+		u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+		u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+	else
+		u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
+	return name_put(nm, u, n);
+}
+
+/* Scans a string; with NM (a member name), also unescapes it into NM, and
+ * refuses a NUL or a lone surrogate in it (json-c would cut or mangle it). */
+static int scan_string(struct scan *sc, struct name *nm)
+{
+	static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
+
 	sc->i++; /* the opening quote */
 	while (sc->i < sc->n) {
 		unsigned char c = (unsigned char)sc->s[sc->i];
@@ -46,18 +106,45 @@ static int scan_string(struct scan *sc)
 		if (c < 0x20)
 			return fail(sc, "control character in a string");
 		if (c == '\\') {
+			const char *e;
+
 			if (++sc->i >= sc->n)
 				break;
 			c = (unsigned char)sc->s[sc->i];
 			if (c == 'u') {
+				unsigned cp;
+
 				for (int k = 1; k <= 4; k++)
 					if (sc->i + (size_t)k >= sc->n || !is_hex(sc->s[sc->i + (size_t)k]))
 						return fail(sc, "bad \\u escape");
+				cp = hex4(sc->s + sc->i + 1);
 				sc->i += 4;
-			} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
+				if (nm && cp >= 0xd800 && cp <= 0xdbff && sc->i + 6 < sc->n && sc->s[sc->i + 1] == '\\' &&
+				    sc->s[sc->i + 2] == 'u' && is_hex(sc->s[sc->i + 3]) && is_hex(sc->s[sc->i + 4]) &&
+				    is_hex(sc->s[sc->i + 5]) && is_hex(sc->s[sc->i + 6])) {
+					unsigned lo = hex4(sc->s + sc->i + 3);
+
+					if (lo >= 0xdc00 && lo <= 0xdfff) {
+						cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+						sc->i += 6;
+					}
+				}
+				if (nm && cp == 0)
+					return fail(sc, "NUL in a member name");
+				if (nm && cp >= 0xd800 && cp <= 0xdfff)
+					return fail(sc, "lone surrogate in a member name");
+				if (put_utf8(nm, cp) < 0)
+					return fail(sc, "out of memory");
+			} else if (c == '\0' || !(e = strchr(esc_in, c))) {
 				return fail(sc, "bad escape in a string");
+			} else if (name_put(nm, &esc_out[e - esc_in], 1) < 0) {
+				return fail(sc, "out of memory");
 			}
+			sc->i++;
+			continue;
 		}
+		if (name_put(nm, (const char *)&c, 1) < 0)
+			return fail(sc, "out of memory");
 		sc->i++;
 	}
 	return fail(sc, "unterminated string");
@@ -107,14 +194,83 @@ static int scan_word(struct scan *sc, const char *w)
 
 static int scan_value(struct scan *sc);
 
-struct key {
-	size_t off, len;
+/* The member names of one object: unescaped bytes in NAMES, and an open
+ * addressing table of their offsets, so that the duplicate check is linear
+ * (a config.json of 4 MiB with one huge object costs the hook no more than
+ * reading it). */
+struct members {
+	struct name names;
+	size_t *off, *len; /* per member */
+	size_t n;
+	size_t *slot; /* member index + 1; 0 empty */
+	size_t nslots;
 };
+
+static uint64_t fnv(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return h;
+}
+
+static void members_free(struct members *m)
+{
+	free(m->names.b);
+	free(m->off);
+	free(m->len);
+	free(m->slot);
+}
+
+/* Adds the name at NAMES[START..] (just unescaped). 1 if it was there already,
+ * 0 if added, -ENOMEM. */
+static int members_add(struct members *m, size_t start)
+{
+	size_t len = m->names.len - start;
+	const char *p = m->names.b + start;
+
+	if ((m->n + 1) * 2 > m->nslots) {
+		size_t ns = m->nslots ? m->nslots * 2 : 32;
+		size_t *slot = calloc(ns, sizeof(*slot));
+		size_t *off = realloc(m->off, ns / 2 * sizeof(*off));
+
+		if (off)
+			m->off = off;
+		size_t *ln = off ? realloc(m->len, ns / 2 * sizeof(*ln)) : NULL;
+		if (ln)
+			m->len = ln;
+		if (!slot || !off || !ln) {
+			free(slot);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < m->n; i++) {
+			size_t h = (size_t)fnv(m->names.b + m->off[i], m->len[i]) & (ns - 1);
+
+			while (slot[h])
+				h = (h + 1) & (ns - 1);
+			slot[h] = i + 1;
+		}
+		free(m->slot);
+		m->slot = slot;
+		m->nslots = ns;
+	}
+	size_t h = (size_t)fnv(p, len) & (m->nslots - 1);
+	for (; m->slot[h]; h = (h + 1) & (m->nslots - 1)) {
+		size_t k = m->slot[h] - 1;
+
+		if (m->len[k] == len && !memcmp(m->names.b + m->off[k], p, len))
+			return 1;
+	}
+	m->slot[h] = m->n + 1;
+	m->off[m->n] = start;
+	m->len[m->n++] = len;
+	return 0;
+}
 
 static int scan_object(struct scan *sc)
 {
-	struct key *keys = NULL;
-	size_t nkeys = 0, cap = 0;
+	struct members m = {{NULL, 0, 0}, NULL, NULL, 0, NULL, 0};
 	int rc = 0;
 
 	sc->i++;
@@ -124,7 +280,8 @@ static int scan_object(struct scan *sc)
 		return 0;
 	}
 	for (;;) {
-		size_t start;
+		size_t start, nstart = m.names.len;
+		int dup;
 
 		skip_ws(sc);
 		if (sc->i >= sc->n || sc->s[sc->i] != '"') {
@@ -132,31 +289,17 @@ static int scan_object(struct scan *sc)
 			break;
 		}
 		start = sc->i;
-		if ((rc = scan_string(sc)) < 0)
+		if ((rc = scan_string(sc, &m.names)) < 0)
 			break;
-		for (size_t k = 0; k < nkeys; k++) {
-			if (keys[k].len == sc->i - start && !memcmp(sc->s + keys[k].off, sc->s + start, keys[k].len)) {
-				sc->i = start;
-				rc = fail(sc, "member named twice in one object");
-				goto out;
-			}
+		if (m.n >= MAX_MEMBERS) {
+			rc = fail(sc, "too many members in one object");
+			break;
 		}
-		if (nkeys == cap) {
-			struct key *nk;
-
-			if (cap >= MAX_MEMBERS) {
-				rc = fail(sc, "too many members in one object");
-				break;
-			}
-			cap = cap ? cap * 2 : 16;
-			nk = realloc(keys, cap * sizeof(*keys));
-			if (!nk) {
-				rc = fail(sc, "out of memory");
-				break;
-			}
-			keys = nk;
+		if ((dup = members_add(&m, nstart)) != 0) {
+			sc->i = start;
+			rc = fail(sc, dup > 0 ? "member named twice in one object" : "out of memory");
+			break;
 		}
-		keys[nkeys++] = (struct key){start, sc->i - start};
 		skip_ws(sc);
 		if (sc->i >= sc->n || sc->s[sc->i] != ':') {
 			rc = fail(sc, "expected ':'");
@@ -177,8 +320,7 @@ static int scan_object(struct scan *sc)
 		rc = fail(sc, "expected ',' or '}'");
 		break;
 	}
-out:
-	free(keys);
+	members_free(&m);
 	return rc;
 }
 
@@ -221,7 +363,7 @@ static int scan_value(struct scan *sc)
 		rc = sc->s[sc->i] == '{' ? scan_object(sc) : scan_array(sc);
 		sc->depth--;
 		return rc;
-	case '"': return scan_string(sc);
+	case '"': return scan_string(sc, NULL);
 	case 't': return scan_word(sc, "true");
 	case 'f': return scan_word(sc, "false");
 	case 'n': return scan_word(sc, "null");

@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../oci/input.h"
@@ -70,6 +71,48 @@ static void test_json_grammar(void **state)
 	check_bad("[1", "JSON ends early");
 	check_bad("", "JSON ends early");
 	check_bad("[tru]", "unexpected character");
+}
+
+/* Names are compared as json-c stores them: unescaped. */
+static void test_json_names_unescaped(void **state)
+{
+	(void)state;
+	check_bad("{\"externalPort\":80,\"external\\u0050ort\":81}", "member named twice");
+	check_bad("{\"a\\/b\":1,\"a/b\":2}", "member named twice");
+	check_bad("{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}", "member named twice");
+	check_bad("{\"a\\u0000b\":1}", "NUL in a member name");
+	check_bad("{\"\\ud800\":1}", "lone surrogate");
+	check_ok("[\"a\\u0000b\"]"); /* in a value, it names nothing */
+	check_ok("{\"a\\u00e9\":1,\"a\xc3\xa8\":2}");
+}
+
+/* The duplicate check is linear: 4 MiB of objects with 8000 members each
+ * (quadratic, this took over ten seconds) is checked in well under one. */
+static void test_json_names_linear(void **state)
+{
+	(void)state;
+	size_t cap = 5u << 20, n = 0;
+	char *doc = malloc(cap);
+	const char *why;
+	size_t off;
+	struct timespec a, b;
+
+	assert_non_null(doc);
+	doc[n++] = '[';
+	for (int o = 0; n < (4u << 20); o++) {
+		n += (size_t)snprintf(doc + n, cap - n, "%s{", o ? "," : "");
+		for (int k = 0; k < 8000; k++)
+			n += (size_t)snprintf(doc + n, cap - n, "%s\"k%07d\":0", k ? "," : "", k);
+		doc[n++] = '}';
+	}
+	doc[n++] = ']';
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(oci_json_check(doc, n, 32, &why, &off), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	fprintf(stderr, "json check of %zu bytes: %.3f s\n", n, secs);
+	assert_true(secs < 1.0);
+	free(doc);
 }
 
 static void test_json_depth(void **state)
@@ -172,6 +215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8),	   cmocka_unit_test(test_json_grammar),
 		cmocka_unit_test(test_json_depth), cmocka_unit_test(test_json_decode),
+		cmocka_unit_test(test_json_names_unescaped), cmocka_unit_test(test_json_names_linear),
 		cmocka_unit_test(test_err_list),   cmocka_unit_test(test_read_fd),
 	};
 
