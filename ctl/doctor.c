@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../oci/cleanup.h"
 #include "../oci/policy.h"
@@ -154,43 +155,51 @@ static void diagnose(const struct oci_forward *w, const struct oci_forwards *rec
 	}
 }
 
-/* A refused start, from the hook's log: what it said and what to do. */
-static void refusal_fix(const char *line, struct finding *f)
+/* A refused start, from the refusal log: what it said and what to do. */
+struct refusals {
+	struct finding *f;
+	size_t n, max;
+};
+
+static void refusal_fix(const struct ps_refusal *r, void *arg)
 {
-	const char *r = strstr(line, " refused: ");
+	struct refusals *rs = arg;
+	struct finding *f = &rs->f[rs->n < rs->max ? rs->n++ : rs->max - 1];
 
 	f->status = "problem";
 	snprintf(f->mapping, sizeof(f->mapping), "(the container's start was refused)");
-	snprintf(f->detail, sizeof(f->detail), "%.*s", (int)strcspn(r ? r + 10 : line, "\n"), r ? r + 10 : line);
-	if (strstr(line, "already in use"))
+	snprintf(f->detail, sizeof(f->detail), "%s", r->message);
+	switch (r->reason) {
+	case PS_REASON_IN_USE:
 		snprintf(f->fix, sizeof(f->fix),
 			 "stop the process that holds the host port, or map another external port");
-	else if (strstr(line, "is reserved"))
+		break;
+	case PS_REASON_RESERVED:
 		snprintf(f->fix, sizeof(f->fix), "ports 22 and 8283 can never be forwarded: choose other ports");
-	else if (strstr(line, "not allowed by the host policy"))
-		snprintf(f->fix, sizeof(f->fix), "use an external port the host's %s allows (externalPorts)",
+		break;
+	case PS_REASON_POLICY:
+		snprintf(f->fix, sizeof(f->fix), "use what the host's %s allows (externalPorts, hostIP)",
 			 OCI_POLICY_PATH);
-	else
+		break;
+	case PS_REASON_ADDRESS:
+		snprintf(f->fix, sizeof(f->fix), "use a host address this host has, or leave hostIP out");
+		break;
+	case PS_REASON_SIDECAR:
+		snprintf(f->fix, sizeof(f->fix), "see why in `portsidectl logs %.12s`; then start the container again",
+			 r->id);
+		break;
+	default:
 		snprintf(f->fix, sizeof(f->fix),
 			 "correct the annotation; `portsidectl check VALUE` shows every problem");
+	}
 }
 
 static size_t refusals(const char *id, struct finding *f, size_t max)
 {
-	static const char *const names[] = {"hook.log.1", "hook.log"};
-	char path[4096], line[1024], needle[300];
-	size_t n = 0;
+	struct refusals rs = {f, 0, max};
 
-	snprintf(needle, sizeof(needle), " %s refused: ", id);
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", ps_run_dir(), names[i]);
-		cleanup_fclose FILE *fp = fopen(path, "re");
-
-		while (fp && fgets(line, sizeof(line), fp))
-			if (strstr(line, needle))
-				refusal_fix(line, &f[n < max ? n++ : max - 1]);
-	}
-	return n;
+	ps_refusals_each(id, refusal_fix, &rs);
+	return rs.n;
 }
 
 int ctl_doctor(int argc, char **argv)

@@ -7,32 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../oci/cleanup.h"
 #include "../oci/state.h"
 #include "ctl.h"
 
-/* The hook's refusals of ID, from ROOT/hook.log (and its predecessor).
- * Returns how many lines were printed. */
-static int hook_lines(const char *id)
+static void print_refusal(const struct ps_refusal *r, void *arg)
 {
-	static const char *const names[] = {"hook.log.1", "hook.log"};
-	char path[4096], line[1024], needle[OCI_ID_MAX_LEN + 4];
-	int n = 0;
-
-	snprintf(needle, sizeof(needle), " %s ", id);
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(path, sizeof(path), "%s/%s", ps_run_dir(), names[i]);
-		cleanup_fclose FILE *f = fopen(path, "re");
-
-		while (f && fgets(line, sizeof(line), f)) {
-			if (strstr(line, needle)) {
-				fputs(line, stdout);
-				n++;
-			}
-		}
-	}
-	return n;
+	(void)arg;
+	printf("%s %s refused (%s): %s\n", r->time, r->id, ps_reason_name(r->reason), r->message);
 }
 
 int ctl_logs(int argc, char **argv)
@@ -50,7 +34,7 @@ int ctl_logs(int argc, char **argv)
 		ctl_warn("'%.64s' is not a container id", argv[1]);
 		return CTL_EXIT_USAGE;
 	}
-	refusals = hook_lines(argv[1]);
+	refusals = ps_refusals_each(argv[1], print_refusal, NULL);
 	/* A container that joined another's netns: its owner's log. */
 	ps_owner(argv[1], id, sizeof(id));
 	if (!id[0])

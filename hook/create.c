@@ -11,13 +11,12 @@
 #include <unistd.h>
 
 #include "../lib/control.h"
+#include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
 #include "../oci/annotations.h"
 #include "../oci/cleanup.h"
 #include "hook.h"
-
-#define HOOK_LOG_MAX (1024 * 1024) /* then hook.log becomes hook.log.1 */
 
 #ifndef PORTSIDE_SIDECAR_PATH
 #define PORTSIDE_SIDECAR_PATH "/usr/libexec/portside/portside-sidecar"
@@ -48,32 +47,12 @@ static void sidecar_path(const struct hook_opts *o, char *buf, size_t len)
 }
 
 /* Refusals go to stderr, which runc and podman show; crun shows a hook's
- * stderr only when run.oci.hooks.stderr names a file. So they also go to
- * ROOT/hook.log, where `portsidectl logs ID` finds them. */
+ * stderr only when run.oci.hooks.stderr names a file. So they also go to the
+ * refusal log (lib/refusal.h), where `portsidectl logs ID` finds them. */
 static void report_errors(const char *id, const struct oci_err *e)
 {
-	char path[4096], stamp[32];
-	struct stat st;
-	time_t now = time(NULL);
-	struct tm tm;
-	FILE *f;
-
 	oci_err_print(e, stderr, "portside");
-	snprintf(path, sizeof(path), "%s/hook.log", ps_run_dir());
-	if (stat(path, &st) == 0 && st.st_size > HOOK_LOG_MAX) {
-		char old[4100];
-
-		snprintf(old, sizeof(old), "%s.1", path);
-		rename(path, old);
-	}
-	f = fopen(path, "ae");
-	if (!f)
-		return;
-	gmtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	for (unsigned i = 0; i < oci_err_lines(e); i++)
-		fprintf(f, "%s %s refused: %s\n", stamp, id, e->msg[i]);
-	fclose(f);
+	ps_refusal_log(id, e);
 }
 
 /* The netns already has a live sidecar (a second container of a pod, or a

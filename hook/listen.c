@@ -159,7 +159,7 @@ static void explain(int rc, const struct oci_ip *ip, unsigned port, unsigned pro
 		oci_err_add(e, EADDRNOTAVAIL, "host address %s is not on this host (io.portside.ports entry %u)", addr,
 			    m->entry);
 	} else if (rc == -EACCES) {
-		oci_err_add(e, EACCES, "not allowed to bind host port %u/%s on %s", port, oci_proto_name(proto), addr);
+		oci_err_add(e, EPERM, "not allowed to bind host port %u/%s on %s", port, oci_proto_name(proto), addr);
 	} else {
 		oci_err_addp(e, -rc, "cannot bind host port %u/%s on %s", port, oci_proto_name(proto), addr);
 	}

@@ -2,6 +2,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 void oci_err_init(struct oci_err *e)
@@ -15,13 +16,72 @@ unsigned oci_err_lines(const struct oci_err *e)
 	return e->count < OCI_ERR_MAX ? e->count : OCI_ERR_MAX;
 }
 
-/* Messages quote untrusted input (annotation entries): keep them one printable
- * line so that a hostile value cannot forge extra lines in a runtime's log. */
-static void sanitize(char *s)
+/* Code points that change how a line is shown: C1 controls, the bidi marks,
+ * embeddings, overrides and isolates, and the line/paragraph separators. */
+static bool deceptive(unsigned cp)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* Length of the valid UTF-8 sequence at S (N bytes left) and its code point,
+ * or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+	size_t len;
+	unsigned min;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, *cp = s[0] & 0x1fu, min = 0x80;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, *cp = s[0] & 0x0fu, min = 0x800;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, *cp = s[0] & 0x07u, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3fu);
+	}
+	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void oci_sanitize(const char *src, char *dst, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = strlen(src), o = 0;
+
+	if (!len)
+		return;
+	for (size_t i = 0; i < n && o + 1 < len;) {
+		unsigned cp;
+		size_t k;
+
+		if (s[i] < 0x80) {
+			dst[o++] = s[i] < 0x20 || s[i] == 0x7f ? '?' : (char)s[i];
+			i++;
+		} else if ((k = utf8_seq(s + i, n - i, &cp)) == 0) {
+			dst[o++] = '?';
+			i++;
+		} else if (deceptive(cp)) {
+			if (o + 7 > len)
+				break;
+			o += (size_t)snprintf(dst + o, len - o, "\\u%04x", cp);
+			i += k;
+		} else {
+			if (o + k + 1 > len)
+				break;
+			memcpy(dst + o, s + i, k);
+			o += k;
+			i += k;
+		}
+	}
+	dst[o] = '\0';
 }
 
 static void mark_truncated(char *line, int n)
@@ -37,15 +97,16 @@ static int vadd(struct oci_err *e, int errnum, int with_strerror, const char *fm
 	if (!e)
 		return rc;
 	if (e->count < OCI_ERR_MAX) {
-		char *line = e->msg[e->count];
-		int n = vsnprintf(line, OCI_ERR_LEN, fmt, ap);
+		char raw[OCI_ERR_LEN];
+		int n = vsnprintf(raw, OCI_ERR_LEN, fmt, ap);
 
 		if (n < 0)
-			n = 0, line[0] = '\0';
+			n = 0, raw[0] = '\0';
 		if (with_strerror && n < OCI_ERR_LEN)
-			n += snprintf(line + n, OCI_ERR_LEN - n, ": %s", strerror(errnum));
-		mark_truncated(line, n);
-		sanitize(line);
+			n += snprintf(raw + n, OCI_ERR_LEN - (size_t)n, ": %s", strerror(errnum));
+		mark_truncated(raw, n);
+		oci_sanitize(raw, e->msg[e->count], OCI_ERR_LEN);
+		e->code[e->count] = errnum > 0 ? errnum : EINVAL;
 	}
 	e->count++;
 	return rc;
@@ -88,9 +149,9 @@ void oci_err_append(struct oci_err *dst, const struct oci_err *src, const char *
 		return;
 	for (unsigned i = 0; i < oci_err_lines(src); i++) {
 		if (prefix)
-			oci_err_add(dst, EINVAL, "%s: %s", prefix, src->msg[i]);
+			oci_err_add(dst, src->code[i], "%s: %s", prefix, src->msg[i]);
 		else
-			oci_err_add(dst, EINVAL, "%s", src->msg[i]);
+			oci_err_add(dst, src->code[i], "%s", src->msg[i]);
 	}
 	if (src->count > OCI_ERR_MAX)
 		dst->count += src->count - OCI_ERR_MAX;

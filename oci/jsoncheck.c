@@ -119,9 +119,9 @@ static int scan_string(struct scan *sc, struct name *nm)
 						return fail(sc, "bad \\u escape");
 				cp = hex4(sc->s + sc->i + 1);
 				sc->i += 4;
-				if (nm && cp >= 0xd800 && cp <= 0xdbff && sc->i + 6 < sc->n && sc->s[sc->i + 1] == '\\' &&
-				    sc->s[sc->i + 2] == 'u' && is_hex(sc->s[sc->i + 3]) && is_hex(sc->s[sc->i + 4]) &&
-				    is_hex(sc->s[sc->i + 5]) && is_hex(sc->s[sc->i + 6])) {
+				if (nm && cp >= 0xd800 && cp <= 0xdbff && sc->i + 6 < sc->n &&
+				    sc->s[sc->i + 1] == '\\' && sc->s[sc->i + 2] == 'u' && is_hex(sc->s[sc->i + 3]) &&
+				    is_hex(sc->s[sc->i + 4]) && is_hex(sc->s[sc->i + 5]) && is_hex(sc->s[sc->i + 6])) {
 					unsigned lo = hex4(sc->s + sc->i + 3);
 
 					if (lo >= 0xdc00 && lo <= 0xdfff) {

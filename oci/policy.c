@@ -149,7 +149,7 @@ static void parse_external_ports(struct oci_policy *p, json_object *v, struct oc
 		/* A single reserved port is a mistake worth saying; a span that
 		 * covers one just never hands it out. */
 		if (lo == hi && oci_port_reserved(lo)) {
-			oci_err_add(e, EINVAL, "%s: %s", what, oci_port_reserved_why(lo));
+			oci_err_add(e, EACCES, "%s: %s", what, oci_port_reserved_why(lo));
 			continue;
 		}
 		for (unsigned port = lo; port <= hi; port++)
@@ -182,7 +182,7 @@ static void parse_autoforward_ports(struct oci_policy *p, json_object *v, struct
 		if (oci_json_port(json_object_array_get_idx(v, i), what, &port, e) < 0)
 			continue;
 		if (oci_port_reserved(port)) {
-			oci_err_add(e, EINVAL, "%s: %s", what, oci_port_reserved_why(port));
+			oci_err_add(e, EACCES, "%s: %s", what, oci_port_reserved_why(port));
 			continue;
 		}
 		for (size_t j = 0; j < p->n_autoforward_ports; j++)

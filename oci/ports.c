@@ -124,7 +124,7 @@ static int parse_span(const char *s, size_t n, const char *side, const char *pfx
 	for (unsigned p = sp->lo; p <= sp->hi; p++)
 		if (oci_port_reserved(p))
 			return oci_err_add(
-				e, EINVAL, "%s: %s%s", pfx,
+				e, EACCES, "%s: %s%s", pfx,
 				sp->lo == sp->hi ? "" : "the range includes reserved port: ", oci_port_reserved_why(p));
 	return 0;
 }
@@ -345,7 +345,7 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 		snprintf(what, sizeof(what), "%s: localPort", pfx);
 		if (oci_json_port(local, what, &port, e) == 0) {
 			if (oci_port_reserved(port))
-				oci_err_add(e, EINVAL, "%s: %s", pfx, oci_port_reserved_why(port));
+				oci_err_add(e, EACCES, "%s: %s", pfx, oci_port_reserved_why(port));
 			m.local_port = (uint16_t)port;
 		}
 	}
@@ -353,7 +353,7 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 		snprintf(what, sizeof(what), "%s: externalPort", pfx);
 		if (oci_json_port(ext, what, &port, e) == 0) {
 			if (oci_port_reserved(port))
-				oci_err_add(e, EINVAL, "%s: %s", pfx, oci_port_reserved_why(port));
+				oci_err_add(e, EACCES, "%s: %s", pfx, oci_port_reserved_why(port));
 			m.external_port = (uint16_t)port;
 		}
 	}

@@ -213,10 +213,14 @@ static void test_read_fd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_utf8),	   cmocka_unit_test(test_json_grammar),
-		cmocka_unit_test(test_json_depth), cmocka_unit_test(test_json_decode),
-		cmocka_unit_test(test_json_names_unescaped), cmocka_unit_test(test_json_names_linear),
-		cmocka_unit_test(test_err_list),   cmocka_unit_test(test_read_fd),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_json_grammar),
+		cmocka_unit_test(test_json_depth),
+		cmocka_unit_test(test_json_decode),
+		cmocka_unit_test(test_json_names_unescaped),
+		cmocka_unit_test(test_json_names_linear),
+		cmocka_unit_test(test_err_list),
+		cmocka_unit_test(test_read_fd),
 	};
 
 	return cmocka_run_group_tests_name("input", tests, NULL, NULL);

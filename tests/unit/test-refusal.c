@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/* The refusal log (lib/refusal.c) and the harmless message lines it carries
+ * (oci/err.c): ids matched exactly, reasons as codes, nothing that forges a
+ * line or reorders what a terminal shows. */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../lib/refusal.h"
+
+static void test_sanitize(void **state)
+{
+	(void)state;
+	char out[128];
+
+	oci_sanitize("a\nb\tc\x7f", out, sizeof(out));
+	assert_string_equal(out, "a?b?c?");
+	/* U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LRI, U+0085 NEL (C1), U+2028 */
+	oci_sanitize("x\xe2\x80\xaey\xe2\x81\xa6z\xc2\x85w\xe2\x80\xa8", out, sizeof(out));
+	assert_string_equal(out, "x\\u202ey\\u2066z\\u0085w\\u2028");
+	/* Bytes that are not UTF-8 (a lone C1 byte of Latin-1, overlong) */
+	oci_sanitize("a\x85"
+		     "b\xc0\xaf",
+		     out, sizeof(out));
+	assert_string_equal(out, "a?b??");
+	/* Ordinary UTF-8 stays. */
+	oci_sanitize("caf\xc3\xa9 \xf0\x9f\x98\x80", out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+	/* Bounded: never past LEN, an escape is never cut in half. */
+	oci_sanitize("abc\xe2\x80\xae", out, 6);
+	assert_string_equal(out, "abc");
+}
+
+static void test_err_lines_sanitized_and_coded(void **state)
+{
+	(void)state;
+	struct oci_err e;
+
+	oci_err_init(&e);
+	oci_err_add(&e, EADDRINUSE, "entry '%s'", "80\xe2\x80\xae:3000\nforged");
+	assert_string_equal(e.msg[0], "entry '80\\u202e:3000?forged'");
+	assert_int_equal(e.code[0], EADDRINUSE);
+	assert_int_equal(ps_reason_of(e.code[0]), PS_REASON_IN_USE);
+	assert_int_equal(ps_reason_of(EACCES), PS_REASON_RESERVED);
+	assert_int_equal(ps_reason_of(EPERM), PS_REASON_POLICY);
+}
+
+static void test_codec_round_trip(void **state)
+{
+	(void)state;
+	struct ps_refusal r = {.time = "2026-11-22T10:00:00Z", .id = "web-1", .reason = PS_REASON_RESERVED}, back;
+	char *line = NULL;
+
+	snprintf(r.message, sizeof(r.message), "port 22 \"quoted\" \\ ok");
+	assert_int_equal(ps_refusal_encode(&r, &line), 0);
+	assert_non_null(strchr(line, '\n'));
+	assert_ptr_equal(strchr(line, '\n'), line + strlen(line) - 1); /* one line */
+	assert_int_equal(ps_refusal_decode(line, strlen(line), &back), 0);
+	assert_string_equal(back.id, "web-1");
+	assert_string_equal(back.message, r.message);
+	assert_int_equal(back.reason, PS_REASON_RESERVED);
+	free(line);
+	assert_int_equal(ps_refusal_decode("2026 web-1 refused: x\n", 22, &back), -EINVAL);
+	assert_int_equal(ps_refusal_decode("{\"time\":\"t\",\"id\":\"../x\",\"reason\":\"policy\",\"message\":\"m\"}",
+					   58, &back),
+			 -EINVAL);
+}
+
+static void count(const struct ps_refusal *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+}
+
+/* An id that is part of another's (a prefix, or a substring of a message) is
+ * not that container. */
+static void test_exact_id_and_mode(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/portside-unit-XXXXXX", path[256];
+	struct oci_err e;
+	struct stat st;
+	int n = 0;
+
+	assert_non_null(mkdtemp(dir));
+	setenv("PORTSIDE_RUN_DIR", dir, 1);
+	oci_err_init(&e);
+	oci_err_add(&e, EINVAL, "mentions web in its text");
+	assert_int_equal(ps_refusal_log("web-10", &e), 0);
+	assert_int_equal(ps_refusal_log("xweb", &e), 0);
+	assert_int_equal(ps_refusal_log("web", &e), 0);
+	assert_int_equal(ps_refusals_each("web", count, &n), 1);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(ps_refusals_each("we", count, &n), 0);
+	snprintf(path, sizeof(path), "%s/hook.log", dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	unlink(path);
+	rmdir(dir);
+	unsetenv("PORTSIDE_RUN_DIR");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_err_lines_sanitized_and_coded),
+		cmocka_unit_test(test_codec_round_trip),
+		cmocka_unit_test(test_exact_id_and_mode),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
