@@ -25,8 +25,9 @@ struct finding {
 struct seen {
 	unsigned proto;
 	unsigned port;
-	struct oci_ip ip;
+	struct oci_ip ip; /* an IPv4-mapped one as the IPv4 address it maps */
 	bool dual;
+	bool mapped; /* bound as [::ffff:IP] */
 };
 
 static size_t read_listeners(json_object *reply, struct seen *out, size_t max)
@@ -49,6 +50,7 @@ static size_t read_listeners(json_object *reply, struct seen *out, size_t max)
 		    oci_ip_parse(json_object_get_string(v), &out[n].ip) < 0)
 			continue;
 		out[n].dual = json_object_object_get_ex(it, "dual", &v) && json_object_get_boolean(v);
+		out[n].mapped = json_object_object_get_ex(it, "mapped", &v) && json_object_get_boolean(v);
 		n++;
 	}
 	return n;
@@ -64,7 +66,14 @@ static void addr_list(const struct seen *s, size_t n, unsigned port, char *buf, 
 
 		if (s[i].port != port)
 			continue;
-		ctl_format_addr(&s[i].ip, port, a, sizeof(a));
+		if (s[i].mapped) {
+			char v4[OCI_IP_LEN];
+
+			oci_ip_format(&s[i].ip, v4);
+			snprintf(a, sizeof(a), "[::ffff:%s]:%u", v4, port);
+		} else {
+			ctl_format_addr(&s[i].ip, port, a, sizeof(a));
+		}
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "", a);
 	}
 }

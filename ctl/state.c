@@ -15,16 +15,20 @@
 #include "../oci/input.h"
 #include "ctl.h"
 
+/* A status of every forward a container may have (maxPorts 4096 on two
+ * addresses, plus automatic ones) fits, with room to spare. */
+#define CTL_REPLY_MAX (4 << 20)
+
 json_object *ctl_ask(const char *id, const char *cmd)
 {
-	char *reply = malloc(1 << 16);
+	char *reply = malloc(CTL_REPLY_MAX);
 	json_object *o = NULL;
 	struct oci_err e;
 	int n;
 
 	if (!reply)
 		return NULL;
-	n = ps_control_call(id, cmd, reply, 1 << 16, 1000);
+	n = ps_control_call(id, cmd, reply, CTL_REPLY_MAX, 1000);
 	oci_err_init(&e);
 	if (n > 0 && oci_json_decode(reply, (size_t)n, "reply", &o, &e) < 0)
 		o = NULL;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket: "stop" ends the sidecar; "status" reports counters and
- * "listeners" the container's listening sockets, each as one JSON object.
- * Requests come from root only (the socket is 0600, in a 0700 directory);
- * still, a request is one short line, read once. */
+ * "listeners" the container's listening sockets, each as one JSON object
+ * (reply.c). Requests come from root only (the socket is 0600, in a 0700
+ * directory); still, a request is one short line, read once, and a reply of
+ * any size is written as the client reads it, never cut. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/fdpass.h"
+#include "../oci/cleanup.h"
 #include "../oci/ports.h"
 #include "../oci/state.h"
 #include "sidecar.h"
@@ -19,6 +21,8 @@ struct ctl_client {
 	uv_poll_t poll;
 	int fd;
 	struct sc_ctx *ctx;
+	char *out; /* a reply not yet written whole */
+	size_t len, off;
 	struct ctl_client *next; /* every open client, for shutdown */
 };
 
@@ -29,6 +33,7 @@ static void on_client_closed(uv_handle_t *h)
 	struct ctl_client *cl = h->data;
 
 	close(cl->fd);
+	free(cl->out);
 	free(cl);
 }
 
@@ -45,75 +50,62 @@ static void client_close(struct ctl_client *cl)
 
 static void reply(int fd, const char *s, size_t n)
 {
-	/* Small replies into an empty socket buffer: one non-blocking send. */
+	/* Short replies into an empty socket buffer: one non-blocking send. */
 	if (send(fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		sc_log("control: reply not sent: %s", strerror(errno));
 }
 
-static void status(struct sc_ctx *ctx, int fd)
+static void on_writable(uv_poll_t *p, int st, int events)
 {
-	char *buf;
-	size_t len, off = 0;
+	struct ctl_client *cl = p->data;
 
-	len = 128 + ctx->nfw * 300;
-	buf = malloc(len);
-	if (!buf)
-		return;
-	off += (size_t)snprintf(buf + off, len - off, "{\"pid\":%d,\"connections\":%u,\"forwards\":[", (int)getpid(),
-				ctx->conns_live);
-	for (size_t i = 0; i < ctx->nfw; i++) {
-		const struct sc_forward *fw = ctx->fw[i];
-		char ip[OCI_IP_LEN];
+	(void)events;
+	while (st == 0 && cl->off < cl->len) {
+		ssize_t n = send(cl->fd, cl->out + cl->off, cl->len - cl->off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-		oci_ip_format(&fw->cfg.host_ip, ip);
-		off += (size_t)snprintf(
-			buf + off, len - off,
-			"%s{\"hostIP\":\"%s\",\"externalPort\":%u,\"localPort\":%u,\"protocol\":\"%s\",\"auto\":%s,"
-			"\"connections\":%u,\"connectionsTotal\":%llu,\"bytesIn\":%llu,\"bytesOut\":%llu}",
-			i ? "," : "", ip, fw->cfg.external_port, fw->cfg.local_port, oci_proto_name(fw->cfg.proto),
-			fw->cfg.auto_assigned ? "true" : "false", fw->conns_live, (unsigned long long)fw->conns_total,
-			(unsigned long long)fw->bytes_in, (unsigned long long)fw->bytes_out);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return; /* called again once the client has read some */
+		if (n < 0)
+			break;
+		cl->off += (size_t)n;
 	}
-	off += (size_t)snprintf(buf + off, len - off, "]}\n");
-	reply(fd, buf, off);
-	free(buf);
+	client_close(cl);
 }
 
-/* Every TCP listener in the container, for portsidectl doctor. */
-static void listeners(struct sc_ctx *ctx, int fd)
+/* Takes OUT (a whole reply, or NULL when it could not be built) and writes it
+ * as fast as the client reads; the client is closed once it is written. */
+static void reply_long(struct ctl_client *cl, char *out)
+{
+	static const char oom[] = "{\"error\":\"out of memory\"}\n";
+
+	if (!out && !(out = strdup(oom))) {
+		client_close(cl);
+		return;
+	}
+	cl->out = out;
+	cl->len = strlen(out);
+	cl->off = 0;
+	uv_poll_start(&cl->poll, UV_WRITABLE, on_writable);
+}
+
+/* Every listener in the container, TCP then UDP, for portsidectl doctor. */
+static char *listeners(struct sc_ctx *ctx)
 {
 	enum { MAX = 512 };
-	struct sc_listener *l = calloc(MAX, sizeof(*l));
-	size_t n = 0, len = 64 + MAX * 96, off = 0;
-	char *buf = malloc(len);
+	cleanup_free struct sc_listener *l = calloc(MAX, sizeof(*l));
+	size_t ntcp = 0, nudp = 0;
 	int rc;
 
-	if (!l || !buf)
-		goto out;
-	if ((rc = sc_listeners(ctx, OCI_PROTO_TCP, 0, l, MAX, &n)) < 0) {
-		off = (size_t)snprintf(buf, len, "{\"error\":\"%s\"}\n", strerror(-rc));
-	} else {
-		size_t ntcp = n, nudp = 0;
-
-		/* UDP sockets too, where the kernel has UDP sock_diag. */
-		if (sc_listeners(ctx, OCI_PROTO_UDP, 0, l + ntcp, MAX - ntcp, &nudp) == 0)
-			n += nudp;
-		off += (size_t)snprintf(buf + off, len - off, "{\"listeners\":[");
-		for (size_t i = 0; i < n; i++) {
-			char ip[OCI_IP_LEN];
-
-			oci_ip_format(&l[i].ip, ip);
-			off += (size_t)snprintf(buf + off, len - off,
-						"%s{\"protocol\":\"%s\",\"port\":%u,\"address\":\"%s\",\"dual\":%s}",
-						i ? "," : "", i < ntcp ? "tcp" : "udp", l[i].port, ip,
-						l[i].dual ? "true" : "false");
-		}
-		off += (size_t)snprintf(buf + off, len - off, "]}\n");
-	}
-	reply(fd, buf, off);
-out:
-	free(l);
-	free(buf);
+	if (!l)
+		return NULL;
+	if ((rc = sc_listeners(ctx, OCI_PROTO_TCP, 0, l, MAX, &ntcp)) < 0)
+		return sc_reply_listeners(NULL, 0, 0, -rc);
+	/* UDP sockets too, where the kernel has UDP sock_diag. */
+	if (sc_listeners(ctx, OCI_PROTO_UDP, 0, l + ntcp, MAX - ntcp, &nudp) < 0)
+		nudp = 0;
+	return sc_reply_listeners(l, ntcp + nudp, ntcp, 0);
 }
 
 static void on_request(uv_poll_t *p, int st, int events)
@@ -159,9 +151,15 @@ static void on_request(uv_poll_t *p, int st, int events)
 			sc_shutdown(cl->ctx, "stop requested");
 			return;
 		} else if (!strcmp(line, "status")) {
-			status(cl->ctx, cl->fd);
+			if (passed >= 0)
+				close(passed);
+			reply_long(cl, sc_reply_status(cl->ctx));
+			return;
 		} else if (!strcmp(line, "listeners")) {
-			listeners(cl->ctx, cl->fd);
+			if (passed >= 0)
+				close(passed);
+			reply_long(cl, listeners(cl->ctx));
+			return;
 		} else {
 			reply(cl->fd, "error: unknown request\n", 23);
 		}

@@ -122,6 +122,12 @@ void sc_autoforward_stop(struct sc_ctx *ctx);
 int sc_udp_start(struct sc_ctx *ctx);
 void sc_udp_stop(struct sc_ctx *ctx);
 
+/* reply.c: the control socket's JSON replies, each a new newline-terminated
+ * string (NULL when out of memory). ERROR: the listeners could not be read
+ * (an errno), and the reply says so. */
+char *sc_reply_status(const struct sc_ctx *ctx);
+char *sc_reply_listeners(const struct sc_listener *l, size_t n, size_t ntcp, int error);
+
 /* control.c: serves the control socket; stop closes it and its clients. */
 int sc_control_start(struct sc_ctx *ctx);
 void sc_control_stop(struct sc_ctx *ctx);
