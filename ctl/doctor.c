@@ -62,7 +62,7 @@ static void addr_list(const struct seen *s, size_t n, unsigned port, char *buf, 
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && off < len; i++) {
-		char a[OCI_IP_LEN + 8];
+		char a[OCI_IP_LEN + 24];
 
 		if (s[i].port != port)
 			continue;
