@@ -39,8 +39,16 @@ int ctl_logs(int argc, char **argv)
 	ps_owner(argv[1], id, sizeof(id));
 	if (!id[0])
 		snprintf(id, sizeof(id), "%s", argv[1]);
+	/* The rotated part first, then the current one. */
+	if (ps_path(path, sizeof(path), id, "sidecar.log.1") == 0 &&
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) >= 0) {
+		while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+			if (n > 0 && fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+				return CTL_EXIT_INVALID;
+		oci_close(&fd);
+	}
 	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0) {
 		if (refusals)
 			return CTL_EXIT_OK;
 		ctl_warn("no log for %s: it is not a forwarded container", argv[1]);

@@ -38,7 +38,8 @@ json_object *ctl_ask(const char *id, const char *cmd)
 
 int ctl_ids(char ***out, size_t *n)
 {
-	cleanup_closedir DIR *d = opendir(ps_run_dir());
+	char dir[4096];
+	cleanup_closedir DIR *d = ps_path(dir, sizeof(dir), NULL, NULL) == 0 ? opendir(dir) : NULL;
 	struct dirent *de;
 	char **v = NULL;
 	size_t cap = 0;
@@ -47,8 +48,7 @@ int ctl_ids(char ***out, size_t *n)
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' || !strcmp(de->d_name, "netns") ||
-		    !oci_id_valid(de->d_name))
+		if (de->d_type != DT_DIR || !oci_id_valid(de->d_name))
 			continue;
 		if (*n == cap) {
 			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));

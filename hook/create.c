@@ -55,9 +55,33 @@ static void report_errors(const char *id, const struct oci_err *e)
 	ps_refusal_log(id, e);
 }
 
+/* True when ID's directory belongs to a running container other than one
+ * served by OWNER (NULL: any): its own live sidecar, or the live sidecar it
+ * joined. The same id under another runtime root (runc --root), or a hostile
+ * one, must never take over or delete that state. */
+static bool id_in_use(const char *id, const char *owner)
+{
+	char cur[OCI_ID_MAX_LEN + 2];
+
+	if ((!owner || strcmp(owner, id)) && ps_sidecar_alive(id, NULL))
+		return true;
+	ps_owner(id, cur, sizeof(cur));
+	return cur[0] && (!owner || strcmp(cur, owner)) && ps_sidecar_alive(cur, NULL);
+}
+
+/* Records which bundle ID came from, for poststop to check. */
+static int write_bundle(const char *id, const char *bundle)
+{
+	char path[4096];
+
+	if (!bundle || ps_path(path, sizeof(path), id, "bundle") < 0)
+		return 0;
+	return ps_write_file(path, bundle, strlen(bundle));
+}
+
 /* The netns already has a live sidecar (a second container of a pod, or a
  * runtime re-running createRuntime): record who serves ID, add nothing. */
-static int join_existing(const char *id, const char *key, int pidfd, bool *joined)
+static int join_existing(const char *id, const char *bundle, const char *key, int pidfd, bool *joined)
 {
 	char path[4096], owner[OCI_ID_MAX_LEN + 2];
 	cleanup_close int fd = -1;
@@ -82,10 +106,12 @@ static int join_existing(const char *id, const char *key, int pidfd, bool *joine
 	*joined = true;
 	if (!strcmp(owner, id))
 		return 0;
+	if (id_in_use(id, owner))
+		return -EEXIST;
 	if (ps_path(path, sizeof(path), id, NULL) < 0 || (mkdir(path, 0700) < 0 && errno != EEXIST))
 		return -errno;
 	ps_path(path, sizeof(path), id, "owner");
-	if ((rc = ps_write_file(path, owner, strlen(owner))) < 0)
+	if ((rc = ps_write_file(path, owner, strlen(owner))) < 0 || (rc = write_bundle(id, bundle)) < 0)
 		return rc;
 	/* The sidecar serves the netns as long as one of its containers runs:
 	 * it watches this one's init too. */
@@ -146,7 +172,15 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 				 "the container shares the host's network namespace: there is nothing to forward");
 		goto out;
 	}
-	if ((rc = join_existing(st->id, key, pidfd, &joined)) < 0) {
+	if ((rc = join_existing(st->id, st->bundle, key, pidfd, &joined)) == -EEXIST ||
+	    (!joined && id_in_use(st->id, NULL))) {
+		rc = oci_err_add(
+			&e, EEXIST,
+			"container id %s is in use by another running container: ids must be unique on this host",
+			st->id);
+		goto out;
+	}
+	if (rc < 0) {
 		oci_err_addp(&e, -rc, "cannot record container %s", st->id);
 		goto out;
 	}
@@ -190,6 +224,10 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		goto out;
 	}
 	made_dir = true;
+	if ((rc = write_bundle(st->id, st->bundle)) < 0) {
+		oci_err_addp(&e, -rc, "cannot record the bundle of %s", st->id);
+		goto out;
+	}
 
 	/* The sidecar sees listener i at SC_FD_FIRST_LISTENER + i. */
 	listeners = calloc(fw.n ? fw.n : 1, sizeof(int));

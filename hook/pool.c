@@ -20,7 +20,8 @@
  * with no explicit mapping holds its pool address there alone). */
 static size_t used_addresses(struct oci_ip *used, size_t max)
 {
-	cleanup_closedir DIR *d = opendir(ps_run_dir());
+	char dir[4096];
+	cleanup_closedir DIR *d = ps_path(dir, sizeof(dir), NULL, NULL) == 0 ? opendir(dir) : NULL;
 	struct dirent *de;
 	size_t n = 0;
 

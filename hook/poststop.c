@@ -49,6 +49,24 @@ static bool released(const char *id)
 	return ps_path(path, sizeof(path), id, "released") == 0 && access(path, F_OK) == 0;
 }
 
+/* False when ID's state records another bundle: the same id under another
+ * runtime root, whose poststop must not stop this container's sidecar. */
+static bool same_bundle(const char *id, const char *bundle)
+{
+	char path[4096], rec[4096];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	if (!bundle || ps_path(path, sizeof(path), id, "bundle") < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+		return true; /* nothing recorded: an older portside's state */
+	n = read(fd, rec, sizeof(rec) - 1);
+	if (n < 0)
+		return true;
+	rec[n] = '\0';
+	return strcmp(rec, bundle) == 0;
+}
+
 int hook_poststop(const struct oci_state *st)
 {
 	cleanup_close int lock = -1;
@@ -59,6 +77,10 @@ int hook_poststop(const struct oci_state *st)
 	/* Without the lock (another hook stuck), clean up anyway: poststop must
 	 * not leave ports held. */
 	ps_lock(&lock, 3000);
+	if (!same_bundle(st->id, st->bundle)) {
+		hook_warn("state of %s belongs to a container of another bundle: left alone", st->id);
+		return 0;
+	}
 	ps_owner(st->id, owner, sizeof(owner));
 	serving = owner[0] ? owner : st->id;
 

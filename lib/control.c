@@ -46,15 +46,15 @@ int ps_control_call(const char *id, const char *cmd, char *reply, size_t len, in
 
 int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, size_t len, int timeout_ms)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	cleanup_close int fd = -1;
+	struct sockaddr_un sa;
+	cleanup_close int fd = -1, dirfd = -1;
 	long deadline = now_ms() + timeout_ms;
 	size_t got = 0;
 	char line[512]; /* "adopt " and an id (at most OCI_ID_MAX_LEN) fit */
 	int rc, n;
 
-	if (ps_path(sa.sun_path, sizeof(sa.sun_path), id, "control.sock") < 0)
-		return -ENAMETOOLONG;
+	if ((rc = ps_control_addr(id, &sa, &dirfd)) < 0)
+		return rc;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;

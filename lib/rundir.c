@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,10 +28,31 @@ const char *ps_run_dir(void)
 
 int ps_path(char *buf, size_t len, const char *id, const char *name)
 {
-	int n = name ? snprintf(buf, len, "%s/%s/%s", ps_run_dir(), id, name)
-		     : snprintf(buf, len, "%s/%s", ps_run_dir(), id);
+	int n = !id    ? snprintf(buf, len, "%s/" PS_CONTAINERS_DIR, ps_run_dir())
+		: name ? snprintf(buf, len, "%s/" PS_CONTAINERS_DIR "/%s/%s", ps_run_dir(), id, name)
+		       : snprintf(buf, len, "%s/" PS_CONTAINERS_DIR "/%s", ps_run_dir(), id);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int ps_control_addr(const char *id, struct sockaddr_un *sa, int *dirfd)
+{
+	char dir[4096];
+
+	*dirfd = -1;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (ps_path(sa->sun_path, sizeof(sa->sun_path), id, "control.sock") == 0)
+		return 0;
+	/* A long id overflows sun_path (108 bytes): reach the directory through
+	 * a descriptor of it instead, whose /proc path is short. */
+	if (ps_path(dir, sizeof(dir), id, NULL) < 0)
+		return -ENAMETOOLONG;
+	*dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (*dirfd < 0)
+		return -errno;
+	snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/control.sock", *dirfd);
+	return 0;
 }
 
 static int mkdir_mode(const char *path, mode_t mode)
@@ -46,6 +68,9 @@ int ps_run_dir_init(void)
 	int rc;
 
 	if ((rc = mkdir_mode(ps_run_dir(), 0711)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/" PS_CONTAINERS_DIR, ps_run_dir());
+	if ((rc = mkdir_mode(path, 0700)) < 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/netns", ps_run_dir());
 	return mkdir_mode(path, 0700);
@@ -80,8 +105,9 @@ int ps_lock(int *fd, int timeout_ms)
 
 int ps_state_remove(const char *id)
 {
-	static const char *const files[] = {"forwards.json", "sidecar.pid",	  "sidecar.log", "control.sock",
-					    "owner",	     "forwards.json.tmp", "released",	 "released.tmp"};
+	static const char *const files[] = {"forwards.json", "sidecar.pid",  "sidecar.log", "sidecar.log.1",
+					    "control.sock",  "owner",	     "bundle",	    "forwards.json.tmp",
+					    "released",	     "released.tmp", "owner.tmp",   "bundle.tmp"};
 	char path[4096];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -236,7 +262,8 @@ int ps_record_load(const char *id, struct oci_forwards **out, struct oci_err *e)
 
 int ps_gc(void)
 {
-	cleanup_closedir DIR *d = opendir(ps_run_dir());
+	char dir[4096];
+	cleanup_closedir DIR *d = ps_path(dir, sizeof(dir), NULL, NULL) == 0 ? opendir(dir) : NULL;
 	struct dirent *de;
 	int removed = 0;
 
@@ -245,8 +272,7 @@ int ps_gc(void)
 	while ((de = readdir(d))) {
 		char owner[256];
 
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' || !strcmp(de->d_name, "netns") ||
-		    !oci_id_valid(de->d_name))
+		if (de->d_type != DT_DIR || !oci_id_valid(de->d_name))
 			continue;
 		if (ps_sidecar_alive(de->d_name, NULL))
 			continue;

@@ -4,14 +4,22 @@
 
 /* /run/portside: where each forwarded container has its state.
  *
- *   /run/portside/lock                 serialises hooks (two containers of a pod)
- *   /run/portside/<id>/forwards.json   what is forwarded (oci/forwards.h)
- *   /run/portside/<id>/sidecar.pid     the sidecar's pid
- *   /run/portside/<id>/sidecar.log     its log
- *   /run/portside/<id>/control.sock    its control socket, mode 0600
- *   /run/portside/<id>/owner           for a container that joined another's
- *                                      netns: the id whose sidecar serves it
- *   /run/portside/netns/<dev>:<ino>    the id whose sidecar serves that netns
+ *   /run/portside/lock                    serialises hooks (two containers of a pod)
+ *   /run/portside/hook.log[.1]            the hook's refusals (lib/refusal.h), 0600
+ *   /run/portside/netns/<dev>:<ino>       the id whose sidecar serves that netns
+ *   /run/portside/containers/<id>/        one directory a container, 0700:
+ *     forwards.json   what is forwarded (oci/forwards.h)
+ *     bundle          the bundle it was started from (a poststop of the same
+ *                     id from another runtime root leaves it alone)
+ *     sidecar.pid     the sidecar's pid
+ *     sidecar.log[.1] its log, rotated (1 MiB at most together)
+ *     control.sock    its control socket, mode 0600
+ *     owner           for a container that joined another's netns: the id
+ *                     whose sidecar serves it
+ *     released        its poststop ran while others of its netns still run
+ *
+ * Containers live in a directory of their own, so that no container id
+ * ("lock", "netns", "hook.log") can name one of portside's own files.
  *
  * PORTSIDE_RUN_DIR overrides the root (tests; the hooks.d file sets an env). */
 
@@ -21,15 +29,24 @@
 #include "../oci/forwards.h"
 
 #define PS_RUN_DIR_DEFAULT "/run/portside"
+#define PS_CONTAINERS_DIR  "containers"
+
+struct sockaddr_un;
 
 /* The root directory (no trailing slash). */
 const char *ps_run_dir(void);
 
-/* Writes "ROOT/ID/NAME" (NAME may be NULL: the container's directory) into BUF.
+/* Writes "ROOT/containers/ID/NAME" (NAME may be NULL: the container's
+ * directory; ID NULL too: the directory of all containers) into BUF.
  * -ENAMETOOLONG if it does not fit. */
 int ps_path(char *buf, size_t len, const char *id, const char *name);
 
-/* Creates the root (0711) and ROOT/netns (0700) if missing. */
+/* The address of ID's control socket in *SA. When its path is too long for a
+ * sockaddr_un, *DIRFD gets a descriptor of ID's directory, which the address
+ * goes through and the caller closes after bind or connect (-1 otherwise). */
+int ps_control_addr(const char *id, struct sockaddr_un *sa, int *dirfd);
+
+/* Creates the root (0711), ROOT/containers and ROOT/netns (0700) if missing. */
 int ps_run_dir_init(void);
 
 /* Takes the exclusive lock on ROOT/lock, waiting at most TIMEOUT_MS; *FD holds

@@ -100,9 +100,9 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 	 * containers: the policy bounds how many it holds at once. */
 	if (auto_count(ctx) >= ctx->rec->max_autoforwards) {
 		if (!(state->failed[port / 8] & (1u << (port % 8))))
-			sc_log("cannot forward local port %u/tcp automatically: %u automatic forwards already "
-			       "(policy maxAutoforwards)",
-			       port, ctx->rec->max_autoforwards);
+			sc_log_limited("cannot forward local port %u/tcp automatically: %u automatic forwards already "
+				       "(policy maxAutoforwards)",
+				       port, ctx->rec->max_autoforwards);
 		state->failed[port / 8] |= (uint8_t)(1u << (port % 8));
 		return;
 	}
@@ -114,9 +114,9 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 	}
 	if (rc < 0) {
 		if (!(state->failed[port / 8] & (1u << (port % 8))))
-			sc_log("cannot forward local port %u/tcp automatically: %s", port,
-			       rc == -EADDRINUSE ? "no free port left in the policy's autoforwardPorts"
-						 : strerror(-rc));
+			sc_log_limited("cannot forward local port %u/tcp automatically: %s", port,
+				       rc == -EADDRINUSE ? "no free port left in the policy's autoforwardPorts"
+							 : strerror(-rc));
 		state->failed[port / 8] |= (uint8_t)(1u << (port % 8));
 		return;
 	}
@@ -150,9 +150,9 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 			continue;
 		}
 		oci_ip_format(&cfg.host_ip, ip);
-		sc_log("forwarding %s%s%s:%u -> %u/tcp automatically (the app opened it)",
-		       cfg.host_ip.family == AF_INET6 ? "[" : "", ip, cfg.host_ip.family == AF_INET6 ? "]" : "", ext,
-		       port);
+		sc_log_limited("forwarding %s%s%s:%u -> %u/tcp automatically (the app opened it)",
+			       cfg.host_ip.family == AF_INET6 ? "[" : "", ip, cfg.host_ip.family == AF_INET6 ? "]" : "",
+			       ext, port);
 	}
 }
 
@@ -193,8 +193,8 @@ static void on_tick(uv_timer_t *t)
 			still = seen[k].port == fw->cfg.local_port;
 		if (still)
 			continue;
-		sc_log("stopped forwarding host port %u -> %u/tcp: the app closed it", fw->cfg.external_port,
-		       fw->cfg.local_port);
+		sc_log_limited("stopped forwarding host port %u -> %u/tcp: the app closed it", fw->cfg.external_port,
+			       fw->cfg.local_port);
 		sc_tcp_retire(fw);
 	}
 }

@@ -51,12 +51,23 @@ static void open_log(const char *id)
 
 	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0)
 		return;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Read-write: rotation copies it out (log.c). */
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return;
 	/* stderr is the log from here on (sanitizer reports land there too). */
 	dup2(fd, STDERR_FILENO);
 	close(fd);
+	/* Opened now: once confined, the sidecar can open nothing. */
+	if (ps_path(path, sizeof(path), id, "sidecar.log.1") == 0 &&
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600)) >= 0)
+		sc_log_rotate_to(fd);
+}
+
+static void on_log_tick(uv_timer_t *t)
+{
+	(void)t;
+	sc_log_flush(false);
 }
 
 static struct oci_forwards *load_record(const char *id)
@@ -88,12 +99,13 @@ static int write_pid(const char *id)
  * process in a netns can reach those (CVE-2020-15257). */
 static int control_socket(const char *id)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa;
+	cleanup_close int dirfd = -1;
 	mode_t old;
 	int fd, rc;
 
-	if (ps_path(sa.sun_path, sizeof(sa.sun_path), id, "control.sock") < 0)
-		return -ENAMETOOLONG;
+	if ((rc = ps_control_addr(id, &sa, &dirfd)) < 0)
+		return rc;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -156,6 +168,8 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 	sc_watch_stop(ctx);
 	uv_close((uv_handle_t *)&ctx->sig_term, NULL);
 	uv_close((uv_handle_t *)&ctx->sig_int, NULL);
+	uv_close((uv_handle_t *)&ctx->log_timer, NULL);
+	sc_log_flush(true);
 }
 
 int main(int argc, char **argv)
@@ -224,6 +238,8 @@ int main(int argc, char **argv)
 	ctx.sig_term.data = ctx.sig_int.data = &ctx;
 	uv_signal_start(&ctx.sig_term, on_signal, SIGTERM);
 	uv_signal_start(&ctx.sig_int, on_signal, SIGINT);
+	uv_timer_init(ctx.loop, &ctx.log_timer);
+	uv_timer_start(&ctx.log_timer, on_log_tick, 1000, 1000);
 	/* The container whose hook started the sidecar; others of its netns
 	 * join through the control socket. */
 	if (fcntl(SC_FD_PIDFD, F_GETFD) == 0 && (rc = sc_watch_add(&ctx, id, SC_FD_PIDFD)) < 0)

@@ -37,6 +37,7 @@ struct sc_ctx {
 	int ctl_fd; /* control socket, listening */
 	uv_poll_t ctl_poll;
 	uv_signal_t sig_term, sig_int;
+	uv_timer_t log_timer;	 /* writes the log's summaries */
 	uv_timer_t resume_timer; /* accepting again after EMFILE */
 	bool resume_armed;
 
@@ -54,6 +55,21 @@ struct sc_ctx {
 /* log.c: one line to the log (fd 2), "TIME ID12 MSG". */
 void sc_log_init(const char *id);
 void sc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The log rotates into OLD_FD (sidecar.log.1, opened read-write) from now on. */
+void sc_log_rotate_to(int old_fd);
+
+/* What others can make happen at will, rate-limited: "VERB a NOUN to host
+ * port PORT: WHY" the first time in a window, then counted and summarised
+ * ("refused 120 more connections to host port 80 in the last 10 s: WHY"). */
+void sc_log_refused(const char *verb, const char *noun, unsigned port, const char *why);
+
+/* Any other line the container can repeat at will, rate-limited the same way
+ * by its text. */
+void sc_log_limited(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Writes the summaries of windows that ended (ALL: of every window). */
+void sc_log_flush(bool all);
 
 /* confine.c: drop to nobody, verify, no-new-privs, no capabilities but
  * CAP_NET_BIND_SERVICE when KEEP_BIND (automatic forwarding may bind a port

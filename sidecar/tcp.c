@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -246,19 +247,19 @@ static void start_conn(struct sc_forward *fw, int client)
 	int app;
 
 	if (sc_target(ctx, fw, &ss, &sl, why, sizeof(why)) < 0) {
-		sc_log("refused a connection to host port %u: %s", fw->cfg.external_port, why);
+		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
 		close(client);
 		return;
 	}
 	app = sc_netns_socket(ctx, ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (app < 0) {
-		sc_log("socket: %s", strerror(-app));
+		sc_log_limited("cannot dial local port %u: socket: %s", fw->cfg.local_port, strerror(-app));
 		close(client);
 		return;
 	}
 	if (connect(app, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		sc_log("refused a connection to host port %u: connecting to local port %u: %s", fw->cfg.external_port,
-		       fw->cfg.local_port, strerror(errno));
+		snprintf(why, sizeof(why), "connecting to local port %u: %s", fw->cfg.local_port, strerror(errno));
+		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
 		close(app);
 		close(client);
 		return;
@@ -277,7 +278,7 @@ static void start_conn(struct sc_forward *fw, int client)
 		c->half[i].pipe[0] = c->half[i].pipe[1] = -1;
 	for (int i = 0; i < 2; i++) {
 		if (pipe2(c->half[i].pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-			sc_log("pipe: %s", strerror(errno));
+			sc_log_limited("cannot serve a connection: pipe: %s", strerror(errno));
 			conn_free(c);
 			return;
 		}
@@ -289,8 +290,7 @@ static void start_conn(struct sc_forward *fw, int client)
 		size_t n = proxy_header(client, h);
 
 		if (n == 0 || write(c->half[0].pipe[1], h, n) != (ssize_t)n) {
-			sc_log("refused a connection to host port %u: cannot build its PROXY header",
-			       fw->cfg.external_port);
+			sc_log_refused("refused", "connection", fw->cfg.external_port, "cannot build its PROXY header");
 			conn_free(c);
 			return;
 		}
@@ -358,15 +358,18 @@ static void on_accept(uv_poll_t *p, int status, int events)
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				sc_log("out of descriptors (%s): accepting again in %d ms", strerror(errno),
-				       EMFILE_PAUSE_MS);
+				sc_log_limited("out of descriptors (%s): accepting again in %d ms", strerror(errno),
+					       EMFILE_PAUSE_MS);
 				pause_accepting(ctx);
 			}
 			return; /* EAGAIN, or an aborted connection */
 		}
 		if (ctx->conns_live >= ctx->max_conns) {
-			sc_log("refused a connection to host port %u: %u connections already (policy maxConnections)",
-			       fw->cfg.external_port, ctx->conns_live);
+			char why[96];
+
+			snprintf(why, sizeof(why), "%u connections and flows already (policy maxConnections)",
+				 ctx->max_conns);
+			sc_log_refused("refused", "connection", fw->cfg.external_port, why);
 			close(fd);
 			continue;
 		}

@@ -8,6 +8,7 @@
  * 127.0.0.5 hears back from 127.0.0.5. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,8 +17,17 @@
 #include "../oci/ports.h"
 #include "sidecar.h"
 
+#define STR_(x) #x
+#define STR(x)	STR_(x)
+
 #define BUCKETS		 1024
 #define DGRAMS_PER_EVENT 64 /* fairness between forwards and flows */
+/* Replies are bounded by the client: each datagram from it lets the app send
+ * REPLY_CREDIT back, banked up to REPLY_CREDIT_MAX. A client address can be
+ * spoofed; one forged datagram must not let the app stream from the host's
+ * address at a victim. A flow also stays open only while the client sends. */
+#define REPLY_CREDIT	 64
+#define REPLY_CREDIT_MAX 1024
 
 struct flow {
 	struct sc_forward *fw;
@@ -30,7 +40,8 @@ struct flow {
 	int local_family;
 	int fd; /* connected to the app */
 	uv_poll_t poll;
-	uint64_t last; /* uv_now() of the last datagram either way */
+	uint64_t last;	 /* uv_now() of the client's last datagram */
+	unsigned credit; /* replies the app may still send */
 	struct flow *hnext, *prev, *next;
 };
 
@@ -38,7 +49,6 @@ struct sc_udp {
 	struct flow *buckets[BUCKETS];
 	struct flow *all;
 	uv_timer_t sweep;
-	uint64_t full_logged; /* last time "table full" was logged */
 };
 
 /* One datagram at a time: the loop is single-threaded. */
@@ -130,10 +140,17 @@ static void on_reply(uv_poll_t *p, int status, int events)
 			if (errno == EAGAIN || errno == EINTR)
 				return;
 			/* ECONNREFUSED: an ICMP port unreachable from the app's side. */
-			sc_log("udp flow to local port %u: %s", f->fw->cfg.local_port, strerror(errno));
+			sc_log_limited("udp flow to local port %u: %s", f->fw->cfg.local_port, strerror(errno));
 			flow_close(ctx, f);
 			return;
 		}
+		if (f->credit == 0) {
+			sc_log_refused(
+				"dropped", "reply", f->fw->cfg.external_port,
+				"the app sent more than " STR(REPLY_CREDIT) " datagrams for one of the client's");
+			continue;
+		}
+		f->credit--;
 		iov.iov_base = dgram;
 		iov.iov_len = (size_t)n;
 		memset(&cbuf, 0, sizeof(cbuf));
@@ -162,7 +179,6 @@ static void on_reply(uv_poll_t *p, int status, int events)
 		/* A full send buffer drops the datagram, as UDP may. */
 		if (sendmsg(f->fw->cfg.fd, &msg, MSG_DONTWAIT) == n)
 			f->fw->bytes_out += (uint64_t)n;
-		f->last = uv_now(ctx->loop);
 	}
 }
 
@@ -177,18 +193,12 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	char why[256];
 
 	if (ctx->conns_live >= ctx->max_conns) {
-		uint64_t now = uv_now(ctx->loop);
-
-		if (now - u->full_logged >= 1000) {
-			sc_log("dropped a datagram to host port %u/udp: %u flows and connections already (policy "
-			       "maxConnections)",
-			       fw->cfg.external_port, ctx->conns_live);
-			u->full_logged = now;
-		}
+		snprintf(why, sizeof(why), "%u flows and connections already (policy maxConnections)", ctx->max_conns);
+		sc_log_refused("dropped", "datagram", fw->cfg.external_port, why);
 		return NULL;
 	}
 	if (sc_target(ctx, fw, &ss, &sl, why, sizeof(why)) < 0) {
-		sc_log("dropped a datagram to host port %u/udp: %s", fw->cfg.external_port, why);
+		sc_log_refused("dropped", "datagram", fw->cfg.external_port, why);
 		return NULL;
 	}
 	f = calloc(1, sizeof(*f));
@@ -196,7 +206,8 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 		return NULL;
 	f->fd = sc_netns_socket(ctx, ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&ss, sl) < 0) {
-		sc_log("udp flow to local port %u: %s", fw->cfg.local_port, strerror(f->fd < 0 ? -f->fd : errno));
+		sc_log_limited("udp flow to local port %u: %s", fw->cfg.local_port,
+			       strerror(f->fd < 0 ? -f->fd : errno));
 		if (f->fd >= 0)
 			close(f->fd);
 		free(f);
@@ -263,6 +274,7 @@ static void on_dgram(uv_poll_t *p, int status, int events)
 		if (send(f->fd, dgram, (size_t)n, MSG_DONTWAIT) == n)
 			fw->bytes_in += (uint64_t)n;
 		f->last = uv_now(ctx->loop);
+		f->credit = f->credit + REPLY_CREDIT > REPLY_CREDIT_MAX ? REPLY_CREDIT_MAX : f->credit + REPLY_CREDIT;
 	}
 }
 

@@ -45,7 +45,7 @@ podman --hooks-dir "$W/hooks.d" run -d --name "$NAME" --annotation io.portside.p
 	--annotation io.portside.autoforward=never -v "$W/www:/www:ro" "$IMAGE" httpd -f -p 3000 -h /www >/dev/null
 ID=$(podman inspect -f '{{.Id}}' "$NAME")
 IP=$(podman inspect -f '{{.NetworkSettings.IPAddress}}' "$NAME")
-SIDECAR=$(cat "/run/portside/$ID/sidecar.pid")
+SIDECAR=$(cat "/run/portside/containers/$ID/sidecar.pid")
 socat TCP-LISTEN:19001,bind=127.0.0.1,reuseaddr,fork "TCP:$IP:3000" &
 SOCAT_PID=$!
 for i in $(seq 1 50); do

@@ -30,10 +30,10 @@ app() {
 	[ "$output" = "hello from later" ]
 	trace "$PORTSIDECTL" ls
 	[[ "$output" =~ 0\.0\.0\.0:18130\ +4500/tcp\ +auto ]]
-	grep -q "forwarding 0.0.0.0:18130 -> 4500/tcp automatically" "$RUNDIR/$CT/sidecar.log"
+	grep -q "forwarding 0.0.0.0:18130 -> 4500/tcp automatically" "$STATEDIR/$CT/sidecar.log"
 	# The app closes the port: the host port is free within a second.
 	wait_for 6 port_free 18130
-	grep -q "stopped forwarding host port 18130 -> 4500/tcp" "$RUNDIR/$CT/sidecar.log"
+	grep -q "stopped forwarding host port 18130 -> 4500/tcp" "$STATEDIR/$CT/sidecar.log"
 }
 
 @test "public: explicit mappings keep their ports; the next app port takes the next free one" {
@@ -45,8 +45,8 @@ app() {
 	run http_get 18131
 	[ "$output" = "hello from two" ]
 	sleep 0.5
-	[ "$(grep -c 'automatically' "$RUNDIR/$CT/sidecar.log")" -le 2 ]
-	! grep -q -- '-> 3000/tcp automatically' "$RUNDIR/$CT/sidecar.log"
+	[ "$(grep -c 'automatically' "$STATEDIR/$CT/sidecar.log")" -le 2 ]
+	! grep -q -- '-> 3000/tcp automatically' "$STATEDIR/$CT/sidecar.log"
 }
 
 @test "public skips localhost-only ports, bare LOCAL entries and port 22; all takes localhost-only ones" {
@@ -54,7 +54,7 @@ app() {
 		'httpd -f -p 127.0.0.1:4502 -h /www & httpd -f -p 4503 -h /www & httpd -f -p 22 -h /www & exec sleep 1000'
 	assert_status 0
 	sleep 1.5
-	! grep -q "automatically" "$RUNDIR/$CT/sidecar.log"
+	! grep -q "automatically" "$STATEDIR/$CT/sidecar.log"
 	port_free 18130
 
 	app all "$(ports_ann '4503'), \"io.portside.autoforward\": \"all\"" \
@@ -63,7 +63,7 @@ app() {
 	wait_for 3 port_listening 18130
 	run http_get 18130
 	[ "$output" = "hello from all" ]
-	! grep -q -- '-> 4503/tcp automatically\|-> 22/tcp automatically' "$RUNDIR/$CT/sidecar.log"
+	! grep -q -- '-> 4503/tcp automatically\|-> 22/tcp automatically' "$STATEDIR/$CT/sidecar.log"
 }
 
 @test "never: nothing is forwarded automatically, and the sidecar keeps no capability" {

@@ -4,6 +4,8 @@
 
 PORTSIDE_HOOK=$PORTSIDE_BUILD/portside-hook
 RUNDIR=${PORTSIDE_RUN_DIR:-/run/portside}
+# One directory a container (lib/rundir.h).
+STATEDIR=$RUNDIR/containers
 # Every container a test starts is named with this prefix and removed in
 # teardown, whatever the test did.
 CT_PREFIX=pstest-$$-
@@ -135,7 +137,7 @@ crun_start() { oci_start crun "$@"; }
 
 # The sidecar of container $1 (its pid), or nothing.
 sidecar_pid() {
-	local f=$RUNDIR/$1/sidecar.pid
+	local f=$STATEDIR/$1/sidecar.pid
 	[ -f "$f" ] || return 1
 	local pid
 	pid=$(cat "$f")
@@ -187,7 +189,7 @@ cleanup_containers() {
 	local bad=0 rt id ids
 	# Under `make asan` a sanitizer report lands in the sidecar's log, which
 	# poststop removes: read them first.
-	for log in "$RUNDIR/$CT_PREFIX"*/sidecar.log "$RUNDIR"/*/sidecar.log; do
+	for log in "$STATEDIR/$CT_PREFIX"*/sidecar.log "$STATEDIR"/*/sidecar.log; do
 		[ -f "$log" ] || continue
 		if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$log" >&2; then
 			echo "sanitizer report in $log" >&2
@@ -294,6 +296,6 @@ podman_start() {
 # nsenter: the sidecar itself stays in the host's namespace.
 netns_pid() {
 	local pid
-	pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$RUNDIR/$1/forwards.json" | head -1)
+	pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$STATEDIR/$1/forwards.json" | head -1)
 	[ -n "$pid" ] && [ "$pid" != 0 ] && echo "$pid"
 }

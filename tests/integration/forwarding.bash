@@ -64,7 +64,7 @@ fwd_refuses() {
 	output=$(refusal_output "$rt")
 	assert_output_has "local port '3000x' is not a port number"
 	port_free "$port"
-	! ls "$RUNDIR" | grep -q "^$CT_PREFIX"
+	! ls "$STATEDIR" | grep -q "^$CT_PREFIX"
 }
 
 # A host port already taken: the start fails naming the holder; a forwarded
@@ -92,7 +92,7 @@ fwd_localhost() {
 	assert_status 0
 	run http_get "$p1"
 	[ "$status" -ne 0 ]
-	wait_for 2 grep -q "listens on 127.0.0.1:3000 only" "$RUNDIR/$CT/sidecar.log"
+	wait_for 2 grep -q "listens on 127.0.0.1:3000 only" "$STATEDIR/$CT/sidecar.log"
 	start_web "$rt" lo-on "[{\"localPort\":3000,\"externalPort\":$p2,\"exposeLocalhost\":true}]" 127.0.0.1:3000
 	assert_status 0
 	run http_get "$p2"
@@ -118,7 +118,7 @@ fwd_remove_cleans() {
 	assert_status 0
 	pid=$(sidecar_pid "$CT")
 	ct_remove "$rt" "$CT"
-	[ ! -e "$RUNDIR/$CT" ]
+	[ ! -e "$STATEDIR/$CT" ]
 	wait_for 1 gone_or_zombie "$pid"
 	port_free "$port"
 }

@@ -65,8 +65,8 @@ pod_container_ids() {
 	[ "$(all_sidecars | wc -l)" -eq $((before + 1)) ]
 	owners=0 members=0
 	for id in $(podman ps -q --no-trunc --filter "pod=${CT_PREFIX}pod"); do
-		[ -f "$RUNDIR/$id/sidecar.pid" ] && owners=$((owners + 1))
-		[ -f "$RUNDIR/$id/owner" ] && members=$((members + 1))
+		[ -f "$STATEDIR/$id/sidecar.pid" ] && owners=$((owners + 1))
+		[ -f "$STATEDIR/$id/owner" ] && members=$((members + 1))
 	done
 	[ "$owners" -eq 1 ]
 	[ "$members" -eq 1 ]
@@ -84,7 +84,7 @@ pod_container_ids() {
 	wait_for 2 port_free 18502
 	wait_for 2 bash -c "[ \$(pgrep -x portside-sideca | while read -r p; do grep -q '^State:.*Z' /proc/\$p/status 2>/dev/null || echo \$p; done | wc -l) -eq $before ]"
 	for id in $ids; do
-		[ ! -e "$RUNDIR/$id" ]
+		[ ! -e "$STATEDIR/$id" ]
 	done
 }
 

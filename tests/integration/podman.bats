@@ -50,7 +50,7 @@ teardown() {
 	trace P stop -t 0 "$CT"
 	assert_status 0
 	wait_for 2 port_free 18410
-	[ ! -e "$RUNDIR/$CT" ]
+	[ ! -e "$STATEDIR/$CT" ]
 	trace P start "$CT"
 	assert_status 0
 	run http_get 18410
@@ -63,7 +63,7 @@ teardown() {
 	trace P rm -f -t 0 "$CT"
 	assert_status 0
 	wait_for 2 port_free 18410
-	[ ! -e "$RUNDIR/$CT" ]
+	[ ! -e "$STATEDIR/$CT" ]
 }
 
 @test "podman: --runtime crun works too" {

@@ -36,8 +36,8 @@ get() {
 	[ "$output" = "hello from two" ]
 	# Bound on the pool address only, not on every address.
 	! ss -Hltn 'sport = :80' | grep -qE '(\*|0\.0\.0\.0|\[::\]):80 '
-	grep -q '"hostIP":"127.77.0.1"' "$RUNDIR/$one/forwards.json" ||
-		grep -q '"hostIP": "127.77.0.1"' "$RUNDIR/$one/forwards.json"
+	grep -q '"hostIP":"127.77.0.1"' "$STATEDIR/$one/forwards.json" ||
+		grep -q '"hostIP": "127.77.0.1"' "$STATEDIR/$one/forwards.json"
 	# Released with the container: the next one gets it.
 	runc delete --force "$one"
 	web three 80:3000
@@ -46,9 +46,33 @@ get() {
 	[ "$output" = "hello from three" ]
 }
 
-@test "a mapping's own hostIP wins over the pool" {
-	web own '[{"localPort":3000,"externalPort":18801,"hostIP":"127.0.0.9"}]'
+@test "with a pool, a mapping may name its own pool address, never another address" {
+	# Outside the pool: the annotation would widen what the policy binds.
+	web outside '[{"localPort":3000,"externalPort":18801,"hostIP":"127.0.0.9"}]'
+	assert_status 1
+	assert_output_has "entry 1: host address 127.0.0.9 is not allowed by the host policy"
+	# Another container's pool address is not this one's.
+	web first 18802:3000
 	assert_status 0
-	run get 127.0.0.9:18801
+	web thief '[{"localPort":3000,"externalPort":18803,"hostIP":"127.77.0.1"}]'
+	assert_status 1
+	assert_output_has "host address 127.77.0.1 is not this container's pool address (127.77.0.2)"
+	# Its own (the next free one) is fine.
+	web own '[{"localPort":3000,"externalPort":18804,"hostIP":"127.77.0.2"}]'
+	assert_status 0
+	run get 127.77.0.2:18804
 	[ "$output" = "hello from own" ]
+}
+
+@test "an autoforward-only container holds its pool address: two never share one" {
+	mkdir -p "$TMP/a/www" "$TMP/b/www"
+	runc_start a '"io.portside.autoforward": "public"' "sleep 60"
+	assert_status 0
+	first=$CT
+	runc_start b '"io.portside.autoforward": "public"' "sleep 60"
+	assert_status 0
+	second=$CT
+	grep -q '"127.77.0.1"' "$STATEDIR/$first/forwards.json"
+	grep -q '"127.77.0.2"' "$STATEDIR/$second/forwards.json"
+	! grep -q '"127.77.0.1"' "$STATEDIR/$second/forwards.json"
 }

@@ -41,7 +41,7 @@ web() {
 	before=$(all_sidecars | wc -l)
 	runc_start plain '"org.example": "x"' "sleep 60"
 	assert_status 0
-	[ ! -e "$RUNDIR/$CT" ]
+	[ ! -e "$STATEDIR/$CT" ]
 	[ "$(all_sidecars | wc -l)" -eq "$before" ]
 }
 
@@ -96,12 +96,12 @@ web() {
 @test "runc delete runs poststop, which removes the state; a second poststop is harmless" {
 	web deleted "$(ports_ann 18085:3000)"
 	assert_status 0
-	[ -d "$RUNDIR/$CT" ]
+	[ -d "$STATEDIR/$CT" ]
 	runc kill "$CT" KILL
 	wait_for 5 runc_stopped "$CT"
 	trace runc delete "$CT"
 	assert_status 0
-	[ ! -e "$RUNDIR/$CT" ]
+	[ ! -e "$STATEDIR/$CT" ]
 	! grep -rqx "$CT" "$RUNDIR/netns"
 	# poststop again (a runtime retrying): exit 0, nothing to do.
 	trace "$PORTSIDE_HOOK" poststop <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"$CT\",\"status\":\"stopped\",\"bundle\":\"$BUNDLE\"}"
@@ -114,7 +114,7 @@ web() {
 	pid=$(sidecar_pid "$CT")
 	trace runc delete --force "$CT"
 	assert_status 0
-	[ ! -e "$RUNDIR/$CT" ]
+	[ ! -e "$STATEDIR/$CT" ]
 	wait_for 1 bash -c "! [ -r /proc/$pid/status ] || grep -q '^State:.*Z' /proc/$pid/status"
 	port_free 18086
 }
@@ -127,7 +127,7 @@ web() {
 		assert_status 0
 		port_listening 18087
 		runc delete --force "$CT"
-		[ ! -e "$RUNDIR/$CT" ] || { echo "state left after cycle $i"; false; }
+		[ ! -e "$STATEDIR/$CT" ] || { echo "state left after cycle $i"; false; }
 	done
 	wait_for 2 port_free 18087
 	[ "$(all_sidecars | wc -l)" -eq "$sidecars_before" ]
@@ -141,7 +141,7 @@ web() {
 		[ "$status" -ne 0 ]
 		assert_output_has "is reserved"
 		assert_output_has "can never be forwarded"
-		[ ! -e "$RUNDIR/$CT" ]
+		[ ! -e "$STATEDIR/$CT" ]
 		runc delete -f "$CT" 2>/dev/null || true
 	done
 	port_free 18088
@@ -167,7 +167,7 @@ web() {
 	kill "$holder"
 	[ "$status" -ne 0 ]
 	assert_output_has "host port 18091/tcp is already in use by socat (pid $holder)"
-	[ ! -e "$RUNDIR/$CT" ]
+	[ ! -e "$STATEDIR/$CT" ]
 	# All or nothing: the port that could be bound was released too.
 	port_free 18092
 	run http_get 18090
@@ -179,7 +179,7 @@ web() {
 	assert_status 0
 	run http_get 18093
 	[ "$status" -ne 0 ]
-	wait_for 2 grep -q "the app listens on 127.0.0.1:3000 only (localhost): bind it to 0.0.0.0 or set exposeLocalhost" "$RUNDIR/$CT/sidecar.log"
+	wait_for 2 grep -q "the app listens on 127.0.0.1:3000 only (localhost): bind it to 0.0.0.0 or set exposeLocalhost" "$STATEDIR/$CT/sidecar.log"
 
 	web lo-on "$(ports_ann '[{"localPort":3000,"externalPort":18094,"exposeLocalhost":true}]')" 127.0.0.1:3000
 	assert_status 0
@@ -196,7 +196,7 @@ web() {
 	[ "$output" = "hello from any" ]
 	run http_get 18096
 	[ "$status" -ne 0 ]
-	wait_for 2 grep -q "nothing listens on port 3001 in the container" "$RUNDIR/$CT/sidecar.log"
+	wait_for 2 grep -q "nothing listens on port 3001 in the container" "$STATEDIR/$CT/sidecar.log"
 }
 
 @test "the sidecar is confined: no new privs, seccomp, no capabilities, nobody, no stray fds" {
@@ -214,7 +214,7 @@ web() {
 	for fd in /proc/$pid/fd/*; do
 		l=$(readlink "$fd")
 		case "$l" in
-		/dev/null | "$RUNDIR/$CT/sidecar.log" | socket:* | pipe:* | anon_inode:*) ;;
+		/dev/null | "$STATEDIR/$CT/sidecar.log" | "$STATEDIR/$CT/sidecar.log.1" | socket:* | pipe:* | anon_inode:*) ;;
 		*) echo "unexpected fd $fd -> $l"; false ;;
 		esac
 	done
@@ -229,8 +229,8 @@ web() {
 	[ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]
 	[ "$(ls /proc/$fpid/fd | wc -l)" -eq 4 ] # 0-2 and the socketpair
 	# The control socket is the owner's alone.
-	[ "$(stat -c %a "$RUNDIR/$CT/control.sock")" = 600 ]
-	[ "$(stat -c %a "$RUNDIR/$CT")" = 700 ]
+	[ "$(stat -c %a "$STATEDIR/$CT/control.sock")" = 600 ]
+	[ "$(stat -c %a "$STATEDIR/$CT")" = 700 ]
 }
 
 @test "one sidecar per network namespace: a re-run hook and a second container add none" {
@@ -247,8 +247,8 @@ web() {
 	# A second container joins the first one's netns, as in a pod.
 	NETNS_PATH=/proc/$ctpid/ns/net web second "$(ports_ann 18099:3001)"
 	assert_status 0
-	[ "$(cat "$RUNDIR/$CT/owner")" = "$first" ]
-	[ ! -e "$RUNDIR/$CT/sidecar.pid" ]
+	[ "$(cat "$STATEDIR/$CT/owner")" = "$first" ]
+	[ ! -e "$STATEDIR/$CT/sidecar.pid" ]
 	[ "$(pgrep -x portside-sideca | while read -r p; do grep -l "$first" /proc/$p/cmdline 2>/dev/null; done | wc -l)" -eq 1 ]
 	run http_get 18098
 	[ "$output" = "hello from first" ]
@@ -273,12 +273,12 @@ web() {
 	wait_for 2 port_free 18101
 	# State whose sidecar died without a poststop (a crash, a runtime that
 	# never calls it): the next hook run removes it.
-	mkdir -p "$RUNDIR/${CT_PREFIX}stale"
-	echo 999999 >"$RUNDIR/${CT_PREFIX}stale/sidecar.pid"
+	mkdir -p "$STATEDIR/${CT_PREFIX}stale"
+	echo 999999 >"$STATEDIR/${CT_PREFIX}stale/sidecar.pid"
 	web later "$(ports_ann 18103:3000)"
 	assert_status 0
-	[ ! -e "$RUNDIR/${CT_PREFIX}stale" ]
-	[ ! -e "$RUNDIR/${CT_PREFIX}broken" ]
+	[ ! -e "$STATEDIR/${CT_PREFIX}stale" ]
+	[ ! -e "$STATEDIR/${CT_PREFIX}broken" ]
 }
 
 @test "proxyProtocol: the app receives a PROXY v2 header with the client's address" {
@@ -320,8 +320,8 @@ web() {
 	NETNS_PATH=/proc/$ctpid/ns/net web app "$(ports_ann 18106:3000)"
 	assert_status 0
 	second=$CT
-	[ "$(cat "$RUNDIR/$second/owner")" = "$first" ]
-	grep -q "container ${second:0:12} joined the network namespace" "$RUNDIR/$first/sidecar.log"
+	[ "$(cat "$STATEDIR/$second/owner")" = "$first" ]
+	grep -q "container ${second:0:12} joined the network namespace" "$STATEDIR/$first/sidecar.log"
 	run http_get 18106
 	[ "$output" = "hello from app" ]
 	# The first one goes: the netns is still in use, so the port stays.
@@ -335,6 +335,6 @@ web() {
 	runc delete --force "$second"
 	wait_for 2 gone_or_zombie "$pid"
 	wait_for 1 port_free 18106
-	[ ! -e "$RUNDIR/$first" ]
-	[ ! -e "$RUNDIR/$second" ]
+	[ ! -e "$STATEDIR/$first" ]
+	[ ! -e "$STATEDIR/$second" ]
 }

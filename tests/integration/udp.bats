@@ -55,7 +55,7 @@ echo_app() {
 	# A third client while both flows live: the table is full.
 	run udp_ask 127.0.0.1 18112 c 41003
 	[ -z "$output" ]
-	grep -q "policy maxConnections" "$RUNDIR/$CT/sidecar.log"
+	grep -q "policy maxConnections" "$STATEDIR/$CT/sidecar.log"
 	# The same client again reuses its flow.
 	run udp_ask 127.0.0.1 18112 a2 41001
 	[ "$output" = "echo:a2" ]
