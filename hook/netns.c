@@ -11,27 +11,69 @@
 #include "../oci/cleanup.h"
 #include "hook.h"
 
-/* A namespace file is on nsfs; anything else under that path is a mistake. */
+/* A namespace file is on nsfs; anything else under that path is a mistake,
+ * or an attack (a FIFO whose open blocks the hook, a device whose open has
+ * side effects). */
 #define NSFS_MAGIC 0x6e736673
 
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/vfs.h>
 
-static int check_nsfs(int fd, const char *path, struct oci_err *e)
+/* FD must be a network namespace, on nsfs. */
+static int check_netns(int fd, const char *path, struct oci_err *e)
 {
 	struct statfs sfs;
+	int type;
 
 	if (fstatfs(fd, &sfs) < 0)
 		return oci_err_addp(e, errno, "cannot stat network namespace %s", path);
 	if (sfs.f_type != NSFS_MAGIC)
-		return oci_err_add(e, EINVAL, "%s is not a network namespace", path);
+		return oci_err_add(e, EINVAL, "%s is not a network namespace (not a namespace file)", path);
+	if ((type = ioctl(fd, NS_GET_NSTYPE)) < 0)
+		return oci_err_addp(e, errno, "cannot read the namespace type of %s", path);
+	if (type != CLONE_NEWNET)
+		return oci_err_add(e, EINVAL, "%s is a namespace, but not a network namespace", path);
 	return 0;
+}
+
+/* Opens the config's netns PATH without ever blocking: O_PATH first, which
+ * opens nothing (a FIFO does not wait for a writer, a device is not
+ * touched), nsfs checked on that descriptor, then the namespace itself
+ * reopened through /proc/self/fd. Every check is made on the descriptor, not
+ * the path, so nothing swapped in between is ever used; symlinks are
+ * followed, as /proc/PID/ns/net is one. */
+static int open_netns_path(const char *path, struct oci_err *e)
+{
+	cleanup_close int opath = -1;
+	char self[64];
+	struct statfs sfs;
+	int fd;
+
+	opath = open(path, O_PATH | O_CLOEXEC);
+	if (opath < 0)
+		return oci_err_addp(e, errno, "cannot open network namespace %s", path);
+	if (fstatfs(opath, &sfs) < 0)
+		return oci_err_addp(e, errno, "cannot stat network namespace %s", path);
+	if (sfs.f_type != NSFS_MAGIC)
+		return oci_err_add(e, EINVAL, "%s is not a network namespace (not a namespace file)", path);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", opath);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return oci_err_addp(e, errno, "cannot open network namespace %s", path);
+	if (check_netns(fd, path, e) < 0) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }
 
 int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pidfd, char key[64], struct oci_err *e)
 {
-	cleanup_close int fd = -1, pfd = -1;
+	cleanup_close int fd = -1, pfd = -1, pidns = -1;
 	char path[64];
-	struct stat st;
+	struct stat st, pst;
 
 	*nsfd = *pidfd = -1;
 	/* The container's init pins the namespace's lifetime for the sidecar,
@@ -42,10 +84,7 @@ int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pid
 			return oci_err_addp(e, errno, "container process %d is gone", (int)pid);
 	}
 	if (cfg->netns_path) {
-		fd = open(cfg->netns_path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return oci_err_addp(e, errno, "cannot open network namespace %s", cfg->netns_path);
-		if (check_nsfs(fd, cfg->netns_path, e) < 0)
+		if ((fd = open_netns_path(cfg->netns_path, e)) < 0)
 			return -EINVAL;
 	} else {
 		if (pid <= 0)
@@ -54,14 +93,30 @@ int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pid
 			return oci_err_add(
 				e, EINVAL,
 				"the container shares the host's network namespace: there is nothing to forward");
+	}
+	if (pid > 0) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		pidns = open(path, O_RDONLY | O_CLOEXEC);
+		if (pidns < 0)
 			return oci_err_addp(e, errno, "cannot open %s", path);
+		if (check_netns(pidns, path, e) < 0)
+			return -EINVAL;
 		/* If the pid was recycled between the pidfd and the open, the
 		 * pidfd's process is dead: this signal 0 then fails. */
 		if (syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0) < 0)
 			return oci_err_add(e, ESRCH, "container process %d exited during start", (int)pid);
+		if (fd < 0) {
+			fd = pidns;
+			pidns = -1;
+		} else if (fstat(fd, &st) < 0 || fstat(pidns, &pst) < 0 || st.st_dev != pst.st_dev ||
+			   st.st_ino != pst.st_ino) {
+			/* The config names one namespace, the container runs in
+			 * another: forwarding into the named one would serve
+			 * whoever else is there. */
+			return oci_err_add(e, EINVAL,
+					   "network namespace %s is not the one container process %d runs in",
+					   cfg->netns_path, (int)pid);
+		}
 	}
 	if (fstat(fd, &st) < 0)
 		return oci_err_addp(e, errno, "cannot stat the network namespace");

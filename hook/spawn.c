@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -140,6 +141,11 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 	int fds[2], status;
 	pid_t child, pid;
 
+	/* The sidecar (a grandchild) becomes the hook's child when the middle
+	 * process exits, and stays unreaped while the hook runs: its pid cannot
+	 * be recycled before the hook has decided whether to kill it. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return oci_err_addp(e, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return oci_err_addp(e, errno, "pipe");
 	rd = fds[0];
@@ -172,7 +178,11 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 		int pfd = pid > 0 ? ps_pidfd_open(pid) : -1;
 
 		if (pfd >= 0) {
+			struct pollfd p = {.fd = pfd, .events = POLLIN};
+
 			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+			if (poll(&p, 1, 1000) > 0)
+				waitpid(pid, &status, WNOHANG); /* ours to reap */
 			close(pfd);
 		}
 		return -EIO;

@@ -8,7 +8,9 @@
  * netns creates, on request, the sockets that must live there (to dial the
  * app, the sock_diag and route netlink sockets), handing each back over a
  * socketpair with SCM_RIGHTS. The child does nothing else: no capabilities, a
- * seccomp filter of a few calls, and it exits when the sidecar goes. */
+ * seccomp filter of a few calls, and it exits when the sidecar goes: EOF on
+ * the socketpair ends it, and PR_SET_PDEATHSIG (armed after its uid change,
+ * which clears it) kills it even where the sidecar's end is held elsewhere. */
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h> /* SCMP_SYS */
@@ -26,7 +28,7 @@ struct factory_req {
 	int family, type, protocol;
 };
 
-static int confine_factory(void)
+static int confine_factory(pid_t parent)
 {
 	static const int allowed[] = {
 		SCMP_SYS(recvmsg),
@@ -44,7 +46,6 @@ static int confine_factory(void)
 		SCMP_SYS(clock_gettime),
 		SCMP_SYS(getpid),
 		SCMP_SYS(gettid),
-		SCMP_SYS(tgkill),
 		/* exiting, also through a sanitizer runtime's own exit path */
 		SCMP_SYS(exit),
 		SCMP_SYS(exit_group),
@@ -61,22 +62,26 @@ static int confine_factory(void)
 
 	if ((rc = sc_drop_privileges(false, &what)) < 0)
 		return rc;
+	/* Changing the uid cleared the parent-death signal: arm it now, then
+	 * make sure the parent did not go before it was armed. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return -errno;
+	if (getppid() != parent)
+		return -ESRCH;
 	return sc_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]), families,
 			       sizeof(families) / sizeof(families[0]));
 }
 
-static void __attribute__((noreturn)) factory_main(int sp, int nsfd)
+static void __attribute__((noreturn)) factory_main(int sp, int nsfd, pid_t parent)
 {
 	/* Its own name, so that a process list tells the two apart. */
 	prctl(PR_SET_NAME, "portside-netns", 0, 0, 0);
-	/* The sidecar's death ends the factory even before the socketpair says. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (setns(nsfd, CLONE_NEWNET) < 0) {
 		sc_log("socket factory: cannot enter the container's network namespace: %s", strerror(errno));
 		_exit(1);
 	}
 	close(nsfd);
-	if (confine_factory() < 0) {
+	if (confine_factory(parent) < 0) {
 		sc_log("socket factory: confinement failed");
 		_exit(1);
 	}
@@ -102,7 +107,7 @@ static void __attribute__((noreturn)) factory_main(int sp, int nsfd)
 int sc_factory_start(struct sc_ctx *ctx, int nsfd)
 {
 	int sp[2];
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	/* SEQPACKET: one request, one reply, never merged or split. */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
@@ -121,7 +126,7 @@ int sc_factory_start(struct sc_ctx *ctx, int nsfd)
 		 * Keep 0-2 (the log), the socketpair as 3 and the netns as 4. */
 		if (dup2(sp[1], 3) < 0 || (nsfd != 4 && dup2(nsfd, 4) < 0) || syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
 			_exit(1);
-		factory_main(3, 4);
+		factory_main(3, 4, self);
 	}
 	close(sp[1]);
 	ctx->factory_fd = sp[0];

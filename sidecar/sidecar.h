@@ -78,8 +78,8 @@ void sc_log_flush(bool all);
 int sc_confine(bool keep_bind, const char **what);
 int sc_drop_privileges(bool keep_bind, const char **what);
 
-/* Loads a seccomp filter that allows SYSCALLS, and socket() of FAMILIES only;
- * anything else fails with EPERM. */
+/* Loads a seccomp filter that allows SYSCALLS, socket() of FAMILIES only, and
+ * kill/tgkill of the calling process only; anything else fails with EPERM. */
 int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies);
 
 /* factory.c: forks the socket factory into the netns NSFD (see factory.c). */
