@@ -42,7 +42,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar
 # Helpers the integration tests put into their containers: static, no sanitizer.
-TEST_HELPERS := $(BUILD)/tests/udp-echo
+TEST_HELPERS := $(BUILD)/tests/udp-echo $(BUILD)/tests/hostile
 
 .PHONY: all check unit integration asan fuzz demo bench deps deps-if-missing install uninstall deb \
 	clean fmt fmt-check lint
@@ -52,6 +52,10 @@ all: $(PROGRAMS) $(UNIT_BIN) $(TEST_HELPERS)
 $(BUILD)/tests/udp-echo: tests/helpers/udp-echo.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -static -o $@ $<
+
+$(BUILD)/tests/hostile: tests/helpers/hostile.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -static -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/* What the running sidecar can no longer do (sidecar/confine.c), checked in a
+ * forked child that confines itself exactly as the sidecar does; and the
+ * sidecar log's bound (sidecar/log.c). Needs root, as `make check` does. */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../sidecar/sidecar.h"
+
+/* Runs FN in a child; returns its exit status (0: every check held). */
+static int in_child(int (*fn)(void))
+{
+	int st;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(fn());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
+
+static int confined_sidecar(void)
+{
+	const char *what;
+	pid_t parent = getppid();
+	int fd;
+
+	if (sc_confine(false, &what) < 0)
+		return 1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 || errno != EPERM)
+		return 2; /* no new unix sockets: nothing to reach on the host */
+	if ((fd = socket(AF_NETLINK, SOCK_DGRAM, 0)) >= 0 || errno != EPERM)
+		return 3; /* no netlink of the host's netns */
+	if (kill(parent, 0) == 0 || errno != EPERM)
+		return 4; /* no signal to anyone else (other sidecars are nobody too) */
+	if (kill(getpid(), 0) != 0)
+		return 5; /* itself: abort() and sanitizers still work */
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return 6; /* host listeners for automatic forwarding */
+	close(fd);
+	if (open("/etc/hostname", O_RDONLY) >= 0 || errno != EPERM)
+		return 7; /* opens nothing */
+	return 0;
+}
+
+static void test_sidecar_filter(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test-confine needs root (make check runs as root)\n");
+		fail();
+	}
+	assert_int_equal(in_child(confined_sidecar), 0);
+}
+
+static char logdir[64];
+
+static int flood_log(void)
+{
+	char path[128];
+	int fd, old;
+
+	snprintf(path, sizeof(path), "%s/sidecar.log", logdir);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT, 0600);
+	snprintf(path, sizeof(path), "%s/sidecar.log.1", logdir);
+	old = open(path, O_RDWR | O_CREAT, 0600);
+	if (fd < 0 || old < 0 || dup2(fd, STDERR_FILENO) < 0)
+		return 1;
+	sc_log_init("0123456789abcdef");
+	sc_log_rotate_to(old);
+	/* 20,000 distinct lines (the limiter passes each once): 3 MB unbounded. */
+	for (int i = 0; i < 20000; i++)
+		sc_log_limited("line %d of a flood that would fill /run if it were not bounded: %0100d", i, i);
+	/* The same line again and again: one line, then one summary. */
+	for (int i = 0; i < 20000; i++)
+		sc_log_refused("refused", "connection", 18602, "nothing listens on port 3000 in the container");
+	sc_log_flush(true);
+	return 0;
+}
+
+static void test_log_bounded(void **state)
+{
+	(void)state;
+	char path[128], cmd[256];
+	struct stat a, b;
+
+	snprintf(logdir, sizeof(logdir), "/tmp/portside-log-XXXXXX");
+	assert_non_null(mkdtemp(logdir));
+	assert_int_equal(in_child(flood_log), 0);
+	snprintf(path, sizeof(path), "%s/sidecar.log", logdir);
+	assert_int_equal(stat(path, &a), 0);
+	snprintf(path, sizeof(path), "%s/sidecar.log.1", logdir);
+	assert_int_equal(stat(path, &b), 0);
+	fprintf(stderr, "log %lld + %lld bytes\n", (long long)a.st_size, (long long)b.st_size);
+	assert_true(a.st_size + b.st_size <= 1024 * 1024);
+	assert_true(b.st_size > 0); /* it did rotate */
+	snprintf(cmd, sizeof(cmd),
+		 "grep -q 'refused 19999 more connections to host port 18602 in the last [0-9]* s: nothing listens' "
+		 "%s/sidecar.log",
+		 logdir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", logdir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sidecar_filter),
+		cmocka_unit_test(test_log_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
