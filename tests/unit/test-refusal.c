@@ -63,10 +63,13 @@ static void test_codec_round_trip(void **state)
 	assert_string_equal(back.message, r.message);
 	assert_int_equal(back.reason, PS_REASON_RESERVED);
 	free(line);
-	assert_int_equal(ps_refusal_decode("2026 web-1 refused: x\n", 22, &back), -EINVAL);
-	assert_int_equal(ps_refusal_decode("{\"time\":\"t\",\"id\":\"../x\",\"reason\":\"policy\",\"message\":\"m\"}",
-					   58, &back),
-			 -EINVAL);
+	static const char *const bad[] = {
+		"2026 web-1 refused: x\n", /* the old free-text format */
+		"{\"time\":\"t\",\"id\":\"../x\",\"reason\":\"policy\",\"message\":\"m\"}",
+		"{\"time\":\"t\",\"id\":\"web\",\"reason\":\"policy\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ps_refusal_decode(bad[i], strlen(bad[i]), &back), -EINVAL);
 }
 
 static void count(const struct ps_refusal *r, void *arg)
