@@ -130,7 +130,8 @@ web() {
 		[ ! -e "$STATEDIR/$CT" ] || { echo "state left after cycle $i"; false; }
 	done
 	wait_for 2 port_free 18087
-	[ "$(all_sidecars | wc -l)" -eq "$sidecars_before" ]
+	# Exiting takes a moment longer under the sanitizers: wait, bounded.
+	wait_for 3 bash -c "[ \$(pgrep -x portside-sideca | while read -r p; do grep -q '^State:.*Z' /proc/\$p/status 2>/dev/null || echo \$p; done | wc -l) -eq $sidecars_before ]"
 	[ "$(ls /proc/self/fd | wc -l)" -eq "$fds_before" ]
 	[ -z "$(ls "$RUNDIR/netns")" ] || ! grep -rq "^$CT_PREFIX" "$RUNDIR/netns"
 }
