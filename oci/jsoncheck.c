@@ -223,12 +223,18 @@ static void members_free(struct members *m)
 	free(m->slot);
 }
 
+/* The name at OFF; the buffer is NULL while every name so far is "". */
+static const char *name_at(const struct members *m, size_t off)
+{
+	return m->names.b ? m->names.b + off : "";
+}
+
 /* Adds the name at NAMES[START..] (just unescaped). 1 if it was there already,
  * 0 if added, -ENOMEM. */
 static int members_add(struct members *m, size_t start)
 {
 	size_t len = m->names.len - start;
-	const char *p = m->names.b + start;
+	const char *p = name_at(m, start);
 
 	if ((m->n + 1) * 2 > m->nslots) {
 		size_t ns = m->nslots ? m->nslots * 2 : 32;
@@ -245,7 +251,7 @@ static int members_add(struct members *m, size_t start)
 			return -ENOMEM;
 		}
 		for (size_t i = 0; i < m->n; i++) {
-			size_t h = (size_t)fnv(m->names.b + m->off[i], m->len[i]) & (ns - 1);
+			size_t h = (size_t)fnv(name_at(m, m->off[i]), m->len[i]) & (ns - 1);
 
 			while (slot[h])
 				h = (h + 1) & (ns - 1);
@@ -259,7 +265,7 @@ static int members_add(struct members *m, size_t start)
 	for (; m->slot[h]; h = (h + 1) & (m->nslots - 1)) {
 		size_t k = m->slot[h] - 1;
 
-		if (m->len[k] == len && !memcmp(m->names.b + m->off[k], p, len))
+		if (m->len[k] == len && !memcmp(name_at(m, m->off[k]), p, len))
 			return 1;
 	}
 	m->slot[h] = m->n + 1;

@@ -81,6 +81,8 @@ static void test_json_names_unescaped(void **state)
 	check_bad("{\"a\\/b\":1,\"a/b\":2}", "member named twice");
 	check_bad("{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}", "member named twice");
 	check_bad("{\"a\\u0000b\":1}", "NUL in a member name");
+	check_ok("{\"\":1}"); /* an empty name (the fuzzer found UB here) */
+	check_bad("{\"\":1,\"\":2}", "member named twice");
 	check_bad("{\"\\ud800\":1}", "lone surrogate");
 	check_ok("[\"a\\u0000b\"]"); /* in a value, it names nothing */
 	check_ok("{\"a\\u00e9\":1,\"a\xc3\xa8\":2}");
