@@ -146,7 +146,7 @@ static void on_reply(uv_poll_t *p, int status, int events)
 		}
 		if (f->credit == 0) {
 			sc_log_refused(
-				"dropped", "reply", f->fw->cfg.external_port,
+				"dropped", "reply datagram", f->fw->cfg.external_port,
 				"the app sent more than " STR(REPLY_CREDIT) " datagrams for one of the client's");
 			continue;
 		}

@@ -130,7 +130,7 @@ ask() {
 	# The app keeps sending, the client does not: closed after the idle
 	# timeout (2 s, swept within a second).
 	wait_for 6 bash -c "'$PORTSIDECTL' ls --json | grep -q '\"connections\":0'"
-	wait_for 12 grep -q "dropped [0-9]* more replys to host port 18441\|dropped a reply to host port 18441" "$STATEDIR/$CT/sidecar.log"
+	wait_for 12 grep -q "dropped [0-9]* more reply datagrams to host port 18441\|dropped a reply datagram to host port 18441" "$STATEDIR/$CT/sidecar.log"
 }
 
 @test "automatic forwarding is bounded per container (maxAutoforwards)" {
