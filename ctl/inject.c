@@ -19,9 +19,7 @@
 #include "../oci/input.h"
 #include "ctl.h"
 
-#ifndef PORTSIDE_HOOK_PATH
-#define PORTSIDE_HOOK_PATH "/usr/libexec/oci/hooks.d/portside-hook"
-#endif
+#include "paths.h" /* generated: PORTSIDE_HOOK_PATH, from PREFIX */
 
 /* OBJ[KEY] as an object/array, created when absent; NULL when it is there
  * with another type (the file is not ours to repair). */

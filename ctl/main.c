@@ -6,9 +6,7 @@
 
 #include "ctl.h"
 
-#ifndef PORTSIDE_VERSION
-#define PORTSIDE_VERSION "unknown"
-#endif
+#include "paths.h" /* generated: PORTSIDE_VERSION */
 
 void ctl_warn(const char *fmt, ...)
 {

@@ -18,9 +18,7 @@
 #include "../oci/cleanup.h"
 #include "hook.h"
 
-#ifndef PORTSIDE_SIDECAR_PATH
-#define PORTSIDE_SIDECAR_PATH "/usr/libexec/portside/portside-sidecar"
-#endif
+#include "paths.h" /* generated: PORTSIDE_SIDECAR_PATH, from PREFIX */
 
 /* The sidecar next to the hook's own binary (a build tree), else the
  * installed one. */
