@@ -19,12 +19,26 @@ static void print_refusal(const struct ps_refusal *r, void *arg)
 	printf("%s %s refused (%s): %s\n", r->time, r->id, ps_reason_name(r->reason), r->message);
 }
 
+/* Copies the file at PATH to stdout: 0, -ENOENT when it is not there, or
+ * -EIO when stdout fails. */
+static int cat(const char *path)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	char buf[65536];
+	ssize_t n;
+
+	if (fd < 0)
+		return -ENOENT;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			return -EIO;
+	return 0;
+}
+
 int ctl_logs(int argc, char **argv)
 {
-	char id[OCI_ID_MAX_LEN + 1], path[4096], buf[65536];
-	cleanup_close int fd = -1;
-	int refusals;
-	ssize_t n;
+	char id[OCI_ID_MAX_LEN + 1], path[4096];
+	int refusals, rc;
 
 	if (argc != 2) {
 		ctl_warn("usage: portsidectl logs ID");
@@ -40,22 +54,15 @@ int ctl_logs(int argc, char **argv)
 	if (!id[0])
 		snprintf(id, sizeof(id), "%s", argv[1]);
 	/* The rotated part first, then the current one. */
-	if (ps_path(path, sizeof(path), id, "sidecar.log.1") == 0 &&
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) >= 0) {
-		while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-			if (n > 0 && fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-				return CTL_EXIT_INVALID;
-		oci_close(&fd);
-	}
-	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0) {
+	if (ps_path(path, sizeof(path), id, "sidecar.log.1") == 0 && cat(path) == -EIO)
+		return CTL_EXIT_INVALID;
+	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0 || (rc = cat(path)) == -ENOENT) {
 		if (refusals)
 			return CTL_EXIT_OK;
 		ctl_warn("no log for %s: it is not a forwarded container", argv[1]);
 		return CTL_EXIT_INVALID;
 	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0 && fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-			return CTL_EXIT_INVALID;
+	if (rc < 0)
+		return CTL_EXIT_INVALID;
 	return CTL_EXIT_OK;
 }

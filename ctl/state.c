@@ -38,8 +38,7 @@ json_object *ctl_ask(const char *id, const char *cmd)
 
 int ctl_ids(char ***out, size_t *n)
 {
-	char dir[4096];
-	cleanup_closedir DIR *d = ps_path(dir, sizeof(dir), NULL, NULL) == 0 ? opendir(dir) : NULL;
+	cleanup_closedir DIR *d = ps_containers_open();
 	struct dirent *de;
 	char **v = NULL;
 	size_t cap = 0;

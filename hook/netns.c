@@ -21,17 +21,24 @@
 #include <sys/ioctl.h>
 #include <sys/vfs.h>
 
-/* FD must be a network namespace, on nsfs. */
-static int check_netns(int fd, const char *path, struct oci_err *e)
+/* FD is on nsfs (a namespace file), or an error naming PATH. */
+static int check_nsfs(int fd, const char *path, struct oci_err *e)
 {
 	struct statfs sfs;
-	int type;
 
 	if (fstatfs(fd, &sfs) < 0)
 		return oci_err_addp(e, errno, "cannot stat network namespace %s", path);
 	if (sfs.f_type != NSFS_MAGIC)
 		return oci_err_add(e, EINVAL, "%s is not a network namespace (not a namespace file)", path);
-	if ((type = ioctl(fd, NS_GET_NSTYPE)) < 0)
+	return 0;
+}
+
+/* FD, a namespace, is a network namespace. */
+static int check_nstype(int fd, const char *path, struct oci_err *e)
+{
+	int type = ioctl(fd, NS_GET_NSTYPE);
+
+	if (type < 0)
 		return oci_err_addp(e, errno, "cannot read the namespace type of %s", path);
 	if (type != CLONE_NEWNET)
 		return oci_err_add(e, EINVAL, "%s is a namespace, but not a network namespace", path);
@@ -48,21 +55,19 @@ static int open_netns_path(const char *path, struct oci_err *e)
 {
 	cleanup_close int opath = -1;
 	char self[64];
-	struct statfs sfs;
 	int fd;
 
 	opath = open(path, O_PATH | O_CLOEXEC);
 	if (opath < 0)
 		return oci_err_addp(e, errno, "cannot open network namespace %s", path);
-	if (fstatfs(opath, &sfs) < 0)
-		return oci_err_addp(e, errno, "cannot stat network namespace %s", path);
-	if (sfs.f_type != NSFS_MAGIC)
-		return oci_err_add(e, EINVAL, "%s is not a network namespace (not a namespace file)", path);
+	if (check_nsfs(opath, path, e) < 0)
+		return -EINVAL;
+	/* The same inode: nsfs already checked, its type needs a real fd. */
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", opath);
 	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return oci_err_addp(e, errno, "cannot open network namespace %s", path);
-	if (check_netns(fd, path, e) < 0) {
+	if (check_nstype(fd, path, e) < 0) {
 		close(fd);
 		return -EINVAL;
 	}
@@ -99,7 +104,7 @@ int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pid
 		pidns = open(path, O_RDONLY | O_CLOEXEC);
 		if (pidns < 0)
 			return oci_err_addp(e, errno, "cannot open %s", path);
-		if (check_netns(pidns, path, e) < 0)
+		if (check_nsfs(pidns, path, e) < 0 || check_nstype(pidns, path, e) < 0)
 			return -EINVAL;
 		/* If the pid was recycled between the pidfd and the open, the
 		 * pidfd's process is dead: this signal 0 then fails. */

@@ -20,8 +20,7 @@
  * with no explicit mapping holds its pool address there alone). */
 static size_t used_addresses(struct oci_ip *used, size_t max)
 {
-	char dir[4096];
-	cleanup_closedir DIR *d = ps_path(dir, sizeof(dir), NULL, NULL) == 0 ? opendir(dir) : NULL;
+	cleanup_closedir DIR *d = ps_containers_open();
 	struct dirent *de;
 	size_t n = 0;
 

@@ -35,6 +35,17 @@ int ps_path(char *buf, size_t len, const char *id, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+DIR *ps_containers_open(void)
+{
+	char dir[4096];
+
+	if (ps_path(dir, sizeof(dir), NULL, NULL) < 0) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return opendir(dir);
+}
+
 int ps_control_addr(const char *id, struct sockaddr_un *sa, int *dirfd)
 {
 	char dir[4096];
@@ -262,8 +273,7 @@ int ps_record_load(const char *id, struct oci_forwards **out, struct oci_err *e)
 
 int ps_gc(void)
 {
-	char dir[4096];
-	cleanup_closedir DIR *d = ps_path(dir, sizeof(dir), NULL, NULL) == 0 ? opendir(dir) : NULL;
+	cleanup_closedir DIR *d = ps_containers_open();
 	struct dirent *de;
 	int removed = 0;
 

@@ -23,6 +23,7 @@
  *
  * PORTSIDE_RUN_DIR overrides the root (tests; the hooks.d file sets an env). */
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -40,6 +41,9 @@ const char *ps_run_dir(void);
  * directory; ID NULL too: the directory of all containers) into BUF.
  * -ENAMETOOLONG if it does not fit. */
 int ps_path(char *buf, size_t len, const char *id, const char *name);
+
+/* Opens ROOT/containers for listing (NULL, errno set, when it cannot). */
+DIR *ps_containers_open(void);
 
 /* The address of ID's control socket in *SA. When its path is too long for a
  * sockaddr_un, *DIRFD gets a descriptor of ID's directory, which the address

@@ -6,10 +6,9 @@
  * A dump is trusted only as far as it can be: every message must come from
  * the kernel (port id 0; with CAP_NET_ADMIN in its user namespace a process in
  * the container could otherwise send to these sockets) and carry this
- * request's sequence number. Whatever is left of an earlier dump (cut by the
- * round bound) is drained before the next request, and any stray message
- * with another sequence number is skipped, so one answer never mixes with the
- * next. */
+ * request's sequence number. A dump that ends early (an error, the round
+ * bound) is drained at once, and any stray message with another sequence
+ * number is skipped, so one answer never mixes with the next. */
 #include <errno.h>
 #include <linux/if_addr.h>
 #include <linux/inet_diag.h>
@@ -33,7 +32,8 @@ static uint32_t next_seq(void)
 	return ++seq ? seq : ++seq;
 }
 
-/* Reads what a cut dump left behind, without waiting. */
+/* Reads what a dump cut short left behind, without waiting: reading on is
+ * what makes the kernel produce the rest, so this ends it. */
 static void drain(int fd)
 {
 	long buf[1024 / sizeof(long)];
@@ -52,7 +52,6 @@ static int dump(int fd, struct nlmsghdr *req, size_t len, int (*each)(const stru
 	long buf[8192 / sizeof(long)];
 	uint32_t seq = next_seq();
 
-	drain(fd);
 	req->nlmsg_seq = seq;
 	if (sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
@@ -63,8 +62,12 @@ static int dump(int fd, struct nlmsghdr *req, size_t len, int (*each)(const stru
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return -errno;
+		if (n < 0) {
+			int rc = -errno;
+
+			drain(fd);
+			return rc;
+		}
 		if (fl < sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0)
 			continue; /* not the kernel */
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
@@ -72,12 +75,17 @@ static int dump(int fd, struct nlmsghdr *req, size_t len, int (*each)(const stru
 				continue; /* a stale answer */
 			if (h->nlmsg_type == NLMSG_DONE)
 				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR)
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				drain(fd);
 				return -EIO;
-			if (each(h, arg) < 0)
+			}
+			if (each(h, arg) < 0) {
+				drain(fd);
 				return -EIO;
+			}
 		}
 	}
+	drain(fd);
 	return -EIO;
 }
 

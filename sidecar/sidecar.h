@@ -102,12 +102,14 @@ struct sc_listener {
 int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, char *why,
 	      size_t whylen);
 
-/* The decision alone, with no I/O: given the N sockets L bound to PORT/PROTO
- * and the container's own addresses (NULL: none), the address to dial in
- * *PICK, or -ECONNREFUSED with the reason in WHY. */
+/* The container's own address of FAMILY, or NULL when it has none. */
+typedef const struct oci_ip *(*sc_own_fn)(void *arg, int family);
+
+/* The decision alone: given the N sockets L bound to PORT/PROTO, the address
+ * to dial in *PICK, or -ECONNREFUSED with the reason in WHY. OWN_ADDRESS(ARG,
+ * FAMILY) is asked only when the app listens on every address. */
 int sc_target_choose(const struct sc_listener *l, size_t n, unsigned port, unsigned proto, bool expose_localhost,
-		     const struct oci_ip *own4, const struct oci_ip *own6, struct oci_ip *pick, char *why,
-		     size_t whylen);
+		     sc_own_fn own_address, void *arg, struct oci_ip *pick, char *why, size_t whylen);
 
 /* diag.c: the container's listeners (TCP) or bound sockets (UDP) of PROTO on
  * PORT (0: all), at most MAX, into OUT. */

@@ -35,8 +35,7 @@ static struct oci_ip loopback(int family)
 }
 
 int sc_target_choose(const struct sc_listener *l, size_t n, unsigned port, unsigned proto, bool expose_localhost,
-		     const struct oci_ip *own4, const struct oci_ip *own6, struct oci_ip *pick, char *why,
-		     size_t whylen)
+		     sc_own_fn own_address, void *arg, struct oci_ip *pick, char *why, size_t whylen)
 {
 	bool any4 = false, any6 = false, lo4 = false, lo6 = false;
 	const struct oci_ip *specific = NULL;
@@ -64,7 +63,8 @@ int sc_target_choose(const struct sc_listener *l, size_t n, unsigned port, unsig
 		/* :: without V6ONLY takes IPv4 too, but only a v6 listener is sure. */
 		*pick = loopback(any4 || lo4 ? AF_INET : AF_INET6);
 	} else if (any4 || any6) {
-		const struct oci_ip *own = any4 ? own4 : own6;
+		/* Asked only here: most connections need no address lookup. */
+		const struct oci_ip *own = own_address(arg, any4 ? AF_INET : AF_INET6);
 
 		/* Without an address of its own, loopback is the only way in; the
 		 * app listens everywhere, so it accepts the outside anyway. */
@@ -87,8 +87,9 @@ int sc_target_choose(const struct sc_listener *l, size_t n, unsigned port, unsig
 /* The container's own address of FAMILY, remembered for a second: its
  * addresses change rarely, and asking the kernel costs a netlink dump. What
  * the app listens on is asked afresh every time. */
-static const struct oci_ip *own_address_cached(struct sc_ctx *ctx, int family)
+static const struct oci_ip *own_address_cached(void *arg, int family)
 {
+	struct sc_ctx *ctx = arg;
 	static struct {
 		uint64_t at;
 		bool valid, found;
@@ -145,8 +146,8 @@ int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_s
 		bound[0].ip.family = AF_INET;
 		n = 1;
 	}
-	rc = sc_target_choose(bound, n, port, fw->cfg.proto, fw->cfg.expose_localhost, own_address_cached(ctx, AF_INET),
-			      own_address_cached(ctx, AF_INET6), &pick, why, whylen);
+	rc = sc_target_choose(bound, n, port, fw->cfg.proto, fw->cfg.expose_localhost, own_address_cached, ctx, &pick,
+			      why, whylen);
 	if (rc < 0)
 		return rc;
 	fill(&pick, port, ss, len);

@@ -25,7 +25,7 @@ teardown() {
 	suite_teardown
 }
 
-# in_ct CMD...: CMD in the container's network namespace (ss, for waiting).
+# listening PORT: something listens on TCP PORT in the container's netns.
 listening() {
 	nsenter -t "$(netns_pid "$CT")" -n ss -Hltn "sport = :$1" | grep -q .
 }
@@ -140,8 +140,10 @@ ask() {
 	wait_for 5 grep -q "2 automatic forwards already (policy maxAutoforwards)" "$STATEDIR/$CT/sidecar.log"
 	sleep 0.6
 	trace "$PORTSIDECTL" ls --json
-	[ "$(grep -o '"how":"auto"' <<<"$output" | wc -l)" -le 4 ] # 2 ports, IPv4 and IPv6
-	[ "$(grep -o '"how":"auto"' <<<"$output" | wc -l)" -ge 2 ]
+	# Exactly two host ports handed out (each on IPv4 and IPv6), of four.
+	[ "$(grep -o '"externalPort":1845[1-4]' <<<"$output" | sort -u | wc -l)" -eq 2 ]
+	port_listening 18451
+	port_listening 18452
 	port_free 18453
 	port_free 18454
 }
