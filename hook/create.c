@@ -247,7 +247,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	}
 
 	sidecar_path(o, sidecar, sizeof(sidecar));
-	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, &e)) < 0) {
+	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, &e)) < 0) {
 		char log[4096];
 
 		ps_path(log, sizeof(log), st->id, "sidecar.log");

@@ -60,10 +60,10 @@ void hook_listen_close(struct oci_forwards *f);
 void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len);
 
 /* spawn.c: starts the sidecar fully detached (setsid, double fork, fds 0-2 on
- * /dev/null, nothing else inherited but what it needs), hands it NSFD, PIDFD
- * and the N LISTENERS (at the numbers of lib/sidecar_fds.h), and waits for its
- * readiness report. */
+ * /dev/null, nothing else inherited but what it needs), with a descriptor
+ * limit that fits MAX_CONNS, hands it NSFD, PIDFD and the N LISTENERS (at
+ * the numbers of lib/sidecar_fds.h), and waits for its readiness report. */
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
-	       struct oci_err *e);
+	       unsigned max_conns, struct oci_err *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,6 +82,33 @@ fail:
 	_exit(127);
 }
 
+/* The sidecar's descriptor limit: two a connection or flow (its sockets),
+ * its listeners, and room for pipes in flight, pooled sockets and the rest
+ * (tcp.c, sockpool.c). Raised past the hook's own limit when the policy's
+ * maxConnections needs it, which root may do up to fs.nr_open; a limit that
+ * cannot be raised leaves the sidecar with what it inherits, and it
+ * refuses connections past it with a line in its log. */
+#define SIDECAR_FD_SLACK 512
+static void raise_nofile(unsigned max_conns, size_t nlisteners)
+{
+	rlim_t want = (rlim_t)max_conns * 2 + nlisteners + SIDECAR_FD_SLACK, cap = 1024 * 1024;
+	struct rlimit rl;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	unsigned long nr;
+
+	if (f) {
+		if (fscanf(f, "%lu", &nr) == 1)
+			cap = nr;
+		fclose(f);
+	}
+	if (want > cap)
+		want = cap;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max = want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -134,7 +162,7 @@ static int read_report(int fd, char *buf, size_t len, pid_t *pid, struct oci_err
 }
 
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
-	       struct oci_err *e)
+	       unsigned max_conns, struct oci_err *e)
 {
 	cleanup_close int rd = -1, wr = -1;
 	char report[512];
@@ -158,6 +186,7 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 
 		close(rd);
 		setsid();
+		raise_nofile(max_conns, n);
 		gc = fork();
 		if (gc < 0) {
 			dprintf(wr, "error: fork: %s\n", strerror(errno));

@@ -164,6 +164,9 @@ static void on_tick(uv_timer_t *t)
 
 	if (ctx->stopping || sc_listeners(ctx, OCI_PROTO_TCP, 0, seen, MAX_SEEN, &n) < 0)
 		return;
+	/* The dial targets, from the same dump (unless a full table cut it). */
+	if (n < MAX_SEEN)
+		sc_target_refresh(ctx, seen, n);
 	/* New ports. */
 	for (size_t i = 0; i < n; i++) {
 		unsigned port = seen[i].port;

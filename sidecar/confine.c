@@ -46,6 +46,7 @@ static const int allowed[] = {
 	SCMP_SYS(close),
 	SCMP_SYS(splice),
 	SCMP_SYS(pipe2),
+	SCMP_SYS(dup3), /* a refused dial's socket replaced in place (tcp.c) */
 	SCMP_SYS(accept4),
 	SCMP_SYS(accept),
 	SCMP_SYS(connect),

@@ -6,8 +6,9 @@
  * in the host's namespace, where it can bind new host-side listeners whenever
  * automatic forwarding needs one, and a child entered into the container's
  * netns creates, on request, the sockets that must live there (to dial the
- * app, the sock_diag and route netlink sockets), handing each back over a
- * socketpair with SCM_RIGHTS. The child does nothing else: no capabilities, a
+ * app, the sock_diag and route netlink sockets), handing them back over a
+ * socketpair with SCM_RIGHTS, a batch per message: the sidecar keeps a pool
+ * of them (sockpool.c), so that no connection waits for this process. The child does nothing else: no capabilities, a
  * seccomp filter of a few calls, and it exits when the sidecar goes: EOF on
  * the socketpair ends it, and PR_SET_PDEATHSIG (armed after its uid change,
  * which clears it) kills it even where the sidecar's end is held elsewhere. */
@@ -24,9 +25,7 @@
 #include "../lib/fdpass.h"
 #include "sidecar.h"
 
-struct factory_req {
-	int family, type, protocol;
-};
+#include "factory.h"
 
 static int confine_factory(pid_t parent)
 {
@@ -86,21 +85,32 @@ static void __attribute__((noreturn)) factory_main(int sp, int nsfd, pid_t paren
 		_exit(1);
 	}
 	for (;;) {
-		struct factory_req req;
-		ssize_t n = recv(sp, &req, sizeof(req), 0);
-		int fd;
+		struct sc_factory_req req;
+		struct sc_factory_reply rep = {0, 0};
+		int fds[PS_FDPASS_MAX];
+		size_t n = 0;
+		ssize_t r = recv(sp, &req, sizeof(req), 0);
 
-		if (n < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n != (ssize_t)sizeof(req))
+		if (r != (ssize_t)sizeof(req) || req.count == 0 || req.count > PS_FDPASS_MAX)
 			_exit(0); /* the sidecar is gone, or talks nonsense */
-		fd = socket(req.family, req.type | SOCK_CLOEXEC, req.protocol);
-		int rc = fd < 0 ? -errno : 0;
+		rep.tag = req.tag;
+		/* As many as it can; the first failure ends the batch and is
+		 * reported with what was made before it. */
+		while (n < req.count) {
+			int fd = socket(req.family, req.type | SOCK_CLOEXEC, req.protocol);
 
-		if (ps_send_fd(sp, &rc, sizeof(rc), fd, 0) < 0)
+			if (fd < 0) {
+				rep.rc = -errno;
+				break;
+			}
+			fds[n++] = fd;
+		}
+		if (ps_send_fds(sp, &rep, sizeof(rep), fds, n, 0) < 0)
 			_exit(0);
-		if (fd >= 0)
-			close(fd);
+		while (n > 0)
+			close(fds[--n]);
 	}
 }
 
@@ -133,25 +143,21 @@ int sc_factory_start(struct sc_ctx *ctx, int nsfd)
 	return 0;
 }
 
-int sc_netns_socket(struct sc_ctx *ctx, int family, int type, int protocol)
+int sc_factory_ask(int sp, const struct sc_factory_req *req)
 {
-	struct factory_req req = {family, type, protocol};
-	int rc = -EIO, fd = -1;
-	ssize_t n;
+	return send(sp, req, sizeof(*req), MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(*req) ? 0 : -EPIPE;
+}
 
-	if (send(ctx->factory_fd, &req, sizeof(req), MSG_NOSIGNAL) != (ssize_t)sizeof(req))
-		return -EPIPE;
-	/* The factory answers at once; the socketpair is blocking on purpose. */
-	n = ps_recv_fd(ctx->factory_fd, &rc, sizeof(rc), &fd, 0);
-	if (n != (ssize_t)sizeof(rc)) {
-		if (fd >= 0)
-			close(fd);
+int sc_factory_answer(int sp, int flags, struct sc_factory_reply *rep, int *fds, size_t *n)
+{
+	ssize_t r = ps_recv_fds(sp, rep, sizeof(*rep), fds, PS_FDPASS_MAX, n, flags);
+
+	if (r == -EAGAIN)
+		return -EAGAIN;
+	if (r != (ssize_t)sizeof(*rep)) {
+		while (*n > 0)
+			close(fds[--*n]);
 		return -EPIPE;
 	}
-	if (rc < 0) {
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	return fd >= 0 ? fd : -EIO;
+	return 0;
 }

@@ -164,6 +164,7 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 	sc_autoforward_stop(ctx);
 	sc_tcp_stop(ctx);
 	sc_udp_stop(ctx);
+	sc_pool_stop(ctx);
 	sc_control_stop(ctx);
 	sc_watch_stop(ctx);
 	uv_close((uv_handle_t *)&ctx->sig_term, NULL);
@@ -200,7 +201,8 @@ int main(int argc, char **argv)
 	ctx.ctl_fd = control_socket(id);
 	if (ctx.ctl_fd < 0)
 		fail("cannot create the control socket: %s", strerror(-ctx.ctl_fd));
-	/* Each connection costs six descriptors (two sockets, two pipes). */
+	/* Each connection costs two descriptors (its sockets), and two more
+	 * for a pipe while bulk bytes are in flight (tcp.c). */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -210,7 +212,7 @@ int main(int argc, char **argv)
 	 * the host's (its listeners, and any it binds later); the sockets that
 	 * must be the container's come from the factory, entered there. */
 	signal(SIGCHLD, SIG_IGN); /* the factory is reaped by the kernel */
-	if ((rc = sc_factory_start(&ctx, SC_FD_NETNS)) < 0)
+	if ((rc = sc_pool_init(&ctx)) < 0 || (rc = sc_factory_start(&ctx, SC_FD_NETNS)) < 0)
 		fail("cannot start the socket factory: %s", strerror(-rc));
 	close(SC_FD_NETNS);
 	ctx.diag_fd = sc_netns_socket(&ctx, AF_NETLINK, SOCK_DGRAM, NETLINK_SOCK_DIAG);
@@ -244,8 +246,8 @@ int main(int argc, char **argv)
 	 * join through the control socket. */
 	if (fcntl(SC_FD_PIDFD, F_GETFD) == 0 && (rc = sc_watch_add(&ctx, id, SC_FD_PIDFD)) < 0)
 		fail("cannot watch the container's process: %s", uv_strerror(rc));
-	if ((rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_udp_start(&ctx)) < 0 || (rc = sc_control_start(&ctx)) < 0 ||
-	    (rc = sc_autoforward_start(&ctx)) < 0)
+	if ((rc = sc_pool_start(&ctx)) < 0 || (rc = sc_tcp_start(&ctx)) < 0 || (rc = sc_udp_start(&ctx)) < 0 ||
+	    (rc = sc_control_start(&ctx)) < 0 || (rc = sc_autoforward_start(&ctx)) < 0)
 		fail("cannot start serving: %s", uv_strerror(rc));
 
 	for (size_t i = 0; i < ctx.nfw; i++) {
@@ -270,6 +272,7 @@ int main(int argc, char **argv)
 	close(ctx.diag_fd);
 	close(ctx.route_fd);
 	close(ctx.factory_fd); /* the factory sees EOF and exits */
+	sc_pool_free(&ctx);
 	for (size_t i = 0; i < ctx.nfw; i++)
 		free(ctx.fw[i]);
 	free(ctx.fw);

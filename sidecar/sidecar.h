@@ -15,6 +15,16 @@
 struct sc_ctx;
 struct sc_conn;
 struct sc_udp;
+struct sc_sockpool;
+struct sc_tcp;
+
+/* Where FW's connections go, decided once and kept (target.c). */
+struct sc_target_cache {
+	bool valid;
+	uint64_t at; /* uv_now() when decided */
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
 
 /* One host-side listener. */
 struct sc_forward {
@@ -22,6 +32,7 @@ struct sc_forward {
 	struct sc_ctx *ctx;
 	uv_poll_t poll;
 	bool polling;
+	struct sc_target_cache target;
 	/* counters, for portsidectl */
 	uint64_t conns_total, bytes_in, bytes_out;
 	unsigned conns_live;
@@ -41,9 +52,16 @@ struct sc_ctx {
 	uv_timer_t resume_timer; /* accepting again after EMFILE */
 	bool resume_armed;
 
-	int diag_fd;	/* NETLINK_SOCK_DIAG, in the container's netns */
-	int route_fd;	/* NETLINK_ROUTE, in the container's netns */
-	int factory_fd; /* the socket factory, see factory.c */
+	int diag_fd;		  /* NETLINK_SOCK_DIAG, in the container's netns */
+	int route_fd;		  /* NETLINK_ROUTE, in the container's netns */
+	int factory_fd;		  /* the socket factory, see factory.c */
+	struct sc_sockpool *pool; /* its sockets, made ahead (sockpool.c) */
+	struct sc_tcp *tcp;	  /* the TCP data path's state (tcp.c) */
+	struct {
+		uint64_t at;
+		bool valid, found;
+		struct oci_ip ip;
+	} own[2]; /* the container's own IPv4 and IPv6 address, see target.c */
 
 	unsigned conns_live, max_conns; /* TCP connections and UDP flows */
 	uint64_t udp_idle_ms;
@@ -85,9 +103,22 @@ int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t n
 /* factory.c: forks the socket factory into the netns NSFD (see factory.c). */
 int sc_factory_start(struct sc_ctx *ctx, int nsfd);
 
+/* sockpool.c: the container's sockets, made ahead in batches. Init before
+ * the first sc_netns_socket; start once the loop runs; stop closes what is
+ * pooled; free after the loop ends. */
+#define SC_POOL_KINDS 4 /* TCP and UDP, of IPv4 and IPv6 */
+int sc_pool_init(struct sc_ctx *ctx);
+int sc_pool_start(struct sc_ctx *ctx);
+void sc_pool_stop(struct sc_ctx *ctx);
+void sc_pool_free(struct sc_ctx *ctx);
+
 /* A new socket (non-blocking if TYPE says so) in the container's netns, or
- * -errno. */
+ * -errno: one round trip to the factory, for the few made at start. */
 int sc_netns_socket(struct sc_ctx *ctx, int family, int type, int protocol);
+
+/* A non-blocking TCP or UDP socket (TYPE: SOCK_STREAM or SOCK_DGRAM) in the
+ * container's netns, from the pool, or -errno. */
+int sc_netns_take(struct sc_ctx *ctx, int family, int type);
 
 /* A listening TCP socket (or bound UDP one) in the container's netns. */
 struct sc_listener {
@@ -98,9 +129,19 @@ struct sc_listener {
 };
 
 /* target.c: where a connection for FW goes, inside the container's netns.
- * Fills SS/LEN, or returns -ECONNREFUSED with the reason in WHY. */
-int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, char *why,
-	      size_t whylen);
+ * Fills SS/LEN, or returns -ECONNREFUSED with the reason in WHY. The answer
+ * is kept for SC_TARGET_TTL_MS (and refreshed by the autoforward watch);
+ * *CACHED says whether it came from there. */
+#define SC_TARGET_TTL_MS 1000
+int sc_target(struct sc_ctx *ctx, struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, bool *cached,
+	      char *why, size_t whylen);
+
+/* A dial to FW's kept target was refused: ask afresh next time. */
+void sc_target_forget(struct sc_forward *fw);
+
+/* Decides again, from the N listeners L of every TCP port (a whole dump),
+ * the target of every TCP forward. */
+void sc_target_refresh(struct sc_ctx *ctx, const struct sc_listener *l, size_t n);
 
 /* The container's own address of FAMILY, or NULL when it has none. */
 typedef const struct oci_ip *(*sc_own_fn)(void *arg, int family);
@@ -118,6 +159,12 @@ int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct sc_li
 /* The container's first address of FAMILY that is neither loopback nor
  * link-local, into *OUT; false when it has none. */
 bool sc_own_address(struct sc_ctx *ctx, int family, struct oci_ip *out);
+
+/* proxy.c: the PROXY v2 header of a TCP connection from SRC to DST (the
+ * address the client reached) into H (room for SC_PROXY_MAX bytes). Returns
+ * its length, 0 when the families differ or are not IP. */
+#define SC_PROXY_MAX 52
+size_t sc_proxy_header(const struct sockaddr_storage *src, const struct sockaddr_storage *dst, unsigned char *h);
 
 /* tcp.c: starts accepting on every TCP forward. */
 int sc_tcp_start(struct sc_ctx *ctx);

@@ -12,7 +12,13 @@
  *  - nothing when the app listens on loopback only and exposeLocalhost is off:
  *    the client is refused and the log says why.
  * An IPv4-mapped listener ([::ffff:127.0.0.1], what a JVM binds for
- * "127.0.0.1") arrives here as the IPv4 address it maps (diag.c). */
+ * "127.0.0.1") arrives here as the IPv4 address it maps (diag.c).
+ *
+ * Asking the kernel per connection cost two netlink dumps on every
+ * connection's path. So the answer is kept per forward for a second, the
+ * autoforward watch (which dumps every listener anyway) decides it again on
+ * each tick, and a dial refused at the kept address forgets it: tcp.c then
+ * asks afresh and dials once more, so an app that moved is still reached. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -85,25 +91,19 @@ int sc_target_choose(const struct sc_listener *l, size_t n, unsigned port, unsig
 }
 
 /* The container's own address of FAMILY, remembered for a second: its
- * addresses change rarely, and asking the kernel costs a netlink dump. What
- * the app listens on is asked afresh every time. */
+ * addresses change rarely, and asking the kernel costs a netlink dump. */
 static const struct oci_ip *own_address_cached(void *arg, int family)
 {
 	struct sc_ctx *ctx = arg;
-	static struct {
-		uint64_t at;
-		bool valid, found;
-		struct oci_ip ip;
-	} cache[2];
 	int k = family == AF_INET ? 0 : 1;
 	uint64_t now = ctx->loop ? uv_now(ctx->loop) : 0;
 
-	if (!cache[k].valid || now - cache[k].at >= 1000) {
-		cache[k].found = sc_own_address(ctx, family, &cache[k].ip);
-		cache[k].at = now;
-		cache[k].valid = ctx->loop != NULL;
+	if (!ctx->own[k].valid || now - ctx->own[k].at >= 1000) {
+		ctx->own[k].found = sc_own_address(ctx, family, &ctx->own[k].ip);
+		ctx->own[k].at = now;
+		ctx->own[k].valid = ctx->loop != NULL;
 	}
-	return cache[k].found ? &cache[k].ip : NULL;
+	return ctx->own[k].found ? &ctx->own[k].ip : NULL;
 }
 
 static void fill(const struct oci_ip *ip, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
@@ -126,30 +126,72 @@ static void fill(const struct oci_ip *ip, unsigned port, struct sockaddr_storage
 	}
 }
 
-int sc_target(struct sc_ctx *ctx, const struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, char *why,
-	      size_t whylen)
+/* Decides FW's target from the N listeners L on its port and keeps a
+ * positive answer; a refusal is never kept, so an app that starts listening
+ * is reached by the next client. */
+static int decide(struct sc_ctx *ctx, struct sc_forward *fw, const struct sc_listener *l, size_t n, char *why,
+		  size_t whylen)
+{
+	struct oci_ip pick;
+	int rc = sc_target_choose(l, n, fw->cfg.local_port, fw->cfg.proto, fw->cfg.expose_localhost, own_address_cached,
+				  ctx, &pick, why, whylen);
+
+	fw->target.valid = rc == 0;
+	if (rc == 0) {
+		fill(&pick, fw->cfg.local_port, &fw->target.ss, &fw->target.len);
+		fw->target.at = ctx->loop ? uv_now(ctx->loop) : 0;
+	}
+	return rc;
+}
+
+int sc_target(struct sc_ctx *ctx, struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, bool *cached,
+	      char *why, size_t whylen)
 {
 	struct sc_listener bound[MAX_BOUND];
-	struct oci_ip pick;
 	unsigned port = fw->cfg.local_port;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = sc_listeners(ctx, fw->cfg.proto, port, bound, MAX_BOUND, &n)) < 0) {
-		if (fw->cfg.proto != OCI_PROTO_UDP) {
-			snprintf(why, whylen, "cannot query the container's listeners: %s", strerror(-rc));
-			return -ECONNREFUSED;
+	*cached = fw->target.valid && ctx->loop && uv_now(ctx->loop) - fw->target.at < SC_TARGET_TTL_MS;
+	if (!*cached) {
+		if ((rc = sc_listeners(ctx, fw->cfg.proto, port, bound, MAX_BOUND, &n)) < 0) {
+			if (fw->cfg.proto != OCI_PROTO_UDP) {
+				snprintf(why, whylen, "cannot query the container's listeners: %s", strerror(-rc));
+				return -ECONNREFUSED;
+			}
+			/* A kernel without UDP sock_diag: assume the app takes
+			 * every address, and let the kernel refuse what it does
+			 * not. */
+			memset(bound, 0, sizeof(bound[0]));
+			bound[0].ip.family = AF_INET;
+			n = 1;
 		}
-		/* A kernel without UDP sock_diag: assume the app takes every
-		 * address, and let the kernel refuse what it does not. */
-		memset(bound, 0, sizeof(bound[0]));
-		bound[0].ip.family = AF_INET;
-		n = 1;
+		if ((rc = decide(ctx, fw, bound, n, why, whylen)) < 0)
+			return rc;
 	}
-	rc = sc_target_choose(bound, n, port, fw->cfg.proto, fw->cfg.expose_localhost, own_address_cached, ctx, &pick,
-			      why, whylen);
-	if (rc < 0)
-		return rc;
-	fill(&pick, port, ss, len);
+	memcpy(ss, &fw->target.ss, sizeof(*ss));
+	*len = fw->target.len;
 	return 0;
+}
+
+void sc_target_forget(struct sc_forward *fw)
+{
+	fw->target.valid = false;
+}
+
+void sc_target_refresh(struct sc_ctx *ctx, const struct sc_listener *l, size_t n)
+{
+	for (size_t i = 0; i < ctx->nfw; i++) {
+		struct sc_forward *fw = ctx->fw[i];
+		struct sc_listener mine[MAX_BOUND];
+		size_t k = 0;
+		char why[256];
+
+		if (fw->cfg.proto != OCI_PROTO_TCP)
+			continue;
+		for (size_t j = 0; j < n && k < MAX_BOUND; j++)
+			if (l[j].port == fw->cfg.local_port)
+				mine[k++] = l[j];
+		decide(ctx, fw, mine, k, why, sizeof(why));
+	}
 }

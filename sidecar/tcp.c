@@ -1,84 +1,190 @@
 /* SPDX-License-Identifier: MIT */
 /* The TCP data path: accept on the host side, dial inside the container, and
- * move bytes both ways with splice(2) through a pipe per direction, so that
- * payload never crosses into user space.
+ * move bytes both ways.
  *
- * Backpressure: a direction reads from its source only while its pipe is
- * empty, and waits for its destination to be writable while the pipe holds
- * bytes; so each direction holds at most one pipe's worth (64 KiB).
- * Half-close: EOF on one side becomes shutdown(SHUT_WR) on the other once the
- * pipe is drained; the connection ends when both directions have. */
+ * What a connection costs is what decides how fast connections open and how
+ * many one sidecar holds, so each connection's path does the least it can:
+ * the dial target is kept per forward (target.c), the container-side socket
+ * comes from a pool made ahead (sockpool.c), and an idle connection holds its
+ * two sockets and nothing else.
+ *
+ * Bytes move one of two ways, per direction:
+ *  - copy: recv into one buffer the sidecar shares, send at once. For small
+ *    messages (requests, replies, a ping-pong) this is two system calls, the
+ *    same as two splices but cheaper each, and needs no pipe. What the
+ *    destination cannot take yet waits in a buffer of the direction's own,
+ *    at most COPY_MAX bytes, and nothing more is read until it is sent.
+ *  - splice: once a read fills the buffer, the flow is bulk, and moves
+ *    through a pipe with splice(2), so that payload never enters user space.
+ *    The pipe is taken from a pool, grown (F_SETPIPE_SZ) for a flow that
+ *    fills it, and given back as soon as it is empty and the source has
+ *    nothing more: pipes are held only while bytes are in flight.
+ *
+ * Backpressure: a direction reads only while it holds nothing unsent, so each
+ * holds at most a pipe's worth (or COPY_MAX) beside the socket buffers.
+ * Half-close: EOF on one side becomes shutdown(SHUT_WR) on the other once
+ * the direction is drained; the connection ends when both directions have.
+ *
+ * Connections are polled in an epoll set of their own, itself polled by the
+ * loop: a socket is added once and its interest changed only when it
+ * changes, and closing it takes it out; a libuv handle per socket cost
+ * several more system calls a connection. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "sidecar.h"
 
-#define SPLICE_CHUNK	 (64 * 1024)
+#define COPY_MAX	 (16 * 1024) /* a read this big makes a flow bulk */
+#define BULK_PIPE_SIZE	 (256 * 1024)
+#define BULK_PIPES_MAX	 16 /* grown pipes a sidecar may hold: the pipe quota is per user */
+#define IDLE_PIPES_MAX	 64 /* pipes kept for reuse */
 #define ROUNDS_PER_EVENT 16 /* bound the work of one event: fairness */
+#define EVENTS_PER_WAKE	 256
 #define EMFILE_PAUSE_MS	 200
 
+struct pipe_pair {
+	int fd[2];
+	unsigned cap;
+};
+
 struct half {
-	int pipe[2];
-	size_t queued; /* bytes in the pipe */
-	bool eof;      /* the source said EOF */
-	bool shut;     /* shutdown(SHUT_WR) sent to the destination */
+	struct pipe_pair pipe; /* fd[0] -1: none held */
+	size_t queued;	       /* bytes in the pipe */
+	char *left;	       /* read, not yet written (copy), or NULL */
+	size_t left_off, left_len;
+	bool bulk; /* reads fill the buffer: splice */
+	bool eof;  /* the source said EOF */
+	bool shut; /* shutdown(SHUT_WR) sent to the destination */
 };
 
 struct sc_conn {
 	struct sc_forward *fw;
-	int fd[2]; /* 0: the client (host side), 1: the app (container side) */
-	uv_poll_t poll[2];
-	int events[2];
+	int fd[2];	     /* 0: the client (host side), 1: the app (container side) */
+	uint32_t events[2];  /* the interest registered, see conn_update */
+	bool added[2];	     /* in the epoll set */
 	struct half half[2]; /* half[0]: client to app, half[1]: app to client */
 	bool connecting;
+	bool cached; /* dialled a kept target: one more try if refused */
 	bool closing;
-	int open_handles;
 	struct sc_conn *prev, *next;
 };
 
-static void conn_update(struct sc_conn *c);
+struct sc_tcp {
+	int ep; /* the connections' epoll set */
+	uv_poll_t ep_poll;
+	bool dispatching;
+	struct sc_conn *dead; /* closed during a dispatch, freed after it */
+	struct pipe_pair idle[IDLE_PIPES_MAX];
+	size_t nidle;
+	unsigned grown; /* pipes of BULK_PIPE_SIZE in existence */
+	char buf[COPY_MAX];
+};
 
-static void conn_free(struct sc_conn *c)
+/* ---- pipes ---- */
+
+static int pipe_take(struct sc_tcp *t, struct pipe_pair *p)
+{
+	int fd[2];
+
+	if (t->nidle > 0) {
+		*p = t->idle[--t->nidle];
+		return 0;
+	}
+	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	p->fd[0] = fd[0];
+	p->fd[1] = fd[1];
+	p->cap = 64 * 1024; /* the kernel's default; a full per-user quota gives less, splice copes */
+	return 0;
+}
+
+static void pipe_close(struct sc_tcp *t, struct pipe_pair *p)
+{
+	if (p->cap >= BULK_PIPE_SIZE)
+		t->grown--;
+	close(p->fd[0]);
+	close(p->fd[1]);
+	p->fd[0] = p->fd[1] = -1;
+}
+
+/* Gives back an empty pipe. */
+static void pipe_give(struct sc_tcp *t, struct pipe_pair *p)
+{
+	if (p->fd[0] < 0)
+		return;
+	if (t->nidle < IDLE_PIPES_MAX)
+		t->idle[t->nidle++] = *p;
+	else
+		pipe_close(t, p);
+	p->fd[0] = p->fd[1] = -1;
+}
+
+/* A flow that fills its pipe gets a bigger one, while the sidecar holds few:
+ * fewer splices per byte, within the per-user pipe quota. */
+static void pipe_grow(struct sc_tcp *t, struct pipe_pair *p)
+{
+	int cap;
+
+	if (p->cap >= BULK_PIPE_SIZE || t->grown >= BULK_PIPES_MAX)
+		return;
+	cap = fcntl(p->fd[0], F_SETPIPE_SZ, BULK_PIPE_SIZE);
+	if (cap >= BULK_PIPE_SIZE) {
+		p->cap = (unsigned)cap;
+		t->grown++;
+	}
+}
+
+/* ---- connections ---- */
+
+static void conn_free(struct sc_tcp *t, struct sc_conn *c)
 {
 	for (int i = 0; i < 2; i++) {
-		if (c->fd[i] >= 0)
-			close(c->fd[i]);
-		for (int k = 0; k < 2; k++)
-			if (c->half[i].pipe[k] >= 0)
-				close(c->half[i].pipe[k]);
+		if (c->half[i].pipe.fd[0] >= 0)
+			pipe_close(t, &c->half[i].pipe); /* it may hold bytes: never reused */
+		free(c->half[i].left);
 	}
 	free(c);
 }
 
-static void on_conn_closed(uv_handle_t *h)
+static void free_dead(struct sc_tcp *t)
 {
-	struct sc_conn *c = h->data;
+	while (t->dead) {
+		struct sc_conn *c = t->dead;
 
-	if (--c->open_handles == 0)
-		conn_free(c);
+		t->dead = c->next;
+		conn_free(t, c);
+	}
 }
 
 /* RESET: abort both sides (RST) rather than closing cleanly, so that an error
- * on one side is seen as an error on the other. */
+ * on one side is seen as an error on the other. The sockets close at once
+ * (the epoll set forgets them); the memory goes after the current dispatch,
+ * which may still hold events for it. */
 static void conn_close(struct sc_conn *c, bool reset)
 {
 	struct sc_ctx *ctx = c->fw->ctx;
+	struct sc_tcp *t = ctx->tcp;
 
 	if (c->closing)
 		return;
 	c->closing = true;
-	if (reset) {
-		struct linger l = {1, 0};
+	for (int i = 0; i < 2; i++) {
+		if (c->fd[i] < 0)
+			continue;
+		if (reset) {
+			struct linger l = {1, 0};
 
-		for (int i = 0; i < 2; i++)
-			if (c->fd[i] >= 0)
-				setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+			setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		}
+		close(c->fd[i]);
+		c->fd[i] = -1;
 	}
 	if (c->prev)
 		c->prev->next = c->next;
@@ -88,84 +194,250 @@ static void conn_close(struct sc_conn *c, bool reset)
 		c->next->prev = c->prev;
 	c->fw->conns_live--;
 	ctx->conns_live--;
-	/* uv_close stops polling at once; the fds close in the callback. */
-	for (int i = 0; i < 2; i++)
-		uv_close((uv_handle_t *)&c->poll[i], on_conn_closed);
+	c->next = t->dead;
+	t->dead = c;
+	if (!t->dispatching)
+		free_dead(t);
+}
+
+/* Registers socket I's interest EV. */
+static int ep_set(struct sc_conn *c, int i, uint32_t ev)
+{
+	struct sc_tcp *t = c->fw->ctx->tcp;
+	struct epoll_event e = {.events = ev, .data.u64 = (uint64_t)(uintptr_t)c | (uint64_t)i};
+
+	if (c->added[i] && ev == c->events[i])
+		return 0;
+	if (epoll_ctl(t->ep, c->added[i] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd[i], &e) < 0)
+		return -errno;
+	c->added[i] = true;
+	c->events[i] = ev;
+	return 0;
+}
+
+static bool pending(const struct half *h)
+{
+	return h->queued > 0 || h->left_len > 0;
+}
+
+/* Polls each socket for what its two directions need now. */
+static int conn_update(struct sc_conn *c)
+{
+	int rc;
+
+	if (c->connecting)
+		return ep_set(c, 1, EPOLLOUT);
+	for (int i = 0; i < 2; i++) {
+		uint32_t ev = 0;
+
+		if (!c->half[i].eof && !pending(&c->half[i]))
+			ev |= EPOLLIN;
+		if (pending(&c->half[!i]))
+			ev |= EPOLLOUT;
+		if ((rc = ep_set(c, i, ev)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Sends what direction H holds. Returns 0 (all of it, or the destination is
+ * full), or -errno. */
+static int flush(struct sc_conn *c, int h, uint64_t *counter)
+{
+	struct half *hf = &c->half[h];
+	int dst = c->fd[!h];
+
+	if (hf->left_len) {
+		ssize_t n = send(dst, hf->left + hf->left_off, hf->left_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		hf->left_off += (size_t)n;
+		hf->left_len -= (size_t)n;
+		*counter += (uint64_t)n;
+		if (hf->left_len == 0) {
+			free(hf->left);
+			hf->left = NULL;
+			hf->left_off = 0;
+		}
+		return 0;
+	}
+	while (hf->queued) {
+		ssize_t n = splice(hf->pipe.fd[0], NULL, dst, NULL, hf->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? 0 : -errno;
+		}
+		hf->queued -= (size_t)n;
+		*counter += (uint64_t)n;
+		if (n == 0)
+			break;
+	}
+	return 0;
+}
+
+/* Copies one read. Returns 1 to go on reading, 0 to stop, or -errno. */
+static int copy_once(struct sc_conn *c, int h, uint64_t *counter)
+{
+	struct sc_tcp *t = c->fw->ctx->tcp;
+	struct half *hf = &c->half[h];
+	ssize_t n = recv(c->fd[h], t->buf, COPY_MAX, MSG_DONTWAIT), m;
+
+	if (n == 0) {
+		hf->eof = true;
+		return 0;
+	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	m = send(c->fd[!h], t->buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (m < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		m = 0;
+	}
+	*counter += (uint64_t)m;
+	if (m < n) {
+		/* The destination is full: keep the rest, read no more. */
+		hf->left = malloc((size_t)(n - m));
+		if (!hf->left)
+			return -ENOMEM;
+		memcpy(hf->left, t->buf + m, (size_t)(n - m));
+		hf->left_len = (size_t)(n - m);
+		return 0;
+	}
+	if (n == COPY_MAX) {
+		hf->bulk = true; /* more is likely waiting: splice it */
+		return 1;
+	}
+	/* A short read: the socket is most likely empty, and the poll says so
+	 * if not. No read just to hear EAGAIN. */
+	return 0;
+}
+
+/* Splices one pipe's worth. Returns 1 to go on, 0 to stop, or -errno. */
+static int splice_once(struct sc_conn *c, int h, uint64_t *counter, bool first)
+{
+	struct sc_tcp *t = c->fw->ctx->tcp;
+	struct half *hf = &c->half[h];
+	ssize_t n;
+	int rc;
+
+	if (hf->pipe.fd[0] < 0 && (rc = pipe_take(t, &hf->pipe)) < 0) {
+		/* Out of pipes (descriptors, quota): copying needs none. */
+		hf->bulk = false;
+		return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ? 1 : rc;
+	}
+	n = splice(c->fd[h], NULL, hf->pipe.fd[1], NULL, hf->pipe.cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n == 0) {
+		hf->eof = true;
+		return 0;
+	}
+	if (n < 0) {
+		if (errno == EINTR)
+			return 1;
+		if (errno != EAGAIN)
+			return -errno;
+		/* Nothing more: the direction is idle and holds no pipe. */
+		pipe_give(t, &hf->pipe);
+		return 0;
+	}
+	if ((size_t)n == hf->pipe.cap)
+		pipe_grow(t, &hf->pipe);
+	else if (first && n < COPY_MAX)
+		hf->bulk = false; /* small again: copy from the next read on */
+	hf->queued = (size_t)n;
+	if ((rc = flush(c, h, counter)) < 0)
+		return rc;
+	return hf->queued == 0;
 }
 
 /* Moves what it can in direction H. Returns 0, or -errno on a socket error. */
 static int pump(struct sc_conn *c, int h)
 {
 	struct half *hf = &c->half[h];
-	int src = c->fd[h], dst = c->fd[!h];
 	uint64_t *counter = h == 0 ? &c->fw->bytes_in : &c->fw->bytes_out;
+	int rc;
 
-	for (int round = 0; round < ROUNDS_PER_EVENT; round++) {
-		ssize_t n;
-
-		if (hf->queued) {
-			n = splice(hf->pipe[0], NULL, dst, NULL, hf->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				return errno == EAGAIN ? 0 : -errno;
-			}
-			hf->queued -= (size_t)n;
-			*counter += (uint64_t)n;
-			if (hf->queued)
-				return 0; /* the destination is full: wait until writable */
-		}
-		if (hf->eof)
-			break;
-		n = splice(src, NULL, hf->pipe[1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == 0) {
-			hf->eof = true;
-			break;
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 0 : -errno;
-		}
-		hf->queued += (size_t)n;
-	}
-	if (hf->eof && !hf->queued && !hf->shut) {
+	if ((rc = flush(c, h, counter)) < 0)
+		return rc;
+	rc = !pending(hf);
+	for (int round = 0; rc == 1 && !hf->eof && round < ROUNDS_PER_EVENT; round++)
+		rc = hf->bulk ? splice_once(c, h, counter, round == 0) : copy_once(c, h, counter);
+	if (rc < 0)
+		return rc;
+	/* An empty pipe goes back whatever comes next: a connection that
+	 * goes quiet now holds none. */
+	if (hf->queued == 0 && hf->pipe.fd[0] >= 0)
+		pipe_give(c->fw->ctx->tcp, &hf->pipe);
+	if (hf->eof && !pending(hf) && !hf->shut) {
 		hf->shut = true;
-		if (shutdown(dst, SHUT_WR) < 0 && errno != ENOTCONN)
+		if (shutdown(c->fd[!h], SHUT_WR) < 0 && errno != ENOTCONN)
 			return -errno;
 	}
 	return 0;
 }
 
-static void on_io(uv_poll_t *p, int status, int events)
-{
-	struct sc_conn *c = p->data;
-	int rc;
+static int dial(struct sc_conn *c, char *why, size_t whylen);
 
-	(void)events;
+/* The dial finished (or failed). Returns false when the connection closed. */
+static bool connected(struct sc_conn *c)
+{
+	struct sc_forward *fw = c->fw;
+	char why[256];
+	int err = 0;
+	socklen_t l = sizeof(err);
+
+	if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+		err = errno;
+	if (err == EINPROGRESS || err == EALREADY)
+		return true;
+	if (err == ECONNREFUSED && c->cached) {
+		/* The app moved since the target was decided: decide again
+		 * and dial once more, so this client does not pay for it. */
+		sc_target_forget(fw);
+		if (dial(c, why, sizeof(why)) == 0)
+			return true;
+		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
+		conn_close(c, true);
+		return false;
+	}
+	if (err) {
+		snprintf(why, sizeof(why), "connecting to local port %u: %s", fw->cfg.local_port, strerror(err));
+		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
+		conn_close(c, true);
+		return false;
+	}
+	c->connecting = false;
+	return true;
+}
+
+static void on_event(struct sc_conn *c, int i, uint32_t ev)
+{
+	int rc = 0;
+
 	if (c->closing)
 		return;
-	if (status < 0) {
-		conn_close(c, true);
-		return;
-	}
 	if (c->connecting) {
-		int err = 0;
-		socklen_t l = sizeof(err);
-
-		if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &l) < 0)
-			err = errno;
-		if (err == EINPROGRESS || err == EALREADY)
-			return;
-		if (err) {
-			sc_log("refused a connection to host port %u: connecting to local port %u: %s",
-			       c->fw->cfg.external_port, c->fw->cfg.local_port, strerror(err));
-			conn_close(c, true);
-			return;
+		if (i == 1 && connected(c) && !c->connecting)
+			rc = pump(c, 0); /* the client has likely sent already */
+	} else {
+		if (ev & (EPOLLERR | EPOLLHUP)) {
+			if (ev & EPOLLERR) {
+				conn_close(c, true);
+				return;
+			}
+			ev |= c->events[i]; /* hung up: let the reads and writes find out */
 		}
-		c->connecting = false;
+		if (ev & EPOLLIN)
+			rc = pump(c, i);
+		if (rc == 0 && (ev & EPOLLOUT))
+			rc = pump(c, !i);
 	}
-	if ((rc = pump(c, 0)) < 0 || (rc = pump(c, 1)) < 0) {
+	if (c->closing)
+		return;
+	if (rc < 0) {
 		conn_close(c, rc != -EPIPE);
 		return;
 	}
@@ -173,133 +445,107 @@ static void on_io(uv_poll_t *p, int status, int events)
 		conn_close(c, false);
 		return;
 	}
-	conn_update(c);
+	if ((rc = conn_update(c)) < 0 || ((ev & EPOLLHUP) && c->events[i] == 0)) {
+		conn_close(c, rc < 0);
+		return;
+	}
 }
 
-/* Polls each socket for what its two directions need now. */
-static void conn_update(struct sc_conn *c)
+static void on_ready(uv_poll_t *p, int status, int events)
 {
-	for (int i = 0; i < 2; i++) {
-		int ev = 0;
+	struct sc_ctx *ctx = p->data;
+	struct sc_tcp *t = ctx->tcp;
+	struct epoll_event ev[EVENTS_PER_WAKE];
+	int n;
 
-		if (c->connecting) {
-			ev = i == 1 ? UV_WRITABLE : 0;
-		} else {
-			if (!c->half[i].eof && c->half[i].queued == 0)
-				ev |= UV_READABLE;
-			if (c->half[!i].queued)
-				ev |= UV_WRITABLE;
+	(void)status;
+	(void)events;
+	n = epoll_wait(t->ep, ev, EVENTS_PER_WAKE, 0);
+	t->dispatching = true;
+	for (int k = 0; k < n; k++) {
+		struct sc_conn *c = (struct sc_conn *)(uintptr_t)(ev[k].data.u64 & ~(uint64_t)1);
+
+		on_event(c, (int)(ev[k].data.u64 & 1), ev[k].events);
+	}
+	t->dispatching = false;
+	free_dead(t);
+}
+
+/* Dials C's app at FW's target, on a socket from the pool, into c->fd[1]
+ * (replacing a refused one). 0, or -errno with the reason in WHY. */
+static int dial(struct sc_conn *c, char *why, size_t whylen)
+{
+	struct sc_forward *fw = c->fw;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, rc;
+
+	if ((rc = sc_target(fw->ctx, fw, &ss, &sl, &c->cached, why, whylen)) < 0)
+		return rc;
+	if ((fd = sc_netns_take(fw->ctx, ss.ss_family, SOCK_STREAM)) < 0) {
+		snprintf(why, whylen, "cannot dial local port %u: socket: %s", fw->cfg.local_port, strerror(-fd));
+		return fd;
+	}
+	if (c->fd[1] >= 0) {
+		/* The same descriptor number: closing the refused socket took
+		 * it out of the epoll set, so it is added again below. */
+		if (dup3(fd, c->fd[1], O_CLOEXEC) < 0) {
+			rc = -errno;
+			close(fd);
+			snprintf(why, whylen, "cannot dial local port %u again: %s", fw->cfg.local_port, strerror(-rc));
+			return rc;
 		}
-		if (ev == c->events[i])
-			continue;
-		c->events[i] = ev;
-		if (ev)
-			uv_poll_start(&c->poll[i], ev, on_io);
-		else
-			uv_poll_stop(&c->poll[i]);
-	}
-}
-
-/* The PROXY protocol v2 header for CLIENT (its peer and the address it
- * reached), so that an app behind the forwarder learns the real client.
- * Returns its length, 0 when the addresses cannot be read. */
-static size_t proxy_header(int client, unsigned char *h)
-{
-	static const unsigned char sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
-	struct sockaddr_storage src, dst;
-	socklen_t sl = sizeof(src), dl = sizeof(dst);
-	size_t n = 16;
-
-	if (getpeername(client, (struct sockaddr *)&src, &sl) < 0 ||
-	    getsockname(client, (struct sockaddr *)&dst, &dl) < 0 || src.ss_family != dst.ss_family)
-		return 0;
-	memcpy(h, sig, sizeof(sig));
-	h[12] = 0x21; /* version 2, PROXY */
-	if (src.ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)&src, *d4 = (const void *)&dst;
-
-		h[13] = 0x11; /* TCP over IPv4 */
-		memcpy(h + n, &s4->sin_addr, 4), n += 4;
-		memcpy(h + n, &d4->sin_addr, 4), n += 4;
-		memcpy(h + n, &s4->sin_port, 2), n += 2;
-		memcpy(h + n, &d4->sin_port, 2), n += 2;
+		close(fd);
+		c->added[1] = false;
 	} else {
-		const struct sockaddr_in6 *s6 = (const void *)&src, *d6 = (const void *)&dst;
-
-		h[13] = 0x21; /* TCP over IPv6 */
-		memcpy(h + n, &s6->sin6_addr, 16), n += 16;
-		memcpy(h + n, &d6->sin6_addr, 16), n += 16;
-		memcpy(h + n, &s6->sin6_port, 2), n += 2;
-		memcpy(h + n, &d6->sin6_port, 2), n += 2;
+		c->fd[1] = fd;
 	}
-	h[14] = (unsigned char)((n - 16) >> 8);
-	h[15] = (unsigned char)(n - 16);
-	return n;
+	c->connecting = true;
+	if (connect(c->fd[1], (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		rc = -errno;
+		if (rc == -ECONNREFUSED)
+			sc_target_forget(fw);
+		snprintf(why, whylen, "connecting to local port %u: %s", fw->cfg.local_port, strerror(-rc));
+		return rc;
+	}
+	return conn_update(c);
 }
 
 static void start_conn(struct sc_forward *fw, int client)
 {
 	struct sc_ctx *ctx = fw->ctx;
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	struct sc_conn *c;
 	char why[256];
-	int app;
 
-	if (sc_target(ctx, fw, &ss, &sl, why, sizeof(why)) < 0) {
-		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
-		close(client);
-		return;
-	}
-	app = sc_netns_socket(ctx, ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	if (app < 0) {
-		sc_log_limited("cannot dial local port %u: socket: %s", fw->cfg.local_port, strerror(-app));
-		close(client);
-		return;
-	}
-	if (connect(app, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		snprintf(why, sizeof(why), "connecting to local port %u: %s", fw->cfg.local_port, strerror(errno));
-		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
-		close(app);
-		close(client);
-		return;
-	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		close(app);
 		close(client);
 		return;
 	}
 	c->fw = fw;
 	c->fd[0] = client;
-	c->fd[1] = app;
-	c->connecting = true;
+	c->fd[1] = -1;
 	for (int i = 0; i < 2; i++)
-		c->half[i].pipe[0] = c->half[i].pipe[1] = -1;
-	for (int i = 0; i < 2; i++) {
-		if (pipe2(c->half[i].pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-			sc_log_limited("cannot serve a connection: pipe: %s", strerror(errno));
-			conn_free(c);
-			return;
-		}
-	}
+		c->half[i].pipe.fd[0] = c->half[i].pipe.fd[1] = -1;
 	if (fw->cfg.proxy_protocol) {
-		/* The header goes first into the client-to-app pipe: it then
-		 * leaves under the same backpressure as the data behind it. */
-		unsigned char h[52];
-		size_t n = proxy_header(client, h);
+		/* The header goes first: it leaves under the same
+		 * backpressure as the data behind it. */
+		struct sockaddr_storage src, dst;
+		socklen_t sl = sizeof(src), dl = sizeof(dst);
+		unsigned char h[SC_PROXY_MAX];
+		size_t n = 0;
 
-		if (n == 0 || write(c->half[0].pipe[1], h, n) != (ssize_t)n) {
+		if (getpeername(client, (struct sockaddr *)&src, &sl) == 0 &&
+		    getsockname(client, (struct sockaddr *)&dst, &dl) == 0)
+			n = sc_proxy_header(&src, &dst, h);
+		if (n == 0 || !(c->half[0].left = malloc(n))) {
 			sc_log_refused("refused", "connection", fw->cfg.external_port, "cannot build its PROXY header");
-			conn_free(c);
+			close(client);
+			free(c);
 			return;
 		}
-		c->half[0].queued = n;
-	}
-	for (int i = 0; i < 2; i++) {
-		uv_poll_init_socket(ctx->loop, &c->poll[i], c->fd[i]);
-		c->poll[i].data = c;
-		c->open_handles++;
+		memcpy(c->half[0].left, h, n);
+		c->half[0].left_len = n;
 	}
 	c->next = ctx->conns;
 	if (ctx->conns)
@@ -308,8 +554,17 @@ static void start_conn(struct sc_forward *fw, int client)
 	fw->conns_live++;
 	fw->conns_total++;
 	ctx->conns_live++;
-	conn_update(c);
+	int rc = dial(c, why, sizeof(why));
+
+	if (rc == -ECONNREFUSED && c->cached)
+		rc = dial(c, why, sizeof(why)); /* refused at the kept target: decided afresh */
+	if (rc < 0) {
+		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
+		conn_close(c, true);
+	}
 }
+
+/* ---- listeners ---- */
 
 static void on_accept(uv_poll_t *p, int status, int events);
 
@@ -392,8 +647,20 @@ int sc_tcp_watch(struct sc_forward *fw)
 
 int sc_tcp_start(struct sc_ctx *ctx)
 {
+	struct sc_tcp *t = calloc(1, sizeof(*t));
 	int rc;
 
+	if (!t)
+		return UV_ENOMEM;
+	ctx->tcp = t;
+	t->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (t->ep < 0)
+		return -errno;
+	if ((rc = uv_poll_init(ctx->loop, &t->ep_poll, t->ep)) < 0)
+		return rc;
+	t->ep_poll.data = ctx;
+	if ((rc = uv_poll_start(&t->ep_poll, UV_READABLE, on_ready)) < 0)
+		return rc;
 	uv_timer_init(ctx->loop, &ctx->resume_timer);
 	ctx->resume_timer.data = ctx;
 	for (size_t i = 0; i < ctx->nfw; i++)
@@ -432,6 +699,18 @@ void sc_tcp_retire(struct sc_forward *fw)
 	uv_close((uv_handle_t *)&fw->poll, on_retired_closed);
 }
 
+static void on_ep_closed(uv_handle_t *h)
+{
+	struct sc_ctx *ctx = h->data;
+	struct sc_tcp *t = ctx->tcp;
+
+	close(t->ep);
+	while (t->nidle > 0)
+		pipe_close(t, &t->idle[--t->nidle]);
+	free(t);
+	ctx->tcp = NULL;
+}
+
 void sc_tcp_stop(struct sc_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->nfw; i++) {
@@ -440,8 +719,13 @@ void sc_tcp_stop(struct sc_ctx *ctx)
 		if (fw->cfg.proto == OCI_PROTO_TCP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
 			uv_close((uv_handle_t *)&fw->poll, on_listener_closed);
 	}
+	if (!ctx->tcp)
+		return;
 	while (ctx->conns)
 		conn_close(ctx->conns, false);
+	free_dead(ctx->tcp);
+	if (!uv_is_closing((uv_handle_t *)&ctx->tcp->ep_poll))
+		uv_close((uv_handle_t *)&ctx->tcp->ep_poll, on_ep_closed);
 	if (!uv_is_closing((uv_handle_t *)&ctx->resume_timer))
 		uv_close((uv_handle_t *)&ctx->resume_timer, NULL);
 }

@@ -139,7 +139,10 @@ static void on_reply(uv_poll_t *p, int status, int events)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
-			/* ECONNREFUSED: an ICMP port unreachable from the app's side. */
+			/* ECONNREFUSED: an ICMP port unreachable from the app's
+			 * side; the next flow asks where the app listens now. */
+			if (errno == ECONNREFUSED)
+				sc_target_forget(f->fw);
 			sc_log_limited("udp flow to local port %u: %s", f->fw->cfg.local_port, strerror(errno));
 			flow_close(ctx, f);
 			return;
@@ -197,14 +200,16 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 		sc_log_refused("dropped", "datagram", fw->cfg.external_port, why);
 		return NULL;
 	}
-	if (sc_target(ctx, fw, &ss, &sl, why, sizeof(why)) < 0) {
+	bool cached;
+
+	if (sc_target(ctx, fw, &ss, &sl, &cached, why, sizeof(why)) < 0) {
 		sc_log_refused("dropped", "datagram", fw->cfg.external_port, why);
 		return NULL;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
-	f->fd = sc_netns_socket(ctx, ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	f->fd = sc_netns_take(ctx, ss.ss_family, SOCK_DGRAM);
 	if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&ss, sl) < 0) {
 		sc_log_limited("udp flow to local port %u: %s", fw->cfg.local_port,
 			       strerror(f->fd < 0 ? -f->fd : errno));
