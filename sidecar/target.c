@@ -126,22 +126,31 @@ static void fill(const struct oci_ip *ip, unsigned port, struct sockaddr_storage
 	}
 }
 
-/* Decides FW's target from the N listeners L on its port and keeps a
- * positive answer; a refusal is never kept, so an app that starts listening
- * is reached by the next client. */
-static int decide(struct sc_ctx *ctx, struct sc_forward *fw, const struct sc_listener *l, size_t n, char *why,
-		  size_t whylen)
+/* Decides FW's target from the N listeners L on its port, into SS/LEN, and
+ * keeps a positive answer; a refusal is never kept, so an app that starts
+ * listening is reached by the next client. */
+static int decide(struct sc_ctx *ctx, struct sc_forward *fw, const struct sc_listener *l, size_t n,
+		  struct sockaddr_storage *ss, socklen_t *len, char *why, size_t whylen)
 {
 	struct oci_ip pick;
 	int rc = sc_target_choose(l, n, fw->cfg.local_port, fw->cfg.proto, fw->cfg.expose_localhost, own_address_cached,
 				  ctx, &pick, why, whylen);
 
-	fw->target.valid = rc == 0;
-	if (rc == 0) {
-		fill(&pick, fw->cfg.local_port, &fw->target.ss, &fw->target.len);
+	if (rc < 0) {
+		fw->target.valid = false;
+		return rc;
+	}
+	fill(&pick, fw->cfg.local_port, ss, len);
+	/* Loopback picked for an app on every address of a netns without an
+	 * address of its own is not kept: should the app move to 127.0.0.1
+	 * only, a kept loopback target would still reach it. */
+	fw->target.valid = fw->cfg.expose_localhost || !oci_ip_is_loopback(&pick);
+	if (fw->target.valid) {
+		memcpy(&fw->target.ss, ss, sizeof(*ss));
+		fw->target.len = *len;
 		fw->target.at = ctx->loop ? uv_now(ctx->loop) : 0;
 	}
-	return rc;
+	return 0;
 }
 
 int sc_target(struct sc_ctx *ctx, struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, bool *cached,
@@ -166,8 +175,7 @@ int sc_target(struct sc_ctx *ctx, struct sc_forward *fw, struct sockaddr_storage
 			bound[0].ip.family = AF_INET;
 			n = 1;
 		}
-		if ((rc = decide(ctx, fw, bound, n, why, whylen)) < 0)
-			return rc;
+		return decide(ctx, fw, bound, n, ss, len, why, whylen);
 	}
 	memcpy(ss, &fw->target.ss, sizeof(*ss));
 	*len = fw->target.len;
@@ -184,6 +192,8 @@ void sc_target_refresh(struct sc_ctx *ctx, const struct sc_listener *l, size_t n
 	for (size_t i = 0; i < ctx->nfw; i++) {
 		struct sc_forward *fw = ctx->fw[i];
 		struct sc_listener mine[MAX_BOUND];
+		struct sockaddr_storage ss;
+		socklen_t len;
 		size_t k = 0;
 		char why[256];
 
@@ -192,6 +202,6 @@ void sc_target_refresh(struct sc_ctx *ctx, const struct sc_listener *l, size_t n
 		for (size_t j = 0; j < n && k < MAX_BOUND; j++)
 			if (l[j].port == fw->cfg.local_port)
 				mine[k++] = l[j];
-		decide(ctx, fw, mine, k, why, sizeof(why));
+		decide(ctx, fw, mine, k, &ss, &len, why, sizeof(why));
 	}
 }

@@ -95,3 +95,33 @@ teardown() {
 	run http_get 18413
 	[ "$output" = "hello from auto" ]
 }
+
+# ask PORT: what the hostile app tells a client through host port PORT
+# ("peer=ADDR"), "" when refused.
+ask() {
+	timeout 5 socat -T 2 - "TCP:127.0.0.1:$1" </dev/null 2>/dev/null || true
+}
+
+@test "podman: the dial target is kept, yet an app that moves is followed: everywhere, loopback only, everywhere" {
+	podman_start move 18230:3000 "hostile listen 0.0.0.0 3000 & echo \$! >/tmp/app; sleep 120"
+	assert_status 0
+	wait_for 5 bash -c "timeout 5 socat -T 2 - TCP:127.0.0.1:18230 </dev/null 2>/dev/null | grep -q peer="
+	ip=$(podman inspect -f '{{.NetworkSettings.IPAddress}}' "$CT")
+	[ -n "$ip" ]
+	# Kept: twenty clients in a row, each dialled at the container's address.
+	for i in $(seq 1 20); do
+		[ "$(ask 18230)" != "peer=127.0.0.1" ]
+	done
+	[ "$(ask 18230)" = "peer=$ip" ]
+	# The app moves to 127.0.0.1: the next client is refused with the
+	# reason, never dialled at loopback (the kept target was refused, the
+	# sidecar asked again).
+	P exec "$CT" sh -c 'kill $(cat /tmp/app); hostile listen 127.0.0.1 3000 >/dev/null 2>&1 & echo $! >/tmp/app'
+	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hltn 'sport = :3000' | grep -q 127.0.0.1"
+	[ -z "$(ask 18230)" ]
+	wait_for 2 grep -q "the app listens on 127.0.0.1:3000 only (localhost)" "$STATEDIR/$CT/sidecar.log"
+	# Back on every address: served again within a second.
+	P exec "$CT" sh -c 'kill $(cat /tmp/app); hostile listen 0.0.0.0 3000 >/dev/null 2>&1 & echo $! >/tmp/app'
+	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hltn 'sport = :3000' | grep -q '0.0.0.0:3000'"
+	wait_for 1 bash -c "[ \"\$(timeout 5 socat -T 2 - TCP:127.0.0.1:18230 </dev/null 2>/dev/null)\" = 'peer=$ip' ]"
+}
