@@ -48,8 +48,9 @@ web() {
 @test "1000 sequential and 100 concurrent connections are served" {
 	web load "$(ports_ann 18081:3000)"
 	assert_status 0
+	wait_for 5 http_get 18081 # httpd listens a moment after the start
 	run curl -s -o /dev/null -w '%{http_code}\n' -H 'Connection: close' --max-time 120 "http://127.0.0.1:18081/index.html?[1-1000]"
-	[ "$(grep -c '^200$' <<<"$output")" -eq 1000 ]
+	[ "$(grep -c '^200$' <<<"$output")" -eq 1000 ] || { sort <<<"$output" | uniq -c; tail -5 "$STATEDIR/$CT/sidecar.log"; false; }
 	run curl -s -o /dev/null -w '%{http_code}\n' -H 'Connection: close' --parallel --parallel-immediate --parallel-max 100 --max-time 60 "http://127.0.0.1:18081/index.html?[1-100]"
 	[ "$(grep -c '^200$' <<<"$output")" -eq 100 ]
 	# Every one of them closed again.
