@@ -84,10 +84,10 @@ fail:
 
 /* The sidecar's descriptor limit: two a connection or flow (its sockets),
  * its listeners, and room for pipes in flight, pooled sockets and the rest
- * (tcp.c, sockpool.c). Raised past the hook's own limit when the policy's
- * maxConnections needs it, which root may do up to fs.nr_open; a limit that
- * cannot be raised leaves the sidecar with what it inherits, and it
- * refuses connections past it with a line in its log. */
+ * (tcp.c, sockpool.c). Raised, for the hook and so for the sidecar, past
+ * what the hook inherited when the policy's maxConnections needs it: root
+ * may, with CAP_SYS_RESOURCE, up to fs.nr_open. Without it the sidecar has
+ * what the hook had, says so, and refuses connections past it in its log. */
 #define SIDECAR_FD_SLACK 512
 static void raise_nofile(unsigned max_conns, size_t nlisteners)
 {
@@ -103,9 +103,18 @@ static void raise_nofile(unsigned max_conns, size_t nlisteners)
 	}
 	if (want > cap)
 		want = cap;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_max >= want)
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
 		return;
-	rl.rlim_cur = rl.rlim_max = want;
+	if (rl.rlim_max < want) {
+		struct rlimit up = {want, want};
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
+		hook_warn("the sidecar's descriptor limit stays at %llu, short of the %llu that maxConnections %u "
+			  "needs: %s",
+			  (unsigned long long)rl.rlim_max, (unsigned long long)want, max_conns, strerror(errno));
+	}
+	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
@@ -174,6 +183,7 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 	 * be recycled before the hook has decided whether to kill it. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		return oci_err_addp(e, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+	raise_nofile(max_conns, n);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return oci_err_addp(e, errno, "pipe");
 	rd = fds[0];
@@ -186,7 +196,6 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 
 		close(rd);
 		setsid();
-		raise_nofile(max_conns, n);
 		gc = fork();
 		if (gc < 0) {
 			dprintf(wr, "error: fork: %s\n", strerror(errno));

@@ -207,6 +207,12 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* The hook raises it for maxConnections where it may; say so where
+	 * it could not, before the first refusal does. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)ctx.max_conns * 2 + 256)
+		sc_log("descriptor limit %llu: about %llu connections at once, fewer than maxConnections %u; more are "
+		       "refused until some close",
+		       (unsigned long long)rl.rlim_cur, (unsigned long long)(rl.rlim_cur - 256) / 2, ctx.max_conns);
 
 	/* Sockets keep the namespace they were made in. The sidecar stays in
 	 * the host's (its listeners, and any it binds later); the sockets that

@@ -340,3 +340,20 @@ web() {
 	[ ! -e "$STATEDIR/$first" ]
 	[ ! -e "$STATEDIR/$second" ]
 }
+
+@test "the sidecar's descriptor limit fits the policy's maxConnections (two a connection), past the hook's own" {
+	echo '{"maxConnections": 12000}' >"$TMP/policy.json"
+	web nofile "$(ports_ann 18082:3000)"
+	assert_status 0
+	pid=$(sidecar_pid "$CT")
+	[ -n "$pid" ]
+	soft=$(awk '/^Max open files/ {print $4}' "/proc/$pid/limits")
+	if prlimit --nofile=30000:30000 true 2>/dev/null; then
+		[ "$soft" -ge 24000 ] || { cat "/proc/$pid/limits"; false; }
+	else
+		# No CAP_SYS_RESOURCE here (some sandboxes drop it): the limit
+		# stays, and the sidecar's log says what it allows.
+		grep -q "descriptor limit $soft: about $(((soft - 256) / 2)) connections at once, fewer than maxConnections 12000" \
+			"$STATEDIR/$CT/sidecar.log"
+	fi
+}
