@@ -42,6 +42,9 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar
 # Helpers the integration tests put into their containers: static, no sanitizer.
 TEST_HELPERS := $(BUILD)/tests/udp-echo $(BUILD)/tests/hostile
+# make bench's own programs: the yardstick forwarder, and the many-connections
+# client and server (static: its server runs in the bench's busybox container).
+BENCH_BIN := $(BUILD)/bench/minfwd $(BUILD)/bench/conns
 
 .PHONY: FORCE all check unit integration asan fuzz demo bench deps deps-if-missing install uninstall deb \
 	clean fmt fmt-check lint
@@ -55,6 +58,14 @@ $(BUILD)/tests/udp-echo: tests/helpers/udp-echo.c
 $(BUILD)/tests/hostile: tests/helpers/hostile.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -static -o $@ $<
+
+$(BUILD)/bench/minfwd: tests/bench/minfwd.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/bench/conns: tests/bench/conns.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 $(WARN) -static -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -128,9 +139,12 @@ demo: deps-if-missing
 	$(MAKE) all
 	PORTSIDE_BUILD=$(abspath $(BUILD)) packaging/demo.sh
 
-# Throughput, requests/s and memory next to direct and socat (not part of check).
+# One container behind every path (bridge, podman -p, portside, docker-proxy,
+# socat, a minimal splice forwarder): throughput, CPU, new connections/s,
+# latency, redis, memory; then the sidecar at scale. Not part of check.
 bench: deps-if-missing
-	$(MAKE) all
+	@packaging/deps.sh --bench --if-missing
+	$(MAKE) all $(BENCH_BIN)
 	PORTSIDE_BUILD=$(BUILD) tests/bench/run.sh
 
 # ASan+UBSan build in its own tree, then the same tests against it.
@@ -202,7 +216,8 @@ clean:
 
 # ---- style ----
 
-FMT_FILES := $(wildcard oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c)
+FMT_FILES := $(wildcard oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
+	tests/bench/*.c)
 fmt:
 	clang-format -i $(FMT_FILES)
 fmt-check:

@@ -2,12 +2,35 @@
 # Installs the Debian packages that building, testing and the demo need.
 #   packaging/deps.sh               install them all (apt-get update first)
 #   packaging/deps.sh --if-missing  do nothing when every one is installed already
+#   packaging/deps.sh --bench [--if-missing]
+#                                   the same, plus what make bench runs (the
+#                                   servers go into the bench's container only:
+#                                   the services the redis-server and nginx
+#                                   packages may start are left alone)
 set -eu
+
+if_missing=""
+bench=""
+for a in "$@"; do
+	case "$a" in
+	--if-missing) if_missing=1 ;;
+	--bench) bench=1 ;;
+	*)
+		echo "usage: packaging/deps.sh [--bench] [--if-missing]" >&2
+		exit 2
+		;;
+	esac
+done
 
 PACKAGES="gcc make pkg-config libseccomp-dev libcap-dev libjson-c-dev libuv1-dev \
 libcmocka-dev bats clang libclang-rt-14-dev clang-format \
 runc crun podman catatonit containernetworking-plugins iptables busybox-static iproute2 socat curl procps psmisc \
 dpkg-dev fakeroot"
+# make bench: the load generators and servers, hyperfine, gnuplot for the
+# chart, jq for iperf3's and hyperfine's JSON. (docker-proxy comes from the
+# docker.io package, unpacked into the build tree by the bench, not installed.)
+BENCH_PACKAGES="iperf3 wrk sockperf redis-server redis-tools nginx-light hyperfine gnuplot-nox jq"
+[ -z "$bench" ] || PACKAGES="$PACKAGES $BENCH_PACKAGES"
 
 missing=""
 for p in $PACKAGES; do
@@ -18,7 +41,7 @@ for p in $PACKAGES; do
 	esac
 done
 
-if [ "${1:-}" = "--if-missing" ] && [ -z "$missing" ]; then
+if [ -n "$if_missing" ] && [ -z "$missing" ]; then
 	exit 0
 fi
 [ -n "$missing" ] || missing=" $PACKAGES"

@@ -1,83 +1,211 @@
 #!/usr/bin/env bash
-# make bench: portside's forwarder next to the alternatives, on one podman
-# container (busybox httpd) on this host:
-#   direct    the container's bridge address (kernel path, what DNAT forwards to)
-#   portside  the sidecar (splice through pipes), on 127.0.0.1
-#   socat     socat TCP-LISTEN,fork -> the container's address, on 127.0.0.1
-# Prints throughput (one 256 MB download), requests per second (small pages,
-# a new connection each) and the forwarder's resident memory, side by side.
-# docker-proxy is not measured: it needs Docker's packages, not on these hosts.
+# make bench: one podman container running iperf3, nginx, sockperf and redis,
+# reached by every path a user could pick, measured in one run:
+#
+#   bridge        the container's own address: no forwarder (the ceiling)
+#   podman -p     podman's -p 127.0.0.1:P:Q: kernel DNAT
+#   portside      the sidecar (io.portside.ports), on 127.0.0.1
+#   docker-proxy  Docker's userland proxy, one process a port
+#   socat         socat TCP-LISTEN,fork, one listener a port
+#   minimal       tests/bench/minfwd.c: epoll + splice and nothing else, the
+#                 yardstick for what a userspace forwarder costs
+#
+# Columns: iperf3 Gbit/s with 1 and 4 streams; the forwarder's CPU seconds per
+# GB moved (its cpuacct cgroup over the iperf3 runs); new connections a second
+# (wrk, Connection: close, a 1 KB file); 1 KB ping-pong round trip p50/p99
+# (sockperf); redis GET/s (redis-benchmark, 50 clients); the forwarder's RSS.
+# Each cell is the median of BENCH_RUNS runs (default 3); the runs interleave
+# the paths, so that a slow moment of the machine hits them all alike. Then
+# the sidecar at scale: 1000 mapped ports, 10,000 idle connections, 1000 UDP
+# flows, and the hook's cost per container start (hyperfine, runc).
+#
+# The table goes to stdout and, with a raw data file and a chart, to
+# bench/results/DATE-HOST.{md,tsv,png}.
+#
+#   BENCH_RUNS=N        runs a cell (default 3)
+#   BENCH_QUICK=1       1 run, 2 s tests, for working on the bench itself
+#                       (its report is DATE-HOST-quick.*)
+#   BENCH_PORT_BASE=P   host ports used: P+1..P+59 and P+1000..P+1999 (19100)
+#   BENCH_IDLE_CONNS=N  idle connections for the scale row (10000)
+#
 # Traffic goes only to 127.0.0.1 and the container's own bridge address.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-B=$(pwd)/${PORTSIDE_BUILD:-build}
-[ "$(id -u)" = 0 ] || { echo "bench: needs root (containers)" >&2; exit 1; }
-for c in podman socat curl; do command -v $c >/dev/null || { echo "bench: install $c (make deps)" >&2; exit 1; }; done
+START=$(date +%s)
+# Other work on this machine skews every number: the report shows the load.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+B=$(realpath "${PORTSIDE_BUILD:-build}")
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
+# shellcheck source=tests/bench/scale.sh
+. tests/bench/scale.sh
+# shellcheck source=tests/bench/report.sh
+. tests/bench/report.sh
 
-W=$(mktemp -d /tmp/portside-bench.XXXXXX)
-NAME=portside-bench-$$
-SOCAT_PID=
-cleanup() {
-	[ -n "$SOCAT_PID" ] && kill "$SOCAT_PID" 2>/dev/null
-	podman --hooks-dir "$W/hooks.d" rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
-	rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	RUNS=${BENCH_RUNS:-1} T=2 REDIS_N=30000 HOOK_RUNS=5
+else
+	RUNS=${BENCH_RUNS:-3} T=5 REDIS_N=200000 HOOK_RUNS=20
+fi
+BASE=${BENCH_PORT_BASE:-19100}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 
-# podman with this host's quirks (see tests/integration/containers.bash).
-export CONTAINERS_CONF=$W/containers.conf
-printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n' >"$CONTAINERS_CONF"
-mkdir -p "$W/hooks.d" "$W/rootfs/bin" "$W/rootfs/www"
-echo '{}' >"$W/policy.json"
-sed -e "s|@HOOK@|$B/portside-hook|" \
-	-e "s|\"args\": \\[\"portside-hook\"\\]|\"args\": [\"portside-hook\", \"--policy\", \"$W/policy.json\"]|" \
-	packaging/hooks.d/portside.json.in >"$W/hooks.d/portside.json"
-cp /bin/busybox "$W/rootfs/bin/"
-for a in sh httpd; do ln -s busybox "$W/rootfs/bin/$a"; done
-IMAGE=localhost/portside-bench:latest
-tar -C "$W/rootfs" -cf "$W/rootfs.tar" .
-podman import --change "ENV PATH=/bin" "$W/rootfs.tar" "$IMAGE" >"$W/import.log" 2>&1 || { cat "$W/import.log"; exit 1; }
-mkdir -p "$W/www"
-echo "hello" >"$W/www/index.html"
-head -c $((256 * 1024 * 1024)) /dev/zero >"$W/www/blob"
+# ---- what is needed ----
 
-podman --hooks-dir "$W/hooks.d" run -d --name "$NAME" --annotation io.portside.ports=19000:3000 \
-	--annotation io.portside.autoforward=never -v "$W/www:/www:ro" "$IMAGE" httpd -f -p 3000 -h /www >/dev/null
-ID=$(podman inspect -f '{{.Id}}' "$NAME")
-IP=$(podman inspect -f '{{.NetworkSettings.IPAddress}}' "$NAME")
-SIDECAR=$(cat "/run/portside/containers/$ID/sidecar.pid")
-socat TCP-LISTEN:19001,bind=127.0.0.1,reuseaddr,fork "TCP:$IP:3000" &
-SOCAT_PID=$!
-for i in $(seq 1 50); do
-	curl -fs -o /dev/null --max-time 1 http://127.0.0.1:19000/ && curl -fs -o /dev/null --max-time 1 http://127.0.0.1:19001/ && break
-	sleep 0.1
+[ "$(id -u)" = 0 ] || die "needs root (containers, cgroups)"
+for c in podman runc socat curl jq iperf3 wrk sockperf redis-benchmark hyperfine gnuplot nsenter prlimit ss; do
+	command -v "$c" >/dev/null || die "$c is missing: packaging/deps.sh --bench"
+done
+awk '{exit !($1 > 1)}' /proc/loadavg && log "WARNING: load average $LOAD_START: other work will skew the numbers"
+for f in portside-hook portside-sidecar tests/udp-echo bench/minfwd bench/conns; do
+	[ -x "$B/$f" ] || die "$B/$f is missing: make all $B/bench/minfwd $B/bench/conns"
+done
+CG_PARENT=/sys/fs/cgroup/cpuacct
+[ -f "$CG_PARENT/cpuacct.usage" ] || die "no cgroup v1 cpuacct hierarchy at $CG_PARENT"
+
+ALL_PATHS=(bridge podman-p portside docker-proxy socat minimal)
+PATHS=("${ALL_PATHS[@]}")
+declare -A LABEL=([bridge]=bridge [podman-p]="podman -p" [portside]=portside [docker-proxy]=docker-proxy
+	[socat]=socat [minimal]=minimal)
+# Host ports: path k (after bridge) uses BASE+10k+1 .. BASE+10k+4. In the
+# container every path has the same ports but nginx's (lib.sh says why).
+k=0
+for p in "${ALL_PATHS[@]}"; do
+	for s in "${SERVICES[@]}"; do TPORT[$p:$s]=${CPORT[$s]}; done
+	TPORT[$p:http]=$((CPORT[http] + k))
+	k=$((k + 1))
+	[ "$p" = bridge ] && continue
+	j=0
+	for s in "${SERVICES[@]}"; do
+		j=$((j + 1))
+		PORT[$p:$s]=$((BASE + 10 * (k - 1) + j))
+		host_listening "${PORT[$p:$s]}" && die "host port ${PORT[$p:$s]} is in use (BENCH_PORT_BASE)"
+	done
+	ADDR[$p]=127.0.0.1
 done
 
-# MB/s of one download of the blob (best of 3).
-throughput() {
-	local best=0 s
-	for _ in 1 2 3; do
-		s=$(curl -fs -o /dev/null --max-time 60 -w '%{speed_download}' "$1/blob")
-		s=${s%.*}
-		[ "$s" -gt "$best" ] && best=$s
+# ---- clean-up: everything this run started, whatever happened ----
+
+W=$(mktemp -d /tmp/portside-bench.XXXXXX)
+CG_ROOT=$CG_PARENT/portside-bench-$$
+NAME=portside-bench-$$
+CONTAINERS=() BG_PIDS=() RUNC_IDS=()
+cleanup() {
+	local pid cg
+	set +e
+	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for c in "${CONTAINERS[@]}"; do P rm -f -t 0 "$c" >/dev/null 2>&1; done
+	for c in "${RUNC_IDS[@]}"; do runc delete -f "$c" >/dev/null 2>&1; done
+	# What is left in the cgroups: socat's forked children (ours), and the
+	# sidecar, which goes with its container.
+	for cg in "$CG_ROOT"/*/; do
+		[ -d "$cg" ] || continue
+		[ "$cg" = "$CG_ROOT/portside/" ] || xargs -r kill <"$cg/cgroup.procs" 2>/dev/null
+		wait_until 10 rmdir "$cg" || log "cgroup $cg still busy"
 	done
-	echo $((best / 1000000))
+	[ -d "$CG_ROOT" ] && rmdir "$CG_ROOT"
+	rm -rf "$W"
 }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$CG_ROOT"
+RAW=$W/raw.tsv
+printf 'path\tmetric\trun\tvalue\n' >"$RAW"
 
-# Requests per second over 500 sequential requests, a new connection each.
-rps() {
-	local start end
-	start=$(date +%s%N)
-	curl -fs -o /dev/null -H 'Connection: close' --max-time 120 "$1/index.html?[1-500]"
-	end=$(date +%s%N)
-	echo $((500 * 1000000000 / (end - start)))
+# ---- docker-proxy, from the docker.io package, never installed ----
+
+# Prints its path, or nothing (the row is then left out, and the report says
+# why).
+docker_proxy() {
+	local dir=$B/bench/docker.io deb
+	if [ ! -x "$dir/usr/sbin/docker-proxy" ]; then
+		mkdir -p "$B/bench"
+		deb=$(find "$B/bench" -maxdepth 1 -name 'docker.io_*.deb' | head -1)
+		if [ -z "$deb" ]; then
+			log "fetching docker.io (for docker-proxy; it is unpacked, not installed)"
+			(cd "$B/bench" && timeout 300 apt-get download -q docker.io >&2) || return 0
+			deb=$(find "$B/bench" -maxdepth 1 -name 'docker.io_*.deb' | head -1)
+		fi
+		[ -n "$deb" ] && dpkg-deb -x "$deb" "$dir"
+	fi
+	[ -x "$dir/usr/sbin/docker-proxy" ] && echo "$dir/usr/sbin/docker-proxy"
+	return 0
 }
+DOCKER_PROXY=$(docker_proxy)
+NOTES=()
+if [ -z "$DOCKER_PROXY" ]; then
+	NOTES+=("docker-proxy: not measured (apt-get download docker.io failed)")
+	PATHS=(bridge podman-p portside socat minimal)
+fi
 
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# ---- the container, and every path to it ----
 
-printf '%-10s %12s %10s %12s\n' PATH "MB/s" "req/s" "RSS (kB)"
-printf '%-10s %12s %10s %12s\n' direct "$(throughput "http://$IP:3000")" "$(rps "http://$IP:3000")" "-"
-printf '%-10s %12s %10s %12s\n' portside "$(throughput http://127.0.0.1:19000)" "$(rps http://127.0.0.1:19000)" \
-	"$(($(rss_kb "$SIDECAR") + $(rss_kb "$(pgrep -P "$SIDECAR" -x portside-netns)")))"
-printf '%-10s %12s %10s %12s\n' socat "$(throughput http://127.0.0.1:19001)" "$(rps http://127.0.0.1:19001)" "$(rss_kb "$SOCAT_PID")"
-echo "(portside's RSS is the sidecar plus its socket factory; socat's is its listener, each connection forks another)"
+setup_podman
+build_image
+ann="" pub=()
+for s in "${SERVICES[@]}"; do
+	ann+="127.0.0.1:${PORT[portside:$s]}:${TPORT[portside:$s]} "
+	pub+=(-p "127.0.0.1:${PORT[podman-p:$s]}:${TPORT[podman-p:$s]}")
+done
+log "starting the container"
+start_container "$NAME" "${ann% }" "${pub[@]}" -- /etc/bench-services || die "podman run: $CT_ERR"
+ID=$CT_ID IP=$CT_IP
+ADDR[bridge]=$IP
+for s in "${SERVICES[@]}"; do
+	PORT[bridge:$s]=${TPORT[bridge:$s]}
+done
+for p in "${ALL_PATHS[@]}"; do
+	for s in "${SERVICES[@]}"; do
+		wait_until 20 ns_listening "$CT_PID" "${TPORT[$p:$s]}" ||
+			die "$s did not start in the container: $(podman logs "$NAME" 2>&1 | tail -5)"
+	done
+done
+SIDECAR_PIDS=$(sidecar_pids "$ID") || die "no sidecar for $ID: $(cat "/run/portside/containers/$ID/sidecar.log" 2>&1)"
+CG[portside]=$(cg_make portside)
+# shellcheck disable=SC2086 # a list of pids
+cg_move "${CG[portside]}" $SIDECAR_PIDS
+[ -n "$DOCKER_PROXY" ] && start_docker_proxy "$DOCKER_PROXY"
+start_socat
+start_minimal
+
+# Every path must serve the 1 KB file before anything is measured.
+for p in "${PATHS[@]}"; do
+	size=$(curl -fsS --max-time 5 -o /dev/null -w '%{size_download}' "http://${ADDR[$p]}:${PORT[$p:http]}/1k.html") ||
+		die "${LABEL[$p]} does not answer on ${ADDR[$p]}:${PORT[$p:http]}"
+	[ "$size" = 1024 ] || die "${LABEL[$p]}: got $size bytes, not 1024"
+done
+
+# ---- the runs ----
+
+for run in $(seq 1 "$RUNS"); do
+	# Each run starts at another path, so that none is always first.
+	n=${#PATHS[@]}
+	for i in $(seq 0 $((n - 1))); do
+		p=${PATHS[$(((i + run - 1) % n))]}
+		log "run $run/$RUNS: ${LABEL[$p]} ($(($(date +%s) - START)) s)"
+		measure_iperf "$p" "$run"
+		measure_wrk "$p" "$run"
+		measure_pingpong "$p" "$run"
+		measure_redis "$p" "$run"
+		measure_rss "$p" "$run"
+	done
+done
+
+# The forwarders and the container are done: the scale rows run on a quiet
+# machine, each with a container of its own.
+for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+P rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
+
+log "scale: 1000 mapped ports ($(($(date +%s) - START)) s)"
+scale_ports
+log "scale: $IDLE_CONNS idle connections ($(($(date +%s) - START)) s)"
+scale_idle
+log "scale: 1000 UDP flows ($(($(date +%s) - START)) s)"
+scale_udp
+log "scale: hook cost per container start ($(($(date +%s) - START)) s)"
+scale_hook
+
+# ---- the report ----
+
+ELAPSED=$(($(date +%s) - START))
+report
