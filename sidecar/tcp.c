@@ -43,9 +43,10 @@
 
 #define COPY_MAX	 (16 * 1024) /* a read this big makes a flow bulk */
 #define BULK_PIPE_SIZE	 (256 * 1024)
-#define BULK_PIPES_MAX	 16 /* grown pipes a sidecar may hold: the pipe quota is per user */
-#define IDLE_PIPES_MAX	 64 /* pipes kept for reuse */
-#define ROUNDS_PER_EVENT 16 /* bound the work of one event: fairness */
+#define BULK_PIPES_MAX	 16		   /* grown pipes a sidecar may hold: the pipe quota is per user */
+#define IDLE_PIPES_MAX	 64		   /* pipes kept for reuse */
+#define LEFT_TOTAL_MAX	 (4 * 1024 * 1024) /* unsent copied bytes, all connections together */
+#define ROUNDS_PER_EVENT 16		   /* bound the work of one event: fairness */
 #define EVENTS_PER_WAKE	 256
 #define EMFILE_PAUSE_MS	 200
 
@@ -83,7 +84,8 @@ struct sc_tcp {
 	struct sc_conn *dead; /* closed during a dispatch, freed after it */
 	struct pipe_pair idle[IDLE_PIPES_MAX];
 	size_t nidle;
-	unsigned grown; /* pipes of BULK_PIPE_SIZE in existence */
+	unsigned grown;	   /* pipes of BULK_PIPE_SIZE in existence */
+	size_t left_total; /* bytes in every half's left buffer */
 	char buf[COPY_MAX];
 };
 
@@ -148,6 +150,7 @@ static void conn_free(struct sc_tcp *t, struct sc_conn *c)
 	for (int i = 0; i < 2; i++) {
 		if (c->half[i].pipe.fd[0] >= 0)
 			pipe_close(t, &c->half[i].pipe); /* it may hold bytes: never reused */
+		t->left_total -= c->half[i].left_len;
 		free(c->half[i].left);
 	}
 	free(c);
@@ -254,6 +257,7 @@ static int flush(struct sc_conn *c, int h, uint64_t *counter)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		hf->left_off += (size_t)n;
 		hf->left_len -= (size_t)n;
+		c->fw->ctx->tcp->left_total -= (size_t)n;
 		*counter += (uint64_t)n;
 		if (hf->left_len == 0) {
 			free(hf->left);
@@ -305,6 +309,7 @@ static int copy_once(struct sc_conn *c, int h, uint64_t *counter)
 			return -ENOMEM;
 		memcpy(hf->left, t->buf + m, (size_t)(n - m));
 		hf->left_len = (size_t)(n - m);
+		t->left_total += hf->left_len;
 		return 0;
 	}
 	if (n == COPY_MAX) {
@@ -325,9 +330,9 @@ static int splice_once(struct sc_conn *c, int h, uint64_t *counter, bool first)
 	int rc;
 
 	if (hf->pipe.fd[0] < 0 && (rc = pipe_take(t, &hf->pipe)) < 0) {
-		/* Out of pipes (descriptors, quota): copying needs none. */
+		/* Out of pipes (descriptors, memory): copying needs none. */
 		hf->bulk = false;
-		return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ? 1 : rc;
+		return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ? copy_once(c, h, counter) : rc;
 	}
 	n = splice(c->fd[h], NULL, hf->pipe.fd[1], NULL, hf->pipe.cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n == 0) {
@@ -363,8 +368,12 @@ static int pump(struct sc_conn *c, int h)
 	if ((rc = flush(c, h, counter)) < 0)
 		return rc;
 	rc = !pending(hf);
+	/* Bytes copied but not taken wait in the sidecar's memory: past a
+	 * bound for all connections together, new reads go through a pipe,
+	 * which keeps them in the kernel, under the pipe quota. */
 	for (int round = 0; rc == 1 && !hf->eof && round < ROUNDS_PER_EVENT; round++)
-		rc = hf->bulk ? splice_once(c, h, counter, round == 0) : copy_once(c, h, counter);
+		rc = hf->bulk || c->fw->ctx->tcp->left_total >= LEFT_TOTAL_MAX ? splice_once(c, h, counter, round == 0)
+									       : copy_once(c, h, counter);
 	if (rc < 0)
 		return rc;
 	/* An empty pipe goes back whatever comes next: a connection that
@@ -546,6 +555,7 @@ static void start_conn(struct sc_forward *fw, int client)
 		}
 		memcpy(c->half[0].left, h, n);
 		c->half[0].left_len = n;
+		ctx->tcp->left_total += n;
 	}
 	c->next = ctx->conns;
 	if (ctx->conns)

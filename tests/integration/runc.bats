@@ -357,3 +357,19 @@ web() {
 			"$STATEDIR/$CT/sidecar.log"
 	fi
 }
+
+@test "backpressure: a client writing into an app that never reads parks a few MiB at most; the sidecar's memory stays flat" {
+	runc_start stall "$(ports_ann 18084:3000)" "nc -l -p 3000 | sleep 600"
+	assert_status 0
+	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hltn 'sport = :3000' | grep -q ."
+	pid=$(sidecar_pid "$CT")
+	before=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	# 256 MiB offered for 5 s; the app stops reading once its pipe is full.
+	head -c 268435456 /dev/zero | timeout 5 socat -u - TCP:127.0.0.1:18084 || true
+	after=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	in=$("$PORTSIDECTL" ls --json | grep -o '"bytesIn":[0-9]*' | head -1 | cut -d: -f2)
+	echo "sidecar RSS $before -> $after kB; $in bytes reached the app's socket"
+	[ -n "$in" ] && [ "$in" -gt 0 ]
+	[ "$in" -lt $((32 * 1024 * 1024)) ]
+	[ $((after - before)) -lt 8192 ]
+}
