@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,7 +40,12 @@ int ps_listen(const struct oci_ip *ip, unsigned port, unsigned proto)
 	/* SO_REUSEADDR only for TCP. On UDP it lets a second socket bind the
 	 * same port (another container's mapping, or a host daemon that set it
 	 * too, like mDNS on 5353) and silently share its datagrams. */
+	/* TCP_NODELAY is inherited by every accepted connection: a forwarder
+	 * must pass each write on when it comes, not wait for the previous
+	 * one's ACK (Nagle), or a client's second small write waits for the
+	 * app's delayed ACK. */
 	if ((proto == OCI_PROTO_TCP && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    (proto == OCI_PROTO_TCP && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) ||
 	    (ip->family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 	    bind(fd, (struct sockaddr *)&ss, sl) < 0 || (proto == OCI_PROTO_TCP && listen(fd, LISTEN_BACKLOG) < 0)) {
 		rc = -errno;

@@ -13,6 +13,9 @@
  * the socketpair ends it, and PR_SET_PDEATHSIG (armed after its uid change,
  * which clears it) kills it even where the sidecar's end is held elsewhere. */
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <seccomp.h> /* SCMP_SYS */
 #include <signal.h>
@@ -36,6 +39,7 @@ static int confine_factory(pid_t parent)
 		SCMP_SYS(sendmsg),
 		SCMP_SYS(write),
 		SCMP_SYS(close),
+		SCMP_SYS(setsockopt),
 		SCMP_SYS(brk),
 		SCMP_SYS(mmap),
 		SCMP_SYS(munmap),
@@ -99,12 +103,16 @@ static void __attribute__((noreturn)) factory_main(int sp, int nsfd, pid_t paren
 		/* As many as it can; the first failure ends the batch and is
 		 * reported with what was made before it. */
 		while (n < req.count) {
-			int fd = socket(req.family, req.type | SOCK_CLOEXEC, req.protocol);
+			int fd = socket(req.family, req.type | SOCK_CLOEXEC, req.protocol), one = 1;
 
 			if (fd < 0) {
 				rep.rc = -errno;
 				break;
 			}
+			/* The app's side of a connection passes writes on at once,
+			 * as the client's side does (lib/listen.c). */
+			if ((req.type & 0xf) == SOCK_STREAM && (req.family == AF_INET || req.family == AF_INET6))
+				setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 			fds[n++] = fd;
 		}
 		if (ps_send_fds(sp, &rep, sizeof(rep), fds, n, 0) < 0)
@@ -134,7 +142,11 @@ int sc_factory_start(struct sc_ctx *ctx, int nsfd)
 		/* Nothing of the host side stays open here (listeners, the control
 		 * socket, the hook's pipe): they must close when the sidecar does.
 		 * Keep 0-2 (the log), the socketpair as 3 and the netns as 4. */
-		if (dup2(sp[1], 3) < 0 || (nsfd != 4 && dup2(nsfd, 4) < 0) || syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
+		int s = fcntl(sp[1], F_DUPFD_CLOEXEC, 5), ns = fcntl(nsfd, F_DUPFD_CLOEXEC, 5);
+
+		/* Both first moved above 4, so that neither number is overwritten
+		 * before it is moved (the netns may be fd 3). */
+		if (s < 0 || ns < 0 || dup2(s, 3) < 0 || dup2(ns, 4) < 0 || syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
 			_exit(1);
 		factory_main(3, 4, self);
 	}

@@ -6,11 +6,15 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../lib/fdpass.h"
+#include "../../lib/listen.h"
+#include "../../oci/ports.h"
 #include "../../sidecar/sidecar.h"
 
 static struct sockaddr_storage SA(const char *ip, unsigned port) {
@@ -132,6 +136,35 @@ static void test_fdpass_batch(void **unused)
 	close(sp[1]);
 }
 
+/* A host listener's connections pass writes on at once (no Nagle): the
+ * option is set on the listener and every accepted socket inherits it. */
+static void test_listener_nodelay(void **unused)
+{
+	struct oci_ip lo;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct pollfd p;
+	int l, c, a, v = 0;
+	socklen_t vl = sizeof(v);
+
+	(void)unused;
+	assert_int_equal(oci_ip_parse("127.0.0.1", &lo), 0);
+	l = ps_listen(&lo, 0, OCI_PROTO_TCP);
+	assert_true(l >= 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&ss, &sl), 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&ss, sl), 0);
+	p = (struct pollfd){.fd = l, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	a = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(a >= 0);
+	assert_int_equal(getsockopt(a, IPPROTO_TCP, TCP_NODELAY, &v, &vl), 0);
+	assert_int_equal(v, 1);
+	close(a);
+	close(c);
+	close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -139,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_proxy_v6),
 		cmocka_unit_test(test_proxy_refuses_mixed),
 		cmocka_unit_test(test_fdpass_batch),
+		cmocka_unit_test(test_listener_nodelay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
