@@ -212,7 +212,8 @@ int main(int argc, char **argv)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)ctx.max_conns * 2 + 256)
 		sc_log("descriptor limit %llu: about %llu connections at once, fewer than maxConnections %u; more are "
 		       "refused until some close",
-		       (unsigned long long)rl.rlim_cur, (unsigned long long)(rl.rlim_cur - 256) / 2, ctx.max_conns);
+		       (unsigned long long)rl.rlim_cur,
+		       (unsigned long long)(rl.rlim_cur > 256 ? (rl.rlim_cur - 256) / 2 : 0), ctx.max_conns);
 
 	/* Sockets keep the namespace they were made in. The sidecar stays in
 	 * the host's (its listeners, and any it binds later); the sockets that

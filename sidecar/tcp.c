@@ -8,20 +8,8 @@
  * comes from a pool made ahead (sockpool.c), and an idle connection holds its
  * two sockets and nothing else.
  *
- * Bytes move one of two ways, per direction:
- *  - copy: recv into one buffer the sidecar shares, send at once. For small
- *    messages (requests, replies, a ping-pong) this is two system calls, the
- *    same as two splices but cheaper each, and needs no pipe. What the
- *    destination cannot take yet waits in a buffer of the direction's own,
- *    at most COPY_MAX bytes, and nothing more is read until it is sent.
- *  - splice: once a read fills the buffer, the flow is bulk, and moves
- *    through a pipe with splice(2), so that payload never enters user space.
- *    The pipe is taken from a pool, grown (F_SETPIPE_SZ) for a flow that
- *    fills it, and given back as soon as it is empty and the source has
- *    nothing more: pipes are held only while bytes are in flight.
- *
- * Backpressure: a direction reads only while it holds nothing unsent, so each
- * holds at most a pipe's worth (or COPY_MAX) beside the socket buffers.
+ * Bytes move through relay.c, a direction at a time: small messages copied,
+ * bulk flows spliced through a pipe held only while bytes are in flight.
  * Half-close: EOF on one side becomes shutdown(SHUT_WR) on the other once
  * the direction is drained; the connection ends when both directions have.
  *
@@ -39,38 +27,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "relay.h"
 #include "sidecar.h"
 
-#define COPY_MAX	 (16 * 1024) /* a read this big makes a flow bulk */
-#define BULK_PIPE_SIZE	 (256 * 1024)
-#define BULK_PIPES_MAX	 16		   /* grown pipes a sidecar may hold: the pipe quota is per user */
-#define IDLE_PIPES_MAX	 64		   /* pipes kept for reuse */
-#define LEFT_TOTAL_MAX	 (4 * 1024 * 1024) /* unsent copied bytes, all connections together */
-#define ROUNDS_PER_EVENT 16		   /* bound the work of one event: fairness */
-#define EVENTS_PER_WAKE	 256
-#define EMFILE_PAUSE_MS	 200
-
-struct pipe_pair {
-	int fd[2];
-	unsigned cap;
-};
-
-struct half {
-	struct pipe_pair pipe; /* fd[0] -1: none held */
-	size_t queued;	       /* bytes in the pipe */
-	char *left;	       /* read, not yet written (copy), or NULL */
-	size_t left_off, left_len;
-	bool bulk; /* reads fill the buffer: splice */
-	bool eof;  /* the source said EOF */
-	bool shut; /* shutdown(SHUT_WR) sent to the destination */
-};
+#define EVENTS_PER_WAKE 256
+#define EMFILE_PAUSE_MS 200
 
 struct sc_conn {
 	struct sc_forward *fw;
-	int fd[2];	     /* 0: the client (host side), 1: the app (container side) */
-	uint32_t events[2];  /* the interest registered, see conn_update */
-	bool added[2];	     /* in the epoll set */
-	struct half half[2]; /* half[0]: client to app, half[1]: app to client */
+	int fd[2];		/* 0: the client (host side), 1: the app (container side) */
+	uint32_t events[2];	/* the interest registered, see conn_update */
+	bool added[2];		/* in the epoll set */
+	struct sc_half half[2]; /* half[0]: client to app, half[1]: app to client */
 	bool connecting;
 	bool cached; /* dialled a kept target: one more try if refused */
 	bool closing;
@@ -82,77 +50,15 @@ struct sc_tcp {
 	uv_poll_t ep_poll;
 	bool dispatching;
 	struct sc_conn *dead; /* closed during a dispatch, freed after it */
-	struct pipe_pair idle[IDLE_PIPES_MAX];
-	size_t nidle;
-	unsigned grown;	   /* pipes of BULK_PIPE_SIZE in existence */
-	size_t left_total; /* bytes in every half's left buffer */
-	char buf[COPY_MAX];
+	struct sc_relays relays;
 };
-
-/* ---- pipes ---- */
-
-static int pipe_take(struct sc_tcp *t, struct pipe_pair *p)
-{
-	int fd[2];
-
-	if (t->nidle > 0) {
-		*p = t->idle[--t->nidle];
-		return 0;
-	}
-	if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) < 0)
-		return -errno;
-	p->fd[0] = fd[0];
-	p->fd[1] = fd[1];
-	p->cap = 64 * 1024; /* the kernel's default; a full per-user quota gives less, splice copes */
-	return 0;
-}
-
-static void pipe_close(struct sc_tcp *t, struct pipe_pair *p)
-{
-	if (p->cap >= BULK_PIPE_SIZE)
-		t->grown--;
-	close(p->fd[0]);
-	close(p->fd[1]);
-	p->fd[0] = p->fd[1] = -1;
-}
-
-/* Gives back an empty pipe. */
-static void pipe_give(struct sc_tcp *t, struct pipe_pair *p)
-{
-	if (p->fd[0] < 0)
-		return;
-	if (t->nidle < IDLE_PIPES_MAX)
-		t->idle[t->nidle++] = *p;
-	else
-		pipe_close(t, p);
-	p->fd[0] = p->fd[1] = -1;
-}
-
-/* A flow that fills its pipe gets a bigger one, while the sidecar holds few:
- * fewer splices per byte, within the per-user pipe quota. */
-static void pipe_grow(struct sc_tcp *t, struct pipe_pair *p)
-{
-	int cap;
-
-	if (p->cap >= BULK_PIPE_SIZE || t->grown >= BULK_PIPES_MAX)
-		return;
-	cap = fcntl(p->fd[0], F_SETPIPE_SZ, BULK_PIPE_SIZE);
-	if (cap >= BULK_PIPE_SIZE) {
-		p->cap = (unsigned)cap;
-		t->grown++;
-	}
-}
 
 /* ---- connections ---- */
 
 static void conn_free(struct sc_tcp *t, struct sc_conn *c)
 {
-	for (int i = 0; i < 2; i++) {
-		if (c->half[i].pipe.fd[0] >= 0)
-			pipe_close(t, &c->half[i].pipe); /* it may hold bytes: never reused */
-		t->left_total -= c->half[i].left_len;
-		free(c->half[i].left);
-	}
+	for (int i = 0; i < 2; i++)
+		sc_half_free(&t->relays, &c->half[i]);
 	free(c);
 }
 
@@ -218,11 +124,6 @@ static int ep_set(struct sc_conn *c, int i, uint32_t ev)
 	return 0;
 }
 
-static bool pending(const struct half *h)
-{
-	return h->queued > 0 || h->left_len > 0;
-}
-
 /* Polls each socket for what its two directions need now. */
 static int conn_update(struct sc_conn *c)
 {
@@ -233,9 +134,9 @@ static int conn_update(struct sc_conn *c)
 	for (int i = 0; i < 2; i++) {
 		uint32_t ev = 0;
 
-		if (!c->half[i].eof && !pending(&c->half[i]))
+		if (!c->half[i].eof && !sc_half_pending(&c->half[i]))
 			ev |= EPOLLIN;
-		if (pending(&c->half[!i]))
+		if (sc_half_pending(&c->half[!i]))
 			ev |= EPOLLOUT;
 		if ((rc = ep_set(c, i, ev)) < 0)
 			return rc;
@@ -243,149 +144,11 @@ static int conn_update(struct sc_conn *c)
 	return 0;
 }
 
-/* Sends what direction H holds. Returns 0 (all of it, or the destination is
- * full), or -errno. */
-static int flush(struct sc_conn *c, int h, uint64_t *counter)
-{
-	struct half *hf = &c->half[h];
-	int dst = c->fd[!h];
-
-	if (hf->left_len) {
-		ssize_t n = send(dst, hf->left + hf->left_off, hf->left_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		hf->left_off += (size_t)n;
-		hf->left_len -= (size_t)n;
-		c->fw->ctx->tcp->left_total -= (size_t)n;
-		*counter += (uint64_t)n;
-		if (hf->left_len == 0) {
-			free(hf->left);
-			hf->left = NULL;
-			hf->left_off = 0;
-		}
-		return 0;
-	}
-	while (hf->queued) {
-		ssize_t n = splice(hf->pipe.fd[0], NULL, dst, NULL, hf->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 0 : -errno;
-		}
-		hf->queued -= (size_t)n;
-		*counter += (uint64_t)n;
-		if (n == 0)
-			break;
-	}
-	return 0;
-}
-
-/* Copies one read. Returns 1 to go on reading, 0 to stop, or -errno. */
-static int copy_once(struct sc_conn *c, int h, uint64_t *counter)
-{
-	struct sc_tcp *t = c->fw->ctx->tcp;
-	struct half *hf = &c->half[h];
-	ssize_t n = recv(c->fd[h], t->buf, COPY_MAX, MSG_DONTWAIT), m;
-
-	if (n == 0) {
-		hf->eof = true;
-		return 0;
-	}
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-	m = send(c->fd[!h], t->buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (m < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
-		m = 0;
-	}
-	*counter += (uint64_t)m;
-	if (m < n) {
-		/* The destination is full: keep the rest, read no more. */
-		hf->left = malloc((size_t)(n - m));
-		if (!hf->left)
-			return -ENOMEM;
-		memcpy(hf->left, t->buf + m, (size_t)(n - m));
-		hf->left_len = (size_t)(n - m);
-		t->left_total += hf->left_len;
-		return 0;
-	}
-	if (n == COPY_MAX) {
-		hf->bulk = true; /* more is likely waiting: splice it */
-		return 1;
-	}
-	/* A short read: the socket is most likely empty, and the poll says so
-	 * if not. No read just to hear EAGAIN. */
-	return 0;
-}
-
-/* Splices one pipe's worth. Returns 1 to go on, 0 to stop, or -errno. */
-static int splice_once(struct sc_conn *c, int h, uint64_t *counter, bool first)
-{
-	struct sc_tcp *t = c->fw->ctx->tcp;
-	struct half *hf = &c->half[h];
-	ssize_t n;
-	int rc;
-
-	if (hf->pipe.fd[0] < 0 && (rc = pipe_take(t, &hf->pipe)) < 0) {
-		/* Out of pipes (descriptors, memory): copying needs none. */
-		hf->bulk = false;
-		return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM ? copy_once(c, h, counter) : rc;
-	}
-	n = splice(c->fd[h], NULL, hf->pipe.fd[1], NULL, hf->pipe.cap, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	if (n == 0) {
-		hf->eof = true;
-		return 0;
-	}
-	if (n < 0) {
-		if (errno == EINTR)
-			return 1;
-		if (errno != EAGAIN)
-			return -errno;
-		/* Nothing more: the direction is idle and holds no pipe. */
-		pipe_give(t, &hf->pipe);
-		return 0;
-	}
-	if ((size_t)n == hf->pipe.cap)
-		pipe_grow(t, &hf->pipe);
-	else if (first && n < COPY_MAX)
-		hf->bulk = false; /* small again: copy from the next read on */
-	hf->queued = (size_t)n;
-	if ((rc = flush(c, h, counter)) < 0)
-		return rc;
-	return hf->queued == 0;
-}
-
-/* Moves what it can in direction H. Returns 0, or -errno on a socket error. */
+/* Moves what it can in direction H (0: client to app). 0, or -errno. */
 static int pump(struct sc_conn *c, int h)
 {
-	struct half *hf = &c->half[h];
-	uint64_t *counter = h == 0 ? &c->fw->bytes_in : &c->fw->bytes_out;
-	int rc;
-
-	if ((rc = flush(c, h, counter)) < 0)
-		return rc;
-	rc = !pending(hf);
-	/* Bytes copied but not taken wait in the sidecar's memory: past a
-	 * bound for all connections together, new reads go through a pipe,
-	 * which keeps them in the kernel, under the pipe quota. */
-	for (int round = 0; rc == 1 && !hf->eof && round < ROUNDS_PER_EVENT; round++)
-		rc = hf->bulk || c->fw->ctx->tcp->left_total >= LEFT_TOTAL_MAX ? splice_once(c, h, counter, round == 0)
-									       : copy_once(c, h, counter);
-	if (rc < 0)
-		return rc;
-	/* An empty pipe goes back whatever comes next: a connection that
-	 * goes quiet now holds none. */
-	if (hf->queued == 0 && hf->pipe.fd[0] >= 0)
-		pipe_give(c->fw->ctx->tcp, &hf->pipe);
-	if (hf->eof && !pending(hf) && !hf->shut) {
-		hf->shut = true;
-		if (shutdown(c->fd[!h], SHUT_WR) < 0 && errno != ENOTCONN)
-			return -errno;
-	}
-	return 0;
+	return sc_half_pump(&c->fw->ctx->tcp->relays, &c->half[h], c->fd[h], c->fd[!h],
+			    h == 0 ? &c->fw->bytes_in : &c->fw->bytes_out);
 }
 
 static int dial(struct sc_conn *c, char *why, size_t whylen);
@@ -535,7 +298,7 @@ static void start_conn(struct sc_forward *fw, int client)
 	c->fd[0] = client;
 	c->fd[1] = -1;
 	for (int i = 0; i < 2; i++)
-		c->half[i].pipe.fd[0] = c->half[i].pipe.fd[1] = -1;
+		sc_half_init(&c->half[i]);
 	if (fw->cfg.proxy_protocol) {
 		/* The header goes first: it leaves under the same
 		 * backpressure as the data behind it. */
@@ -547,15 +310,12 @@ static void start_conn(struct sc_forward *fw, int client)
 		if (getpeername(client, (struct sockaddr *)&src, &sl) == 0 &&
 		    getsockname(client, (struct sockaddr *)&dst, &dl) == 0)
 			n = sc_proxy_header(&src, &dst, h);
-		if (n == 0 || !(c->half[0].left = malloc(n))) {
+		if (n == 0 || sc_half_hold(&ctx->tcp->relays, &c->half[0], h, n) < 0) {
 			sc_log_refused("refused", "connection", fw->cfg.external_port, "cannot build its PROXY header");
 			close(client);
 			free(c);
 			return;
 		}
-		memcpy(c->half[0].left, h, n);
-		c->half[0].left_len = n;
-		ctx->tcp->left_total += n;
 	}
 	c->next = ctx->conns;
 	if (ctx->conns)
@@ -715,8 +475,7 @@ static void on_ep_closed(uv_handle_t *h)
 	struct sc_tcp *t = ctx->tcp;
 
 	close(t->ep);
-	while (t->nidle > 0)
-		pipe_close(t, &t->idle[--t->nidle]);
+	sc_relays_free(&t->relays);
 	free(t);
 	ctx->tcp = NULL;
 }

@@ -102,6 +102,14 @@ ask() {
 	timeout 5 socat -T 2 - "TCP:127.0.0.1:$1" </dev/null 2>/dev/null || true
 }
 
+# move_app ADDR: the app in $CT stops, and listens again on ADDR:3000 once its
+# old socket is gone (/proc/net/tcp: no listener on port 3000 left).
+move_app() {
+	P exec "$CT" sh -c 'kill $(cat /tmp/app); i=0
+		while grep -q ":0BB8 00000000:0000 0A" /proc/net/tcp && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		hostile listen '"$1"' 3000 >/dev/null 2>&1 & echo $! >/tmp/app'
+}
+
 @test "podman: the dial target is kept, yet an app that moves is followed: everywhere, loopback only, everywhere" {
 	podman_start move 18230:3000 "hostile listen 0.0.0.0 3000 & echo \$! >/tmp/app; sleep 120"
 	assert_status 0
@@ -116,12 +124,12 @@ ask() {
 	# The app moves to 127.0.0.1: the next client is refused with the
 	# reason, never dialled at loopback (the kept target was refused, the
 	# sidecar asked again).
-	P exec "$CT" sh -c 'kill $(cat /tmp/app); hostile listen 127.0.0.1 3000 >/dev/null 2>&1 & echo $! >/tmp/app'
+	move_app 127.0.0.1
 	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hltn 'sport = :3000' | grep -q 127.0.0.1"
 	[ -z "$(ask 18230)" ]
 	wait_for 2 grep -q "the app listens on 127.0.0.1:3000 only (localhost)" "$STATEDIR/$CT/sidecar.log"
 	# Back on every address: served again within a second.
-	P exec "$CT" sh -c 'kill $(cat /tmp/app); hostile listen 0.0.0.0 3000 >/dev/null 2>&1 & echo $! >/tmp/app'
+	move_app 0.0.0.0
 	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hltn 'sport = :3000' | grep -q '0.0.0.0:3000'"
 	wait_for 1 bash -c "[ \"\$(timeout 5 socat -T 2 - TCP:127.0.0.1:18230 </dev/null 2>/dev/null)\" = 'peer=$ip' ]"
 }

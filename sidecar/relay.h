@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PORTSIDE_SIDECAR_RELAY_H
+#define PORTSIDE_SIDECAR_RELAY_H
+
+/* relay.c: one direction of a TCP connection, source socket to destination
+ * socket, and the pipes the sidecar's directions share. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_COPY_MAX	    (16 * 1024) /* a read this big makes a flow bulk */
+#define SC_IDLE_PIPES_MAX   64		/* pipes kept for reuse */
+#define SC_BULK_PIPE_SIZE   (256 * 1024)
+#define SC_BULK_PIPES_MAX   16		      /* grown pipes at once: the pipe quota is per user */
+#define SC_LEFT_TOTAL_MAX   (4 * 1024 * 1024) /* unsent copied bytes, every direction together */
+#define SC_ROUNDS_PER_EVENT 16		      /* bound the work of one event: fairness */
+
+struct sc_pipe {
+	int fd[2]; /* -1: none */
+	unsigned cap;
+};
+
+/* What every direction of a sidecar shares. Zeroed is empty. */
+struct sc_relays {
+	struct sc_pipe idle[SC_IDLE_PIPES_MAX];
+	size_t nidle;
+	unsigned grown;	   /* pipes of SC_BULK_PIPE_SIZE in existence */
+	size_t left_total; /* bytes in every direction's left buffer */
+	char buf[SC_COPY_MAX];
+};
+
+/* One direction. sc_half_init before use. */
+struct sc_half {
+	struct sc_pipe pipe; /* held only while bytes sit in it */
+	size_t queued;	     /* bytes in the pipe */
+	char *left;	     /* read, not yet written (copy), or NULL */
+	size_t left_off, left_len;
+	bool bulk; /* reads fill the buffer: splice */
+	bool eof;  /* the source said EOF */
+	bool shut; /* shutdown(SHUT_WR) sent to the destination */
+};
+
+void sc_half_init(struct sc_half *h);
+
+/* Bytes read but not yet sent: the direction waits for its destination. */
+bool sc_half_pending(const struct sc_half *h);
+
+/* Queues BUF[0..N) to go first (a PROXY header). 0 or -ENOMEM. */
+int sc_half_hold(struct sc_relays *r, struct sc_half *h, const void *buf, size_t n);
+
+/* Moves what it can from SRC to DST, adding what was sent to *COUNTER; EOF
+ * becomes shutdown(DST, SHUT_WR) once drained. 0, or -errno of a socket. */
+int sc_half_pump(struct sc_relays *r, struct sc_half *h, int src, int dst, uint64_t *counter);
+
+/* Releases what H holds (its pipe is closed: it may hold bytes). */
+void sc_half_free(struct sc_relays *r, struct sc_half *h);
+
+/* Closes the idle pipes. */
+void sc_relays_free(struct sc_relays *r);
+
+#endif
