@@ -91,20 +91,21 @@ fail:
 #define SIDECAR_FD_SLACK 512
 static void raise_nofile(unsigned max_conns, size_t nlisteners)
 {
-	rlim_t want = (rlim_t)max_conns * 2 + nlisteners + SIDECAR_FD_SLACK, cap = 1024 * 1024;
+	rlim_t want = (rlim_t)max_conns * 2 + nlisteners + SIDECAR_FD_SLACK;
 	struct rlimit rl;
-	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
-	unsigned long nr;
 
-	if (f) {
-		if (fscanf(f, "%lu", &nr) == 1)
-			cap = nr;
-		fclose(f);
-	}
-	if (want > cap)
-		want = cap;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
-		return;
+		return; /* the usual case: nothing to read or raise at start-up */
+	if (rl.rlim_max < want) {
+		FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+		unsigned long nr;
+
+		if (f) {
+			if (fscanf(f, "%lu", &nr) == 1 && want > nr)
+				want = nr;
+			fclose(f);
+		}
+	}
 	if (rl.rlim_max < want) {
 		struct rlimit up = {want, want};
 

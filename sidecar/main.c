@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {{"id", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
 	struct sc_ctx ctx = {.ctl_fd = -1, .diag_fd = -1, .route_fd = -1, .factory_fd = -1};
 	const char *id = NULL, *what;
-	struct rlimit rl;
+	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY}; /* unknown: nothing to warn of */
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -205,11 +205,12 @@ int main(int argc, char **argv)
 	 * for a pipe while bulk bytes are in flight (tcp.c). */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	/* The hook raises it for maxConnections where it may; say so where
 	 * it could not, before the first refusal does. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)ctx.max_conns * 2 + 256)
+	if (rl.rlim_cur < (rlim_t)ctx.max_conns * 2 + 256)
 		sc_log("descriptor limit %llu: about %llu connections at once, fewer than maxConnections %u; more are "
 		       "refused until some close",
 		       (unsigned long long)rl.rlim_cur,

@@ -328,8 +328,12 @@ static int dial(struct sc_conn *c, char *why, size_t whylen)
 	c->connecting = true;
 	if (connect(c->fd[1], (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		rc = -errno;
-		if (rc == -ECONNREFUSED)
+		if (rc == -ECONNREFUSED && c->cached) {
+			/* Refused at the kept target: decided afresh, once
+			 * (a fresh answer is never "cached"). */
 			sc_target_forget(fw);
+			return dial(c, why, whylen);
+		}
 		snprintf(why, whylen, "connecting to local port %u: %s", fw->cfg.local_port, strerror(-rc));
 		return rc;
 	}
@@ -377,11 +381,7 @@ static void start_conn(struct sc_forward *fw, int client)
 	fw->conns_live++;
 	fw->conns_total++;
 	ctx->conns_live++;
-	int rc = dial(c, why, sizeof(why));
-
-	if (rc == -ECONNREFUSED && c->cached)
-		rc = dial(c, why, sizeof(why)); /* refused at the kept target: decided afresh */
-	if (rc < 0) {
+	if (dial(c, why, sizeof(why)) < 0) {
 		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
 		conn_close(c, true);
 	}

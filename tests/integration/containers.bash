@@ -292,6 +292,18 @@ podman_start() {
 	CT=$(podman inspect -f '{{.Id}}' "$CT_PREFIX$name" 2>/dev/null || true)
 }
 
+# listening PORT [TEXT]: something listens on TCP PORT in $CT's netns (on
+# TEXT, e.g. 127.0.0.1:3000, when given).
+listening() {
+	nsenter -t "$(netns_pid "$CT")" -n ss -Hltn "sport = :$1" | grep -qF -- "${2:-:$1}"
+}
+
+# ask PORT: what the app said to a client through host port PORT ("" if
+# refused); the hostile helper's app says "peer=ADDR".
+ask() {
+	timeout 5 socat -T 2 - "TCP:127.0.0.1:$1" </dev/null 2>/dev/null || true
+}
+
 # netns_pid ID: a process in container ID's network namespace (its init), for
 # nsenter: the sidecar itself stays in the host's namespace.
 netns_pid() {

@@ -25,16 +25,6 @@ teardown() {
 	suite_teardown
 }
 
-# listening PORT: something listens on TCP PORT in the container's netns.
-listening() {
-	nsenter -t "$(netns_pid "$CT")" -n ss -Hltn "sport = :$1" | grep -q .
-}
-
-# ask PORT: what the app said to a client through host port PORT ("" if refused).
-ask() {
-	timeout 5 socat -T 2 - "TCP:127.0.0.1:$1" </dev/null 2>/dev/null || true
-}
-
 @test "v4-mapped: an app on [::ffff:127.0.0.1] is localhost-only: refused, diagnosed, never auto-forwarded" {
 	runc_start mapped "$(ports_ann 18401:3000)" "hostile listen ::ffff:127.0.0.1 3000 & hostile listen ::ffff:127.0.0.1 4701 & sleep 60"
 	assert_status 0

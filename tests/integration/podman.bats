@@ -96,12 +96,6 @@ teardown() {
 	[ "$output" = "hello from auto" ]
 }
 
-# ask PORT: what the hostile app tells a client through host port PORT
-# ("peer=ADDR"), "" when refused.
-ask() {
-	timeout 5 socat -T 2 - "TCP:127.0.0.1:$1" </dev/null 2>/dev/null || true
-}
-
 # move_app ADDR: the app in $CT stops, and listens again on ADDR:3000 once its
 # old socket is gone (/proc/net/tcp: no listener on port 3000 left).
 move_app() {
@@ -125,11 +119,11 @@ move_app() {
 	# reason, never dialled at loopback (the kept target was refused, the
 	# sidecar asked again).
 	move_app 127.0.0.1
-	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hltn 'sport = :3000' | grep -q 127.0.0.1"
+	wait_for 5 listening 3000 127.0.0.1:3000
 	[ -z "$(ask 18230)" ]
 	wait_for 2 grep -q "the app listens on 127.0.0.1:3000 only (localhost)" "$STATEDIR/$CT/sidecar.log"
 	# Back on every address: served again within a second.
 	move_app 0.0.0.0
-	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hltn 'sport = :3000' | grep -q '0.0.0.0:3000'"
+	wait_for 5 listening 3000 0.0.0.0:3000
 	wait_for 1 bash -c "[ \"\$(timeout 5 socat -T 2 - TCP:127.0.0.1:18230 </dev/null 2>/dev/null)\" = 'peer=$ip' ]"
 }

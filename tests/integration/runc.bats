@@ -289,7 +289,7 @@ web() {
 	runc_start proxy "$(ports_ann '[{"localPort":4000,"externalPort":18104,"proxyProtocol":true}]')" \
 		"nc -ll -p 4000 -e od -An -tx1 -N 28"
 	assert_status 0
-	wait_for 5 bash -c "nsenter -t $(netns_pid $CT) -n ss -Hltn 'sport = :4000' | grep -q ."
+	wait_for 5 listening 4000
 	hex=$(timeout 10 socat -T 5 - TCP:127.0.0.2:18104,bind=127.0.0.3 </dev/null | tr -s ' \n' ' ')
 	echo "got: $hex"
 	# signature, v2 PROXY, TCP4, length 12
@@ -343,7 +343,7 @@ web() {
 
 @test "the sidecar's descriptor limit fits the policy's maxConnections (two a connection), past the hook's own" {
 	echo '{"maxConnections": 12000}' >"$TMP/policy.json"
-	web nofile "$(ports_ann 18082:3000)"
+	web nofile "$(ports_ann 18116:3000)"
 	assert_status 0
 	pid=$(sidecar_pid "$CT")
 	[ -n "$pid" ]
@@ -359,13 +359,13 @@ web() {
 }
 
 @test "backpressure: a client writing into an app that never reads parks a few MiB at most; the sidecar's memory stays flat" {
-	runc_start stall "$(ports_ann 18084:3000)" "nc -l -p 3000 | sleep 600"
+	runc_start stall "$(ports_ann 18117:3000)" "nc -l -p 3000 | sleep 600"
 	assert_status 0
-	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hltn 'sport = :3000' | grep -q ."
+	wait_for 5 listening 3000
 	pid=$(sidecar_pid "$CT")
 	before=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
 	# 256 MiB offered for 5 s; the app stops reading once its pipe is full.
-	head -c 268435456 /dev/zero | timeout 5 socat -u - TCP:127.0.0.1:18084 || true
+	head -c 268435456 /dev/zero | timeout 5 socat -u - TCP:127.0.0.1:18117 || true
 	after=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
 	in=$("$PORTSIDECTL" ls --json | grep -o '"bytesIn":[0-9]*' | head -1 | cut -d: -f2)
 	echo "sidecar RSS $before -> $after kB; $in bytes reached the app's socket"
