@@ -15,6 +15,9 @@ int ctl_inject(int argc, char **argv);
 
 int ctl_ls(int argc, char **argv);
 int ctl_doctor(int argc, char **argv);
+int ctl_wait(int argc, char **argv);
+int ctl_url(int argc, char **argv);
+int ctl_events(int argc, char **argv);
 
 /* state.c: reading /run/portside. */
 #include <json-c/json.h>
@@ -24,11 +27,33 @@ int ctl_doctor(int argc, char **argv);
 
 /* Sends CMD to ID's sidecar; its JSON reply, or NULL. The caller puts it. */
 json_object *ctl_ask(const char *id, const char *cmd);
+/* resolve.c: the id ARG names (the id, a unique prefix of 8 or more
+ * characters, a Kubernetes NS/POD/CONTAINER or POD/CONTAINER name, a podman
+ * name) in ID. CTL_EXIT_OK, or another exit status after a one-line message. */
+int ctl_resolve(const char *arg, char *id, size_t len);
+/* The same, saying nothing: for `wait`, which asks again until it appears. */
+int ctl_resolve_quiet(const char *arg, char *id, size_t len);
+
 /* The ids with a directory under /run/portside. */
 int ctl_ids(char ***out, size_t *n);
 void ctl_ids_free(char **v, size_t n);
 /* "1.2.3.4:80" or "[::1]:80". */
 void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t len);
+
+/* A forward a live sidecar reports in its status. */
+struct ctl_fwd {
+	struct oci_ip ip;
+	unsigned ext, local, proto;
+	bool is_auto;
+};
+
+/* The forwards of a status reply (NULL: none) into OUT; *CONNS gets its
+ * live connections. Returns how many. */
+size_t ctl_read_status(json_object *status, struct ctl_fwd *out, size_t max, long long *conns);
+
+/* doctor.c: 1 when container ID's port PORT is forwarded and its app listens
+ * where the forward reaches it; else 0, with doctor's reason in WHY. */
+int ctl_doctor_port(const char *id, unsigned port, char *why, size_t len);
 
 /* Prints "portsidectl: MSG" on stderr. */
 void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

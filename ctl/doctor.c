@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* portsidectl doctor ID [--json]: for each mapping, whether anything listens
+/* portsidectl doctor [--json] [ID]: for each mapping, whether anything listens
  * on its local port in the container and on which address, and what to change
  * for the classic mistakes: the app listens on another port, it binds
  * 127.0.0.1 only, the host port is held by another process, a reserved port. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
@@ -14,11 +16,14 @@
 #include "../oci/ports.h"
 #include "ctl.h"
 
+#define FINDINGS_MAX 128
+
 struct finding {
-	const char *status; /* "ok" or "problem" */
+	const char *status; /* "ok", "skipped" (by design, said why) or "problem" */
 	char mapping[96];
 	char detail[512];
 	char fix[512];
+	unsigned port, proto; /* the container's port it is about; 0 for all */
 };
 
 /* The listeners of the container, as the sidecar sees them. */
@@ -124,6 +129,8 @@ static void diagnose(const struct oci_forward *w, const struct oci_forwards *rec
 
 	ctl_format_addr(&w->host_ip, w->external_port, ext, sizeof(ext));
 	snprintf(f->mapping, sizeof(f->mapping), "%s -> %u/%s", ext, w->local_port, oci_proto_name(w->proto));
+	f->port = w->local_port;
+	f->proto = w->proto;
 	f->fix[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].port != w->local_port)
@@ -211,16 +218,328 @@ static size_t refusals(const char *id, struct finding *f, size_t max)
 	return rs.n;
 }
 
+/* True when a TCP socket of the host's network namespace listens on PORT. */
+static bool host_listens(unsigned port)
+{
+	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+
+	for (size_t i = 0; i < 2; i++) {
+		cleanup_fclose FILE *f = fopen(files[i], "re");
+		char line[512];
+		unsigned p, st;
+
+		while (f && fgets(line, sizeof(line), f))
+			/* "  0: 00000000:1F90 00000000:0000 0A ..." (0A: LISTEN) */
+			if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &p, &st) == 2 && p == port &&
+			    st == 0x0A)
+				return true;
+	}
+	return false;
+}
+
+/* Who holds host port PORT (TCP): another forwarded container, or not
+ * portside. "" when it is free on ADDR. */
+static void holder(const char *self, const struct oci_ip *addr, unsigned port, char *buf, size_t len)
+{
+	char **ids = NULL;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (ctl_ids(&ids, &n) == 0)
+		for (size_t i = 0; i < n && !buf[0]; i++) {
+			struct oci_forwards *f = NULL;
+
+			if (!strcmp(ids[i], self) || ps_record_load(ids[i], &f, NULL) < 0)
+				continue;
+			for (size_t k = 0; k < f->n && !buf[0]; k++)
+				if (f->v[k].external_port == port && f->v[k].proto == OCI_PROTO_TCP)
+					snprintf(buf, len, "%u: container %.12s", port, ids[i]);
+			/* Its automatic forwards are only in its sidecar's status. */
+			json_object *st = buf[0] || !ps_sidecar_alive(ids[i], NULL) ? NULL : ctl_ask(ids[i], "status");
+			struct ctl_fwd l[64];
+			long long c;
+			size_t nl = ctl_read_status(st, l, 64, &c);
+
+			for (size_t k = 0; k < nl && !buf[0]; k++)
+				if (l[k].ext == port && l[k].proto == OCI_PROTO_TCP)
+					snprintf(buf, len, "%u: container %.12s (port %u)", port, ids[i], l[k].local);
+			json_object_put(st);
+			oci_forwards_free(f);
+		}
+	ctl_ids_free(ids, n);
+	if (buf[0])
+		return;
+	/* Not portside's: is it taken at all? (Read, never bound: a test bind
+	 * could make a real app's bind fail.) */
+	(void)addr;
+	if (host_listens(port))
+		snprintf(buf, len, "%u: another process", port);
+}
+
+/* Why the app's TCP port PORT, which no mapping names, is or is not
+ * forwarded automatically: what the sidecar decided (autoforward.c), said. */
+static void diagnose_auto(const char *id, const struct oci_forwards *rec, const struct seen *s, size_t n, unsigned port,
+			  const struct ctl_fwd *l, size_t nl, struct finding *f)
+{
+	bool wide = false;
+	unsigned nauto = 0;
+	char addrs[256], list[384];
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (s[i].port == port && s[i].proto == OCI_PROTO_TCP)
+			wide |= !oci_ip_is_loopback(&s[i].ip);
+	addr_list(s, n, port, addrs, sizeof(addrs));
+	snprintf(f->mapping, sizeof(f->mapping), "(not mapped) %u/tcp", port);
+	f->port = port;
+	f->proto = OCI_PROTO_TCP;
+	f->fix[0] = '\0';
+	list[0] = '\0';
+	for (size_t i = 0; i < nl; i++) {
+		if (!l[i].is_auto || l[i].proto != OCI_PROTO_TCP)
+			continue;
+		if (l[i].local == port) {
+			char ext[OCI_IP_LEN + 8];
+
+			ctl_format_addr(&l[i].ip, l[i].ext, ext, sizeof(ext));
+			snprintf(f->mapping, sizeof(f->mapping), "%s -> %u/tcp (automatic)", ext, port);
+			f->status = "ok";
+			snprintf(f->detail, sizeof(f->detail), "the app opened it on %s; forwarded automatically",
+				 addrs);
+			return;
+		}
+		bool dup = false;
+		for (size_t k = 0; k < i; k++)
+			dup |= l[k].is_auto && l[k].local == l[i].local;
+		if (!dup && off < sizeof(list)) {
+			nauto++;
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u", off ? ", " : "", l[i].local);
+		}
+	}
+	if (oci_port_reserved(port)) {
+		f->status = "skipped";
+		snprintf(f->detail, sizeof(f->detail), "the app listens on %s: %s, so it is never forwarded", addrs,
+			 oci_port_reserved_why(port));
+		return;
+	}
+	if (rec->autoforward == OCI_AUTOFORWARD_NEVER || rec->n_auto_ports == 0 || rec->max_autoforwards == 0) {
+		f->status = "skipped";
+		snprintf(f->detail, sizeof(f->detail),
+			 "the app listens on %s; automatic forwarding is off for this "
+			 "container",
+			 addrs);
+		snprintf(f->fix, sizeof(f->fix), "to reach it, map it: io.portside.ports=%u", port);
+		return;
+	}
+	f->status = "problem";
+	if (!wide && rec->autoforward == OCI_AUTOFORWARD_PUBLIC) {
+		snprintf(f->detail, sizeof(f->detail),
+			 "the app listens on %s only (localhost): automatic forwarding (public) forwards only ports "
+			 "opened on every address",
+			 addrs);
+		snprintf(f->fix, sizeof(f->fix),
+			 "bind the app to 0.0.0.0 (or ::), or set io.portside.autoforward=all on the container");
+		return;
+	}
+	if (nauto >= rec->max_autoforwards) {
+		snprintf(f->detail, sizeof(f->detail),
+			 "not forwarded: %u ports are forwarded automatically already (%s), the most the policy "
+			 "allows a container (maxAutoforwards)",
+			 nauto, list);
+		snprintf(f->fix, sizeof(f->fix), "close one of them, or map %u in io.portside.ports", port);
+		return;
+	}
+	/* The hand-out list: who holds each port. */
+	off = 0;
+	list[0] = '\0';
+	for (size_t k = 0; k < rec->n_auto_ports && off < sizeof(list); k++) {
+		unsigned ext = rec->auto_ports[k];
+		char who[96];
+		bool ours = false;
+
+		for (size_t i = 0; i < nl; i++)
+			ours |= l[i].ext == ext && l[i].proto == OCI_PROTO_TCP;
+		if (ours)
+			snprintf(who, sizeof(who), "%u: this container", ext);
+		else if (oci_port_reserved(ext))
+			continue;
+		else
+			holder(id, rec->n_bind ? &rec->bind[0] : &(struct oci_ip){.family = AF_INET}, ext, who,
+			       sizeof(who));
+		if (!who[0]) {
+			snprintf(f->detail, sizeof(f->detail),
+				 "the app listens on %s, not forwarded yet although host port %u is free", addrs, ext);
+			snprintf(
+				f->fix, sizeof(f->fix),
+				"wait a second (the sidecar looks every 250 ms); if it stays, `portsidectl logs %.12s` "
+				"says why",
+				id);
+			return;
+		}
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", off ? ", " : "", who);
+	}
+	snprintf(f->detail, sizeof(f->detail),
+		 "not forwarded: every port of the policy's autoforwardPorts is taken (%s)", list);
+	snprintf(f->fix, sizeof(f->fix),
+		 "map %u to a free host port in io.portside.ports, or stop what holds one of those ports", port);
+}
+
+/* Every finding about container ID (which must be known) in F; returns how
+ * many, 0 when ID is not a forwarded container and no refusal is logged. */
+static size_t examine(const char *want, struct finding *findings, size_t max)
+{
+	static struct seen seen[512];
+	static struct ctl_fwd live[1024];
+	struct oci_forwards *rec = NULL;
+	char owner[256], id[256];
+	size_t nf = 0, ns = 0, nl = 0;
+	long long conns = 0;
+
+	ps_owner(want, owner, sizeof(owner));
+	snprintf(id, sizeof(id), "%s", owner[0] ? owner : want);
+	if (ps_record_load(id, &rec, NULL) < 0)
+		return refusals(want, findings, max);
+
+	json_object *reply = ps_sidecar_alive(id, NULL) ? ctl_ask(id, "listeners") : NULL;
+	if (!reply) {
+		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
+		snprintf(findings[nf].detail, sizeof(findings[nf].detail), "the sidecar of %.12s is not running", id);
+		snprintf(findings[nf].fix, sizeof(findings[nf].fix),
+			 "restart the container; `portsidectl logs %.12s` says why it stopped", id);
+		oci_forwards_free(rec);
+		return nf + 1;
+	}
+	ns = read_listeners(reply, seen, sizeof(seen) / sizeof(seen[0]));
+	json_object_put(reply);
+	json_object *status = ctl_ask(id, "status");
+	nl = ctl_read_status(status, live, sizeof(live) / sizeof(live[0]), &conns);
+	json_object_put(status);
+
+	for (size_t i = 0; i < rec->n && nf < max; i++) {
+		bool dup = false;
+
+		/* One line per mapping, not per address family. */
+		for (size_t k = 0; k < i; k++)
+			dup |= rec->v[k].local_port == rec->v[i].local_port &&
+			       rec->v[k].external_port == rec->v[i].external_port && rec->v[k].proto == rec->v[i].proto;
+		if (!dup)
+			diagnose(&rec->v[i], rec, seen, ns, &findings[nf++]);
+	}
+	/* The app's TCP ports no mapping names: automatic forwarding's part. */
+	for (size_t i = 0; i < ns && nf < max; i++) {
+		bool dup = false, named = false;
+
+		if (seen[i].proto != OCI_PROTO_TCP)
+			continue;
+		for (size_t k = 0; k < i; k++)
+			dup |= seen[k].proto == OCI_PROTO_TCP && seen[k].port == seen[i].port;
+		for (size_t k = 0; k < rec->n_known; k++)
+			named |= rec->known[k].port == seen[i].port && rec->known[k].proto == OCI_PROTO_TCP;
+		if (!dup && !named)
+			diagnose_auto(id, rec, seen, ns, seen[i].port, live, nl, &findings[nf++]);
+	}
+	if (rec->max_connections && conns >= (long long)rec->max_connections && nf < max) {
+		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
+		snprintf(findings[nf].detail, sizeof(findings[nf].detail),
+			 "%lld connections are open, the most the policy allows a container (maxConnections %u): "
+			 "new ones are refused",
+			 conns, rec->max_connections);
+		snprintf(findings[nf].fix, sizeof(findings[nf].fix),
+			 "close idle connections, or raise maxConnections in %s", OCI_POLICY_PATH);
+		nf++;
+	}
+	oci_forwards_free(rec);
+	return nf;
+}
+
+static json_object *findings_json(const struct finding *f, size_t n)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "mapping", json_object_new_string(f[i].mapping));
+		json_object_object_add(o, "status", json_object_new_string(f[i].status));
+		json_object_object_add(o, "detail", json_object_new_string(f[i].detail));
+		if (f[i].fix[0])
+			json_object_object_add(o, "fix", json_object_new_string(f[i].fix));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static bool print_findings(const struct finding *f, size_t n, const char *indent)
+{
+	bool problems = false;
+
+	for (size_t i = 0; i < n; i++) {
+		problems |= !strcmp(f[i].status, "problem");
+		printf("%s%s\n%s  %s: %s\n", indent, f[i].mapping, indent, f[i].status, f[i].detail);
+		if (f[i].fix[0])
+			printf("%s  fix: %s\n", indent, f[i].fix);
+	}
+	return problems;
+}
+
+static bool any_problem(const struct finding *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(f[i].status, "problem"))
+			return true;
+	return false;
+}
+
+/* doctor with no ID: every forwarded container (a container that joined
+ * another's netns is examined with it). */
+static int doctor_all(bool json)
+{
+	static struct finding findings[FINDINGS_MAX];
+	cleanup_json json_object *arr = json_object_new_array();
+	bool problems = false;
+	char **ids = NULL, owner[256];
+	size_t n = 0, shown = 0;
+
+	if (ctl_ids(&ids, &n) < 0) {
+		ctl_warn("cannot read %s", ps_run_dir());
+		return CTL_EXIT_INVALID;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ps_owner(ids[i], owner, sizeof(owner));
+		if (owner[0])
+			continue;
+		size_t nf = examine(ids[i], findings, FINDINGS_MAX);
+		if (nf == 0)
+			continue; /* being created or removed */
+		problems |= any_problem(findings, nf);
+		if (json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "id", json_object_new_string(ids[i]));
+			json_object_object_add(o, "findings", findings_json(findings, nf));
+			json_object_array_add(arr, o);
+		} else {
+			printf("%s%.12s\n", shown ? "\n" : "", ids[i]);
+			print_findings(findings, nf, "  ");
+		}
+		shown++;
+	}
+	ctl_ids_free(ids, n);
+	if (json)
+		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (!shown)
+		printf("no forwarded containers\n");
+	return problems ? CTL_EXIT_INVALID : CTL_EXIT_OK;
+}
+
 int ctl_doctor(int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
-	struct finding findings[64];
-	struct seen seen[512];
-	struct oci_forwards *rec = NULL;
-	char owner[256], id[256];
-	size_t nf = 0, ns = 0;
-	bool json = false, problems = false;
-	int c;
+	static struct finding findings[FINDINGS_MAX];
+	char id[OCI_ID_MAX_LEN + 1];
+	bool json = false;
+	size_t nf;
+	int c, rc;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -228,68 +547,49 @@ int ctl_doctor(int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		json = true;
 	}
-	if (argc - optind != 1 || !oci_id_valid(argv[optind])) {
-		ctl_warn("usage: portsidectl doctor [--json] ID");
+	if (argc - optind > 1) {
+		ctl_warn("usage: portsidectl doctor [--json] [ID]");
 		return CTL_EXIT_USAGE;
 	}
-	ps_owner(argv[optind], owner, sizeof(owner));
-	snprintf(id, sizeof(id), "%s", owner[0] ? owner : argv[optind]);
-
-	if (ps_record_load(id, &rec, NULL) == 0) {
-		json_object *reply = ps_sidecar_alive(id, NULL) ? ctl_ask(id, "listeners") : NULL;
-
-		if (!reply) {
-			findings[nf++] = (struct finding){.status = "problem", .mapping = "(all)"};
-			snprintf(findings[0].detail, sizeof(findings[0].detail), "the sidecar of %.12s is not running",
-				 id);
-			snprintf(findings[0].fix, sizeof(findings[0].fix),
-				 "restart the container; `portsidectl logs %.12s` says why it stopped", id);
-		} else {
-			ns = read_listeners(reply, seen, sizeof(seen) / sizeof(seen[0]));
-			json_object_put(reply);
-			for (size_t i = 0; i < rec->n && nf < 64; i++) {
-				bool dup = false;
-
-				/* One line per mapping, not per address family. */
-				for (size_t k = 0; k < i; k++)
-					dup |= rec->v[k].local_port == rec->v[i].local_port &&
-					       rec->v[k].external_port == rec->v[i].external_port &&
-					       rec->v[k].proto == rec->v[i].proto;
-				if (!dup)
-					diagnose(&rec->v[i], rec, seen, ns, &findings[nf++]);
-			}
-		}
-		oci_forwards_free(rec);
-	} else {
-		nf = refusals(argv[optind], findings, 64);
-		if (nf == 0) {
-			ctl_warn("%s is not a forwarded container (no state under %s, no refusal logged)", argv[optind],
-				 ps_run_dir());
-			return CTL_EXIT_INVALID;
-		}
+	if (argc == optind)
+		return doctor_all(json);
+	if ((rc = ctl_resolve(argv[optind], id, sizeof(id))) != CTL_EXIT_OK)
+		return rc;
+	if ((nf = examine(id, findings, FINDINGS_MAX)) == 0) {
+		ctl_warn("%.12s is not a forwarded container (no state under %s, no refusal logged)", id, ps_run_dir());
+		return CTL_EXIT_INVALID;
 	}
+	if (json) {
+		cleanup_json json_object *arr = findings_json(findings, nf);
 
-	cleanup_json json_object *arr = json_object_new_array();
-	for (size_t i = 0; i < nf; i++) {
-		const struct finding *f = &findings[i];
-
-		problems |= strcmp(f->status, "ok") != 0;
-		if (json) {
-			json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "mapping", json_object_new_string(f->mapping));
-			json_object_object_add(o, "status", json_object_new_string(f->status));
-			json_object_object_add(o, "detail", json_object_new_string(f->detail));
-			if (f->fix[0])
-				json_object_object_add(o, "fix", json_object_new_string(f->fix));
-			json_object_array_add(arr, o);
-		} else {
-			printf("%s\n  %s: %s\n", f->mapping, f->status, f->detail);
-			if (f->fix[0])
-				printf("  fix: %s\n", f->fix);
-		}
-	}
-	if (json)
 		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	return problems ? CTL_EXIT_INVALID : CTL_EXIT_OK;
+		return any_problem(findings, nf) ? CTL_EXIT_INVALID : CTL_EXIT_OK;
+	}
+	return print_findings(findings, nf, "") ? CTL_EXIT_INVALID : CTL_EXIT_OK;
+}
+
+int ctl_doctor_port(const char *id, unsigned port, char *why, size_t len)
+{
+	static struct finding findings[FINDINGS_MAX];
+	size_t nf = examine(id, findings, FINDINGS_MAX);
+	const struct finding *best = NULL;
+
+	snprintf(why, len, "container port %u: the container is not running", port);
+	for (size_t i = 0; i < nf; i++) {
+		if (findings[i].port == 0 && !strcmp(findings[i].status, "problem")) {
+			snprintf(why, len, "%s", findings[i].detail); /* the sidecar is gone */
+			return 0;
+		}
+		/* TCP first: what a user waits for or opens a URL on. */
+		if (findings[i].port == port &&
+		    (!best || (best->proto != OCI_PROTO_TCP && findings[i].proto == OCI_PROTO_TCP)))
+			best = &findings[i];
+	}
+	if (!best) {
+		if (nf)
+			snprintf(why, len, "container port %u: nothing listens on it and no mapping names it", port);
+		return 0;
+	}
+	snprintf(why, len, "%s: %s%s%s", best->mapping, best->detail, best->fix[0] ? "; fix: " : "", best->fix);
+	return !strcmp(best->status, "ok");
 }

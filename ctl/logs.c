@@ -37,29 +37,27 @@ static int cat(const char *path)
 
 int ctl_logs(int argc, char **argv)
 {
-	char id[OCI_ID_MAX_LEN + 1], path[4096];
+	char id[OCI_ID_MAX_LEN + 1], want[OCI_ID_MAX_LEN + 1], path[4096];
 	int refusals, rc;
 
 	if (argc != 2) {
 		ctl_warn("usage: portsidectl logs ID");
 		return CTL_EXIT_USAGE;
 	}
-	if (!oci_id_valid(argv[1])) {
-		ctl_warn("'%.64s' is not a container id", argv[1]);
-		return CTL_EXIT_USAGE;
-	}
-	refusals = ps_refusals_each(argv[1], print_refusal, NULL);
+	if ((rc = ctl_resolve(argv[1], want, sizeof(want))) != CTL_EXIT_OK)
+		return rc;
+	refusals = ps_refusals_each(want, print_refusal, NULL);
 	/* A container that joined another's netns: its owner's log. */
-	ps_owner(argv[1], id, sizeof(id));
+	ps_owner(want, id, sizeof(id));
 	if (!id[0])
-		snprintf(id, sizeof(id), "%s", argv[1]);
+		snprintf(id, sizeof(id), "%s", want);
 	/* The rotated part first, then the current one. */
 	if (ps_path(path, sizeof(path), id, "sidecar.log.1") == 0 && cat(path) == -EIO)
 		return CTL_EXIT_INVALID;
 	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0 || (rc = cat(path)) == -ENOENT) {
 		if (refusals)
 			return CTL_EXIT_OK;
-		ctl_warn("no log for %s: it is not a forwarded container", argv[1]);
+		ctl_warn("no log for %.12s: it is not a forwarded container", want);
 		return CTL_EXIT_INVALID;
 	}
 	if (rc < 0)

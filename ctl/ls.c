@@ -119,22 +119,33 @@ static void container_table(const char *id, const struct oci_forwards *f, json_o
 
 int ctl_ls(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0}};
 	cleanup_json json_object *all = json_object_new_array();
-	bool json = false;
+	bool json = false, quiet = false;
 	char **ids = NULL;
 	size_t n = 0;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'q')
+			quiet = true;
+		else
 			return CTL_EXIT_USAGE;
-		json = true;
 	}
 	if (ctl_ids(&ids, &n) < 0) {
 		ctl_warn("cannot read %s", ps_run_dir());
 		return CTL_EXIT_INVALID;
+	}
+	if (quiet) {
+		/* What completion and scripts take: the ids ls shows. */
+		for (size_t i = 0; i < n; i++)
+			printf("%.12s\n", ids[i]);
+		ctl_ids_free(ids, n);
+		return CTL_EXIT_OK;
 	}
 	if (!json)
 		printf("%-12s  %-22s  %-9s  %-8s  %5s  %8s  %8s  %s\n", "CONTAINER", "EXTERNAL", "LOCAL", "HOW",

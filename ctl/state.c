@@ -13,6 +13,7 @@
 #include "../lib/rundir.h"
 #include "../oci/cleanup.h"
 #include "../oci/input.h"
+#include "../oci/ports.h"
 #include "ctl.h"
 
 /* A status of every forward a container may have (maxPorts 4096 on two
@@ -80,4 +81,31 @@ void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t l
 		snprintf(buf, len, "[%s]:%u", a, port);
 	else
 		snprintf(buf, len, "%s:%u", a, port);
+}
+
+size_t ctl_read_status(json_object *status, struct ctl_fwd *out, size_t max, long long *conns)
+{
+	json_object *arr, *it, *v;
+	size_t n = 0;
+
+	*conns = status && json_object_object_get_ex(status, "connections", &v) ? json_object_get_int64(v) : 0;
+	if (!status || !json_object_object_get_ex(status, "forwards", &arr) ||
+	    !json_object_is_type(arr, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(arr) && n < max; i++) {
+		struct ctl_fwd *l = &out[n];
+
+		it = json_object_array_get_idx(arr, i);
+		memset(l, 0, sizeof(*l));
+		if (!json_object_object_get_ex(it, "hostIP", &v) || oci_ip_parse(json_object_get_string(v), &l->ip) < 0)
+			continue;
+		l->ext = json_object_object_get_ex(it, "externalPort", &v) ? (unsigned)json_object_get_int(v) : 0;
+		l->local = json_object_object_get_ex(it, "localPort", &v) ? (unsigned)json_object_get_int(v) : 0;
+		l->proto = json_object_object_get_ex(it, "protocol", &v) && !strcmp(json_object_get_string(v), "udp")
+				   ? OCI_PROTO_UDP
+				   : OCI_PROTO_TCP;
+		l->is_auto = json_object_object_get_ex(it, "auto", &v) && json_object_get_boolean(v);
+		n++;
+	}
+	return n;
 }

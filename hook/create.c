@@ -143,7 +143,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
 	cleanup_free char *doc = NULL;
 	cleanup_free int *listeners = NULL;
-	char path[4096], sidecar[PATH_MAX], key[64];
+	char path[4096], sidecar[PATH_MAX], key[64], kname[OCI_KUBE_NAME_MAX];
 	struct oci_ip pool_addr;
 	bool joined, made_dir = false;
 	struct oci_err e;
@@ -226,6 +226,10 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		oci_err_addp(&e, -rc, "cannot record the bundle of %s", st->id);
 		goto out;
 	}
+	/* Kubernetes names, for `portsidectl doctor POD/CONTAINER`; a pod
+	 * without them (podman, runc) is found by id or by podman. */
+	if (oci_kube_name(ann, kname, sizeof(kname)) == 0 && ps_path(path, sizeof(path), st->id, "name") == 0)
+		ps_write_file(path, kname, strlen(kname));
 
 	/* The sidecar sees listener i at SC_FD_FIRST_LISTENER + i. */
 	listeners = calloc(fw.n ? fw.n : 1, sizeof(int));

@@ -155,7 +155,7 @@ int ps_refusals_each(const char *id, void (*each)(const struct ps_refusal *r, vo
 		while (fgets(line, sizeof(line), f)) {
 			struct ps_refusal r;
 
-			if (ps_refusal_decode(line, strlen(line), &r) == 0 && !strcmp(r.id, id)) {
+			if (ps_refusal_decode(line, strlen(line), &r) == 0 && (!id || !strcmp(r.id, id))) {
 				each(&r, arg);
 				n++;
 			}

@@ -118,7 +118,8 @@ int ps_state_remove(const char *id)
 {
 	static const char *const files[] = {"forwards.json", "sidecar.pid",  "sidecar.log", "sidecar.log.1",
 					    "control.sock",  "owner",	     "bundle",	    "forwards.json.tmp",
-					    "released",	     "released.tmp", "owner.tmp",   "bundle.tmp"};
+					    "released",	     "released.tmp", "owner.tmp",   "bundle.tmp",
+					    "name",	     "name.tmp",     "events",	    "events.1"};
 	char path[4096];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

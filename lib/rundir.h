@@ -17,6 +17,8 @@
  *     owner           for a container that joined another's netns: the id
  *                     whose sidecar serves it
  *     released        its poststop ran while others of its netns still run
+ *     name            its Kubernetes name, NS/POD/CONTAINER (oci_kube_name)
+ *     events[.1]      what its sidecar did, one JSON object a line (events.h)
  *
  * Containers live in a directory of their own, so that no container id
  * ("lock", "netns", "hook.log") can name one of portside's own files.

@@ -2,6 +2,7 @@
 #include "annotations.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,33 @@ bool oci_annotations_want_portside(const struct oci_annotations *ann)
 		if (!strncmp(ann->v[i].key, OCI_ANN_PREFIX, strlen(OCI_ANN_PREFIX)))
 			return true;
 	return false;
+}
+
+static bool dns_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.' || s[n - 1] == '-' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+int oci_kube_name(const struct oci_annotations *ann, char *out, size_t len)
+{
+	const char *ns = oci_annotations_get(ann, "io.kubernetes.pod.namespace");
+	const char *pod = oci_annotations_get(ann, "io.kubernetes.pod.name");
+	const char *ctr = oci_annotations_get(ann, "io.kubernetes.container.name");
+
+	if (!ns || !pod || !ctr)
+		return -ENOENT;
+	if (!dns_name(ns) || !dns_name(pod) || !dns_name(ctr))
+		return -EINVAL;
+	if ((size_t)snprintf(out, len, "%s/%s/%s", ns, pod, ctr) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }
 
 int oci_spec_parse_autoforward(const char *value, enum oci_autoforward *out, struct oci_err *e)

@@ -40,6 +40,15 @@ const char *oci_annotations_get(const struct oci_annotations *ann, const char *k
 /* True when ANN holds any io.portside.* key: the container asks for portside. */
 bool oci_annotations_want_portside(const struct oci_annotations *ann);
 
+/* The Kubernetes name CRI-O passes in ANN (io.kubernetes.pod.namespace,
+ * io.kubernetes.pod.name, io.kubernetes.container.name) as "NS/POD/CONTAINER"
+ * in OUT, for portsidectl to find the container by. Each part must be a
+ * DNS-1123 name (lowercase letters, digits, '-' and '.', at most 253 bytes):
+ * the container's author writes them. -ENOENT when one is missing, -EINVAL
+ * when one is not such a name. */
+#define OCI_KUBE_NAME_MAX (3 * 254)
+int oci_kube_name(const struct oci_annotations *ann, char *out, size_t len);
+
 /* What the container asks of portside. */
 struct oci_spec {
 	struct oci_ports *ports;	  /* never NULL after oci_spec_parse succeeds */

@@ -21,10 +21,22 @@
 
 struct sc_auto {
 	uv_timer_t timer;
-	uint8_t failed[65536 / 8]; /* ports already logged as not forwardable */
+	uint8_t failed[65536 / 8];  /* ports already logged as not forwardable */
+	uint8_t skipped[65536 / 8]; /* ports said to be skipped, while they stay open */
 };
 
 static struct sc_auto *state;
+
+/* A port the app opened that is not forwarded by design: one event while
+ * it stays open (the app may open and close it in a loop). */
+static void skipped(struct sc_ctx *ctx, unsigned port, const char *reason, const char *why)
+{
+	if (state->skipped[port / 8] & (1u << (port % 8)))
+		return;
+	state->skipped[port / 8] |= (uint8_t)(1u << (port % 8));
+	sc_event(ctx, PS_EV_REFUSED, &(struct oci_forward){.local_port = (uint16_t)port}, reason,
+		 "not forwarded automatically: %s", why);
+}
 
 static bool known(const struct sc_ctx *ctx, unsigned port)
 {
@@ -99,10 +111,15 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 	/* One app must not take every hand-out port from the host's other
 	 * containers: the policy bounds how many it holds at once. */
 	if (auto_count(ctx) >= ctx->rec->max_autoforwards) {
-		if (!(state->failed[port / 8] & (1u << (port % 8))))
+		if (!(state->failed[port / 8] & (1u << (port % 8)))) {
 			sc_log_limited("cannot forward local port %u/tcp automatically: %u automatic forwards already "
 				       "(policy maxAutoforwards)",
 				       port, ctx->rec->max_autoforwards);
+			sc_event(ctx, PS_EV_REFUSED, &(struct oci_forward){.local_port = (uint16_t)port},
+				 "max-autoforwards",
+				 "not forwarded automatically: %u ports are already (policy maxAutoforwards)",
+				 ctx->rec->max_autoforwards);
+		}
 		state->failed[port / 8] |= (uint8_t)(1u << (port % 8));
 		return;
 	}
@@ -113,10 +130,14 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 		rc = bind_all(ctx, ext, fds);
 	}
 	if (rc < 0) {
-		if (!(state->failed[port / 8] & (1u << (port % 8))))
-			sc_log_limited("cannot forward local port %u/tcp automatically: %s", port,
-				       rc == -EADDRINUSE ? "no free port left in the policy's autoforwardPorts"
-							 : strerror(-rc));
+		if (!(state->failed[port / 8] & (1u << (port % 8)))) {
+			const char *why = rc == -EADDRINUSE ? "no free port left in the policy's autoforwardPorts"
+							    : strerror(-rc);
+
+			sc_log_limited("cannot forward local port %u/tcp automatically: %s", port, why);
+			sc_event(ctx, PS_EV_REFUSED, &(struct oci_forward){.local_port = (uint16_t)port},
+				 rc == -EADDRINUSE ? "no-free-port" : "bind", "not forwarded automatically: %s", why);
+		}
 		state->failed[port / 8] |= (uint8_t)(1u << (port % 8));
 		return;
 	}
@@ -153,6 +174,8 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 		sc_log_limited("forwarding %s%s%s:%u -> %u/tcp automatically (the app opened it)",
 			       cfg.host_ip.family == AF_INET6 ? "[" : "", ip, cfg.host_ip.family == AF_INET6 ? "]" : "",
 			       ext, port);
+		sc_event(ctx, PS_EV_AUTO_FORWARDED, &cfg, NULL, "the app opened it%s",
+			 loopback_only ? " on localhost only (autoforward all)" : "");
 	}
 }
 
@@ -178,11 +201,30 @@ static void on_tick(uv_timer_t *t)
 			first &= k >= i;
 			wide |= !oci_ip_is_loopback(&seen[k].ip);
 		}
-		if (!first || oci_port_reserved(port) || known(ctx, port) || forwarded_auto(ctx, port))
+		if (!first || known(ctx, port) || forwarded_auto(ctx, port))
 			continue;
-		if (!wide && ctx->rec->autoforward != OCI_AUTOFORWARD_ALL)
-			continue; /* "public": only what the app opened to the outside */
+		if (oci_port_reserved(port)) {
+			skipped(ctx, port, "reserved", oci_port_reserved_why(port));
+			continue;
+		}
+		if (!wide && ctx->rec->autoforward != OCI_AUTOFORWARD_ALL) {
+			/* "public": only what the app opened to the outside */
+			skipped(ctx, port, "localhost-only",
+				"the app listens on localhost only; bind 0.0.0.0, or set io.portside.autoforward=all");
+			continue;
+		}
 		open_auto(ctx, port, !wide);
+	}
+	/* Skipped ports the app closed: said again if it opens them again. */
+	for (unsigned p = 0; p < 65536 && n < MAX_SEEN; p++) {
+		bool still = false;
+
+		if (!(state->skipped[p / 8] & (1u << (p % 8))))
+			continue;
+		for (size_t k = 0; k < n && !still; k++)
+			still = seen[k].port == p;
+		if (!still)
+			state->skipped[p / 8] &= (uint8_t) ~(1u << (p % 8));
 	}
 	/* Ports the app closed. A full table may have cut the list: then
 	 * nothing is known to be closed. */
@@ -198,6 +240,7 @@ static void on_tick(uv_timer_t *t)
 			continue;
 		sc_log_limited("stopped forwarding host port %u -> %u/tcp: the app closed it", fw->cfg.external_port,
 			       fw->cfg.local_port);
+		sc_event(ctx, PS_EV_CLOSED, &fw->cfg, "app-closed", "the app closed it");
 		sc_tcp_retire(fw);
 	}
 }

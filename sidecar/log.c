@@ -63,17 +63,22 @@ void sc_log_rotate_to(int old_fd)
 	lg.size = fstat(STDERR_FILENO, &st) == 0 ? st.st_size : 0;
 }
 
-static void rotate(void)
+int sc_rotate_copy(int fd, int old_fd, off_t size)
 {
 	loff_t in = 0, out = 0;
 	ssize_t n = 1;
 
-	if (ftruncate(lg.old_fd, 0) < 0)
-		return;
-	while (n > 0 && in < lg.size)
-		n = copy_file_range(STDERR_FILENO, &in, lg.old_fd, &out, (size_t)(lg.size - in), 0);
+	if (ftruncate(old_fd, 0) < 0)
+		return -errno;
+	while (n > 0 && in < size)
+		n = copy_file_range(fd, &in, old_fd, &out, (size_t)(size - in), 0);
 	/* O_APPEND: the next line goes to the start of the emptied file. */
-	if (ftruncate(STDERR_FILENO, 0) == 0)
+	return ftruncate(fd, 0) < 0 ? -errno : 0;
+}
+
+static void rotate(void)
+{
+	if (sc_rotate_copy(STDERR_FILENO, lg.old_fd, lg.size) == 0)
 		lg.size = 0;
 }
 

@@ -161,6 +161,7 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 		return;
 	ctx->stopping = true;
 	sc_log("stopping: %s", why);
+	sc_event(ctx, PS_EV_STOPPED, NULL, NULL, "%s", why);
 	sc_autoforward_stop(ctx);
 	sc_tcp_stop(ctx);
 	sc_udp_stop(ctx);
@@ -192,6 +193,10 @@ int main(int argc, char **argv)
 	sc_log_init(id);
 	open_log(id);
 	signal(SIGPIPE, SIG_IGN);
+	/* Opened now, like the log: once confined it could not be. */
+	if ((rc = sc_events_open(&ctx)) < 0)
+		sc_log("cannot open the events file: %s (portsidectl events will not show this container)",
+		       strerror(-rc));
 
 	ctx.rec = load_record(id);
 	ctx.max_conns = ctx.rec->max_connections;
@@ -268,6 +273,8 @@ int main(int argc, char **argv)
 		       oci_proto_name(w->proto), w->expose_localhost ? " (exposeLocalhost)" : "");
 	}
 	sc_log("serving %zu listener%s", ctx.nfw, ctx.nfw == 1 ? "" : "s");
+	for (size_t i = 0; i < ctx.nfw; i++)
+		sc_event(&ctx, PS_EV_FORWARDED, &ctx.fw[i]->cfg, NULL, "served from the container's start");
 	if (dprintf(SC_FD_READY, "ok\n") < 0)
 		fail("the hook is gone");
 	close(SC_FD_READY);
@@ -286,5 +293,6 @@ int main(int argc, char **argv)
 	free(ctx.fw);
 	oci_forwards_free(ctx.rec);
 	sc_log("stopped");
+	sc_events_close(&ctx);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "../lib/events.h"
 #include "../oci/forwards.h"
 
 struct sc_ctx;
@@ -65,14 +66,29 @@ struct sc_ctx {
 
 	unsigned conns_live, max_conns; /* TCP connections and UDP flows */
 	uint64_t udp_idle_ms;
-	struct sc_udp *udp;    /* UDP state, see udp.c */
-	struct sc_conn *conns; /* every live connection, for shutdown */
+	struct sc_udp *udp;	  /* UDP state, see udp.c */
+	struct sc_conn *conns;	  /* every live connection, for shutdown */
+	struct sc_events *events; /* events.c */
 	bool stopping;
 };
 
 /* log.c: one line to the log (fd 2), "TIME ID12 MSG". */
 void sc_log_init(const char *id);
 void sc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Copies the SIZE bytes of FD (O_APPEND) into OLD_FD and empties FD: a
+ * rotation that needs no rename in a directory the sidecar cannot write. */
+int sc_rotate_copy(int fd, int old_fd, off_t size);
+
+/* events.c: the events file (lib/events.h), opened before confinement. */
+struct sc_events;
+int sc_events_open(struct sc_ctx *ctx);
+/* Appends an event of KIND about W (NULL: none; W->host_ip family 0: a port
+ * not forwarded, W->local_port only), with REASON (a code, may be NULL) and
+ * a message; at most EV_PER_WINDOW a window, the rest counted. */
+void sc_event(struct sc_ctx *ctx, enum ps_event_kind kind, const struct oci_forward *w, const char *reason,
+	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void sc_events_close(struct sc_ctx *ctx);
 
 /* The log rotates into OLD_FD (sidecar.log.1, opened read-write) from now on. */
 void sc_log_rotate_to(int old_fd);

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/* portsidectl url ID PORT and portsidectl wait ID PORT [--timeout S]: how a
+ * client on this host reaches a container port, and waiting until it can
+ * (what a cloud IDE's "await port" does before opening a preview). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/rundir.h"
+#include "../oci/cleanup.h"
+#include "../oci/ports.h"
+#include "ctl.h"
+
+#define WAIT_DEFAULT_S 30
+#define WAIT_MAX_S     86400
+#define WAIT_POLL_MS   200
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s[0] || strspn(s, "0123456789") != strlen(s) || strlen(s) > 6)
+		return -1;
+	v = strtoul(s, &end, 10);
+	if (*end || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* The URL of forward L for a client on this host: an address bound to
+ * "every address" is reached on loopback. */
+static void url_of(const struct ctl_fwd *l, char *buf, size_t len)
+{
+	struct oci_ip ip = l->ip;
+	char a[OCI_IP_LEN];
+
+	if (oci_ip_is_any(&ip))
+		oci_ip_parse(ip.family == AF_INET6 ? "::1" : "127.0.0.1", &ip);
+	oci_ip_format(&ip, a);
+	if (l->proto == OCI_PROTO_UDP)
+		snprintf(buf, len, "udp://%s%s%s:%u", ip.family == AF_INET6 ? "[" : "", a,
+			 ip.family == AF_INET6 ? "]" : "", l->ext);
+	else
+		snprintf(buf, len, "http://%s%s%s:%u/", ip.family == AF_INET6 ? "[" : "", a,
+			 ip.family == AF_INET6 ? "]" : "", l->ext);
+}
+
+/* The forward of container port PORT a client should use: TCP before UDP,
+ * IPv4 before IPv6. NULL when none. */
+static const struct ctl_fwd *pick(const struct ctl_fwd *l, size_t n, unsigned port)
+{
+	const struct ctl_fwd *best = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (l[i].local != port)
+			continue;
+		if (!best || (l[i].proto == OCI_PROTO_TCP && best->proto != OCI_PROTO_TCP) ||
+		    (l[i].proto == best->proto && l[i].ip.family == AF_INET && best->ip.family != AF_INET))
+			best = &l[i];
+	}
+	return best;
+}
+
+/* Fills BUF with the URL of ID's port PORT: 1, or 0 with the reason in BUF. */
+static int find_url(const char *id, unsigned port, char *buf, size_t len)
+{
+	static struct ctl_fwd live[1024];
+	char owner[256], serving[256];
+	long long conns;
+
+	ps_owner(id, owner, sizeof(owner));
+	snprintf(serving, sizeof(serving), "%s", owner[0] ? owner : id);
+	json_object *status = ps_sidecar_alive(serving, NULL) ? ctl_ask(serving, "status") : NULL;
+	if (!status) {
+		snprintf(buf, len, "the sidecar of %.12s is not running", serving);
+		return 0;
+	}
+	size_t n = ctl_read_status(status, live, sizeof(live) / sizeof(live[0]), &conns);
+	const struct ctl_fwd *l = pick(live, n, port);
+	json_object_put(status);
+	if (!l) {
+		char why[1200];
+
+		ctl_doctor_port(serving, port, why, sizeof(why));
+		snprintf(buf, len, "container port %u is not forwarded: %s", port, why);
+		return 0;
+	}
+	url_of(l, buf, len);
+	return 1;
+}
+
+int ctl_url(int argc, char **argv)
+{
+	char id[OCI_ID_MAX_LEN + 1], url[1400];
+	unsigned port;
+	int rc;
+
+	if (argc != 3 || parse_uint(argv[2], 1, 65535, &port) < 0) {
+		ctl_warn("usage: portsidectl url ID PORT (PORT: the container's port, 1-65535)");
+		return CTL_EXIT_USAGE;
+	}
+	if ((rc = ctl_resolve(argv[1], id, sizeof(id))) != CTL_EXIT_OK)
+		return rc;
+	if (!find_url(id, port, url, sizeof(url))) {
+		ctl_warn("%s", url);
+		return CTL_EXIT_INVALID;
+	}
+	puts(url);
+	return CTL_EXIT_OK;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int ctl_wait(int argc, char **argv)
+{
+	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
+	char id[OCI_ID_MAX_LEN + 1], why[1400] = "";
+	unsigned port, timeout = WAIT_DEFAULT_S;
+	bool found = false, seen_alive = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
+		if (c != 't' || parse_uint(optarg, 0, WAIT_MAX_S, &timeout) < 0) {
+			ctl_warn("usage: portsidectl wait ID PORT [--timeout SECONDS] (0-%d; 0 waits for ever)",
+				 WAIT_MAX_S);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2 || parse_uint(argv[optind + 1], 1, 65535, &port) < 0) {
+		ctl_warn("usage: portsidectl wait ID PORT [--timeout SECONDS] (PORT: the container's port, 1-65535)");
+		return CTL_EXIT_USAGE;
+	}
+	uint64_t end = mono_ms() + (uint64_t)timeout * 1000;
+	for (;;) {
+		/* The container may not be there yet: started and waited for
+		 * in one breath. */
+		if (!found && ctl_resolve_quiet(argv[optind], id, sizeof(id)) == CTL_EXIT_OK)
+			found = true;
+		if (found) {
+			if (ctl_doctor_port(id, port, why, sizeof(why)) == 1)
+				return CTL_EXIT_OK;
+			/* Its sidecar gone while we wait (the container stopped):
+			 * say so at once. Not before it was seen: the hook makes
+			 * the state directory before it starts the sidecar. */
+			char owner[256];
+
+			ps_owner(id, owner, sizeof(owner));
+			bool alive = ps_sidecar_alive(owner[0] ? owner : id, NULL) > 0;
+			if (alive)
+				seen_alive = true;
+			else if (seen_alive) {
+				ctl_warn("%.12s: %s", id, why);
+				return CTL_EXIT_INVALID;
+			}
+		}
+		if (timeout && mono_ms() >= end)
+			break;
+		usleep(WAIT_POLL_MS * 1000);
+	}
+	if (!found) {
+		ctl_resolve(argv[optind], id, sizeof(id)); /* says why */
+		ctl_warn("gave up after %u s: no such container", timeout);
+		return CTL_EXIT_INVALID;
+	}
+	ctl_warn("gave up after %u s: %s", timeout, why);
+	return CTL_EXIT_INVALID;
+}

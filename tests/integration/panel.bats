@@ -1,0 +1,214 @@
+#!/usr/bin/env bats
+# What a cloud IDE's port panel needs of portsidectl, against real runc and
+# podman containers: containers by name or id prefix, doctor on every
+# automatic outcome, wait, url and events.
+
+load helpers
+load containers
+
+setup() {
+	suite_setup
+}
+
+teardown() {
+	[ -n "${EVPID:-}" ] && kill "$EVPID" 2>/dev/null
+	suite_teardown
+}
+
+# app NAME ANNOTATIONS SCRIPT: a runc container running SCRIPT, /www served.
+app() {
+	mkdir -p "$TMP/$1/www"
+	echo "hello from $1" >"$TMP/$1/www/index.html"
+	runc_start "$1" "$2" "$3"
+}
+
+# auto_ann PORTS MODE: the annotations for io.portside.ports=PORTS and
+# io.portside.autoforward=MODE.
+auto_ann() {
+	printf '%s, "io.portside.autoforward": "%s"' "$(ports_ann "$1")" "$2"
+}
+
+@test "names: ls -q prints the ids; any 8-character prefix names one; a shorter or shared one is refused" {
+	app named-a1 "$(ports_ann '18840:3000')" 'httpd -f -p 3000 -h /www; exec sleep 1000'
+	assert_status 0
+	local a=$CT
+	app named-a2 "$(ports_ann '18841:3000')" 'httpd -f -p 3000 -h /www; exec sleep 1000'
+	assert_status 0
+	trace "$PORTSIDECTL" ls -q
+	assert_status 0
+	assert_output_has "${a:0:12}"
+	assert_output_has "${CT:0:12}"
+	# What ls prints, and the whole id, both work for every command.
+	trace "$PORTSIDECTL" doctor "${a:0:12}"
+	assert_status 0
+	assert_output_has "0.0.0.0:18840 -> 3000/tcp"
+	trace "$PORTSIDECTL" logs "$a"
+	assert_status 0
+	assert_output_has "serving"
+	trace "$PORTSIDECTL" url "$a" 3000
+	assert_output_has "http://127.0.0.1:18840/"
+	# Both ids start "pstest-PID-named-a": a shared prefix names neither.
+	local shared=${a%1}
+	trace "$PORTSIDECTL" doctor "$shared"
+	assert_status 1
+	assert_output_has "matches 2 containers"
+	trace "$PORTSIDECTL" doctor "${a:0:5}"
+	assert_status 1
+	assert_output_has "at least 8 characters"
+	trace "$PORTSIDECTL" doctor nosuchcontainer
+	assert_status 1
+	assert_output_has "no container portside forwards matches 'nosuchcontainer'"
+}
+
+@test "names: a Kubernetes NS/POD/CONTAINER (from CRI-O's annotations) and POD/CONTAINER" {
+	app kube "$(ports_ann '18842:3000'), \"io.kubernetes.pod.namespace\": \"team-a\", \"io.kubernetes.pod.name\": \"web-7f9\", \"io.kubernetes.container.name\": \"server\"" \
+		'httpd -f -p 3000 -h /www; exec sleep 1000'
+	assert_status 0
+	trace "$PORTSIDECTL" url team-a/web-7f9/server 3000
+	assert_status 0
+	[ "$output" = "http://127.0.0.1:18842/" ]
+	trace "$PORTSIDECTL" doctor web-7f9/server
+	assert_status 0
+	assert_output_has "ok: the app listens on"
+	# Not a DNS name: not recorded, so not a name anyone can use.
+	app kubebad "$(ports_ann '18843:3000'), \"io.kubernetes.pod.namespace\": \"../x\", \"io.kubernetes.pod.name\": \"p\", \"io.kubernetes.container.name\": \"c\"" \
+		'exec sleep 1000'
+	assert_status 0
+	[ ! -e "$STATEDIR/$CT/name" ]
+	trace "$PORTSIDECTL" doctor p/c
+	assert_status 1
+}
+
+@test "names: a podman container by its name; url and wait through it" {
+	podman_setup
+	podman_start pnamed '18844:3000' 'sleep 1; httpd -f -p 3000 -h /www; exec sleep 1000'
+	assert_status 0
+	echo "hello from pnamed" >"$TMP/pnamed/www/index.html"
+	trace "$PORTSIDECTL" wait "${CT_PREFIX}pnamed" 3000 --timeout 10
+	assert_status 0
+	trace "$PORTSIDECTL" url "${CT_PREFIX}pnamed" 3000
+	assert_status 0
+	[ "$output" = "http://127.0.0.1:18844/" ]
+	run curl -fsS --max-time 3 "$output"
+	[ "$output" = "hello from pnamed" ]
+	# A podman container without portside's annotation is named as such.
+	trace podman run -d --name "${CT_PREFIX}plain" "$IMAGE" sleep 1000
+	trace "$PORTSIDECTL" doctor "${CT_PREFIX}plain"
+	assert_status 1
+	assert_output_has "is not forwarded by portside"
+}
+
+@test "wait: returns once the app listens, and gives up with doctor's reason at the timeout" {
+	app waiter "$(ports_ann '18845:3000,18846:4000')" \
+		'sleep 2; httpd -f -p 3000 -h /www; httpd -f -p 127.0.0.1:4000 -h /www; exec sleep 1000'
+	assert_status 0
+	# Not there yet: wait blocks until it is, then the port answers.
+	local t0=$SECONDS
+	trace "$PORTSIDECTL" wait "$CT" 3000 --timeout 10
+	assert_status 0
+	(( SECONDS - t0 >= 1 ))
+	run http_get 18845
+	[ "$output" = "hello from waiter" ]
+	# 127.0.0.1 only: never reachable, so wait says why at the timeout.
+	trace "$PORTSIDECTL" wait "$CT" 4000 --timeout 2
+	assert_status 1
+	assert_output_has "gave up after 2 s"
+	assert_output_has "127.0.0.1:4000 only"
+	trace "$PORTSIDECTL" wait "$CT" 3000 --timeout nope
+	assert_status 2
+}
+
+@test "url: the pool address, udp, and a port that is not forwarded" {
+	app urls "$(ports_ann '18847:3000,18848:5353/udp')" 'exec sleep 1000'
+	assert_status 0
+	trace "$PORTSIDECTL" url "$CT" 5353
+	assert_status 0
+	[ "$output" = "udp://127.0.0.1:18848" ]
+	trace "$PORTSIDECTL" url "$CT" 9999
+	assert_status 1
+	assert_output_has "container port 9999 is not forwarded"
+	trace "$PORTSIDECTL" url "$CT" 70000
+	assert_status 2
+}
+
+@test "doctor explains automatic outcomes: localhost only under public, reserved, the limit, the list exhausted" {
+	echo '{"autoforwardPorts": [18850, 18851], "maxAutoforwards": 1}' >"$TMP/policy.json"
+	app autod "$(auto_ann '' public)" \
+		'httpd -f -p 127.0.0.1:5001 -h /www; httpd -f -p 4600 -h /www; httpd -f -p 4601 -h /www; httpd -f -p 8283 -h /www; exec sleep 1000'
+	assert_status 0
+	wait_for 5 port_listening 18850
+	trace "$PORTSIDECTL" doctor "$CT"
+	assert_status 1
+	assert_output_has "the app listens on 127.0.0.1:5001 only (localhost): automatic forwarding (public) forwards only"
+	assert_output_has "fix: bind the app to 0.0.0.0 (or ::), or set io.portside.autoforward=all"
+	assert_output_has "(automatic)"
+	assert_output_has "maxAutoforwards"
+	assert_output_has "skipped:"
+	assert_output_has "8283"
+	# No ID: every container, this one among them, still exit 1.
+	trace "$PORTSIDECTL" doctor
+	assert_status 1
+	assert_output_has "${CT:0:12}"
+	trace "$PORTSIDECTL" doctor --json
+	assert_output_has "\"id\":\"$CT\""
+}
+
+@test "doctor: the autoforward list exhausted names who holds each port" {
+	echo '{"autoforwardPorts": [18852, 18853]}' >"$TMP/policy.json"
+	socat TCP-LISTEN:18853,bind=0.0.0.0,reuseaddr,fork /dev/null &
+	local holder=$!
+	wait_for 3 port_listening 18853
+	app full "$(auto_ann '' public)" 'httpd -f -p 4700 -h /www; sleep 1; httpd -f -p 4701 -h /www; exec sleep 1000'
+	assert_status 0
+	wait_for 5 port_listening 18852
+	sleep 1
+	trace "$PORTSIDECTL" doctor "$CT"
+	kill $holder
+	assert_status 1
+	assert_output_has "every port of the policy's autoforwardPorts is taken (18852: this container, 18853: another process)"
+}
+
+@test "events: forwarded, auto-forwarded, refused, closed and stopped, as text and as JSON" {
+	echo '{"autoforwardPorts": [18855, 18856]}' >"$TMP/policy.json"
+	"$PORTSIDECTL" events >"$TMP/events.txt" 2>&1 &
+	EVPID=$!
+	"$PORTSIDECTL" events --json >"$TMP/events.json" 2>&1 &
+	local jpid=$!
+	sleep 0.5
+	app ev "$(auto_ann '18854:3000' public)" \
+		'httpd -f -p 3000 -h /www; sleep 1; httpd -f -p 4800 -h /www & p=$!; httpd -f -p 127.0.0.1:4801 -h /www; sleep 2; kill $p; exec sleep 1000'
+	assert_status 0
+	local ct=$CT
+	wait_for 8 grep -q "closed" "$TMP/events.txt"
+	runc delete -f "$ct" >/dev/null 2>&1
+	wait_for 5 grep -q "stopped" "$TMP/events.txt"
+	# A refused start shows too.
+	app evbad "$(ports_ann '22:3000')" 'exec sleep 1000'
+	wait_for 5 grep -q "reserved" "$TMP/events.txt"
+	kill "$EVPID" "$jpid"
+	EVPID=
+	cat "$TMP/events.txt"
+	grep -q "${ct:0:12} forwarded 0.0.0.0:18854 -> 3000/tcp" "$TMP/events.txt"
+	grep -q "${ct:0:12} auto-forwarded 0.0.0.0:18855 -> 4800/tcp" "$TMP/events.txt"
+	grep -q "${ct:0:12} refused 4801/tcp (localhost-only)" "$TMP/events.txt"
+	grep -q "${ct:0:12} closed 0.0.0.0:18855 -> 4800/tcp (app-closed)" "$TMP/events.txt"
+	grep -q "${ct:0:12} stopped" "$TMP/events.txt"
+	grep -q "refused (reserved): the container's start was refused" "$TMP/events.txt"
+	# Every JSON line parses and names the container.
+	grep -c . "$TMP/events.json"
+	jq -e -s 'map(select(.event == "auto-forwarded" and .externalPort == 18855 and .localPort == 4800)) | length >= 1' "$TMP/events.json"
+	jq -e -s "map(select(.id == \"$ct\" and .event == \"stopped\")) | length == 1" "$TMP/events.json"
+}
+
+@test "help: every command answers --help with exit 0" {
+	for c in ls doctor wait url events logs check inject version; do
+		trace "$PORTSIDECTL" "$c" --help
+		assert_status 0
+		assert_output_has "usage: portsidectl $c"
+	done
+	trace "$PORTSIDECTL" help url
+	assert_status 0
+	assert_output_has "usage: portsidectl url ID PORT"
+	trace "$PORTSIDECTL" ls --json --help
+	assert_status 0
+}
