@@ -55,6 +55,10 @@ size_t ctl_read_status(json_object *status, struct ctl_fwd *out, size_t max, lon
  * where the forward reaches it; else 0, with doctor's reason in WHY. */
 int ctl_doctor_port(const char *id, unsigned port, char *why, size_t len);
 
+/* ID as ls shows it: 12 characters of a 64-hex id, else the whole id. */
+#define CTL_SHORT_ID_LEN (OCI_ID_MAX_LEN + 1)
+const char *ctl_short_id(const char *id, char *buf, size_t len);
+
 /* Prints "portsidectl: MSG" on stderr. */
 void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

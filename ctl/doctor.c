@@ -519,7 +519,9 @@ static int doctor_all(bool json)
 			json_object_object_add(o, "findings", findings_json(findings, nf));
 			json_object_array_add(arr, o);
 		} else {
-			printf("%s%.12s\n", shown ? "\n" : "", ids[i]);
+			char sid[CTL_SHORT_ID_LEN];
+
+			printf("%s%s\n", shown ? "\n" : "", ctl_short_id(ids[i], sid, sizeof(sid)));
 			print_findings(findings, nf, "  ");
 		}
 		shown++;

@@ -51,7 +51,9 @@ static void print_event(const struct ps_event *ev, bool json)
 		if (ps_event_encode(ev, line, sizeof(line)) > 0)
 			fputs(line, stdout);
 	} else {
-		printf("%s %.12s %s", ev->time, ev->id, ps_event_name(ev->kind));
+		char sid[CTL_SHORT_ID_LEN];
+
+		printf("%s %s %s", ev->time, ctl_short_id(ev->id, sid, sizeof(sid)), ps_event_name(ev->kind));
 		if (ev->has_port) {
 			if (ev->host_ip.family) {
 				char a[OCI_IP_LEN + 8];

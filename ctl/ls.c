@@ -96,9 +96,9 @@ static json_object *container_json(const char *id, const struct oci_forwards *f,
 
 static void container_table(const char *id, const struct oci_forwards *f, json_object *status, const char *owner)
 {
-	char short_id[13];
+	char short_id[CTL_SHORT_ID_LEN];
 
-	snprintf(short_id, sizeof(short_id), "%s", id);
+	ctl_short_id(id, short_id, sizeof(short_id));
 	if (owner[0]) {
 		printf("%-12s  (shares the network namespace of %.12s, served by its sidecar)\n", short_id, owner);
 		return;
@@ -123,6 +123,7 @@ int ctl_ls(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0}};
 	cleanup_json json_object *all = json_object_new_array();
 	bool json = false, quiet = false;
+	char sid[CTL_SHORT_ID_LEN];
 	char **ids = NULL;
 	size_t n = 0;
 	int c;
@@ -143,7 +144,7 @@ int ctl_ls(int argc, char **argv)
 	if (quiet) {
 		/* What completion and scripts take: the ids ls shows. */
 		for (size_t i = 0; i < n; i++)
-			printf("%.12s\n", ids[i]);
+			printf("%s\n", ctl_short_id(ids[i], sid, sizeof(sid)));
 		ctl_ids_free(ids, n);
 		return CTL_EXIT_OK;
 	}

@@ -109,3 +109,14 @@ size_t ctl_read_status(json_object *status, struct ctl_fwd *out, size_t max, lon
 	}
 	return n;
 }
+
+const char *ctl_short_id(const char *id, char *buf, size_t len)
+{
+	/* A runtime's random id: 12 characters, as podman and docker show it.
+	 * An id someone chose (runc run NAME): whole, or it would not be one. */
+	if (strlen(id) == 64 && strspn(id, "0123456789abcdef") == 64)
+		snprintf(buf, len, "%.12s", id);
+	else
+		snprintf(buf, len, "%s", id);
+	return buf;
+}

@@ -27,7 +27,7 @@ web() {
 	trace "$PORTSIDECTL" ls
 	assert_status 0
 	assert_output_has "CONTAINER"
-	[[ "$output" =~ ${CT:0:12}\ +0\.0\.0\.0:18950\ +3000/tcp\ +explicit\ +0\ +[0-9]+B\ +[0-9.]+(B|kB)\ +running ]]
+	[[ "$output" =~ ${CT}\ +0\.0\.0\.0:18950\ +3000/tcp\ +explicit\ +0\ +[0-9]+B\ +[0-9.]+(B|kB)\ +running ]]
 	assert_output_has "[::]:18950"
 	trace "$PORTSIDECTL" ls --json
 	assert_status 0

@@ -28,31 +28,30 @@ auto_ann() {
 	printf '%s, "io.portside.autoforward": "%s"' "$(ports_ann "$1")" "$2"
 }
 
-@test "names: ls -q prints the ids; any 8-character prefix names one; a shorter or shared one is refused" {
-	app named-a1 "$(ports_ann '18840:3000')" 'httpd -f -p 3000 -h /www; exec sleep 1000'
+@test "names: ls -q prints the ids; any unique prefix of 8 or more characters names one; a shorter or shared one is refused" {
+	app a1-first "$(ports_ann '18840:3000')" 'httpd -f -p 3000 -h /www'
 	assert_status 0
-	local a=$CT
-	app named-a2 "$(ports_ann '18841:3000')" 'httpd -f -p 3000 -h /www; exec sleep 1000'
+	local first=$CT
+	app a2-second "$(ports_ann '18841:3000')" 'httpd -f -p 3000 -h /www'
 	assert_status 0
+	# runc ids of our own choosing: ls shows them whole (a 64-hex id, 12).
 	trace "$PORTSIDECTL" ls -q
 	assert_status 0
-	assert_output_has "${a:0:12}"
-	assert_output_has "${CT:0:12}"
-	# What ls prints, and the whole id, both work for every command.
-	trace "$PORTSIDECTL" doctor "${a:0:12}"
+	assert_output_has "$first"
+	assert_output_has "$CT"
+	trace "$PORTSIDECTL" doctor "${CT_PREFIX}a1"
 	assert_status 0
 	assert_output_has "0.0.0.0:18840 -> 3000/tcp"
-	trace "$PORTSIDECTL" logs "$a"
+	trace "$PORTSIDECTL" logs "$first"
 	assert_status 0
 	assert_output_has "serving"
-	trace "$PORTSIDECTL" url "$a" 3000
-	assert_output_has "http://127.0.0.1:18840/"
-	# Both ids start "pstest-PID-named-a": a shared prefix names neither.
-	local shared=${a%1}
-	trace "$PORTSIDECTL" doctor "$shared"
+	trace "$PORTSIDECTL" url "${CT_PREFIX}a2" 3000
+	[ "$output" = "http://127.0.0.1:18841/" ]
+	# Both ids start "pstest-PID-a": a shared prefix names neither.
+	trace "$PORTSIDECTL" doctor "${CT_PREFIX}a"
 	assert_status 1
 	assert_output_has "matches 2 containers"
-	trace "$PORTSIDECTL" doctor "${a:0:5}"
+	trace "$PORTSIDECTL" doctor "${first:0:5}"
 	assert_status 1
 	assert_output_has "at least 8 characters"
 	trace "$PORTSIDECTL" doctor nosuchcontainer
@@ -62,7 +61,7 @@ auto_ann() {
 
 @test "names: a Kubernetes NS/POD/CONTAINER (from CRI-O's annotations) and POD/CONTAINER" {
 	app kube "$(ports_ann '18842:3000'), \"io.kubernetes.pod.namespace\": \"team-a\", \"io.kubernetes.pod.name\": \"web-7f9\", \"io.kubernetes.container.name\": \"server\"" \
-		'httpd -f -p 3000 -h /www; exec sleep 1000'
+		'httpd -f -p 3000 -h /www'
 	assert_status 0
 	trace "$PORTSIDECTL" url team-a/web-7f9/server 3000
 	assert_status 0
@@ -100,7 +99,7 @@ auto_ann() {
 
 @test "wait: returns once the app listens, and gives up with doctor's reason at the timeout" {
 	app waiter "$(ports_ann '18845:3000,18846:4000')" \
-		'sleep 2; httpd -f -p 3000 -h /www; httpd -f -p 127.0.0.1:4000 -h /www; exec sleep 1000'
+		'sleep 2; httpd -f -p 3000 -h /www & httpd -f -p 127.0.0.1:4000 -h /www & exec sleep 1000'
 	assert_status 0
 	# Not there yet: wait blocks until it is, then the port answers.
 	local t0=$SECONDS
@@ -134,7 +133,7 @@ auto_ann() {
 @test "doctor explains automatic outcomes: localhost only under public, reserved, the limit, the list exhausted" {
 	echo '{"autoforwardPorts": [18850, 18851], "maxAutoforwards": 1}' >"$TMP/policy.json"
 	app autod "$(auto_ann '' public)" \
-		'httpd -f -p 127.0.0.1:5001 -h /www; httpd -f -p 4600 -h /www; httpd -f -p 4601 -h /www; httpd -f -p 8283 -h /www; exec sleep 1000'
+		'httpd -f -p 127.0.0.1:5001 -h /www & httpd -f -p 4600 -h /www & httpd -f -p 4601 -h /www & httpd -f -p 8283 -h /www & exec sleep 1000'
 	assert_status 0
 	wait_for 5 port_listening 18850
 	trace "$PORTSIDECTL" doctor "$CT"
@@ -148,7 +147,7 @@ auto_ann() {
 	# No ID: every container, this one among them, still exit 1.
 	trace "$PORTSIDECTL" doctor
 	assert_status 1
-	assert_output_has "${CT:0:12}"
+	assert_output_has "$CT"
 	trace "$PORTSIDECTL" doctor --json
 	assert_output_has "\"id\":\"$CT\""
 }
@@ -158,7 +157,7 @@ auto_ann() {
 	socat TCP-LISTEN:18853,bind=0.0.0.0,reuseaddr,fork /dev/null &
 	local holder=$!
 	wait_for 3 port_listening 18853
-	app full "$(auto_ann '' public)" 'httpd -f -p 4700 -h /www; sleep 1; httpd -f -p 4701 -h /www; exec sleep 1000'
+	app full "$(auto_ann '' public)" 'httpd -f -p 4700 -h /www & sleep 1; httpd -f -p 4701 -h /www & exec sleep 1000'
 	assert_status 0
 	wait_for 5 port_listening 18852
 	sleep 1
@@ -176,7 +175,7 @@ auto_ann() {
 	local jpid=$!
 	sleep 0.5
 	app ev "$(auto_ann '18854:3000' public)" \
-		'httpd -f -p 3000 -h /www; sleep 1; httpd -f -p 4800 -h /www & p=$!; httpd -f -p 127.0.0.1:4801 -h /www; sleep 2; kill $p; exec sleep 1000'
+		'httpd -f -p 3000 -h /www & sleep 1; httpd -f -p 4800 -h /www & p=$!; httpd -f -p 127.0.0.1:4801 -h /www & sleep 2; kill $p; exec sleep 1000'
 	assert_status 0
 	local ct=$CT
 	wait_for 8 grep -q "closed" "$TMP/events.txt"
@@ -188,11 +187,11 @@ auto_ann() {
 	kill "$EVPID" "$jpid"
 	EVPID=
 	cat "$TMP/events.txt"
-	grep -q "${ct:0:12} forwarded 0.0.0.0:18854 -> 3000/tcp" "$TMP/events.txt"
-	grep -q "${ct:0:12} auto-forwarded 0.0.0.0:18855 -> 4800/tcp" "$TMP/events.txt"
-	grep -q "${ct:0:12} refused 4801/tcp (localhost-only)" "$TMP/events.txt"
-	grep -q "${ct:0:12} closed 0.0.0.0:18855 -> 4800/tcp (app-closed)" "$TMP/events.txt"
-	grep -q "${ct:0:12} stopped" "$TMP/events.txt"
+	grep -q "${ct} forwarded 0.0.0.0:18854 -> 3000/tcp" "$TMP/events.txt"
+	grep -q "${ct} auto-forwarded 0.0.0.0:18855 -> 4800/tcp" "$TMP/events.txt"
+	grep -q "${ct} refused 4801/tcp (localhost-only)" "$TMP/events.txt"
+	grep -q "${ct} closed 0.0.0.0:18855 -> 4800/tcp (app-closed)" "$TMP/events.txt"
+	grep -q "${ct} stopped" "$TMP/events.txt"
 	grep -q "refused (reserved): the container's start was refused" "$TMP/events.txt"
 	# Every JSON line parses and names the container.
 	grep -c . "$TMP/events.json"
