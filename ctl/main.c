@@ -30,7 +30,8 @@ static const struct {
 	{"doctor", ctl_doctor, "doctor [--json] ID   say what is wrong with a container's ports, and the fix"},
 	{"logs", ctl_logs, "logs ID   print the log of a container's sidecar"},
 	{"inject", ctl_inject,
-	 "inject CONFIG.json --ports VALUE [--autoforward MODE] [--hook PATH]   add portside to a runc/crun config"},
+	 "inject CONFIG.json --ports VALUE [--autoforward MODE] [--hook PATH] [--sidecar PATH]   add portside to a "
+	 "runc/crun config"},
 };
 
 static void usage(FILE *f)

@@ -50,6 +50,9 @@ static void sidecar_path(const struct hook_opts *o, char *buf, size_t len)
 static void report_errors(const char *id, const struct oci_err *e)
 {
 	oci_err_print(e, stderr, "portside");
+	/* A refusal may come before anything else made the directory (the
+	 * first container after an install). */
+	ps_run_dir_init();
 	ps_refusal_log(id, e);
 }
 
