@@ -24,11 +24,7 @@ setup() {
 }
 
 teardown() {
-	if [ -n "${CONTAINERS_CONF:-}" ]; then
-		for id in $(podman ps -aq --filter "name=^$CT_PREFIX"); do
-			in_scratch podman rm -f -t 0 "$id" >/dev/null 2>&1
-		done
-	fi
+	scratch_podman_rm
 	scratch_root_stop "$TMP"
 	rm -rf "$TMP"
 }
@@ -55,15 +51,7 @@ teardown() {
 	trace in_scratch portsidectl check '18700:3000'
 	assert_status 0
 
-	# podman with this host's quirks, and its default hooks directories.
-	export CONTAINERS_CONF=$TMP/containers.conf
-	printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n' >"$CONTAINERS_CONF"
-	IMAGE=localhost/portside-test:latest
-	if ! podman image exists "$IMAGE"; then
-		make_rootfs
-		tar -C "$ROOTFS" -cf "$TMP/rootfs.tar" .
-		podman import --change 'ENV PATH=/bin' "$TMP/rootfs.tar" "$IMAGE" >/dev/null
-	fi
+	scratch_podman
 	mkdir -p "$TMP/www"
 	echo "hello through the package" >"$TMP/www/index.html"
 	trace in_scratch podman run -d --name "${CT_PREFIX}deb" --annotation io.portside.ports=18700:3000 \

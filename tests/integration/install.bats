@@ -1,9 +1,17 @@
 #!/usr/bin/env bats
 # What a user installs, the way they install it: `make`, then `make install
 # PREFIX=/usr` (the README's command). Built in a tree of its own, so that the
-# programs the other suites test are left as they are.
+# programs the other suites test are left as they are; installed for real in
+# a scratch root (scratch.bash), so that a portside the user installed is left
+# as it is.
 
 load helpers
+load containers
+load scratch
+
+setup_file() {
+	host_install_state >"$BATS_FILE_TMPDIR/host-before"
+}
 
 setup() {
 	TMP=$(mktemp -d)
@@ -11,6 +19,8 @@ setup() {
 }
 
 teardown() {
+	scratch_podman_rm
+	scratch_root_stop "$TMP"
 	rm -rf "$TMP"
 }
 
@@ -47,4 +57,49 @@ default_sidecar() {
 	# The hooks.d file hands the hook the sidecar it installed.
 	grep -qF '"args": ["portside-hook", "--sidecar", "/usr/libexec/portside/portside-sidecar"]' \
 		"$TMP/root/usr/share/containers/oci/hooks.d/portside.json"
+}
+
+@test "installed for real (make, make install PREFIX=/usr), podman forwards with no --hooks-dir; make uninstall removes it" {
+	need_root_tools
+	need make make
+	run make -C "$SRC" -s -j2 BUILD="$TMP/build" all
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	scratch_root_start "$TMP"
+	# Root, no DESTDIR: the files land in the scratch root's /usr.
+	trace in_scratch make -C "$SRC" -s BUILD="$TMP/build" install PREFIX=/usr
+	assert_status 0
+	in_scratch test -x /usr/libexec/oci/hooks.d/portside-hook
+	in_scratch test -x /usr/libexec/portside/portside-sidecar
+	in_scratch grep -qF '"--sidecar", "/usr/libexec/portside/portside-sidecar"' /usr/share/containers/oci/hooks.d/portside.json
+
+	scratch_podman
+	make_rootfs
+	mkdir -p "$TMP/www"
+	echo "hello through make install" >"$TMP/www/index.html"
+	trace in_scratch podman run -d --name "${CT_PREFIX}inst" --annotation io.portside.ports=18813:3000 \
+		-v "$TMP/www:/www:ro" "$IMAGE" httpd -f -p 3000 -h /www
+	assert_status 0
+	id=$output
+	wait_for 5 bash -c "curl -fsS --max-time 2 http://127.0.0.1:18813/ >/dev/null"
+	run http_get 18813
+	[ "$output" = "hello through make install" ]
+	# Served by the installed sidecar, started by the installed hook.
+	pid=$(in_scratch cat "/run/portside/containers/$id/sidecar.pid")
+	[ "$(in_scratch readlink "/proc/$pid/exe")" = /usr/libexec/portside/portside-sidecar ]
+	trace in_scratch portsidectl ls
+	assert_output_has "3000/tcp"
+	in_scratch podman rm -f -t 0 "${CT_PREFIX}inst" >/dev/null
+	wait_for 2 port_free 18813
+
+	trace in_scratch make -C "$SRC" -s BUILD="$TMP/build" uninstall PREFIX=/usr
+	assert_status 0
+	for f in /usr/libexec/oci/hooks.d/portside-hook /usr/libexec/portside /usr/bin/portsidectl \
+		/usr/share/containers/oci/hooks.d/portside.json /usr/share/portside; do
+		! in_scratch test -e "$f" || { echo "$f is still there" >&2; false; }
+	done
+}
+
+@test "the host's installed portside is as this suite found it" {
+	host_install_state >"$BATS_FILE_TMPDIR/host-after"
+	diff -u "$BATS_FILE_TMPDIR/host-before" "$BATS_FILE_TMPDIR/host-after"
 }

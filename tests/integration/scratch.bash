@@ -50,6 +50,29 @@ scratch_root_stop() {
 	return 0
 }
 
+# scratch_podman: podman with this host's quirks (containers.conf in $TMP)
+# and its default hooks directories, and a busybox image ($IMAGE).
+scratch_podman() {
+	export CONTAINERS_CONF=$TMP/containers.conf
+	printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n' \
+		>"$CONTAINERS_CONF"
+	IMAGE=localhost/portside-test:latest
+	if ! podman image exists "$IMAGE"; then
+		make_rootfs
+		tar -C "$ROOTFS" -cf "$TMP/rootfs.tar" .
+		podman import --change 'ENV PATH=/bin' "$TMP/rootfs.tar" "$IMAGE" >/dev/null
+	fi
+}
+
+# scratch_podman_rm: removes every podman container of this test, from inside.
+scratch_podman_rm() {
+	local id
+	[ -n "${CONTAINERS_CONF:-}" ] || return 0
+	for id in $(podman ps -aq --filter "name=^$CT_PREFIX"); do
+		in_scratch podman rm -f -t 0 "$id" >/dev/null 2>&1
+	done
+}
+
 # host_install_state: every file an install of portside (make install with
 # either PREFIX, or the package) puts on the host, with its mode, size, mtime
 # and hash, or "absent"; and what dpkg says of the package.
