@@ -17,6 +17,7 @@ setup() {
 	need_root_tools
 	need dpkg-deb dpkg-dev
 	need flock util-linux
+	need podman podman
 	TMP=$(mktemp -d)
 	DEB=$(ls "$BATS_TEST_DIRNAME"/../../portside_*.deb | tail -1)
 	[ -f "$DEB" ]

@@ -62,6 +62,7 @@ default_sidecar() {
 @test "installed for real (make, make install PREFIX=/usr), podman forwards with no --hooks-dir; make uninstall removes it" {
 	need_root_tools
 	need make make
+	need podman podman
 	run make -C "$SRC" -s -j2 BUILD="$TMP/build" all
 	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
 	scratch_root_start "$TMP"
