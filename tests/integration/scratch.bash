@@ -31,7 +31,7 @@ scratch_root_start() {
 	done
 	# The host's /run/portside (made here when missing, as any hook would
 	# make it) is hidden: a purge empties the tmpfs only.
-	mkdir -p /run/portside
+	mkdir -p -m 0711 /run/portside
 	in_scratch mount -t tmpfs -o mode=0711,size=16m tmpfs /run/portside
 }
 
