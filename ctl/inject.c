@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* portsidectl inject CONFIG.json --ports VALUE [--autoforward MODE] [--hook PATH]
+ *                    [--sidecar PATH]
  *
  * For runc and crun users, who write config.json themselves: adds the
  * portside annotations and the createRuntime and poststop hooks, and PORT in
@@ -35,7 +36,33 @@ static json_object *child(json_object *obj, const char *key, json_type t)
 	return v;
 }
 
-static int add_hook(json_object *hooks, const char *stage, const char *path)
+/* Sets "--sidecar SIDECAR" in the args of hook entry H: the value after an
+ * existing --sidecar is replaced, else the pair goes right after argv[0]. */
+static int set_sidecar_arg(json_object *h, json_object *args, const char *sidecar)
+{
+	size_t n = json_object_array_length(args);
+	json_object *v;
+
+	for (size_t i = 1; i + 1 < n; i++) {
+		const char *a = json_object_get_string(json_object_array_get_idx(args, i));
+
+		if (a && !strcmp(a, "--sidecar"))
+			return json_object_array_put_idx(args, i + 1, json_object_new_string(sidecar));
+	}
+	/* json-c 0.16 cannot insert: a new array, sharing the old elements. */
+	if (!(v = json_object_new_array()))
+		return -ENOMEM;
+	json_object_array_add(v, json_object_get(json_object_array_get_idx(args, 0)));
+	json_object_array_add(v, json_object_new_string("--sidecar"));
+	json_object_array_add(v, json_object_new_string(sidecar));
+	for (size_t i = 1; i < n; i++)
+		json_object_array_add(v, json_object_get(json_object_array_get_idx(args, i)));
+	return json_object_object_add(h, "args", v); /* frees the old array */
+}
+
+/* Adds portside's hook at STAGE, or, when an entry runs PATH already, leaves
+ * it as the user may have edited it; SIDECAR (may be NULL) is set in either. */
+static int add_hook(json_object *hooks, const char *stage, const char *path, const char *sidecar)
 {
 	json_object *list = child(hooks, stage, json_type_array), *h, *args;
 
@@ -45,13 +72,23 @@ static int add_hook(json_object *hooks, const char *stage, const char *path)
 		json_object *p;
 
 		h = json_object_array_get_idx(list, i);
-		if (json_object_object_get_ex(h, "path", &p) && json_object_is_type(p, json_type_string) &&
-		    !strcmp(json_object_get_string(p), path))
+		if (!json_object_object_get_ex(h, "path", &p) || !json_object_is_type(p, json_type_string) ||
+		    strcmp(json_object_get_string(p), path))
+			continue;
+		if (!sidecar)
 			return 0; /* there already */
+		if (!json_object_object_get_ex(h, "args", &args) || !json_object_is_type(args, json_type_array) ||
+		    json_object_array_length(args) < 1)
+			return -EINVAL;
+		return set_sidecar_arg(h, args, sidecar);
 	}
 	h = json_object_new_object();
 	args = json_object_new_array();
 	json_object_array_add(args, json_object_new_string("portside-hook"));
+	if (sidecar) {
+		json_object_array_add(args, json_object_new_string("--sidecar"));
+		json_object_array_add(args, json_object_new_string(sidecar));
+	}
 	json_object_array_add(args, json_object_new_string(stage));
 	json_object_object_add(h, "path", json_object_new_string(path));
 	json_object_object_add(h, "args", args);
@@ -79,13 +116,14 @@ static int set_port_env(json_object *root, unsigned port)
 int ctl_inject(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"ports", required_argument, NULL, 'p'},
-		{"autoforward", required_argument, NULL, 'a'},
-		{"hook", required_argument, NULL, 'k'},
-		{"policy", required_argument, NULL, 'P'},
-		{NULL, 0, NULL, 0},
+		{"ports", required_argument, NULL, 'p'},   {"autoforward", required_argument, NULL, 'a'},
+		{"hook", required_argument, NULL, 'k'},	   {"policy", required_argument, NULL, 'P'},
+		{"sidecar", required_argument, NULL, 's'}, {NULL, 0, NULL, 0},
 	};
 	const char *ports = NULL, *autoforward = NULL, *hook = PORTSIDE_HOOK_PATH, *policy_path = NULL, *path;
+	/* NULL: the hook finds its sidecar itself (next to it, else the path it
+	 * was built with). */
+	const char *sidecar = NULL;
 	cleanup_free char *buf = NULL, *out = NULL;
 	cleanup_json json_object *root = NULL;
 	json_object *ann, *hooks;
@@ -105,15 +143,21 @@ int ctl_inject(int argc, char **argv)
 		case 'a': autoforward = optarg; break;
 		case 'k': hook = optarg; break;
 		case 'P': policy_path = optarg; break;
+		case 's': sidecar = optarg; break;
 		default: return CTL_EXIT_USAGE;
 		}
 	}
 	if (argc - optind != 1 || (!ports && !autoforward)) {
-		ctl_warn("usage: portsidectl inject CONFIG.json --ports VALUE [--autoforward MODE] [--hook PATH]");
+		ctl_warn("usage: portsidectl inject CONFIG.json --ports VALUE [--autoforward MODE] [--hook PATH] "
+			 "[--sidecar PATH]");
 		return CTL_EXIT_USAGE;
 	}
 	if (hook[0] != '/') {
 		ctl_warn("inject: --hook must be an absolute path");
+		return CTL_EXIT_USAGE;
+	}
+	if (sidecar && sidecar[0] != '/') {
+		ctl_warn("inject: --sidecar must be an absolute path");
 		return CTL_EXIT_USAGE;
 	}
 	path = argv[optind];
@@ -153,9 +197,9 @@ int ctl_inject(int argc, char **argv)
 	if (rc == 0 && autoforward)
 		json_object_object_add(ann, OCI_ANN_AUTOFORWARD, json_object_new_string(autoforward));
 	if (rc == 0)
-		rc = add_hook(hooks, "createRuntime", hook);
+		rc = add_hook(hooks, "createRuntime", hook, sidecar);
 	if (rc == 0)
-		rc = add_hook(hooks, "poststop", hook);
+		rc = add_hook(hooks, "poststop", hook, sidecar);
 	const struct oci_mapping *first = oci_ports_first_exposed(spec.ports);
 	if (rc == 0 && (first || spec.ports->n))
 		rc = set_port_env(root, first ? first->local_port : spec.ports->v[0].local_port);

@@ -50,6 +50,9 @@ static void sidecar_path(const struct hook_opts *o, char *buf, size_t len)
 static void report_errors(const char *id, const struct oci_err *e)
 {
 	oci_err_print(e, stderr, "portside");
+	/* A refusal may come before anything else made the directory (the
+	 * first container after an install). */
+	ps_run_dir_init();
 	ps_refusal_log(id, e);
 }
 
@@ -154,6 +157,12 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	    (rc = oci_spec_parse(ann, pol, &spec, &e)) < 0)
 		goto out;
 
+	/* Before anything is bound or recorded: a sidecar that cannot start
+	 * refuses the container with its path, not with an exec error later. */
+	sidecar_path(o, sidecar, sizeof(sidecar));
+	if ((rc = hook_sidecar_check(sidecar, &e)) < 0)
+		goto out;
+
 	if ((rc = ps_run_dir_init()) < 0) {
 		oci_err_addp(&e, -rc, "cannot create %s", ps_run_dir());
 		goto out;
@@ -250,7 +259,6 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		goto out;
 	}
 
-	sidecar_path(o, sidecar, sizeof(sidecar));
 	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, &e)) < 0) {
 		char log[4096];
 

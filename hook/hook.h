@@ -59,6 +59,11 @@ void hook_listen_close(struct oci_forwards *f);
  * "" when nobody can be found. */
 void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len);
 
+/* spawn.c: checks that PATH is an absolute path to an executable regular
+ * file, before anything is forked: the refusal (reason "sidecar") names PATH,
+ * what is wrong with it and how to fix it. */
+int hook_sidecar_check(const char *path, struct oci_err *e);
+
 /* spawn.c: starts the sidecar fully detached (setsid, double fork, fds 0-2 on
  * /dev/null, nothing else inherited but what it needs), with a descriptor
  * limit that fits MAX_CONNS, hands it NSFD, PIDFD and the N LISTENERS (at

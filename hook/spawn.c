@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -80,6 +81,30 @@ static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, const ch
 fail:
 	dprintf(tmp[0] >= 0 ? tmp[0] : ready, "error: cannot start %s: %s\n", sidecar, strerror(errno));
 	_exit(127);
+}
+
+/* What a user can do about a sidecar that is not there: the hooks.d file (or
+ * an injected config.json) names it with --sidecar. */
+#define SIDECAR_FIX "reinstall portside, or pass --sidecar PATH in the hooks.d file"
+
+int hook_sidecar_check(const char *path, struct oci_err *e)
+{
+	struct stat st;
+
+	if (path[0] != '/')
+		return oci_err_add(e, EIO, "sidecar %s: not an absolute path (%s)", path, SIDECAR_FIX);
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return oci_err_add(e, EIO, "sidecar %s: not found (%s)", path, SIDECAR_FIX);
+		return oci_err_add(e, EIO, "sidecar %s: %s (%s)", path, strerror(errno), SIDECAR_FIX);
+	}
+	if (!S_ISREG(st.st_mode))
+		return oci_err_add(e, EIO, "sidecar %s: not a regular file (%s)", path, SIDECAR_FIX);
+	/* access() as well as the mode bits: it also says no on a noexec mount. */
+	if (!(st.st_mode & 0111) || access(path, X_OK) < 0)
+		return oci_err_add(e, EIO, "sidecar %s: not executable (mode %04o; %s)", path,
+				   (unsigned)(st.st_mode & 07777), SIDECAR_FIX);
+	return 0;
 }
 
 /* The sidecar's descriptor limit: two a connection or flow (its sockets),

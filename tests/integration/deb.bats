@@ -1,27 +1,32 @@
 #!/usr/bin/env bats
 # The Debian package: built from the tree, installed with dpkg -i, forwarding
 # a podman container through the installed hooks.d file, purged cleanly.
+# dpkg runs in a scratch root (scratch.bash): a portside the user installed,
+# by package or by make install, is left exactly as it was.
 
 load helpers
 load containers
+load scratch
 
 setup_file() {
+	host_install_state >"$BATS_FILE_TMPDIR/host-before"
 	cd "$BATS_TEST_DIRNAME/../.." && make -s deb >/dev/null
 }
 
 setup() {
 	need_root_tools
 	need dpkg-deb dpkg-dev
+	need flock util-linux
+	need podman podman
 	TMP=$(mktemp -d)
 	DEB=$(ls "$BATS_TEST_DIRNAME"/../../portside_*.deb | tail -1)
 	[ -f "$DEB" ]
+	scratch_root_start "$TMP"
 }
 
 teardown() {
-	if [ -n "${CONTAINERS_CONF:-}" ]; then
-		for id in $(podman ps -aq --filter "name=^$CT_PREFIX"); do podman rm -f -t 0 "$id" >/dev/null 2>&1; done
-	fi
-	dpkg --purge portside >/dev/null 2>&1 || true
+	scratch_podman_rm
+	scratch_root_stop "$TMP"
 	rm -rf "$TMP"
 }
 
@@ -39,38 +44,49 @@ teardown() {
 }
 
 @test "installed with dpkg -i, it forwards a podman container with no --hooks-dir; purge removes it all" {
-	trace dpkg -i "$DEB"
+	trace in_scratch dpkg -i "$DEB"
 	assert_status 0
-	[ -x /usr/libexec/oci/hooks.d/portside-hook ]
-	grep -q '"/usr/libexec/oci/hooks.d/portside-hook"' /usr/share/containers/oci/hooks.d/portside.json
-	trace portsidectl check '18700:3000'
+	in_scratch test -x /usr/libexec/oci/hooks.d/portside-hook
+	in_scratch grep -qF '"args": ["portside-hook", "--sidecar", "/usr/libexec/portside/portside-sidecar"]' \
+		/usr/share/containers/oci/hooks.d/portside.json
+	trace in_scratch portsidectl check '18700:3000'
 	assert_status 0
 
-	# podman with this host's quirks, and its default hooks directories.
-	export CONTAINERS_CONF=$TMP/containers.conf
-	printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\n' >"$CONTAINERS_CONF"
-	IMAGE=localhost/portside-test:latest
-	if ! podman image exists "$IMAGE"; then
-		make_rootfs
-		tar -C "$ROOTFS" -cf "$TMP/rootfs.tar" .
-		podman import --change 'ENV PATH=/bin' "$TMP/rootfs.tar" "$IMAGE" >/dev/null
-	fi
+	scratch_podman
 	mkdir -p "$TMP/www"
 	echo "hello through the package" >"$TMP/www/index.html"
-	trace podman run -d --name "${CT_PREFIX}deb" --annotation io.portside.ports=18700:3000 \
+	trace in_scratch podman run -d --name "${CT_PREFIX}deb" --annotation io.portside.ports=18700:3000 \
 		-v "$TMP/www:/www:ro" "$IMAGE" httpd -f -p 3000 -h /www
 	assert_status 0
 	wait_for 5 bash -c "curl -fsS --max-time 2 http://127.0.0.1:18700/ >/dev/null"
 	run http_get 18700
 	[ "$output" = "hello through the package" ]
-	podman rm -f -t 0 "${CT_PREFIX}deb" >/dev/null
+	in_scratch podman rm -f -t 0 "${CT_PREFIX}deb" >/dev/null
 	wait_for 2 port_free 18700
 
-	trace dpkg --purge portside
+	trace in_scratch dpkg --purge portside
 	assert_status 0
-	[ ! -e /usr/libexec/oci/hooks.d/portside-hook ]
-	[ ! -e /usr/libexec/portside ]
-	[ ! -e /usr/share/containers/oci/hooks.d/portside.json ]
-	[ ! -e /usr/bin/portsidectl ]
-	[ ! -e /run/portside ]
+	for f in /usr/libexec/oci/hooks.d/portside-hook /usr/libexec/portside /usr/share/containers/oci/hooks.d/portside.json \
+		/usr/bin/portsidectl; do
+		! in_scratch test -e "$f" || { echo "$f is still there" >&2; false; }
+	done
+	# The runtime state is gone (the scratch root's /run/portside is a mount point: it stays, empty).
+	[ -z "$(in_scratch ls -A /run/portside)" ]
+}
+
+@test "purge leaves /run/portside alone while a container is recorded in it (another install may serve it)" {
+	trace in_scratch dpkg -i "$DEB"
+	assert_status 0
+	in_scratch mkdir -p -m 0700 /run/portside/containers/web /run/portside/netns
+	in_scratch sh -c 'echo 123 >/run/portside/containers/web/sidecar.pid'
+	trace in_scratch dpkg --purge portside
+	assert_status 0
+	assert_output_has "containers are still recorded in /run/portside; left as it is"
+	in_scratch test -f /run/portside/containers/web/sidecar.pid
+	! in_scratch test -e /usr/bin/portsidectl
+}
+
+@test "the host's installed portside (files and dpkg's record) is as this suite found it" {
+	host_install_state >"$BATS_FILE_TMPDIR/host-after"
+	diff -u "$BATS_FILE_TMPDIR/host-before" "$BATS_FILE_TMPDIR/host-after"
 }

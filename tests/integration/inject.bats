@@ -73,3 +73,41 @@ spec_bundle() {
 	run http_get 18602
 	[ "$output" = "hello from an injected config" ]
 }
+
+@test "inject --sidecar passes the sidecar's path to both hooks; runc starts it from there" {
+	spec_bundle side
+	cfg=$TMP/side/config.json
+	mkdir -p "$TMP/side/www" "$TMP/libexec"
+	echo "hello through a named sidecar" >"$TMP/side/www/index.html"
+	sed -i "s|\"mounts\": \\[|\"mounts\": [{\"destination\": \"/www\", \"type\": \"bind\", \"source\": \"$TMP/side/www\", \"options\": [\"rbind\", \"ro\"]},|" "$cfg"
+	trace "$PORTSIDECTL" inject "$cfg" --ports '18811:3000' --hook "$PORTSIDE_HOOK" --sidecar relative/sidecar
+	assert_status 2
+	assert_output_has "--sidecar must be an absolute path"
+	trace "$PORTSIDECTL" inject "$cfg" --ports '18811:3000' --hook "$PORTSIDE_HOOK" --sidecar /old/portside-sidecar
+	assert_status 0
+	[ "$(grep -c '"/old/portside-sidecar"' "$cfg")" -eq 2 ]
+	# Another --sidecar replaces the path in both hooks; the same one again changes nothing.
+	trace "$PORTSIDECTL" inject "$cfg" --ports '18811:3000' --hook "$PORTSIDE_HOOK" --sidecar "$TMP/libexec/portside-sidecar"
+	assert_status 0
+	! grep -q /old/portside-sidecar "$cfg"
+	[ "$(grep -c -- '"--sidecar"' "$cfg")" -eq 2 ]
+	cp "$cfg" "$TMP/first.json"
+	trace "$PORTSIDECTL" inject "$cfg" --ports '18811:3000' --hook "$PORTSIDE_HOOK" --sidecar "$TMP/libexec/portside-sidecar"
+	assert_status 0
+	cmp "$cfg" "$TMP/first.json"
+	sed -i "s|\"portside-hook\", \"--sidecar\"|\"portside-hook\", \"--policy\", \"$TMP/policy.json\", \"--sidecar\"|" "$cfg"
+
+	# Not there yet: the start is refused with the path.
+	CT=${CT_PREFIX}side
+	trace bash -c 'runc run -d --bundle "$1" "$2" </dev/null >"$1/runtime.out" 2>&1; rc=$?; cat "$1/runtime.out"; exit $rc' _ "$TMP/side" "$CT"
+	[ "$status" -ne 0 ]
+	assert_output_has "sidecar $TMP/libexec/portside-sidecar: not found"
+	runc delete -f "$CT" 2>/dev/null || true
+
+	cp "$PORTSIDE_BUILD/portside-sidecar" "$TMP/libexec/"
+	trace bash -c 'runc run -d --bundle "$1" "$2" </dev/null >"$1/runtime.out" 2>&1' _ "$TMP/side" "$CT"
+	assert_status 0
+	run http_get 18811
+	[ "$output" = "hello through a named sidecar" ]
+	[ "$(readlink "/proc/$(sidecar_pid "$CT")/exe")" = "$TMP/libexec/portside-sidecar" ]
+}

@@ -149,6 +149,37 @@ web() {
 	port_free 18088
 }
 
+@test "a missing or non-executable sidecar refuses the start, naming its path; doctor shows it" {
+	HOOK_ARGS="--policy $TMP/policy.json --sidecar $TMP/gone/portside-sidecar"
+	runc_start nosidecar "$(ports_ann 18810:3000)" "sleep 60"
+	[ "$status" -ne 0 ]
+	assert_output_has "portside: sidecar $TMP/gone/portside-sidecar: not found (reinstall portside, or pass --sidecar PATH in the hooks.d file)"
+	[ ! -e "$STATEDIR/$CT" ]
+	port_free 18810
+	trace "$PORTSIDECTL" doctor "$CT"
+	assert_status 1
+	assert_output_has "sidecar $TMP/gone/portside-sidecar: not found"
+	runc delete -f "$CT" 2>/dev/null || true
+
+	cp "$PORTSIDE_BUILD/portside-sidecar" "$TMP/portside-sidecar"
+	chmod 0644 "$TMP/portside-sidecar"
+	HOOK_ARGS="--policy $TMP/policy.json --sidecar $TMP/portside-sidecar"
+	runc_start noexec "$(ports_ann 18810:3000)" "sleep 60"
+	[ "$status" -ne 0 ]
+	assert_output_has "portside: sidecar $TMP/portside-sidecar: not executable (mode 0644;"
+	[ ! -e "$STATEDIR/$CT" ]
+	port_free 18810
+	runc delete -f "$CT" 2>/dev/null || true
+
+	# The same file, executable: served.
+	chmod 0755 "$TMP/portside-sidecar"
+	web withsidecar "$(ports_ann 18810:3000)"
+	assert_status 0
+	run http_get 18810
+	[ "$output" = "hello from withsidecar" ]
+	[ "$(readlink "/proc/$(sidecar_pid "$CT")/exe")" = "$TMP/portside-sidecar" ]
+}
+
 @test "a malformed annotation fails the start with a one-line reason" {
 	runc_start malformed "$(ports_ann '80:3000x')" "sleep 60"
 	[ "$status" -ne 0 ]
