@@ -13,9 +13,10 @@
 #include "../oci/policy.h"
 #include "ctl.h"
 
-static void print_table(const struct oci_spec *s)
+static void print_table(const struct oci_spec *s, const struct oci_policy *pol)
 {
-	printf("%-24s %-6s %-5s %-16s %-5s %s\n", "EXTERNAL", "LOCAL", "PROTO", "EXPOSE-LOCALHOST", "PROXY", "ENTRY");
+	printf("%-24s %-6s %-5s %-16s %-5s %-5s %-10s %s\n", "EXTERNAL", "LOCAL", "PROTO", "EXPOSE-LOCALHOST", "PROXY",
+	       "ENTRY", "VISIBILITY", "LABEL");
 	for (size_t i = 0; i < s->ports->n; i++) {
 		const struct oci_mapping *m = &s->ports->v[i];
 		char host[OCI_IP_LEN], ext[OCI_IP_LEN + 16];
@@ -28,11 +29,18 @@ static void print_table(const struct oci_spec *s)
 		else if (m->host_ip.family == AF_INET6)
 			snprintf(ext, sizeof(ext), "[%s]:%u", host, m->external_port);
 		else
-			snprintf(ext, sizeof(ext), "%s:%u", host[0] ? host : "*", m->external_port);
-		printf("%-24s %-6u %-5s %-16s %-5s %u\n", ext, m->local_port, oci_proto_name(m->proto),
-		       m->expose_localhost ? "yes" : "no", m->proxy_protocol ? "yes" : "no", m->entry);
+			/* No address: the policy's ("*"), or loopback when private. */
+			snprintf(ext, sizeof(ext), "%s:%u",
+				 host[0]				   ? host
+				 : m->visibility == OCI_VISIBILITY_PRIVATE ? "localhost"
+									   : "*",
+				 m->external_port);
+		printf("%-24s %-6u %-5s %-16s %-5s %-5u %-10s %s\n", ext, m->local_port, oci_proto_name(m->proto),
+		       m->expose_localhost ? "yes" : "no", m->proxy_protocol ? "yes" : "no", m->entry,
+		       oci_visibility_name(m->visibility), m->label[0] ? m->label : "-");
 	}
 	printf("autoforward: %s\n", oci_autoforward_name(s->autoforward));
+	printf("automatic forwards: %s\n", oci_visibility_name(pol->visibility));
 }
 
 static json_object *mapping_json(const struct oci_mapping *m)
@@ -49,10 +57,12 @@ static json_object *mapping_json(const struct oci_mapping *m)
 	json_object_object_add(o, "expose", json_object_new_boolean(m->expose));
 	json_object_object_add(o, "exposeLocalhost", json_object_new_boolean(m->expose_localhost));
 	json_object_object_add(o, "proxyProtocol", json_object_new_boolean(m->proxy_protocol));
+	json_object_object_add(o, "visibility", json_object_new_string(oci_visibility_name(m->visibility)));
+	json_object_object_add(o, "label", m->label[0] ? json_object_new_string(m->label) : NULL);
 	return o;
 }
 
-static void print_json(const struct oci_spec *s, const struct oci_err *e)
+static void print_json(const struct oci_spec *s, const struct oci_policy *pol, const struct oci_err *e)
 {
 	cleanup_json json_object *root = json_object_new_object();
 
@@ -64,6 +74,8 @@ static void print_json(const struct oci_spec *s, const struct oci_err *e)
 			json_object_array_add(arr, mapping_json(&s->ports->v[i]));
 		json_object_object_add(root, "autoforward",
 				       json_object_new_string(oci_autoforward_name(s->autoforward)));
+		json_object_object_add(root, "autoforwardVisibility",
+				       json_object_new_string(oci_visibility_name(pol->visibility)));
 		json_object_object_add(root, "mappings", arr);
 	} else {
 		json_object *arr = json_object_new_array();
@@ -137,16 +149,16 @@ int ctl_check(int argc, char **argv)
 		goto invalid;
 
 	if (json)
-		print_json(&spec, NULL);
+		print_json(&spec, pol, NULL);
 	else
-		print_table(&spec);
+		print_table(&spec, pol);
 	oci_spec_release(&spec);
 	oci_policy_free(pol);
 	return CTL_EXIT_OK;
 
 invalid:
 	if (json)
-		print_json(NULL, &e);
+		print_json(NULL, NULL, &e);
 	else
 		oci_err_print(&e, stderr, "portsidectl");
 	oci_policy_free(pol);

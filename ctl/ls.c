@@ -56,6 +56,16 @@ static void from_status(struct oci_forwards *f, json_object *status)
 		if (json_object_object_get_ex(fw, "protocol", &v))
 			nv[i].proto = strcmp(json_object_get_string(v), "udp") ? OCI_PROTO_TCP : OCI_PROTO_UDP;
 		nv[i].auto_assigned = json_object_object_get_ex(fw, "auto", &v) && json_object_get_boolean(v);
+		if (json_object_object_get_ex(fw, "visibility", &v) && json_object_is_type(v, json_type_string)) {
+			enum oci_visibility vis = OCI_VISIBILITY_PUBLIC;
+
+			oci_visibility_parse(json_object_get_string(v), &vis);
+			nv[i].visibility = (uint8_t)vis;
+		}
+		/* The sidecar checked it; a terminal gets nothing it would not. */
+		if (json_object_object_get_ex(fw, "label", &v) && json_object_is_type(v, json_type_string) &&
+		    oci_label_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
+			snprintf(nv[i].label, sizeof(nv[i].label), "%s", json_object_get_string(v));
 	}
 	free(f->v);
 	f->v = nv;
@@ -84,6 +94,8 @@ static json_object *container_json(const char *id, const struct oci_forwards *f,
 		json_object_object_add(m, "localPort", json_object_new_int(w->local_port));
 		json_object_object_add(m, "protocol", json_object_new_string(oci_proto_name(w->proto)));
 		json_object_object_add(m, "how", json_object_new_string(w->auto_assigned ? "auto" : "explicit"));
+		json_object_object_add(m, "visibility", json_object_new_string(oci_visibility_name(w->visibility)));
+		json_object_object_add(m, "label", json_object_new_string(w->label));
 		json_object_object_add(m, "connections",
 				       json_object_new_int64((int64_t)counter(status, i, "connections")));
 		json_object_object_add(m, "bytesIn", json_object_new_int64((int64_t)counter(status, i, "bytesIn")));
@@ -111,9 +123,12 @@ static void container_table(const char *id, const struct oci_forwards *f, json_o
 		snprintf(loc, sizeof(loc), "%u/%s", w->local_port, oci_proto_name(w->proto));
 		human(counter(status, i, "bytesIn"), in, sizeof(in));
 		human(counter(status, i, "bytesOut"), out, sizeof(out));
-		printf("%-12s  %-22s  %-9s  %-8s  %5llu  %8s  %8s  %s\n", i ? "" : short_id, ext, loc,
+		/* The columns added later go last: scripts that read the
+		 * earlier ones by position keep working. */
+		printf("%-12s  %-22s  %-9s  %-8s  %5llu  %8s  %8s  %-7s  %-10s  %s\n", i ? "" : short_id, ext, loc,
 		       w->auto_assigned ? "auto" : "explicit", counter(status, i, "connections"), in, out,
-		       status ? "running" : "stopped");
+		       status ? "running" : "stopped", oci_visibility_name(w->visibility),
+		       w->label[0] ? w->label : "-");
 	}
 }
 
@@ -149,8 +164,8 @@ int ctl_ls(int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	if (!json)
-		printf("%-12s  %-22s  %-9s  %-8s  %5s  %8s  %8s  %s\n", "CONTAINER", "EXTERNAL", "LOCAL", "HOW",
-		       "CONNS", "IN", "OUT", "STATE");
+		printf("%-12s  %-22s  %-9s  %-8s  %5s  %8s  %8s  %-7s  %-10s  %s\n", "CONTAINER", "EXTERNAL", "LOCAL",
+		       "HOW", "CONNS", "IN", "OUT", "STATE", "VISIBILITY", "LABEL");
 	for (size_t i = 0; i < n; i++) {
 		struct oci_forwards *f = NULL;
 		json_object *status = NULL;

@@ -212,8 +212,12 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		goto out;
 	if ((rc = hook_listen(spec.ports, pol, pol->has_pool ? &pool_addr : NULL, &fw, &e)) < 0)
 		goto out;
-	/* Automatic listeners bind where explicit ones without a hostIP do. */
-	if (pol->has_pool) {
+	/* Automatic listeners bind where explicit ones without a hostIP and
+	 * with the policy's visibility do. */
+	fw.visibility = pol->visibility;
+	if (pol->visibility == OCI_VISIBILITY_PRIVATE) {
+		fw.n_bind = hook_private_addresses(pol->has_pool ? &pool_addr : NULL, fw.bind);
+	} else if (pol->has_pool) {
 		fw.bind[fw.n_bind++] = pool_addr;
 	} else if (pol->n_host_ips) {
 		memcpy(fw.bind, pol->host_ips, pol->n_host_ips * sizeof(fw.bind[0]));

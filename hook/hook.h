@@ -48,6 +48,12 @@ int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pid
 int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, const struct oci_ip *pool_addr,
 		struct oci_forwards *out, struct oci_err *e);
 
+/* listen.c: where a private mapping without a hostIP binds, and automatic
+ * forwards under a private policy: the container's pool address when it is a
+ * loopback one (each container keeps its own ports), else 127.0.0.1 and ::1.
+ * Returns how many addresses it wrote. */
+size_t hook_private_addresses(const struct oci_ip *pool_addr, struct oci_ip out[2]);
+
 /* pool.c: the first address of the policy's addressPool that no recorded
  * container binds. Call with the lock held. */
 int hook_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_err *e);

@@ -98,8 +98,24 @@ void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 	}
 }
 
-/* The addresses a mapping binds: its own, else the policy's, else 0.0.0.0 and
- * ::. *DEFAULTS tells the caller that IPv6 may be missing on this host. */
+size_t hook_private_addresses(const struct oci_ip *pool_addr, struct oci_ip out[2])
+{
+	if (pool_addr && oci_ip_is_loopback(pool_addr)) {
+		out[0] = *pool_addr;
+		return 1;
+	}
+	memset(out, 0, 2 * sizeof(*out));
+	out[0].family = AF_INET;
+	out[0].a[0] = 127;
+	out[0].a[3] = 1;
+	out[1].family = AF_INET6;
+	out[1].a[15] = 1;
+	return 2;
+}
+
+/* The addresses a mapping binds: its own, else loopback when it is private,
+ * else the pool's or the policy's, else 0.0.0.0 and ::. *DEFAULTS tells the
+ * caller that IPv6 may be missing on this host. */
 static size_t addresses(const struct oci_mapping *m, const struct oci_policy *pol, const struct oci_ip *pool_addr,
 			struct oci_ip *out, bool *defaults)
 {
@@ -107,6 +123,12 @@ static size_t addresses(const struct oci_mapping *m, const struct oci_policy *po
 	if (m->host_ip.family) {
 		out[0] = m->host_ip;
 		return 1;
+	}
+	if (m->visibility == OCI_VISIBILITY_PRIVATE) {
+		size_t n = hook_private_addresses(pool_addr, out);
+
+		*defaults = n == 2;
+		return n;
 	}
 	if (pool_addr) {
 		out[0] = *pool_addr;
@@ -141,7 +163,9 @@ static int add_forward(struct oci_forwards *f, const struct oci_mapping *m, cons
 		.host_ip = *ip,
 		.fd = fd,
 		.entry = m->entry,
+		.visibility = m->visibility,
 	};
+	memcpy(f->v[f->n - 1].label, m->label, sizeof(m->label));
 	return 0;
 }
 
@@ -178,7 +202,8 @@ static int bind_mapping(const struct oci_mapping *m, const struct oci_policy *po
 	for (size_t i = 0; i < n; i++) {
 		int fd = ps_listen(&ips[i], ext, m->proto);
 
-		/* A host without IPv6 still serves the IPv4 default. */
+		/* A host without IPv6 still serves the IPv4 default (and a
+		 * private mapping its IPv4 loopback). */
 		if (defaults && ips[i].family == AF_INET6 && (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL))
 			continue;
 		if (fd < 0) {

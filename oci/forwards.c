@@ -34,6 +34,7 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 	json_object_object_add(root, "udpIdleTimeout", json_object_new_int((int)f->udp_idle_timeout));
 	json_object_object_add(root, "maxAutoforwards", json_object_new_int((int)f->max_autoforwards));
 	json_object_object_add(root, "autoforward", json_object_new_string(oci_autoforward_name(f->autoforward)));
+	json_object_object_add(root, "visibility", json_object_new_string(oci_visibility_name(f->visibility)));
 	json_object *ap = json_object_new_array(), *kn = json_object_new_array(), *bd = json_object_new_array();
 	for (size_t i = 0; i < f->n_auto_ports; i++)
 		json_object_array_add(ap, json_object_new_int(f->auto_ports[i]));
@@ -71,6 +72,9 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 		json_object_object_add(o, "auto", json_object_new_boolean(w->auto_assigned));
 		json_object_object_add(o, "entry", json_object_new_int((int)w->entry));
 		json_object_object_add(o, "fd", json_object_new_int(w->fd));
+		json_object_object_add(o, "visibility", json_object_new_string(oci_visibility_name(w->visibility)));
+		if (w->label[0])
+			json_object_object_add(o, "label", json_object_new_string(w->label));
 		json_object_array_add(arr, o);
 	}
 	*out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -81,6 +85,19 @@ static int get(json_object *o, const char *k, json_type t, json_object **v, stru
 {
 	if (!json_object_object_get_ex(o, k, v) || !json_object_is_type(*v, t))
 		return oci_err_add(e, EINVAL, "forwards: field %s is missing or of the wrong type", k);
+	return 0;
+}
+
+/* "visibility", optional: a record written before it existed is public. */
+static int get_visibility(json_object *o, uint8_t *out, struct oci_err *e)
+{
+	enum oci_visibility vis = OCI_VISIBILITY_PUBLIC;
+	json_object *v;
+
+	if (json_object_object_get_ex(o, "visibility", &v) &&
+	    (!json_object_is_type(v, json_type_string) || oci_visibility_parse(json_object_get_string(v), &vis) < 0))
+		return oci_err_add(e, EINVAL, "forwards: bad visibility");
+	*out = (uint8_t)vis;
 	return 0;
 }
 
@@ -122,6 +139,15 @@ static int decode_one(json_object *o, struct oci_forward *w, struct oci_err *e)
 	if (get(o, "fd", json_type_int, &v, e) < 0)
 		return -EINVAL;
 	w->fd = json_object_get_int(v);
+	if (get_visibility(o, &w->visibility, e) < 0)
+		return -EINVAL;
+	/* "label", optional; checked again: the record's readers print it. */
+	if (json_object_object_get_ex(o, "label", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !oci_label_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
+			return oci_err_add(e, EINVAL, "forwards: bad label");
+		snprintf(w->label, sizeof(w->label), "%s", json_object_get_string(v));
+	}
 	return 0;
 }
 
@@ -169,6 +195,13 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 	if (get(root, "autoforward", json_type_string, &v, e) < 0 ||
 	    oci_autoforward_parse(json_object_get_string(v), &f->autoforward) < 0)
 		goto bad;
+	{
+		uint8_t vis;
+
+		if (get_visibility(root, &vis, e) < 0)
+			goto bad;
+		f->visibility = (enum oci_visibility)vis;
+	}
 	if (get(root, "autoforwardPorts", json_type_array, &v, e) < 0 ||
 	    json_object_array_length(v) > sizeof(f->auto_ports) / sizeof(f->auto_ports[0]))
 		goto bad;

@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "err.h"
 #include "policy.h"
+#include "ports.h"
 #include "state.h"
 
 #define OCI_FORWARDS_MAX_BYTES (1024 * 1024)
@@ -31,6 +32,10 @@ struct oci_forward {
 	struct oci_ip host_ip; /* the address the listener is bound to */
 	int fd;		       /* its descriptor in the sidecar; -1 when none */
 	unsigned entry;	       /* the annotation entry it came from */
+	uint8_t visibility;    /* enum oci_visibility */
+
+	/* "" when none */
+	char label[OCI_LABEL_MAX_LEN + 1];
 };
 
 struct oci_forwards {
@@ -42,7 +47,8 @@ struct oci_forwards {
 	unsigned max_autoforwards; /* the policy's, for the sidecar */
 	/* automatic forwarding, for the sidecar */
 	enum oci_autoforward autoforward;
-	uint16_t auto_ports[1024]; /* the policy's autoforwardPorts, in order */
+	enum oci_visibility visibility; /* of automatic forwards */
+	uint16_t auto_ports[1024];	/* the policy's autoforwardPorts, in order */
 	size_t n_auto_ports;
 	struct oci_known {
 		uint16_t port;

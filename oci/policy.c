@@ -32,6 +32,7 @@ struct oci_policy *oci_policy_new(void)
 	memcpy(p->autoforward_ports, default_autoforward, sizeof(default_autoforward));
 	p->n_autoforward_ports = sizeof(default_autoforward) / sizeof(default_autoforward[0]);
 	p->autoforward = OCI_AUTOFORWARD_PUBLIC;
+	p->visibility = OCI_VISIBILITY_PUBLIC;
 	p->max_ports = 256;
 	p->max_connections = 4096;
 	p->udp_idle_timeout = 60;
@@ -65,6 +66,22 @@ const char *oci_autoforward_name(enum oci_autoforward a)
 	case OCI_AUTOFORWARD_PUBLIC: break;
 	}
 	return "public";
+}
+
+int oci_visibility_parse(const char *s, enum oci_visibility *out)
+{
+	if (!strcmp(s, "public"))
+		*out = OCI_VISIBILITY_PUBLIC;
+	else if (!strcmp(s, "private"))
+		*out = OCI_VISIBILITY_PRIVATE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *oci_visibility_name(enum oci_visibility v)
+{
+	return v == OCI_VISIBILITY_PRIVATE ? "private" : "public";
 }
 
 bool oci_policy_external_allowed(const struct oci_policy *p, unsigned port)
@@ -279,6 +296,10 @@ int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struc
 			    oci_autoforward_parse(json_object_get_string(val), &p->autoforward) < 0)
 				oci_err_add(e, EINVAL,
 					    "policy field autoforward must be \"public\", \"all\" or \"never\"");
+		} else if (!strcmp(key, "visibility")) {
+			if (!json_object_is_type(val, json_type_string) ||
+			    oci_visibility_parse(json_object_get_string(val), &p->visibility) < 0)
+				oci_err_add(e, EINVAL, "policy field visibility must be \"public\" or \"private\"");
 		} else if (!strcmp(key, "hostIP")) {
 			parse_host_ip(p, val, e);
 		} else if (!strcmp(key, "addressPool")) {

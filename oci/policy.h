@@ -26,6 +26,12 @@ enum oci_autoforward {
 	OCI_AUTOFORWARD_NEVER,	    /* only the explicit list */
 };
 
+/* Who may reach a mapping's external port. */
+enum oci_visibility {
+	OCI_VISIBILITY_PUBLIC = 0, /* every address the policy binds (the default) */
+	OCI_VISIBILITY_PRIVATE,	   /* this host only: loopback addresses */
+};
+
 struct oci_policy {
 	/* externalPorts: explicit mappings may use only these. */
 	bool external_restricted;
@@ -36,6 +42,9 @@ struct oci_policy {
 	size_t n_autoforward_ports;
 
 	enum oci_autoforward autoforward; /* mode where a container names none */
+
+	/* visibility: for mappings that name none, and for automatic forwards. */
+	enum oci_visibility visibility;
 
 	/* hostIP: where external ports bind; none = 0.0.0.0 and ::. */
 	struct oci_ip host_ips[OCI_POLICY_MAX_HOSTIPS];
@@ -81,6 +90,10 @@ bool oci_policy_in_pool(const struct oci_policy *p, const struct oci_ip *ip);
 /* Parses "public", "all" or "never". */
 int oci_autoforward_parse(const char *s, enum oci_autoforward *out);
 const char *oci_autoforward_name(enum oci_autoforward a);
+
+/* Parses "public" or "private". */
+int oci_visibility_parse(const char *s, enum oci_visibility *out);
+const char *oci_visibility_name(enum oci_visibility v);
 
 /* True for the ports no spelling and no policy can forward: 22 and 8283. */
 bool oci_port_reserved(unsigned port);

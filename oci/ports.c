@@ -16,6 +16,7 @@
 struct builder {
 	struct oci_ports *p;
 	size_t cap;
+	const struct oci_policy *pol;
 	unsigned max;  /* the policy's maxPorts */
 	bool too_many; /* said once */
 	struct oci_err *e;
@@ -32,6 +33,45 @@ void oci_ports_free(struct oci_ports *p)
 		return;
 	free(p->v);
 	free(p);
+}
+
+bool oci_label_valid(const char *s, size_t len)
+{
+	if (len < 1 || len > OCI_LABEL_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		/* Ranges, not isalnum(): the locale must not widen the set. */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
+		      c == '.' || c == '_' || c == '-' || c == ':' || c == '/'))
+			return false;
+	}
+	return true;
+}
+
+/* A mapping's visibility follows from a hostIP it names: a loopback address is
+ * reachable from this host only, any other from outside. Saying the opposite
+ * is a contradiction. Without a hostIP, GIVEN (when set) or the policy's
+ * default decides. */
+static int settle_visibility(struct oci_mapping *m, const struct oci_policy *pol, const enum oci_visibility *given,
+			     const char *pfx, struct oci_err *e)
+{
+	enum oci_visibility implied;
+	char ip[OCI_IP_LEN];
+
+	if (!m->host_ip.family) {
+		m->visibility = (uint8_t)(given ? *given : pol->visibility);
+		return 0;
+	}
+	implied = oci_ip_is_loopback(&m->host_ip) ? OCI_VISIBILITY_PRIVATE : OCI_VISIBILITY_PUBLIC;
+	m->visibility = (uint8_t)implied;
+	if (!given || *given == implied)
+		return 0;
+	oci_ip_format(&m->host_ip, ip);
+	return oci_err_add(e, EINVAL, "%s: visibility is %s but hostIP %s is %s: leave one of them out", pfx,
+			   oci_visibility_name(*given), ip,
+			   implied == OCI_VISIBILITY_PRIVATE ? "loopback (private)" : "not loopback (public)");
 }
 
 const struct oci_mapping *oci_ports_first_exposed(const struct oci_ports *p)
@@ -225,6 +265,8 @@ static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok
 		return;
 	}
 	m.expose = colon != NULL;
+	if (settle_visibility(&m, b->pol, NULL, pfx, e) < 0)
+		return;
 	if (builder_reserve(b, loc.hi - loc.lo + 1) < 0)
 		return;
 	for (unsigned i = 0; i <= loc.hi - loc.lo; i++) {
@@ -300,6 +342,7 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 	struct oci_err *e = b->e;
 	struct oci_mapping m = {.entry = idx, .proto = OCI_PROTO_TCP};
 	json_object *local = NULL, *cport = NULL, *ext = NULL, *hport = NULL, *expose = NULL, *hostip = NULL;
+	enum oci_visibility vis, *given = NULL;
 	unsigned before = e->count, port;
 	char pfx[64], what[96];
 	int bad = 0;
@@ -326,7 +369,23 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 			entry_bool(val, pfx, key, &m.expose_localhost, e);
 		else if (!strcmp(key, "proxyProtocol"))
 			entry_bool(val, pfx, key, &m.proxy_protocol, e);
-		else if (!strcmp(key, "protocol")) {
+		else if (!strcmp(key, "label")) {
+			if (!json_object_is_type(val, json_type_string))
+				oci_err_add(e, EINVAL, "%s: label must be a string, not %s", pfx,
+					    oci_json_type_name(val));
+			else if (!oci_label_valid(json_object_get_string(val), (size_t)json_object_get_string_len(val)))
+				oci_err_add(e, EINVAL,
+					    "%s: label must be 1-%d characters: ASCII letters, digits, space and ._-:/",
+					    pfx, OCI_LABEL_MAX_LEN);
+			else
+				snprintf(m.label, sizeof(m.label), "%s", json_object_get_string(val));
+		} else if (!strcmp(key, "visibility")) {
+			if (!json_object_is_type(val, json_type_string) ||
+			    oci_visibility_parse(json_object_get_string(val), &vis) < 0)
+				oci_err_add(e, EINVAL, "%s: visibility must be \"public\" or \"private\"", pfx);
+			else
+				given = &vis;
+		} else if (!strcmp(key, "protocol")) {
 			if (!json_object_is_type(val, json_type_string) ||
 			    parse_proto(json_object_get_string(val), (size_t)json_object_get_string_len(val),
 					&m.proto) < 0)
@@ -370,6 +429,8 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 				"%s: hostIP is set but the port is not exposed (add externalPort or \"expose\": true)",
 				pfx);
 	}
+	if (e->count == before) /* a bad hostIP says enough */
+		settle_visibility(&m, b->pol, given, pfx, e);
 	if (e->count == before)
 		builder_add(b, &m);
 }
@@ -495,6 +556,7 @@ int oci_ports_parse(const char *value, size_t len, const struct oci_policy *pol,
 
 	memset(&b, 0, sizeof(b));
 	b.e = e;
+	b.pol = pol;
 	b.max = pol->max_ports;
 	b.p = calloc(1, sizeof(*b.p));
 	if (!b.p)

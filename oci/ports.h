@@ -15,6 +15,7 @@
 
 #define OCI_PORTS_MAX_LEN 16384 /* bytes of one annotation value */
 #define OCI_ENTRY_MAX_LEN 128	/* bytes of one compact entry */
+#define OCI_LABEL_MAX_LEN 32	/* bytes of a mapping's label */
 
 enum oci_proto { OCI_PROTO_TCP = 0, OCI_PROTO_UDP = 1 };
 
@@ -27,6 +28,10 @@ struct oci_mapping {
 	bool expose_localhost;	/* reachable even if the app binds 127.0.0.1/::1 */
 	bool proxy_protocol;	/* send a PROXY v2 header to the app */
 	struct oci_ip host_ip;	/* family 0: the policy's hostIP */
+	uint8_t visibility;	/* enum oci_visibility, settled at parse time */
+
+	/* "" when none, else valid per oci_label_valid */
+	char label[OCI_LABEL_MAX_LEN + 1];
 };
 
 struct oci_ports {
@@ -44,6 +49,11 @@ int oci_ports_parse(const char *value, size_t len, const struct oci_policy *pol,
 void oci_ports_free(struct oci_ports *p);
 
 const char *oci_proto_name(unsigned proto);
+
+/* True when S (LEN bytes) may be a label: 1..OCI_LABEL_MAX_LEN bytes of ASCII
+ * letters, digits, space and "._-:/". Labels reach terminals and logs, so
+ * nothing else (no control bytes, no quotes, no UTF-8) gets through. */
+bool oci_label_valid(const char *s, size_t len);
 
 /* The first mapping that is exposed, or NULL. */
 const struct oci_mapping *oci_ports_first_exposed(const struct oci_ports *p);

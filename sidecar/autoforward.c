@@ -89,7 +89,10 @@ static int bind_all(const struct sc_ctx *ctx, unsigned ext, int *fds)
 		int fd = ps_listen(ip, ext, OCI_PROTO_TCP);
 
 		fds[i] = -1;
-		if (fd == -EAFNOSUPPORT && ip->family == AF_INET6 && oci_ip_is_any(ip))
+		/* No IPv6 on this host: the IPv4 half serves (:: or, for a
+		 * private policy, ::1 with 127.0.0.1). */
+		if ((fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL) && ip->family == AF_INET6 &&
+		    (oci_ip_is_any(ip) || oci_ip_is_loopback(ip)))
 			continue;
 		if (fd < 0) {
 			while (i-- > 0)
@@ -152,6 +155,7 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 			.auto_assigned = true,
 			.host_ip = ctx->rec->bind[i],
 			.fd = fds[i],
+			.visibility = (uint8_t)ctx->rec->visibility,
 		};
 		struct sc_forward *fw;
 		char ip[OCI_IP_LEN];

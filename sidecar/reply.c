@@ -56,6 +56,10 @@ char *sc_reply_status(const struct sc_ctx *ctx)
 		json_object_object_add(f, "localPort", json_object_new_int(fw->cfg.local_port));
 		json_object_object_add(f, "protocol", json_object_new_string(oci_proto_name(fw->cfg.proto)));
 		json_object_object_add(f, "auto", json_object_new_boolean(fw->cfg.auto_assigned));
+		json_object_object_add(f, "visibility",
+				       json_object_new_string(oci_visibility_name(fw->cfg.visibility)));
+		if (fw->cfg.label[0])
+			json_object_object_add(f, "label", json_object_new_string(fw->cfg.label));
 		json_object_object_add(f, "connections", json_object_new_int64(fw->conns_live));
 		json_object_object_add(f, "connectionsTotal", json_object_new_uint64(fw->conns_total));
 		json_object_object_add(f, "bytesIn", json_object_new_uint64(fw->bytes_in));

@@ -35,6 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (p->v[i].local_port == 0 || oci_port_reserved(p->v[i].local_port) ||
 			    oci_port_reserved(p->v[i].external_port))
 				abort(); /* validation let through what it must refuse */
+		for (size_t i = 0; i < p->n; i++) {
+			const struct oci_mapping *m = &p->v[i];
+
+			/* A label reaches terminals: only what oci_label_valid allows. A
+			 * private mapping never binds a non-loopback address. */
+			if ((m->label[0] && !oci_label_valid(m->label, strlen(m->label))) ||
+			    (m->visibility == OCI_VISIBILITY_PRIVATE && m->host_ip.family &&
+			     !oci_ip_is_loopback(&m->host_ip)))
+				abort();
+		}
 		oci_ports_free(p);
 	}
 	p = NULL;

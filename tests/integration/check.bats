@@ -170,3 +170,47 @@ check() {
 	assert_status 0
 	assert_output_has 'check'
 }
+
+@test "label and visibility are printed in the table and in --json" {
+	check '[{"localPort":3000,"externalPort":80,"label":"web ui","visibility":"private"},{"localPort":4000,"externalPort":81}]'
+	assert_status 0
+	assert_output_has "VISIBILITY"
+	[[ "$output" =~ localhost:80[[:space:]]+3000[[:space:]]+tcp[[:space:]].*private[[:space:]]+web\ ui ]]
+	[[ "$output" =~ \*:81[[:space:]]+4000[[:space:]]+tcp[[:space:]].*public[[:space:]]+- ]]
+	assert_output_has "automatic forwards: public"
+	check --json '[{"localPort":3000,"externalPort":80,"label":"web ui","visibility":"private"},{"localPort":4000,"externalPort":81}]'
+	assert_status 0
+	assert_output_has '"visibility":"private"'
+	assert_output_has '"label":"web ui"'
+	assert_output_has '"visibility":"public"'
+	assert_output_has '"label":null'
+}
+
+@test "a policy's visibility makes compact mappings private; a hostIP still decides its own" {
+	echo '{"visibility":"private"}' >"$TMP/p.json"
+	trace "$PORTSIDECTL" check --policy "$TMP/p.json" '80:3000 0.0.0.0:81:3001'
+	assert_status 0
+	[[ "$output" =~ localhost:80[[:space:]]+3000[[:space:]].*private ]]
+	[[ "$output" =~ 0\.0\.0\.0:81[[:space:]]+3001[[:space:]].*public ]]
+	assert_output_has "automatic forwards: private"
+	echo '{"visibility":"secret"}' >"$TMP/p.json"
+	trace "$PORTSIDECTL" check --policy "$TMP/p.json" '80:3000'
+	assert_status 1
+	assert_output_has 'policy field visibility must be "public" or "private"'
+}
+
+@test "bad labels and visibilities are refused, one line each naming entry and field" {
+	run --separate-stderr "$PORTSIDECTL" check --policy "$DEFAULT_POLICY" \
+		'[{"localPort":3000,"label":"$(id)"},{"localPort":3001,"label":"abcdefghijklmnopqrstuvwxyz0123456"},{"localPort":3002,"visibility":"hidden"},{"localPort":3003,"externalPort":80,"hostIP":"10.1.2.3","visibility":"private"},{"localPort":3004,"label":"\u001b[2J"}]'
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$(wc -l <<<"$stderr")" -eq 5 ]
+	[[ "$stderr" == *"entry 1: label must be 1-32 characters"* ]]
+	[[ "$stderr" == *"entry 2: label must be 1-32 characters"* ]]
+	[[ "$stderr" == *'entry 3: visibility must be "public" or "private"'* ]]
+	[[ "$stderr" == *"entry 4: visibility is private but hostIP 10.1.2.3 is not loopback (public)"* ]]
+	[[ "$stderr" == *"entry 5: label must be"* ]]
+	# The escape sequence never reaches the terminal.
+	[[ "$stderr" != *$'\033'* ]]
+}

@@ -62,6 +62,7 @@ static void test_defaults(void **state)
 	assert_true(p->max_autoforwards < p->n_autoforward_ports);
 	assert_int_equal(p->max_ports, 256);
 	assert_int_equal(p->udp_idle_timeout, 60);
+	assert_int_equal(p->visibility, OCI_VISIBILITY_PUBLIC);
 	oci_policy_free(p);
 	oci_policy_free(NULL);
 }
@@ -72,7 +73,7 @@ static void test_all_fields(void **state)
 	struct oci_policy *p = ok("{\"externalPorts\":[80,443,\"8000-8002\"],\"autoforwardPorts\":[8000,80],"
 				  "\"autoforward\":\"never\",\"hostIP\":[\"127.0.0.1\",\"::1\"],"
 				  "\"addressPool\":\"127.77.0.0/16\",\"maxPorts\":10,\"maxConnections\":100,"
-				  "\"udpIdleTimeout\":5,\"maxAutoforwards\":2}");
+				  "\"udpIdleTimeout\":5,\"maxAutoforwards\":2,\"visibility\":\"private\"}");
 	char buf[OCI_IP_LEN];
 
 	assert_true(p->external_restricted);
@@ -95,6 +96,11 @@ static void test_all_fields(void **state)
 	assert_int_equal(p->max_connections, 100);
 	assert_int_equal(p->udp_idle_timeout, 5);
 	assert_int_equal(p->max_autoforwards, 2);
+	assert_int_equal(p->visibility, OCI_VISIBILITY_PRIVATE);
+	oci_policy_free(p);
+
+	p = ok("{\"visibility\":\"public\"}");
+	assert_int_equal(p->visibility, OCI_VISIBILITY_PUBLIC);
 	oci_policy_free(p);
 
 	p = ok("{\"hostIP\":\"0.0.0.0\"}");
@@ -141,6 +147,9 @@ static void test_refusals(void **state)
 	bad("{\"maxAutoforwards\":1025}", "maxAutoforwards must be within 0-1024");
 	bad("{\"udpIdleTimeout\":0}", "udpIdleTimeout must be within 1-86400");
 	bad("{\"udpIdleTimeout\":1.5}", "udpIdleTimeout must be an integer, not a number with a fraction");
+	bad("{\"visibility\":\"hidden\"}", "policy field visibility must be \"public\" or \"private\"");
+	bad("{\"visibility\":\"PRIVATE\"}", "visibility must be");
+	bad("{\"visibility\":[\"private\"]}", "visibility must be");
 	bad("[]", "policy must be a JSON object, not an array");
 	bad("{\"maxPorts\":1,\"maxPorts\":2}", "member named twice");
 	bad("{", "JSON ends early");
@@ -218,6 +227,20 @@ static void test_autoforward_names(void **state)
 	assert_false(oci_port_reserved(80));
 }
 
+static void test_visibility_names(void **state)
+{
+	(void)state;
+	enum oci_visibility v = OCI_VISIBILITY_PUBLIC;
+
+	assert_int_equal(oci_visibility_parse("private", &v), 0);
+	assert_int_equal(v, OCI_VISIBILITY_PRIVATE);
+	assert_string_equal(oci_visibility_name(v), "private");
+	assert_int_equal(oci_visibility_parse("public", &v), 0);
+	assert_string_equal(oci_visibility_name(v), "public");
+	assert_int_equal(oci_visibility_parse("", &v), -EINVAL);
+	assert_int_equal(oci_visibility_parse("privatex", &v), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_every_field_error_reported),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_autoforward_names),
+		cmocka_unit_test(test_visibility_names),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

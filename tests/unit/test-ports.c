@@ -464,6 +464,97 @@ static void test_policy_host_ip(void **state)
 	pol = saved;
 }
 
+static void test_json_label(void **state)
+{
+	(void)state;
+	struct oci_ports *p = ok("[{\"localPort\":3000,\"externalPort\":8080,\"label\":\"web: app/v2_x.y-z\"},"
+				 " {\"localPort\":3001,\"externalPort\":8081},"
+				 " {\"localPort\":3002,\"label\":\"abcdefghijklmnopqrstuvwxyz012345\"}]");
+
+	assert_string_equal(p->v[0].label, "web: app/v2_x.y-z");
+	assert_string_equal(p->v[1].label, "");
+	assert_string_equal(p->v[2].label, "abcdefghijklmnopqrstuvwxyz012345"); /* 32 bytes: the bound */
+	oci_ports_free(p);
+	bad("[{\"localPort\":3000,\"label\":\"abcdefghijklmnopqrstuvwxyz0123456\"}]",
+	    "entry 1: label must be 1-32 characters");
+	bad("[{\"localPort\":3000,\"label\":\"\"}]", "entry 1: label must be 1-32 characters");
+	bad("[{\"localPort\":3000}, {\"localPort\":3001,\"label\":\"a\\nb\"}]", "entry 2: label must be");
+	bad("[{\"localPort\":3000,\"label\":\"a\\u0000b\"}]", "label must be");
+	bad("[{\"localPort\":3000,\"label\":\"\\u001b[31mred\"}]", "label must be");
+	bad("[{\"localPort\":3000,\"label\":\"caf\xc3\xa9\"}]", "label must be");
+	bad("[{\"localPort\":3000,\"label\":\"a\\\"b\"}]", "label must be");
+	bad("[{\"localPort\":3000,\"label\":\"$(id)\"}]", "label must be");
+	bad("[{\"localPort\":3000,\"label\":7}]", "entry 1: label must be a string, not an integer");
+	bad("[{\"localPort\":3000,\"label\":null}]", "label must be a string, not null");
+	assert_true(oci_label_valid("web", 3));
+	assert_false(oci_label_valid("web", 0));
+	assert_false(oci_label_valid("a\0b", 3));
+	assert_false(oci_label_valid("a\tb", 3));
+	/* The compact spelling has no label. */
+	bad("8080:3000/web", "unknown protocol 'web'");
+}
+
+static void test_json_visibility(void **state)
+{
+	(void)state;
+	struct oci_ports *p =
+		ok("[{\"localPort\":3000,\"externalPort\":8080,\"visibility\":\"private\"},"
+		   " {\"localPort\":3001,\"externalPort\":8081,\"visibility\":\"public\"},"
+		   " {\"localPort\":3002,\"externalPort\":8082},"
+		   " {\"localPort\":3003,\"externalPort\":8083,\"hostIP\":\"127.0.0.2\"},"
+		   " {\"localPort\":3004,\"externalPort\":8084,\"hostIP\":\"::1\",\"visibility\":\"private\"},"
+		   " {\"localPort\":3005,\"externalPort\":8085,\"hostIP\":\"0.0.0.0\",\"visibility\":\"public\"}]");
+
+	assert_int_equal(p->v[0].visibility, OCI_VISIBILITY_PRIVATE);
+	assert_int_equal(p->v[1].visibility, OCI_VISIBILITY_PUBLIC);
+	assert_int_equal(p->v[2].visibility, OCI_VISIBILITY_PUBLIC);  /* the policy's default */
+	assert_int_equal(p->v[3].visibility, OCI_VISIBILITY_PRIVATE); /* a loopback hostIP is private */
+	assert_int_equal(p->v[4].visibility, OCI_VISIBILITY_PRIVATE);
+	assert_int_equal(p->v[5].visibility, OCI_VISIBILITY_PUBLIC);
+	oci_ports_free(p);
+	bad("[{\"localPort\":3000,\"externalPort\":8080,\"visibility\":\"Private\"}]",
+	    "entry 1: visibility must be \"public\" or \"private\"");
+	bad("[{\"localPort\":3000,\"visibility\":true}]", "visibility must be");
+	bad("[{\"localPort\":3000,\"externalPort\":8080,\"hostIP\":\"192.0.2.1\",\"visibility\":\"private\"}]",
+	    "entry 1: visibility is private but hostIP 192.0.2.1 is not loopback (public)");
+	bad("[{\"localPort\":3000,\"externalPort\":8080,\"hostIP\":\"0.0.0.0\",\"visibility\":\"private\"}]",
+	    "visibility is private but hostIP 0.0.0.0");
+	bad("[{\"localPort\":3000,\"externalPort\":8080,\"hostIP\":\"127.0.0.1\",\"visibility\":\"public\"}]",
+	    "visibility is public but hostIP 127.0.0.1 is loopback (private)");
+	/* A private and a public mapping still cannot share an external port. */
+	bad("[{\"localPort\":3000,\"externalPort\":8080,\"visibility\":\"private\"},"
+	    " {\"localPort\":3001,\"externalPort\":8080}]",
+	    "external port 8080/tcp is mapped twice");
+}
+
+static void test_policy_visibility(void **state)
+{
+	(void)state;
+	struct oci_policy *saved = pol;
+	struct oci_ports *p;
+
+	use_policy("{\"visibility\":\"private\"}");
+	/* Compact entries take the policy's default; a hostIP still settles it. */
+	p = ok("8080:3000 0.0.0.0:8081:3001 [::1]:8082:3002 9229");
+	assert_int_equal(p->v[0].visibility, OCI_VISIBILITY_PRIVATE);
+	assert_int_equal(p->v[1].visibility, OCI_VISIBILITY_PUBLIC);
+	assert_int_equal(p->v[2].visibility, OCI_VISIBILITY_PRIVATE);
+	oci_ports_free(p);
+	/* JSON entries that say nothing too; one that says public is public. */
+	p = ok("[{\"localPort\":3000,\"externalPort\":8080},"
+	       " {\"localPort\":3001,\"externalPort\":8081,\"visibility\":\"public\"}]");
+	assert_int_equal(p->v[0].visibility, OCI_VISIBILITY_PRIVATE);
+	assert_int_equal(p->v[1].visibility, OCI_VISIBILITY_PUBLIC);
+	oci_ports_free(p);
+	oci_policy_free(pol);
+	pol = saved;
+
+	/* The default policy: compact is public. */
+	p = ok("8080:3000");
+	assert_int_equal(p->v[0].visibility, OCI_VISIBILITY_PUBLIC);
+	oci_ports_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +581,9 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_policy_external_ports),
 		cmocka_unit_test(test_policy_host_ip),
+		cmocka_unit_test(test_json_label),
+		cmocka_unit_test(test_json_visibility),
+		cmocka_unit_test(test_policy_visibility),
 	};
 
 	return cmocka_run_group_tests_name("ports", tests, setup, teardown);

@@ -108,12 +108,39 @@ static void test_status_many_forwards(void **state)
 	free(fw);
 }
 
+/* The status reply carries what portsidectl ls shows: visibility always, a
+ * label only where the mapping has one. */
+static void test_status_label_visibility(void **state)
+{
+	(void)state;
+	struct sc_forward fw[2] = {0};
+	struct sc_forward *v[2] = {&fw[0], &fw[1]};
+	struct sc_ctx ctx = {.nfw = 2, .fw = v};
+	json_object *o, *arr, *a, *b;
+	char *s;
+
+	fw[0].cfg.visibility = OCI_VISIBILITY_PRIVATE;
+	snprintf(fw[0].cfg.label, sizeof(fw[0].cfg.label), "web");
+	s = sc_reply_status(&ctx);
+	o = parse(s);
+	arr = json_object_object_get(o, "forwards");
+	a = json_object_array_get_idx(arr, 0);
+	b = json_object_array_get_idx(arr, 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(a, "visibility")), "private");
+	assert_string_equal(json_object_get_string(json_object_object_get(a, "label")), "web");
+	assert_string_equal(json_object_get_string(json_object_object_get(b, "visibility")), "public");
+	assert_false(json_object_object_get_ex(b, "label", NULL));
+	json_object_put(o);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listeners_512_long_ipv6),
 		cmocka_unit_test(test_listeners_error_and_mapped),
 		cmocka_unit_test(test_status_many_forwards),
+		cmocka_unit_test(test_status_label_visibility),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

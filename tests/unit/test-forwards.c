@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/* The forwarding record (oci/forwards.c): what the hook writes, the sidecar
+ * and portsidectl read back, label and visibility included. */
+#include "unit.h"
+
+#include <arpa/inet.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+
+#include "../../oci/cleanup.h"
+#include "../../oci/forwards.h"
+#include "../../oci/input.h"
+
+static struct oci_forwards *sample(void)
+{
+	struct oci_forwards *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->id, sizeof(f->id), "ct1");
+	snprintf(f->netns, sizeof(f->netns), "4:4026532000");
+	f->pid = 42;
+	f->max_connections = 10;
+	f->udp_idle_timeout = 60;
+	f->visibility = OCI_VISIBILITY_PRIVATE;
+	f->v = calloc(2, sizeof(*f->v));
+	assert_non_null(f->v);
+	f->n = 2;
+	f->v[0] = (struct oci_forward){.local_port = 3000, .external_port = 8080, .visibility = OCI_VISIBILITY_PRIVATE};
+	snprintf(f->v[0].label, sizeof(f->v[0].label), "web ui");
+	assert_int_equal(oci_ip_parse("127.0.0.1", &f->v[0].host_ip), 0);
+	f->v[1] = (struct oci_forward){.local_port = 3001, .external_port = 8081};
+	assert_int_equal(oci_ip_parse("0.0.0.0", &f->v[1].host_ip), 0);
+	return f;
+}
+
+static struct oci_forwards *decode(const char *doc, int want)
+{
+	struct oci_forwards *g = NULL;
+	struct oci_err e;
+
+	oci_err_init(&e);
+	assert_int_equal(oci_forwards_decode(doc, strlen(doc), &g, &e), want);
+	return g;
+}
+
+static void test_round_trip(void **state)
+{
+	(void)state;
+	struct oci_forwards *f = sample(), *g;
+	cleanup_free char *doc = NULL;
+
+	assert_int_equal(oci_forwards_encode(f, &doc), 0);
+	g = decode(doc, 0);
+	assert_int_equal(g->visibility, OCI_VISIBILITY_PRIVATE);
+	assert_int_equal(g->n, 2);
+	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PRIVATE);
+	assert_string_equal(g->v[0].label, "web ui");
+	assert_int_equal(g->v[1].visibility, OCI_VISIBILITY_PUBLIC);
+	assert_string_equal(g->v[1].label, "");
+	/* No label: no field, rather than an empty one. */
+	assert_non_null(strstr(doc, "\"label\":\"web ui\""));
+	assert_null(strstr(doc, "\"label\":\"\""));
+	oci_forwards_free(g);
+	oci_forwards_free(f);
+}
+
+/* Edits the encoded sample with EDIT, then decodes it. */
+static struct oci_forwards *edited(void (*edit)(json_object *root, json_object *fw0), int want)
+{
+	struct oci_forwards *f = sample(), *g;
+	cleanup_free char *doc = NULL;
+	cleanup_json json_object *root = NULL;
+	struct oci_err e;
+
+	oci_err_init(&e);
+	assert_int_equal(oci_forwards_encode(f, &doc), 0);
+	oci_forwards_free(f);
+	assert_int_equal(oci_json_decode(doc, strlen(doc), "t", &root, &e), 0);
+	edit(root, json_object_array_get_idx(json_object_object_get(root, "forwards"), 0));
+	g = decode(json_object_to_json_string(root), want);
+	return g;
+}
+
+static void drop_fields(json_object *root, json_object *fw0)
+{
+	json_object_object_del(root, "visibility");
+	json_object_object_del(fw0, "visibility");
+	json_object_object_del(fw0, "label");
+}
+
+static void bad_label(json_object *root, json_object *fw0)
+{
+	(void)root;
+	json_object_object_add(fw0, "label", json_object_new_string("\x1b[2J"));
+}
+
+static void long_label(json_object *root, json_object *fw0)
+{
+	(void)root;
+	json_object_object_add(fw0, "label", json_object_new_string("abcdefghijklmnopqrstuvwxyz0123456"));
+}
+
+static void bad_visibility(json_object *root, json_object *fw0)
+{
+	(void)root;
+	json_object_object_add(fw0, "visibility", json_object_new_string("secret"));
+}
+
+/* A record written before label and visibility existed: public, no label. */
+static void test_old_record(void **state)
+{
+	(void)state;
+	struct oci_forwards *g = edited(drop_fields, 0);
+
+	assert_int_equal(g->visibility, OCI_VISIBILITY_PUBLIC);
+	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PUBLIC);
+	assert_string_equal(g->v[0].label, "");
+	oci_forwards_free(g);
+}
+
+static void test_bad_fields(void **state)
+{
+	(void)state;
+	assert_null(edited(bad_label, -EINVAL));
+	assert_null(edited(long_label, -EINVAL));
+	assert_null(edited(bad_visibility, -EINVAL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_old_record),
+		cmocka_unit_test(test_bad_fields),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
