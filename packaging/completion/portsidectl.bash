@@ -39,7 +39,7 @@ _portsidectl()
 
 	local commands="check ls doctor logs inject wait url events version help"
 	if ((cword == 1)); then
-		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
 		return
 	fi
 
@@ -59,17 +59,17 @@ _portsidectl()
 	# The argument of an option.
 	case $prev in
 	--policy)
-		COMPREPLY=($(compgen -f -X '!*.json' -o plusdirs -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -f -X '!*.json' -o plusdirs -- "$cur")
 		compopt -o filenames 2>/dev/null
 		return
 		;;
 	--hook | --sidecar)
-		COMPREPLY=($(compgen -f -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		compopt -o filenames 2>/dev/null
 		return
 		;;
 	--autoforward)
-		COMPREPLY=($(compgen -W "public all never" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "public all never" -- "$cur")
 		return
 		;;
 	--ports | --timeout)
@@ -78,7 +78,7 @@ _portsidectl()
 	esac
 
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
 		return
 	fi
 
@@ -94,13 +94,13 @@ _portsidectl()
 	done
 
 	if [[ -n $takes_id ]] && ((n == 0)); then
-		COMPREPLY=($(compgen -W "$(_portsidectl_ids "${words[0]}")" -- "$cur"))
+		mapfile -t COMPREPLY < <(compgen -W "$(_portsidectl_ids "${words[0]}")" -- "$cur")
 		return
 	fi
 	case $cmd in
 	inject)
 		if ((n == 0)); then
-			COMPREPLY=($(compgen -f -X '!*.json' -o plusdirs -- "$cur"))
+			mapfile -t COMPREPLY < <(compgen -f -X '!*.json' -o plusdirs -- "$cur")
 			compopt -o filenames 2>/dev/null
 		fi
 		;;
