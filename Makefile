@@ -7,6 +7,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 # podman and CRI-O read hooks.d from here whatever PREFIX is.
 HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 # Where the hook and the sidecar are installed; the hooks.d file names both.
@@ -178,6 +180,9 @@ fuzz: deps-if-missing
 
 # ---- install ----
 
+# Manual pages, each installed into manN/ after its suffix.
+MAN_PAGES := $(wildcard packaging/man/*.[1-8])
+
 install: all
 	install -D -m 0755 $(BUILD)/portsidectl $(DESTDIR)$(BINDIR)/portsidectl
 	install -D -m 0755 $(BUILD)/portside-hook $(DESTDIR)$(HOOK_PATH)
@@ -189,6 +194,10 @@ install: all
 	sed -e 's|@HOOK@|$(HOOK_PATH)|' -e 's|@SIDECAR@|$(SIDECAR_PATH)|' packaging/hooks.d/portside.json.in \
 		>$(DESTDIR)$(HOOKSDIR)/portside.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/portside.json
+	for m in $(MAN_PAGES); do \
+		install -D -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; \
+	done
+	install -D -m 0644 packaging/completion/portsidectl.bash $(DESTDIR)$(BASHCOMPDIR)/portsidectl
 
 uninstall:
 	rm -f $(DESTDIR)$(HOOKSDIR)/portside.json
@@ -198,18 +207,24 @@ uninstall:
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/portside 2>/dev/null
 	rm -f $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 	-rmdir $(DESTDIR)$(DATADIR)/portside 2>/dev/null
+	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/portsidectl
 
 # A Debian package from the tree: portside_VERSION_ARCH.deb in the top folder.
 DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB = portside_$(VERSION)_$(DEB_ARCH).deb
 deb: $(DEB)
-$(DEB): packaging/deb/control.in packaging/deb/postrm packaging/hooks.d/portside.json.in $(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(SIDECAR_SRC)
+$(DEB): packaging/deb/control.in packaging/deb/postrm packaging/hooks.d/portside.json.in $(MAN_PAGES) \
+		packaging/completion/portsidectl.bash $(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(SIDECAR_SRC)
 	rm -rf $(BUILD)/deb
 	# Built apart, with PREFIX=/usr: the hook finds the sidecar by its
 	# installed path, compiled in.
 	$(MAKE) BUILD=$(BUILD)/deb-build PREFIX=/usr DESTDIR=$(abspath $(BUILD)/deb) install
 	strip --strip-unneeded $(BUILD)/deb/usr/bin/portsidectl $(BUILD)/deb/usr/libexec/oci/hooks.d/portside-hook \
 		$(BUILD)/deb/usr/libexec/portside/portside-sidecar
+	# Debian ships manual pages compressed (-n: no name or time inside, so
+	# that two builds of one tree give the same package).
+	gzip -9n $(BUILD)/deb/usr/share/man/man*/*
 	install -d $(BUILD)/deb/DEBIAN
 	sed -e 's|@VERSION@|$(VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
 		-e "s|@SIZE@|$$(du -sk $(BUILD)/deb/usr | cut -f1)|" packaging/deb/control.in >$(BUILD)/deb/DEBIAN/control

@@ -36,6 +36,11 @@ teardown() {
 	assert_output_has "./usr/libexec/portside/portside-sidecar"
 	assert_output_has "./usr/bin/portsidectl"
 	assert_output_has "./usr/share/containers/oci/hooks.d/portside.json"
+	assert_output_has "./usr/share/man/man1/portsidectl.1.gz"
+	assert_output_has "./usr/share/man/man5/portside-annotations.5.gz"
+	assert_output_has "./usr/share/man/man5/portside-policy.5.gz"
+	assert_output_has "./usr/share/man/man8/portside-hook.8.gz"
+	assert_output_has "./usr/share/bash-completion/completions/portsidectl"
 	run dpkg-deb -f "$DEB" Depends
 	assert_output_has "libseccomp2"
 	assert_output_has "libcap2"
