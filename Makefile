@@ -87,7 +87,7 @@ $(PATHS_H): FORCE
 	  echo '#define PORTSIDE_SIDECAR_PATH "$(SIDECAR_PATH)"'; \
 	  echo '#define PORTSIDE_HOOK_PATH "$(HOOK_PATH)"'; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/hook/create.o $(BUILD)/ctl/inject.o $(BUILD)/ctl/main.o: $(PATHS_H)
+$(BUILD)/hook/create.o $(BUILD)/hook/main.o $(BUILD)/ctl/inject.o $(BUILD)/ctl/main.o: $(PATHS_H)
 FORCE:
 
 $(BUILD)/liboci.a: $(OCI_OBJ)

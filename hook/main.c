@@ -11,7 +11,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "../oci/policy.h"
 #include "hook.h"
+#include "paths.h" /* generated: PORTSIDE_VERSION, PORTSIDE_SIDECAR_PATH */
 
 void hook_warn(const char *fmt, ...)
 {
@@ -29,6 +31,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
 		{"sidecar", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hook_opts o = {NULL, NULL};
@@ -44,6 +48,16 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'p': o.policy_path = optarg; break;
 		case 's': o.sidecar = optarg; break;
+		case 'h':
+			printf("usage: portside-hook [--policy FILE] [--sidecar PATH] [STAGE]\n\n"
+			       "The OCI hook of portside, run by the container runtime at createRuntime and poststop\n"
+			       "with the container's state on stdin (see portside-hook(8)).\n"
+			       "  --policy FILE    the host policy (default %s)\n"
+			       "  --sidecar PATH   the sidecar to start (default %s)\n"
+			       "  STAGE            createRuntime, prestart or poststop (default: from the state)\n",
+			       OCI_POLICY_PATH, PORTSIDE_SIDECAR_PATH);
+			return 0;
+		case 'V': printf("portside-hook %s\n", PORTSIDE_VERSION); return 0;
 		default: return 2;
 		}
 	}
