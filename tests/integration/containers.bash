@@ -256,8 +256,8 @@ CONF
 	[ -n "${ASAN_OPTIONS:-}" ] && env+=", $(json_str "ASAN_OPTIONS=$ASAN_OPTIONS")"
 	[ -n "${UBSAN_OPTIONS:-}" ] && env+=", $(json_str "UBSAN_OPTIONS=$UBSAN_OPTIONS")"
 	# The shipped file, with the build tree's hook and a test policy.
-	sed -e "s|@HOOK@|$PORTSIDE_HOOK|" \
-		-e "s|\"args\": \[\"portside-hook\"\]|\"args\": [\"portside-hook\", \"--policy\", $(json_str "$TMP/policy.json")]|" \
+	sed -e "s|@HOOK@|$PORTSIDE_HOOK|" -e "s|@SIDECAR@|$PORTSIDE_BUILD/portside-sidecar|" \
+		-e "s|\"args\": \[\"portside-hook\",|\"args\": [\"portside-hook\", \"--policy\", $(json_str "$TMP/policy.json"),|" \
 		-e "s|\"env\": \[.*\]|\"env\": [$env]|" \
 		"$BATS_TEST_DIRNAME/../../packaging/hooks.d/portside.json.in" >"$HOOKS_DIR/portside.json"
 	# Tagged by the helpers it holds, so that a rebuilt helper gets a new image.

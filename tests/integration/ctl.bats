@@ -92,5 +92,5 @@ web() {
 @test "doctor: an unknown container is an error, not a diagnosis" {
 	trace "$PORTSIDECTL" doctor no-such-container
 	assert_status 1
-	assert_output_has "not a forwarded container"
+	assert_output_has "no container portside forwards matches 'no-such-container'"
 }
