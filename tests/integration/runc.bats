@@ -242,12 +242,14 @@ web() {
 	sid=$(ps -o sid= -p "$pid" | tr -d ' ')
 	[ -n "$sid" ] && [ "$sid" != "$(ps -o sid= -p $$ | tr -d ' ')" ]
 	[ "$(ps -o ppid= -p "$pid" | tr -d ' ')" != "$(pgrep -x runc | head -1)" ]
-	# Descriptors: /dev/null, its log, sockets, pipes and its own anonymous
-	# inodes; nothing inherited from runc (no fifo, no config, no tty).
+	# Descriptors: /dev/null, its log and events files, sockets, pipes and
+	# its own anonymous inodes; nothing inherited from runc (no fifo, no
+	# config, no tty).
 	for fd in /proc/$pid/fd/*; do
 		l=$(readlink "$fd")
 		case "$l" in
-		/dev/null | "$STATEDIR/$CT/sidecar.log" | "$STATEDIR/$CT/sidecar.log.1" | socket:* | pipe:* | anon_inode:*) ;;
+		/dev/null | "$STATEDIR/$CT/sidecar.log" | "$STATEDIR/$CT/sidecar.log.1" | "$STATEDIR/$CT/events" | \
+			"$STATEDIR/$CT/events.1" | socket:* | pipe:* | anon_inode:*) ;;
 		*) echo "unexpected fd $fd -> $l"; false ;;
 		esac
 	done
