@@ -175,7 +175,9 @@ static int podman_id(const char *name, char *id, size_t len)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || strlen(out) != 64 ||
 	    strspn(out, "0123456789abcdef") != 64)
 		return -ENOENT;
-	snprintf(id, len, "%s", out);
+	if (len < 65)
+		return -ENAMETOOLONG;
+	memcpy(id, out, 65); /* 64 hex digits and the NUL */
 	return 0;
 }
 
