@@ -58,6 +58,8 @@ int ctl_doctor_port(const char *id, unsigned port, char *why, size_t len);
 /* ID as ls shows it: 12 characters of a 64-hex id, else the whole id. */
 #define CTL_SHORT_ID_LEN (OCI_ID_MAX_LEN + 1)
 const char *ctl_short_id(const char *id, char *buf, size_t len);
+/* The same in one of a few static buffers, for messages. */
+const char *ctl_sid(const char *id);
 
 /* Prints "portsidectl: MSG" on stderr. */
 void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

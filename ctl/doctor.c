@@ -201,8 +201,8 @@ static void refusal_fix(const struct ps_refusal *r, void *arg)
 		snprintf(f->fix, sizeof(f->fix), "use a host address this host has, or leave hostIP out");
 		break;
 	case PS_REASON_SIDECAR:
-		snprintf(f->fix, sizeof(f->fix), "see why in `portsidectl logs %.12s`; then start the container again",
-			 r->id);
+		snprintf(f->fix, sizeof(f->fix), "see why in `portsidectl logs %s`; then start the container again",
+			 ctl_sid(r->id));
 		break;
 	default:
 		snprintf(f->fix, sizeof(f->fix),
@@ -253,7 +253,7 @@ static void holder(const char *self, const struct oci_ip *addr, unsigned port, c
 				continue;
 			for (size_t k = 0; k < f->n && !buf[0]; k++)
 				if (f->v[k].external_port == port && f->v[k].proto == OCI_PROTO_TCP)
-					snprintf(buf, len, "%u: container %.12s", port, ids[i]);
+					snprintf(buf, len, "%u: container %s", port, ctl_sid(ids[i]));
 			/* Its automatic forwards are only in its sidecar's status. */
 			json_object *st = buf[0] || !ps_sidecar_alive(ids[i], NULL) ? NULL : ctl_ask(ids[i], "status");
 			struct ctl_fwd l[64];
@@ -262,7 +262,8 @@ static void holder(const char *self, const struct oci_ip *addr, unsigned port, c
 
 			for (size_t k = 0; k < nl && !buf[0]; k++)
 				if (l[k].ext == port && l[k].proto == OCI_PROTO_TCP)
-					snprintf(buf, len, "%u: container %.12s (port %u)", port, ids[i], l[k].local);
+					snprintf(buf, len, "%u: container %s (port %u)", port, ctl_sid(ids[i]),
+						 l[k].local);
 			json_object_put(st);
 			oci_forwards_free(f);
 		}
@@ -369,11 +370,10 @@ static void diagnose_auto(const char *id, const struct oci_forwards *rec, const 
 		if (!who[0]) {
 			snprintf(f->detail, sizeof(f->detail),
 				 "the app listens on %s, not forwarded yet although host port %u is free", addrs, ext);
-			snprintf(
-				f->fix, sizeof(f->fix),
-				"wait a second (the sidecar looks every 250 ms); if it stays, `portsidectl logs %.12s` "
-				"says why",
-				id);
+			snprintf(f->fix, sizeof(f->fix),
+				 "wait a second (the sidecar looks every 250 ms); if it stays, `portsidectl logs %s` "
+				 "says why",
+				 ctl_sid(id));
 			return;
 		}
 		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", off ? ", " : "", who);
@@ -403,9 +403,10 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 	json_object *reply = ps_sidecar_alive(id, NULL) ? ctl_ask(id, "listeners") : NULL;
 	if (!reply) {
 		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
-		snprintf(findings[nf].detail, sizeof(findings[nf].detail), "the sidecar of %.12s is not running", id);
+		snprintf(findings[nf].detail, sizeof(findings[nf].detail), "the sidecar of %s is not running",
+			 ctl_sid(id));
 		snprintf(findings[nf].fix, sizeof(findings[nf].fix),
-			 "restart the container; `portsidectl logs %.12s` says why it stopped", id);
+			 "restart the container; `portsidectl logs %s` says why it stopped", ctl_sid(id));
 		oci_forwards_free(rec);
 		return nf + 1;
 	}
@@ -558,7 +559,8 @@ int ctl_doctor(int argc, char **argv)
 	if ((rc = ctl_resolve(argv[optind], id, sizeof(id))) != CTL_EXIT_OK)
 		return rc;
 	if ((nf = examine(id, findings, FINDINGS_MAX)) == 0) {
-		ctl_warn("%.12s is not a forwarded container (no state under %s, no refusal logged)", id, ps_run_dir());
+		ctl_warn("%s is not a forwarded container (no state under %s, no refusal logged)", ctl_sid(id),
+			 ps_run_dir());
 		return CTL_EXIT_INVALID;
 	}
 	if (json) {

@@ -57,7 +57,7 @@ int ctl_logs(int argc, char **argv)
 	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0 || (rc = cat(path)) == -ENOENT) {
 		if (refusals)
 			return CTL_EXIT_OK;
-		ctl_warn("no log for %.12s: it is not a forwarded container", want);
+		ctl_warn("no log for %s: it is not a forwarded container", ctl_sid(want));
 		return CTL_EXIT_INVALID;
 	}
 	if (rc < 0)

@@ -112,7 +112,8 @@ static void container_table(const char *id, const struct oci_forwards *f, json_o
 
 	ctl_short_id(id, short_id, sizeof(short_id));
 	if (owner[0]) {
-		printf("%-12s  (shares the network namespace of %.12s, served by its sidecar)\n", short_id, owner);
+		printf("%-12s  (shares the network namespace of %s, served by its sidecar)\n", short_id,
+		       ctl_sid(owner));
 		return;
 	}
 	for (size_t i = 0; f && i < f->n; i++) {

@@ -77,7 +77,7 @@ static int find_url(const char *id, unsigned port, char *buf, size_t len)
 	snprintf(serving, sizeof(serving), "%s", owner[0] ? owner : id);
 	json_object *status = ps_sidecar_alive(serving, NULL) ? ctl_ask(serving, "status") : NULL;
 	if (!status) {
-		snprintf(buf, len, "the sidecar of %.12s is not running", serving);
+		snprintf(buf, len, "the sidecar of %s is not running", ctl_sid(serving));
 		return 0;
 	}
 	size_t n = ctl_read_status(status, live, sizeof(live) / sizeof(live[0]), &conns);
@@ -151,17 +151,20 @@ int ctl_wait(int argc, char **argv)
 		if (found) {
 			if (ctl_doctor_port(id, port, why, sizeof(why)) == 1)
 				return CTL_EXIT_OK;
-			/* Its sidecar gone while we wait (the container stopped):
-			 * say so at once. Not before it was seen: the hook makes
-			 * the state directory before it starts the sidecar. */
-			char owner[256];
+			/* Its sidecar gone (the container stopped, or it was
+			 * killed): say so at once. A sidecar that wrote its pid
+			 * file was started; before that, the hook is still at
+			 * work (it makes the state directory first). */
+			char owner[256], pidfile[4096];
 
 			ps_owner(id, owner, sizeof(owner));
-			bool alive = ps_sidecar_alive(owner[0] ? owner : id, NULL) > 0;
+			const char *serving = owner[0] ? owner : id;
+			bool alive = ps_sidecar_alive(serving, NULL) > 0;
 			if (alive)
 				seen_alive = true;
-			else if (seen_alive) {
-				ctl_warn("%.12s: %s", id, why);
+			else if (seen_alive || (ps_path(pidfile, sizeof(pidfile), serving, "sidecar.pid") == 0 &&
+						access(pidfile, F_OK) == 0)) {
+				ctl_warn("%s: %s", ctl_sid(id), why);
 				return CTL_EXIT_INVALID;
 			}
 		}

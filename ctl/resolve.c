@@ -85,7 +85,7 @@ static void list_some(char **v, size_t n, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < n && i < 3 && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%.12s", i ? ", " : "", v[i]);
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", ctl_sid(v[i]));
 	if (n > 3 && off < len)
 		snprintf(buf + off, len - off, " and %zu more", n - 3);
 }

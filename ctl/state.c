@@ -120,3 +120,12 @@ const char *ctl_short_id(const char *id, char *buf, size_t len)
 		snprintf(buf, len, "%s", id);
 	return buf;
 }
+
+const char *ctl_sid(const char *id)
+{
+	/* A few at once in one message; portsidectl is one thread. */
+	static char ring[4][CTL_SHORT_ID_LEN];
+	static unsigned next;
+
+	return ctl_short_id(id, ring[next++ % 4], CTL_SHORT_ID_LEN);
+}

@@ -211,3 +211,24 @@ auto_ann() {
 	trace "$PORTSIDECTL" ls --json --help
 	assert_status 0
 }
+
+@test "a killed sidecar: doctor says it is not running, events says stopped, wait gives up at once" {
+	"$PORTSIDECTL" events >"$TMP/events.txt" 2>&1 &
+	EVPID=$!
+	app killed "$(ports_ann '18857:3000')" 'httpd -f -p 3000 -h /www'
+	assert_status 0
+	trace "$PORTSIDECTL" wait "$CT" 3000 --timeout 5
+	assert_status 0
+	kill -9 "$(sidecar_pid "$CT")"
+	trace "$PORTSIDECTL" doctor "$CT"
+	assert_status 1
+	assert_output_has "the sidecar of"
+	assert_output_has "is not running"
+	assert_output_has "fix: restart the container"
+	wait_for 5 grep -q "$CT stopped: the sidecar is not running" "$TMP/events.txt"
+	local t0=$SECONDS
+	trace "$PORTSIDECTL" wait "$CT" 3000 --timeout 20
+	assert_status 1
+	assert_output_has "is not running"
+	(( SECONDS - t0 < 5 ))
+}
