@@ -87,7 +87,7 @@ $(PATHS_H): FORCE
 	  echo '#define PORTSIDE_SIDECAR_PATH "$(SIDECAR_PATH)"'; \
 	  echo '#define PORTSIDE_HOOK_PATH "$(HOOK_PATH)"'; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/hook/create.o $(BUILD)/hook/main.o $(BUILD)/ctl/inject.o $(BUILD)/ctl/main.o: $(PATHS_H)
+$(BUILD)/hook/create.o $(BUILD)/hook/main.o $(BUILD)/ctl/inject.o $(BUILD)/ctl/main.o $(BUILD)/ctl/restore.o: $(PATHS_H)
 FORCE:
 
 $(BUILD)/liboci.a: $(OCI_OBJ)
@@ -107,7 +107,7 @@ $(BUILD)/libhook.a: $(filter-out $(BUILD)/hook/main.o,$(HOOK_OBJ))
 $(BUILD)/libsidecar.a: $(filter-out $(BUILD)/sidecar/main.o,$(SIDECAR_OBJ))
 	$(AR) rcs $@ $^
 
-$(BUILD)/portsidectl: $(BUILD)/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libportside.a $(BUILD)/liboci.a
+$(BUILD)/portsidectl: $(BUILD)/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libhook.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/portside-hook: $(BUILD)/hook/main.o $(BUILD)/libhook.a $(BUILD)/libportside.a $(BUILD)/liboci.a

@@ -18,6 +18,7 @@ int ctl_doctor(int argc, char **argv);
 int ctl_wait(int argc, char **argv);
 int ctl_url(int argc, char **argv);
 int ctl_events(int argc, char **argv);
+int ctl_restore(int argc, char **argv);
 
 /* state.c: reading /run/portside. */
 #include <json-c/json.h>

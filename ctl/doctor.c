@@ -403,10 +403,20 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 	json_object *reply = ps_sidecar_alive(id, NULL) ? ctl_ask(id, "listeners") : NULL;
 	if (!reply) {
 		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
-		snprintf(findings[nf].detail, sizeof(findings[nf].detail), "the sidecar of %s is not running",
-			 ctl_sid(id));
-		snprintf(findings[nf].fix, sizeof(findings[nf].fix),
-			 "restart the container; `portsidectl logs %s` says why it stopped", ctl_sid(id));
+		if (ps_container_alive(id)) {
+			snprintf(findings[nf].detail, sizeof(findings[nf].detail),
+				 "the sidecar of %s is not running, though the container is: its ports are closed",
+				 ctl_sid(id));
+			snprintf(findings[nf].fix, sizeof(findings[nf].fix),
+				 "`portsidectl restore %s` starts a new one with the same mappings; `portsidectl logs "
+				 "%s` says why it stopped",
+				 ctl_sid(id), ctl_sid(id));
+		} else {
+			snprintf(findings[nf].detail, sizeof(findings[nf].detail),
+				 "the sidecar of %s is not running: the container stopped", ctl_sid(id));
+			snprintf(findings[nf].fix, sizeof(findings[nf].fix),
+				 "start the container again; `portsidectl logs %s` says why it stopped", ctl_sid(id));
+		}
 		oci_forwards_free(rec);
 		return nf + 1;
 	}

@@ -72,15 +72,22 @@ static void from_status(struct oci_forwards *f, json_object *status)
 	f->n = n;
 }
 
+/* running: its sidecar answers; dead: the sidecar is gone while the
+ * container runs (`portsidectl restore` brings it back); stopped: both gone,
+ * the state not yet cleaned up. */
+static const char *state_of(const char *id, json_object *status)
+{
+	if (status)
+		return "running";
+	return ps_container_alive(id) ? "dead" : "stopped";
+}
+
 static json_object *container_json(const char *id, const struct oci_forwards *f, json_object *status, const char *owner)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 
 	json_object_object_add(o, "id", json_object_new_string(id));
-	json_object_object_add(o, "state",
-			       json_object_new_string(owner[0] ? "joined"
-						      : status ? "running"
-							       : "stopped"));
+	json_object_object_add(o, "state", json_object_new_string(owner[0] ? "joined" : state_of(id, status)));
 	if (owner[0])
 		json_object_object_add(o, "servedBy", json_object_new_string(owner));
 	for (size_t i = 0; f && i < f->n; i++) {
@@ -128,8 +135,7 @@ static void container_table(const char *id, const struct oci_forwards *f, json_o
 		 * earlier ones by position keep working. */
 		printf("%-12s  %-22s  %-9s  %-8s  %5llu  %8s  %8s  %-7s  %-10s  %s\n", i ? "" : short_id, ext, loc,
 		       w->auto_assigned ? "auto" : "explicit", counter(status, i, "connections"), in, out,
-		       status ? "running" : "stopped", oci_visibility_name(w->visibility),
-		       w->label[0] ? w->label : "-");
+		       state_of(id, status), oci_visibility_name(w->visibility), w->label[0] ? w->label : "-");
 	}
 }
 

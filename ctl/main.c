@@ -50,6 +50,10 @@ static const struct {
 	 "Follow what happens, one line an event: forwarded, auto-forwarded, closed, refused (with the reason),\n"
 	 "stopped (the sidecar stopped). Runs until interrupted.\n"
 	 "  --json        one JSON object a line"},
+	{"restore", ctl_restore, "restore ID",
+	 "Start a new sidecar for a running container whose sidecar died (ls shows it dead): the same host\n"
+	 "ports and addresses, the sidecar it was started with; automatic forwards come back as the app's\n"
+	 "listeners are seen again."},
 	{"logs", ctl_logs, "logs ID", "Print the refusals of ID's starts, then its sidecar's log."},
 	{"check", ctl_check, "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-",
 	 "Validate an io.portside.ports value (- reads it from stdin) against the host policy and print the\n"

@@ -277,6 +277,9 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 			oci_err_add(&e, EIO, "sidecar log: %s", last);
 		goto out;
 	}
+	/* The sidecar this container was started with, for a restore. */
+	if (ps_path(path, sizeof(path), st->id, "sidecar") == 0)
+		ps_write_file(path, sidecar, strlen(sidecar));
 	snprintf(path, sizeof(path), "%s/netns/%s", ps_run_dir(), key);
 	if ((rc = ps_write_file(path, st->id, strlen(st->id))) < 0)
 		oci_err_addp(&e, -rc, "cannot write %s",

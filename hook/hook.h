@@ -77,4 +77,12 @@ int hook_sidecar_check(const char *path, struct oci_err *e);
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
 	       unsigned max_conns, struct oci_err *e);
 
+/* restore.c: starts a new sidecar for container ID, whose sidecar died while
+ * the container runs, from the state the hook recorded at start: the host
+ * ports bound again where they were, the sidecar the container was started
+ * with (SIDECAR_DEFAULT for a state that did not record one). Refused, one
+ * line in E, when the sidecar runs, the container stopped, or a host port
+ * was taken meanwhile (its holder named). */
+int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e);
+
 #endif

@@ -15,17 +15,6 @@
 #include "hook.h"
 #include "paths.h" /* generated: PORTSIDE_VERSION, PORTSIDE_SIDECAR_PATH */
 
-void hook_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("portside: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -116,10 +116,10 @@ int ps_lock(int *fd, int timeout_ms)
 
 int ps_state_remove(const char *id)
 {
-	static const char *const files[] = {"forwards.json", "sidecar.pid",  "sidecar.log", "sidecar.log.1",
-					    "control.sock",  "owner",	     "bundle",	    "forwards.json.tmp",
-					    "released",	     "released.tmp", "owner.tmp",   "bundle.tmp",
-					    "name",	     "name.tmp",     "events",	    "events.1"};
+	static const char *const files[] = {
+		"forwards.json", "sidecar.pid",	      "sidecar.log", "sidecar.log.1", "control.sock", "owner",
+		"bundle",	 "forwards.json.tmp", "released",    "released.tmp",  "owner.tmp",    "bundle.tmp",
+		"name",		 "name.tmp",	      "events",	     "events.1",      "sidecar",      "sidecar.tmp"};
 	char path[4096];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -290,9 +290,32 @@ int ps_gc(void)
 		ps_owner(de->d_name, owner, sizeof(owner));
 		if (owner[0] && ps_sidecar_alive(owner, NULL))
 			continue;
+		/* Its sidecar died, the container runs on: kept, for `ls` to
+		 * show dead and `portsidectl restore` to bring back. */
+		if (!owner[0] && ps_container_alive(de->d_name))
+			continue;
 		ps_netns_forget(de->d_name);
 		if (ps_state_remove(de->d_name) == 0)
 			removed++;
 	}
 	return removed;
+}
+
+bool ps_container_alive(const char *id)
+{
+	struct oci_forwards *f = NULL;
+	char path[64], key[64];
+	struct stat st;
+	bool alive;
+
+	if (ps_record_load(id, &f, NULL) < 0)
+		return false;
+	/* The pid alone could be another process by now: it must still be in
+	 * the network namespace the hook recorded. */
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)f->pid);
+	alive = f->pid > 0 && stat(path, &st) == 0 &&
+		snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino) > 0 &&
+		!strcmp(key, f->netns);
+	oci_forwards_free(f);
+	return alive;
 }

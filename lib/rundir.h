@@ -18,6 +18,7 @@
  *                     whose sidecar serves it
  *     released        its poststop ran while others of its netns still run
  *     name            its Kubernetes name, NS/POD/CONTAINER (oci_kube_name)
+ *     sidecar         the sidecar's path the hook started (for restore)
  *     events[.1]      what its sidecar did, one JSON object a line (events.h)
  *
  * Containers live in a directory of their own, so that no container id
@@ -26,6 +27,7 @@
  * PORTSIDE_RUN_DIR overrides the root (tests; the hooks.d file sets an env). */
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -67,7 +69,9 @@ void ps_netns_forget(const char *id);
 
 /* Removes the state of containers that died without a poststop (a runtime that
  * failed after createRuntime, a crash): directories whose sidecar is gone, or
- * whose owner's sidecar is gone. Call with the lock held. Returns how many. */
+ * whose owner's sidecar is gone, unless the container itself still runs (its
+ * sidecar died: `portsidectl restore` can bring it back). Call with the lock
+ * held. Returns how many. */
 int ps_gc(void);
 
 /* The id in ROOT/ID/owner (the container whose sidecar serves ID's netns),
@@ -84,6 +88,10 @@ int ps_write_file(const char *path, const char *buf, size_t len);
  * comm checked, so a recycled pid is not taken for it); 0 if none. When PIDFD
  * is not NULL, *PIDFD gets a pidfd for it (the caller closes it). */
 pid_t ps_sidecar_alive(const char *id, int *pidfd);
+
+/* True when the container ID's record names is still running: its recorded
+ * process lives in its recorded network namespace. */
+bool ps_container_alive(const char *id);
 
 /* pidfd_open(2), for libcs that lack the wrapper. */
 int ps_pidfd_open(pid_t pid);

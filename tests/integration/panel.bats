@@ -224,11 +224,75 @@ auto_ann() {
 	assert_status 1
 	assert_output_has "the sidecar of"
 	assert_output_has "is not running"
-	assert_output_has "fix: restart the container"
+	assert_output_has "portsidectl restore"
 	wait_for 5 grep -q "$CT stopped: the sidecar is not running" "$TMP/events.txt"
 	local t0=$SECONDS
 	trace "$PORTSIDECTL" wait "$CT" 3000 --timeout 20
 	assert_status 1
 	assert_output_has "is not running"
 	(( SECONDS - t0 < 5 ))
+}
+
+@test "restore: a killed sidecar shows dead; restore brings the same ports back, and the automatic ones" {
+	echo '{"autoforwardPorts": [18861, 18862], "addressPool": "127.78.0.0/16"}' >"$TMP/policy.json"
+	app revive "$(auto_ann '18860:3000' public)" 'httpd -f -p 3000 -h /www & httpd -f -p 4900 -h /www & exec sleep 1000'
+	assert_status 0
+	local addr
+	addr=$("$PORTSIDECTL" url "$CT" 3000)
+	[[ "$addr" == http://127.78.* ]]
+	wait_for 5 bash -c "'$PORTSIDECTL' ls | grep -q ':18861 .*4900/tcp'"
+	local old
+	old=$(sidecar_pid "$CT")
+	kill -9 "$old"
+	wait_for 3 bash -c "! curl -fsS --max-time 1 '$addr' >/dev/null 2>&1"
+	trace "$PORTSIDECTL" ls
+	assert_output_has "dead"
+	# Another container's hook collects the state of stopped containers:
+	# this one runs, so its state stays for the restore.
+	app bystander "$(ports_ann '18863:3000')" 'exec sleep 1000'
+	assert_status 0
+	[ -d "$STATEDIR/${CT_PREFIX}revive" ]
+	trace "$PORTSIDECTL" restore "${CT_PREFIX}revive"
+	assert_status 0
+	assert_output_has "restored"
+	local new
+	new=$(sidecar_pid "${CT_PREFIX}revive")
+	[ -n "$new" ] && [ "$new" != "$old" ]
+	assert_confined "$new" 0000000000000000
+	# The same pool address and port, and the automatic forward again.
+	run curl -fsS --max-time 3 "$addr"
+	[ "$output" = "hello from revive" ]
+	wait_for 5 bash -c "curl -fsS --max-time 1 http://\$(echo '$addr' | sed 's|http://||; s|:.*||'):18861/ | grep -q 'hello from revive'"
+	trace "$PORTSIDECTL" ls
+	assert_output_lacks "dead"
+	# Running: nothing to restore.
+	trace "$PORTSIDECTL" restore "${CT_PREFIX}revive"
+	assert_status 1
+	assert_output_has "is running: nothing to restore"
+	# Stopped: nothing to restore either, and said so.
+	kill -9 "$new"
+	runc kill "${CT_PREFIX}revive" KILL
+	wait_for 5 bash -c "[ \"\$(runc state ${CT_PREFIX}revive 2>/dev/null | grep -o stopped)\" = stopped ]"
+	trace "$PORTSIDECTL" restore "${CT_PREFIX}revive"
+	assert_status 1
+	assert_output_has "is not running"
+}
+
+@test "SIGSTOP and SIGCONT of a sidecar lose nothing: a client that connected meanwhile is served" {
+	app paused "$(ports_ann '18864:3000')" 'httpd -f -p 3000 -h /www'
+	assert_status 0
+	run http_get 18864
+	[ "$output" = "hello from paused" ]
+	local pid
+	pid=$(sidecar_pid "$CT")
+	kill -STOP "$pid"
+	curl -fsS --max-time 10 http://127.0.0.1:18864/ >"$TMP/paused.out" 2>&1 &
+	local client=$!
+	sleep 2
+	kill -CONT "$pid"
+	wait "$client"
+	[ "$(cat "$TMP/paused.out")" = "hello from paused" ]
+	run http_get 18864
+	[ "$output" = "hello from paused" ]
+	[ "$(sidecar_pid "$CT")" = "$pid" ]
 }

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* A new sidecar for a running container whose sidecar died (killed, OOM, a
+ * bug): what `portsidectl restore ID` does. Everything comes from the state
+ * the hook wrote at start, never from the container: the record (mappings,
+ * host addresses including a pool address, limits), the recorded process and
+ * network namespace, and the sidecar the container was started with. The
+ * host ports are bound again (they closed with the sidecar); automatic
+ * forwards come back as the new sidecar sees the app's listeners again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../lib/listen.h"
+#include "../lib/rundir.h"
+#include "../lib/sidecar_fds.h"
+#include "../oci/cleanup.h"
+#include "../oci/ports.h"
+#include "hook.h"
+
+/* The sidecar the hook started for ID, or "" (a state from before it was
+ * recorded: the caller's default then). */
+static void recorded_sidecar(const char *id, char *buf, size_t len)
+{
+	char path[4096];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (ps_path(path, sizeof(path), id, "sidecar") < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0 || (n = read(fd, buf, len - 1)) <= 0) {
+		buf[0] = '\0';
+		return;
+	}
+	buf[n] = '\0';
+}
+
+int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
+{
+	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
+	struct oci_forwards *f = NULL;
+	cleanup_free int *listeners = NULL;
+	char path[64], sidecar[PATH_MAX], key[64];
+	struct stat st;
+	int rc;
+
+	if ((rc = ps_lock(&lock, 3000)) < 0)
+		return oci_err_addp(e, -rc, "cannot lock %s/lock", ps_run_dir());
+	if (ps_sidecar_alive(id, NULL))
+		return oci_err_add(e, EEXIST, "the sidecar of %.64s is running: nothing to restore", id);
+	if (ps_record_load(id, &f, e) < 0)
+		return -ENOENT;
+	/* The recorded process, in the recorded netns: else the container
+	 * stopped (or its pid is another process's by now). */
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)f->pid);
+	if (f->pid <= 0 || (nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(nsfd, &st) < 0 ||
+	    (snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino),
+	     strcmp(key, f->netns))) {
+		rc = oci_err_add(e, ESRCH,
+				 "the container %.64s is not running (its process %d is gone): start it again", id,
+				 (int)f->pid);
+		goto out;
+	}
+	/* Its init, watched by the sidecar as at start; a pidfd opened after
+	 * the netns check names the same process unless it died in between,
+	 * which the sidecar then sees at once. */
+	if ((pidfd = ps_pidfd_open(f->pid)) < 0) {
+		rc = oci_err_addp(e, -pidfd, "cannot open the container's process %d", (int)f->pid);
+		goto out;
+	}
+	recorded_sidecar(id, sidecar, sizeof(sidecar));
+	if (!sidecar[0])
+		snprintf(sidecar, sizeof(sidecar), "%s", sidecar_default);
+	if ((rc = hook_sidecar_check(sidecar, e)) < 0)
+		goto out;
+
+	/* The host ports again, where the record says (a pool address too);
+	 * listener i is SC_FD_FIRST_LISTENER + i in the sidecar, as the record
+	 * was written. */
+	if (!(listeners = calloc(f->n ? f->n : 1, sizeof(int)))) {
+		rc = oci_err_add(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < f->n; i++)
+		listeners[i] = -1;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct oci_forward *w = &f->v[i];
+		char ip[OCI_IP_LEN], who[128];
+
+		if ((listeners[i] = ps_listen(&w->host_ip, w->external_port, w->proto)) >= 0)
+			continue;
+		oci_ip_format(&w->host_ip, ip);
+		who[0] = '\0';
+		if (listeners[i] == -EADDRINUSE)
+			hook_port_holder(w->external_port, w->proto, who, sizeof(who));
+		rc = oci_err_add(e, -listeners[i], "cannot bind host port %s%s%s:%u/%s again: %s%s%s",
+				 w->host_ip.family == AF_INET6 ? "[" : "", ip, w->host_ip.family == AF_INET6 ? "]" : "",
+				 w->external_port, oci_proto_name(w->proto), strerror(-listeners[i]),
+				 who[0] ? " by " : "", who);
+		goto out;
+	}
+	/* The dead sidecar's pid file and socket go; the new one writes its own. */
+	char p[4096];
+	if (ps_path(p, sizeof(p), id, "sidecar.pid") == 0)
+		unlink(p);
+	if ((rc = hook_spawn(sidecar, id, nsfd, pidfd, listeners, f->n, f->max_connections, e)) < 0)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; listeners && i < f->n; i++)
+		if (listeners[i] >= 0)
+			close(listeners[i]);
+	oci_forwards_free(f);
+	return rc;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* The hook's one-line messages on stderr, where runtimes show them; in the
+ * library, so that portsidectl restore (hook/restore.c) says them too. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "hook.h"
+
+void hook_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("portside: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
