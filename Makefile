@@ -46,7 +46,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar
 # Helpers the integration tests put into their containers: static, no sanitizer.
-TEST_HELPERS := $(BUILD)/tests/udp-echo $(BUILD)/tests/hostile
+TEST_HELPERS := $(BUILD)/tests/udp-echo $(BUILD)/tests/hostile $(BUILD)/tests/faults
 # make bench's own programs: the yardstick forwarder, and the many-connections
 # client and server (static: its server runs in the bench's busybox container).
 BENCH_BIN := $(BUILD)/bench/minfwd $(BUILD)/bench/conns
@@ -61,6 +61,10 @@ $(BUILD)/tests/udp-echo: tests/helpers/udp-echo.c
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -static -o $@ $<
 
 $(BUILD)/tests/hostile: tests/helpers/hostile.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -static -o $@ $<
+
+$(BUILD)/tests/faults: tests/helpers/faults.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -static -o $@ $<
 

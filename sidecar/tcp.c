@@ -54,6 +54,7 @@ struct sc_tcp {
 	bool spin;	      /* keep polling after events, see on_ready */
 	uint64_t last_event;  /* now_ns() when events were last found */
 	struct sc_relays relays;
+	int spare; /* held back for a clean close at the fd limit, see shed */
 };
 
 /* ---- connections ---- */
@@ -389,6 +390,28 @@ static void start_conn(struct sc_forward *fw, int client)
 
 /* ---- listeners ---- */
 
+/* At the descriptor limit a client left in the backlog would hang until a
+ * connection ends. The descriptor held back for this moment takes it
+ * instead, closes it at once (a clean close, counted in one summarised log
+ * line), and is taken back. True when a client was shed. */
+static bool shed(struct sc_forward *fw)
+{
+	struct sc_tcp *t = fw->ctx->tcp;
+	int fd;
+
+	if (!t || t->spare < 0)
+		return false;
+	close(t->spare);
+	fd = accept4(fw->cfg.fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		sc_log_refused("refused", "connection", fw->cfg.external_port,
+			       "out of descriptors (the sidecar's RLIMIT_NOFILE): raise it, or lower maxConnections");
+	}
+	t->spare = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
+	return fd >= 0;
+}
+
 static void on_accept(uv_poll_t *p, int status, int events);
 
 static void on_resume(uv_timer_t *t)
@@ -435,6 +458,8 @@ static void on_accept(uv_poll_t *p, int status, int events)
 		int fd = accept4(fw->cfg.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
+			if ((errno == EMFILE || errno == ENFILE) && shed(fw))
+				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				sc_log_limited("out of descriptors (%s): accepting again in %d ms", strerror(errno),
 					       EMFILE_PAUSE_MS);
@@ -476,6 +501,7 @@ int sc_tcp_start(struct sc_ctx *ctx)
 	if (!t)
 		return UV_ENOMEM;
 	ctx->tcp = t;
+	t->spare = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0); /* /dev/null */
 	t->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (t->ep < 0)
 		return -errno;
@@ -528,6 +554,8 @@ static void on_ep_closed(uv_handle_t *h)
 	struct sc_tcp *t = ctx->tcp;
 
 	close(t->ep);
+	if (t->spare >= 0)
+		close(t->spare);
 	sc_relays_free(&t->relays);
 	free(t);
 	ctx->tcp = NULL;

@@ -27,7 +27,7 @@ make_rootfs() {
 	done
 	echo "root:x:0:0:root:/:/bin/sh" >"$ROOTFS/etc/passwd"
 	# The project's own static helpers (make builds them).
-	cp "$PORTSIDE_BUILD/tests/udp-echo" "$PORTSIDE_BUILD/tests/hostile" "$ROOTFS/bin/" ||
+	cp "$PORTSIDE_BUILD/tests/udp-echo" "$PORTSIDE_BUILD/tests/hostile" "$PORTSIDE_BUILD/tests/faults" "$ROOTFS/bin/" ||
 		{ echo "build the test helpers first: make" >&2; return 1; }
 }
 
@@ -261,7 +261,7 @@ CONF
 		-e "s|\"env\": \[.*\]|\"env\": [$env]|" \
 		"$BATS_TEST_DIRNAME/../../packaging/hooks.d/portside.json.in" >"$HOOKS_DIR/portside.json"
 	# Tagged by the helpers it holds, so that a rebuilt helper gets a new image.
-	IMAGE=localhost/portside-test:$(cat /bin/busybox "$PORTSIDE_BUILD/tests/udp-echo" "$PORTSIDE_BUILD/tests/hostile" | sha256sum | cut -c1-12)
+	IMAGE=localhost/portside-test:$(cat /bin/busybox "$PORTSIDE_BUILD/tests/udp-echo" "$PORTSIDE_BUILD/tests/hostile" "$PORTSIDE_BUILD/tests/faults" | sha256sum | cut -c1-12)
 	if ! podman image exists "$IMAGE"; then
 		make_rootfs
 		tar -C "$ROOTFS" -cf "$BATS_RUN_TMPDIR/rootfs.tar" .
