@@ -156,6 +156,12 @@ bench: deps-if-missing
 	$(MAKE) all $(BENCH_BIN)
 	PORTSIDE_BUILD=$(BUILD) tests/bench/run.sh
 
+# Start/stop cycles under runc and podman with sidecars and containers
+# killed on the way; then nothing may be left. Not part of check.
+soak: deps-if-missing
+	$(MAKE) all
+	PORTSIDE_BUILD=$(abspath $(BUILD)) tests/soak/run.sh
+
 # ASan+UBSan build in its own tree, then the same tests against it.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 asan: deps-if-missing
