@@ -37,7 +37,7 @@ _portsidectl()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="check ls doctor logs inject wait url events version help"
+	local commands="check ls doctor logs restore inject wait url events version help"
 	if ((cword == 1)); then
 		mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
 		return
@@ -49,6 +49,7 @@ _portsidectl()
 	ls) opts="--json -q --quiet --help" ;;
 	doctor) opts="--json --help" takes_id=1 ;;
 	logs) opts="--help" takes_id=1 ;;
+	restore) opts="--help" takes_id=1 ;;
 	inject) opts="--ports --autoforward --hook --sidecar --policy --help" ;;
 	wait) opts="--timeout --help" takes_id=1 ;;
 	url) opts="--help" takes_id=1 ;;
