@@ -75,6 +75,8 @@ for i in $(seq 1 "$SOAK_RUNC"); do
 		fail "cycle $i: start: $(cat "$TMP/$id.out")"
 		continue
 	fi
+	# The app starts after runc returns: served once it listens.
+	"$PORTSIDECTL" wait "$id" 3000 --timeout 5 >/dev/null || fail "cycle $i: wait"
 	u=$(url "$id" 3000)
 	out=$(curl -fsS --max-time 3 "$u" 2>&1) || true
 	[ "$out" = "hello from $id" ] || fail "cycle $i: $u said '$out'"
@@ -106,6 +108,7 @@ for i in $(seq 1 "$SOAK_PODMAN"); do
 		fail "podman cycle $i: $(cat "$TMP/$name.out")"
 		continue
 	fi
+	"$PORTSIDECTL" wait "$name" 3000 --timeout 5 >/dev/null || fail "podman cycle $i: wait"
 	u=$(url "$name" 3000)
 	out=$(curl -fsS --max-time 3 "$u" 2>&1) || true
 	[ "$out" = "hello from $name" ] || fail "podman cycle $i: $u said '$out'"
