@@ -15,6 +15,8 @@
  *   faults halfclose ADDR PORT       sends "half-close\n", shuts its side
  *                                    down, prints what comes back until EOF
  *   faults idle ADDR PORT N SECS     N connections that never write, held SECS
+ *   faults udpflood ADDR PORT N      one datagram from each of N sockets (N
+ *                                    flows), 64 sockets open at a time
  * Every loop is bounded in count and time. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -146,7 +148,7 @@ static int serve_echo(unsigned port)
 			ev.data.ptr = c;
 			epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
 			continue;
-drop:
+		drop:
 			close(c->fd);
 			free(c);
 		}
@@ -238,7 +240,7 @@ static int many(const char *ip, unsigned port, int n, int secs)
 				epoll_ctl(ep, EPOLL_CTL_DEL, fd[i], NULL); /* held open */
 			}
 			continue;
-fail:
+		fail:
 			state[i] = CLOSED;
 			closed++;
 			done++;
@@ -288,8 +290,33 @@ static int idle(const char *ip, unsigned port, int n, int secs)
 	return 0;
 }
 
+static int udpflood(const char *ip, unsigned port, int n)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+	int fd[64], sent = 0;
+
+	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1)
+		return 2;
+	for (int i = 0; i < n; i += 64) {
+		int k = n - i < 64 ? n - i : 64;
+
+		for (int j = 0; j < k; j++) {
+			fd[j] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (fd[j] >= 0 && sendto(fd[j], "flood", 5, 0, (struct sockaddr *)&a, sizeof(a)) == 5)
+				sent++;
+		}
+		for (int j = 0; j < k; j++)
+			if (fd[j] >= 0)
+				close(fd[j]);
+	}
+	printf("sent %d\n", sent);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "udpflood"))
+		return udpflood(argv[2], (unsigned)atoi(argv[3]), atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "echo"))
 		return serve_echo((unsigned)atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "reset"))

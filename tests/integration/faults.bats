@@ -135,3 +135,24 @@ fds() {
 	[ "$out" -lt $((32 * 1024 * 1024)) ]
 	[ $((after - before)) -lt 8192 ]
 }
+
+@test "a UDP flood at maxConnections: 20,000 flows offered, the flow already there still served, memory and log bounded" {
+	echo '{"maxConnections": 64, "udpIdleTimeout": 30}' >"$TMP/policy.json"
+	runc_start uflood "$(ports_ann 18877:5300/udp)" "udp-echo 5300"
+	assert_status 0
+	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hlun 'sport = :5300' | grep -q ."
+	pid=$(sidecar_pid "$CT")
+	run bash -c "printf first | timeout 5 socat -t 1 -T 0.5 - UDP:127.0.0.1:18877,sourceport=41101 | head -c 100"
+	[ "$output" = "echo:first" ]
+	before=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	trace "$PORTSIDE_BUILD/tests/faults" udpflood 127.0.0.1 18877 20000
+	assert_output_has "sent 20000"
+	after=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	echo "sidecar RSS $before -> $after kB"
+	[ $((after - before)) -lt 8192 ]
+	# The flow that was there keeps its place.
+	run bash -c "printf again | timeout 5 socat -t 1 -T 0.5 - UDP:127.0.0.1:18877,sourceport=41101 | head -c 100"
+	[ "$output" = "echo:again" ]
+	# Refusals summarised, not a line each.
+	[ "$(grep -c "maxConnections" "$STATEDIR/$CT/sidecar.log")" -le 6 ]
+}
