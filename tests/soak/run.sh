@@ -79,7 +79,15 @@ for i in $(seq 1 "$SOAK_RUNC"); do
 	"$PORTSIDECTL" wait "$id" 3000 --timeout 5 >/dev/null || fail "cycle $i: wait"
 	u=$(url "$id" 3000)
 	out=$(curl -fsS --max-time 3 "$u" 2>&1) || true
-	[ "$out" = "hello from $id" ] || fail "cycle $i: $u said '$out'"
+	if [ "$out" != "hello from $id" ]; then
+		fail "cycle $i: $u said '$out'"
+		# What an operator would look at, before the state goes.
+		ss -Hltn | grep ':18891 ' | sed 's/^/soak:   ss: /'
+		"$PORTSIDECTL" doctor "$id" 2>&1 | sed 's/^/soak:   doctor: /'
+		tail -5 "$STATEDIR/$id/sidecar.log" 2>&1 | sed 's/^/soak:   log: /'
+		out=$(curl -fsS --max-time 3 "$u" 2>&1) || true
+		echo "soak:   asked again: '$out'"
+	fi
 	out=$(curl -fsS --max-time 3 "$WITNESS" 2>&1) || true
 	[ "$out" = "hello from ${PREFIX}witness" ] || fail "cycle $i: the witness said '$out'"
 	if ((i % 7 == 0)); then
