@@ -191,7 +191,10 @@ cleanup_containers() {
 	# poststop removes: read them first.
 	for log in "$STATEDIR/$CT_PREFIX"*/sidecar.log "$STATEDIR"/*/sidecar.log; do
 		[ -f "$log" ] || continue
-		if grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$log" >&2; then
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$log"; then
+			# The whole report (stacks included): the log goes with
+			# the state, and CI keeps only what a test printed.
+			sed -n '/ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:/,$p' "$log" | head -80 >&2
 			echo "sanitizer report in $log" >&2
 			bad=1
 		fi
