@@ -88,6 +88,12 @@ static void conn_close(struct sc_conn *c, bool reset)
 	if (c->closing)
 		return;
 	c->closing = true;
+	/* The app's socket came from the factory, which may not have closed
+	 * its copy yet (a busy host can hold it between its sendmsg and its
+	 * close): closing ours would then leave the socket, and its place in
+	 * the epoll set, alive, and its next event would name freed memory. */
+	if (c->fd[1] >= 0 && c->added[1])
+		epoll_ctl(t->ep, EPOLL_CTL_DEL, c->fd[1], NULL);
 	for (int i = 0; i < 2; i++) {
 		if (c->fd[i] < 0)
 			continue;
@@ -313,8 +319,11 @@ static int dial(struct sc_conn *c, char *why, size_t whylen)
 		return fd;
 	}
 	if (c->fd[1] >= 0) {
-		/* The same descriptor number: closing the refused socket took
-		 * it out of the epoll set, so it is added again below. */
+		/* The same descriptor number, the refused socket taken out of
+		 * the epoll set first (see conn_close) and added again below. */
+		if (c->added[1])
+			epoll_ctl(fw->ctx->tcp->ep, EPOLL_CTL_DEL, c->fd[1], NULL);
+		c->added[1] = false;
 		if (dup3(fd, c->fd[1], O_CLOEXEC) < 0) {
 			rc = -errno;
 			close(fd);
