@@ -187,7 +187,7 @@ int ctl_events(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_DFL); /* the reader left: so do we */
-	snprintf(hooklog, sizeof(hooklog), "%s/hook.log", ps_run_dir());
+	ps_refusal_log_path(hooklog, sizeof(hooklog));
 	hook_off = size_of(hooklog);
 
 	while (!done) {
@@ -211,18 +211,18 @@ int ctl_events(int argc, char **argv)
 				memset(f, 0, sizeof(*f));
 				snprintf(f->id, sizeof(f->id), "%s", ids[i]);
 				/* There before we started: only what comes next. */
-				if (first && ps_path(path, sizeof(path), f->id, "events") == 0)
+				if (first && ps_file(path, sizeof(path), f->id, PS_EVENTS) == 0)
 					f->off = size_of(path);
 			}
 			if (!f)
 				continue;
 			f->present = true;
 			sink.f = f;
-			if (ps_path(path, sizeof(path), f->id, "events") == 0)
+			if (ps_file(path, sizeof(path), f->id, PS_EVENTS) == 0)
 				read_new(path, &f->off, on_event_line, &sink);
 			/* Killed without a word: the state is still there. */
 			if (!f->stopped && poll_no % EV_ALIVE_EVERY == EV_ALIVE_EVERY - 1 &&
-			    ps_path(path, sizeof(path), f->id, "sidecar.pid") == 0 && size_of(path) > 0) {
+			    ps_file(path, sizeof(path), f->id, PS_SIDECAR_PID) == 0 && size_of(path) > 0) {
 				char owner[256];
 
 				ps_owner(f->id, owner, sizeof(owner));

@@ -52,9 +52,9 @@ int ctl_logs(int argc, char **argv)
 	if (!id[0])
 		snprintf(id, sizeof(id), "%s", want);
 	/* The rotated part first, then the current one. */
-	if (ps_path(path, sizeof(path), id, "sidecar.log.1") == 0 && cat(path) == -EIO)
+	if (ps_file(path, sizeof(path), id, PS_SIDECAR_LOG_OLD) == 0 && cat(path) == -EIO)
 		return CTL_EXIT_INVALID;
-	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0 || (rc = cat(path)) == -ENOENT) {
+	if (ps_file(path, sizeof(path), id, PS_SIDECAR_LOG) < 0 || (rc = cat(path)) == -ENOENT) {
 		if (refusals)
 			return CTL_EXIT_OK;
 		ctl_warn("no log for %s: it is not a forwarded container", ctl_sid(want));

@@ -162,7 +162,7 @@ int ctl_wait(int argc, char **argv)
 			bool alive = ps_sidecar_alive(serving, NULL) > 0;
 			if (alive)
 				seen_alive = true;
-			else if (seen_alive || (ps_path(pidfile, sizeof(pidfile), serving, "sidecar.pid") == 0 &&
+			else if (seen_alive || (ps_file(pidfile, sizeof(pidfile), serving, PS_SIDECAR_PID) == 0 &&
 						access(pidfile, F_OK) == 0)) {
 				ctl_warn("%s: %s", ctl_sid(id), why);
 				return CTL_EXIT_INVALID;

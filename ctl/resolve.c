@@ -98,7 +98,7 @@ static bool kube_match(const char *id, const char *arg)
 	cleanup_close int fd = -1;
 	ssize_t n;
 
-	if (ps_path(path, sizeof(path), id, "name") < 0 ||
+	if (ps_file(path, sizeof(path), id, PS_NAME) < 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0 ||
 	    (n = read(fd, name, sizeof(name) - 1)) <= 0)
 		return false;

@@ -75,7 +75,7 @@ static int write_bundle(const char *id, const char *bundle)
 {
 	char path[4096];
 
-	if (!bundle || ps_path(path, sizeof(path), id, "bundle") < 0)
+	if (!bundle || ps_file(path, sizeof(path), id, PS_BUNDLE) < 0)
 		return 0;
 	return ps_write_file(path, bundle, strlen(bundle));
 }
@@ -111,7 +111,7 @@ static int join_existing(const char *id, const char *bundle, const char *key, in
 		return -EEXIST;
 	if (ps_path(path, sizeof(path), id, NULL) < 0 || (mkdir(path, 0700) < 0 && errno != EEXIST))
 		return -errno;
-	ps_path(path, sizeof(path), id, "owner");
+	ps_file(path, sizeof(path), id, PS_OWNER);
 	if ((rc = ps_write_file(path, owner, strlen(owner))) < 0 || (rc = write_bundle(id, bundle)) < 0)
 		return rc;
 	/* The sidecar serves the netns as long as one of its containers runs:
@@ -241,7 +241,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	}
 	/* Kubernetes names, for `portsidectl doctor POD/CONTAINER`; a pod
 	 * without them (podman, runc) is found by id or by podman. */
-	if (oci_kube_name(ann, kname, sizeof(kname)) == 0 && ps_path(path, sizeof(path), st->id, "name") == 0)
+	if (oci_kube_name(ann, kname, sizeof(kname)) == 0 && ps_file(path, sizeof(path), st->id, PS_NAME) == 0)
 		ps_write_file(path, kname, strlen(kname));
 
 	/* The sidecar sees listener i at SC_FD_FIRST_LISTENER + i. */
@@ -258,7 +258,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	for (size_t i = 0; i < fw.n; i++)
 		fw.v[i].fd = listeners[i];
 	if (rc < 0 ||
-	    (ps_path(path, sizeof(path), st->id, "forwards.json"), rc = ps_write_file(path, doc, strlen(doc))) < 0) {
+	    (ps_file(path, sizeof(path), st->id, PS_FORWARDS), rc = ps_write_file(path, doc, strlen(doc))) < 0) {
 		oci_err_addp(&e, rc == -ENOMEM ? ENOMEM : -rc, "cannot write %s", path);
 		goto out;
 	}
@@ -266,7 +266,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, &e)) < 0) {
 		char log[4096];
 
-		ps_path(log, sizeof(log), st->id, "sidecar.log");
+		ps_file(log, sizeof(log), st->id, PS_SIDECAR_LOG);
 		/* The log says more; show its last line with the reason. */
 		cleanup_fclose FILE *f = fopen(log, "re");
 		char line[512], last[512] = "";
@@ -278,7 +278,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		goto out;
 	}
 	/* The sidecar this container was started with, for a restore. */
-	if (ps_path(path, sizeof(path), st->id, "sidecar") == 0)
+	if (ps_file(path, sizeof(path), st->id, PS_SIDECAR) == 0)
 		ps_write_file(path, sidecar, strlen(sidecar));
 	snprintf(path, sizeof(path), "%s/netns/%s", ps_run_dir(), key);
 	if ((rc = ps_write_file(path, st->id, strlen(st->id))) < 0)

@@ -46,7 +46,7 @@ static bool released(const char *id)
 {
 	char path[4096];
 
-	return ps_path(path, sizeof(path), id, "released") == 0 && access(path, F_OK) == 0;
+	return ps_file(path, sizeof(path), id, PS_RELEASED) == 0 && access(path, F_OK) == 0;
 }
 
 /* False when ID's state records another bundle: the same id under another
@@ -57,7 +57,7 @@ static bool same_bundle(const char *id, const char *bundle)
 	cleanup_close int fd = -1;
 	ssize_t n;
 
-	if (!bundle || ps_path(path, sizeof(path), id, "bundle") < 0 ||
+	if (!bundle || ps_file(path, sizeof(path), id, PS_BUNDLE) < 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
 		return true; /* nothing recorded: an older portside's state */
 	n = read(fd, rec, sizeof(rec) - 1);
@@ -106,7 +106,7 @@ int hook_poststop(const struct oci_state *st)
 	if (remaining > 0) {
 		/* Others of the netns still run: the sidecar and its state stay
 		 * for them; the last one's poststop removes them. */
-		if (ps_path(path, sizeof(path), st->id, "released") == 0)
+		if (ps_file(path, sizeof(path), st->id, PS_RELEASED) == 0)
 			ps_write_file(path, "", 0);
 		return 0;
 	}

@@ -31,7 +31,7 @@ static void recorded_sidecar(const char *id, char *buf, size_t len)
 	ssize_t n;
 
 	buf[0] = '\0';
-	if (ps_path(path, sizeof(path), id, "sidecar") < 0 ||
+	if (ps_file(path, sizeof(path), id, PS_SIDECAR) < 0 ||
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0 || (n = read(fd, buf, len - 1)) <= 0) {
 		buf[0] = '\0';
 		return;
@@ -105,7 +105,7 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 	}
 	/* The dead sidecar's pid file and socket go; the new one writes its own. */
 	char p[4096];
-	if (ps_path(p, sizeof(p), id, "sidecar.pid") == 0)
+	if (ps_file(p, sizeof(p), id, PS_SIDECAR_PID) == 0)
 		unlink(p);
 	if ((rc = hook_spawn(sidecar, id, nsfd, pidfd, listeners, f->n, f->max_connections, e)) < 0)
 		goto out;

@@ -101,7 +101,7 @@ int ps_refusal_log(const char *id, const struct oci_err *e)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	if (snprintf(path, sizeof(path), "%s/hook.log", ps_run_dir()) >= (int)sizeof(path))
+	if (ps_refusal_log_path(path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
@@ -136,6 +136,13 @@ int ps_refusal_log(const char *id, const struct oci_err *e)
 			return -errno;
 	}
 	return 0;
+}
+
+int ps_refusal_log_path(char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/hook.log", ps_run_dir());
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 int ps_refusals_each(const char *id, void (*each)(const struct ps_refusal *r, void *arg), void *arg)

@@ -50,6 +50,9 @@ int ps_refusal_decode(const char *line, size_t len, struct ps_refusal *r);
 /* Appends every line of E, as refusals of ID, to the log. */
 int ps_refusal_log(const char *id, const struct oci_err *e);
 
+/* The refusal log's path in BUF (what `portsidectl events` follows). */
+int ps_refusal_log_path(char *buf, size_t len);
+
 /* Calls EACH for every refusal of exactly ID (NULL: of every container),
  * oldest first; returns how many. */
 int ps_refusals_each(const char *id, void (*each)(const struct ps_refusal *r, void *arg), void *arg);

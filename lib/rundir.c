@@ -53,7 +53,7 @@ int ps_control_addr(const char *id, struct sockaddr_un *sa, int *dirfd)
 	*dirfd = -1;
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	if (ps_path(sa->sun_path, sizeof(sa->sun_path), id, "control.sock") == 0)
+	if (ps_file(sa->sun_path, sizeof(sa->sun_path), id, PS_CONTROL_SOCK) == 0)
 		return 0;
 	/* A long id overflows sun_path (108 bytes): reach the directory through
 	 * a descriptor of it instead, whose /proc path is short. */
@@ -114,17 +114,48 @@ int ps_lock(int *fd, int timeout_ms)
 	return rc;
 }
 
+static const char *const file_names[PS_FILES] = {
+	[PS_FORWARDS] = "forwards.json",
+	[PS_BUNDLE] = "bundle",
+	[PS_OWNER] = "owner",
+	[PS_RELEASED] = "released",
+	[PS_NAME] = "name",
+	[PS_SIDECAR] = "sidecar",
+	[PS_SIDECAR_PID] = "sidecar.pid",
+	[PS_SIDECAR_LOG] = "sidecar.log",
+	[PS_SIDECAR_LOG_OLD] = "sidecar.log.1",
+	[PS_EVENTS] = "events",
+	[PS_EVENTS_OLD] = "events.1",
+	[PS_CONTROL_SOCK] = "control.sock",
+};
+
+const char *ps_file_name(enum ps_file f)
+{
+	return (unsigned)f < PS_FILES ? file_names[f] : "";
+}
+
+int ps_file(char *buf, size_t len, const char *id, enum ps_file f)
+{
+	if ((unsigned)f >= PS_FILES)
+		return -EINVAL;
+	return ps_path(buf, len, id, file_names[f]);
+}
+
 int ps_state_remove(const char *id)
 {
-	static const char *const files[] = {
-		"forwards.json", "sidecar.pid",	      "sidecar.log", "sidecar.log.1", "control.sock", "owner",
-		"bundle",	 "forwards.json.tmp", "released",    "released.tmp",  "owner.tmp",    "bundle.tmp",
-		"name",		 "name.tmp",	      "events",	     "events.1",      "sidecar",      "sidecar.tmp"};
 	char path[4096];
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (ps_path(path, sizeof(path), id, files[i]) == 0 && unlink(path) < 0 && errno != ENOENT)
-			return -errno;
+	/* Every file of the layout, and the temporary copy ps_write_file
+	 * may have left of it. */
+	for (int f = 0; f < PS_FILES; f++) {
+		for (int tmp = 0; tmp < 2; tmp++) {
+			if (ps_file(path, sizeof(path) - 4, id, (enum ps_file)f) < 0)
+				continue;
+			if (tmp)
+				strcat(path, ".tmp");
+			if (unlink(path) < 0 && errno != ENOENT)
+				return -errno;
+		}
 	}
 	if (ps_path(path, sizeof(path), id, NULL) < 0)
 		return -ENAMETOOLONG;
@@ -177,7 +208,7 @@ pid_t ps_sidecar_alive(const char *id, int *pidfd)
 
 	if (pidfd)
 		*pidfd = -1;
-	if (ps_path(path, sizeof(path), id, "sidecar.pid") < 0)
+	if (ps_file(path, sizeof(path), id, PS_SIDECAR_PID) < 0)
 		return 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -249,7 +280,7 @@ void ps_owner(const char *id, char *out, size_t len)
 	ssize_t n;
 
 	out[0] = '\0';
-	if (ps_path(path, sizeof(path), id, "owner") < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if (ps_file(path, sizeof(path), id, PS_OWNER) < 0 || (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return;
 	n = read(fd, out, len - 1);
 	out[n > 0 ? n : 0] = '\0';
@@ -265,7 +296,7 @@ int ps_record_load(const char *id, struct oci_forwards **out, struct oci_err *e)
 	size_t len;
 	int rc;
 
-	if (ps_path(path, sizeof(path), id, "forwards.json") < 0)
+	if (ps_file(path, sizeof(path), id, PS_FORWARDS) < 0)
 		return oci_err_add(e, ENAMETOOLONG, "state path too long");
 	if ((rc = oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, e)) < 0)
 		return rc;

@@ -46,6 +46,31 @@ const char *ps_run_dir(void);
  * -ENAMETOOLONG if it does not fit. */
 int ps_path(char *buf, size_t len, const char *id, const char *name);
 
+/* The files of a container's directory (the layout above): the one list
+ * that makes, reads and removes them. */
+enum ps_file {
+	PS_FORWARDS,	    /* forwards.json */
+	PS_BUNDLE,	    /* bundle */
+	PS_OWNER,	    /* owner */
+	PS_RELEASED,	    /* released */
+	PS_NAME,	    /* name */
+	PS_SIDECAR,	    /* sidecar */
+	PS_SIDECAR_PID,	    /* sidecar.pid */
+	PS_SIDECAR_LOG,	    /* sidecar.log */
+	PS_SIDECAR_LOG_OLD, /* sidecar.log.1 */
+	PS_EVENTS,	    /* events */
+	PS_EVENTS_OLD,	    /* events.1 */
+	PS_CONTROL_SOCK,    /* control.sock */
+	PS_FILES,
+};
+
+/* The name of F in a container's directory. */
+const char *ps_file_name(enum ps_file f);
+
+/* Writes "ROOT/containers/ID/<F's name>" into BUF; -ENAMETOOLONG if it does
+ * not fit. */
+int ps_file(char *buf, size_t len, const char *id, enum ps_file f);
+
 /* Opens ROOT/containers for listing (NULL, errno set, when it cannot). */
 DIR *ps_containers_open(void);
 

@@ -46,14 +46,14 @@ int sc_events_open(struct sc_ctx *ctx)
 		return -ENOMEM;
 	ev->fd = ev->old_fd = -1;
 	/* Read-write: rotation copies it out. */
-	if (ps_path(path, sizeof(path), ctx->id, "events") < 0 ||
+	if (ps_file(path, sizeof(path), ctx->id, PS_EVENTS) < 0 ||
 	    (ev->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600)) < 0) {
 		int rc = -errno;
 
 		free(ev);
 		return rc;
 	}
-	if (ps_path(path, sizeof(path), ctx->id, "events.1") == 0)
+	if (ps_file(path, sizeof(path), ctx->id, PS_EVENTS_OLD) == 0)
 		ev->old_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	ev->size = fstat(ev->fd, &st) == 0 ? st.st_size : 0;
 	ctx->events = ev;

@@ -49,7 +49,7 @@ static void open_log(const char *id)
 	char path[4096];
 	int fd;
 
-	if (ps_path(path, sizeof(path), id, "sidecar.log") < 0)
+	if (ps_file(path, sizeof(path), id, PS_SIDECAR_LOG) < 0)
 		return;
 	/* Read-write: rotation copies it out (log.c). */
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
@@ -59,7 +59,7 @@ static void open_log(const char *id)
 	dup2(fd, STDERR_FILENO);
 	close(fd);
 	/* Opened now: once confined, the sidecar can open nothing. */
-	if (ps_path(path, sizeof(path), id, "sidecar.log.1") == 0 &&
+	if (ps_file(path, sizeof(path), id, PS_SIDECAR_LOG_OLD) == 0 &&
 	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600)) >= 0)
 		sc_log_rotate_to(fd);
 }
@@ -90,7 +90,7 @@ static int write_pid(const char *id)
 	char path[4096], buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 
-	if (ps_path(path, sizeof(path), id, "sidecar.pid") < 0)
+	if (ps_file(path, sizeof(path), id, PS_SIDECAR_PID) < 0)
 		return -ENAMETOOLONG;
 	return ps_write_file(path, buf, (size_t)n);
 }
