@@ -24,10 +24,11 @@ int ctl_restore(int argc, char **argv);
 #include <json-c/json.h>
 #include <stddef.h>
 
+#include "../lib/control.h"
 #include "../oci/forwards.h"
 
 /* Sends CMD to ID's sidecar; its JSON reply, or NULL. The caller puts it. */
-json_object *ctl_ask(const char *id, const char *cmd);
+json_object *ctl_ask(const char *id, enum ps_ctl_cmd cmd);
 /* resolve.c: the id ARG names (the id, a unique prefix of 8 or more
  * characters, a Kubernetes NS/POD/CONTAINER or POD/CONTAINER name, a podman
  * name) in ID. CTL_EXIT_OK, or another exit status after a one-line message. */

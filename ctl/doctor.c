@@ -255,7 +255,8 @@ static void holder(const char *self, const struct oci_ip *addr, unsigned port, c
 				if (f->v[k].external_port == port && f->v[k].proto == OCI_PROTO_TCP)
 					snprintf(buf, len, "%u: container %s", port, ctl_sid(ids[i]));
 			/* Its automatic forwards are only in its sidecar's status. */
-			json_object *st = buf[0] || !ps_sidecar_alive(ids[i], NULL) ? NULL : ctl_ask(ids[i], "status");
+			json_object *st =
+				buf[0] || !ps_sidecar_alive(ids[i], NULL) ? NULL : ctl_ask(ids[i], PS_CTL_STATUS);
 			struct ctl_fwd l[64];
 			long long c;
 			size_t nl = ctl_read_status(st, l, 64, &c);
@@ -400,7 +401,7 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 	if (ps_record_load(id, &rec, NULL) < 0)
 		return refusals(want, findings, max);
 
-	json_object *reply = ps_sidecar_alive(id, NULL) ? ctl_ask(id, "listeners") : NULL;
+	json_object *reply = ps_sidecar_alive(id, NULL) ? ctl_ask(id, PS_CTL_LISTENERS) : NULL;
 	if (!reply) {
 		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
 		if (ps_container_alive(id)) {
@@ -422,7 +423,7 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 	}
 	ns = read_listeners(reply, seen, sizeof(seen) / sizeof(seen[0]));
 	json_object_put(reply);
-	json_object *status = ctl_ask(id, "status");
+	json_object *status = ctl_ask(id, PS_CTL_STATUS);
 	nl = ctl_read_status(status, live, sizeof(live) / sizeof(live[0]), &conns);
 	json_object_put(status);
 

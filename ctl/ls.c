@@ -183,7 +183,7 @@ int ctl_ls(int argc, char **argv)
 			if (ps_record_load(ids[i], &f, NULL) < 0)
 				continue; /* being created, or not portside's */
 			/* A live sidecar knows best: automatic forwards come and go. */
-			if (ps_sidecar_alive(ids[i], NULL) && (status = ctl_ask(ids[i], "status")))
+			if (ps_sidecar_alive(ids[i], NULL) && (status = ctl_ask(ids[i], PS_CTL_STATUS)))
 				from_status(f, status);
 		}
 		if (json)

@@ -75,7 +75,7 @@ static int find_url(const char *id, unsigned port, char *buf, size_t len)
 
 	ps_owner(id, owner, sizeof(owner));
 	snprintf(serving, sizeof(serving), "%s", owner[0] ? owner : id);
-	json_object *status = ps_sidecar_alive(serving, NULL) ? ctl_ask(serving, "status") : NULL;
+	json_object *status = ps_sidecar_alive(serving, NULL) ? ctl_ask(serving, PS_CTL_STATUS) : NULL;
 	if (!status) {
 		snprintf(buf, len, "the sidecar of %s is not running", ctl_sid(serving));
 		return 0;

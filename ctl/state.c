@@ -20,7 +20,7 @@
  * addresses, plus automatic ones) fits, with room to spare. */
 #define CTL_REPLY_MAX (4 << 20)
 
-json_object *ctl_ask(const char *id, const char *cmd)
+json_object *ctl_ask(const char *id, enum ps_ctl_cmd cmd)
 {
 	char *reply = malloc(CTL_REPLY_MAX);
 	json_object *o = NULL;
@@ -29,7 +29,7 @@ json_object *ctl_ask(const char *id, const char *cmd)
 
 	if (!reply)
 		return NULL;
-	n = ps_control_call(id, cmd, reply, CTL_REPLY_MAX, 1000);
+	n = ps_ctl_call(id, cmd, NULL, -1, reply, CTL_REPLY_MAX, 1000);
 	oci_err_init(&e);
 	if (n > 0 && oci_json_decode(reply, (size_t)n, "reply", &o, &e) < 0)
 		o = NULL;

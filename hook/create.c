@@ -117,10 +117,10 @@ static int join_existing(const char *id, const char *bundle, const char *key, in
 	/* The sidecar serves the netns as long as one of its containers runs:
 	 * it watches this one's init too. */
 	if (pidfd >= 0) {
-		char cmd[OCI_ID_MAX_LEN + 8], reply[64];
+		char reply[64];
 
-		snprintf(cmd, sizeof(cmd), "adopt %s", id);
-		if (ps_control_call_fd(owner, cmd, pidfd, reply, sizeof(reply), 1000) < 0 || strncmp(reply, "ok", 2))
+		if (ps_ctl_call(owner, PS_CTL_ADOPT, id, pidfd, reply, sizeof(reply), 1000) < 0 ||
+		    strncmp(reply, "ok", 2))
 			return -EIO;
 	}
 	return 0;

@@ -31,7 +31,7 @@ static void stop_and_remove(const char *id)
 	int rc;
 
 	if (ps_sidecar_alive(id, &pidfd) && !wait_exit(pidfd, 200)) {
-		if (ps_control_call(id, "stop", reply, sizeof(reply), 1000) < 0 || !wait_exit(pidfd, 1000)) {
+		if (ps_ctl_call(id, PS_CTL_STOP, NULL, -1, reply, sizeof(reply), 1000) < 0 || !wait_exit(pidfd, 1000)) {
 			hook_warn("sidecar of %s did not stop when asked; killing it", id);
 			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 			wait_exit(pidfd, 1000);
@@ -87,11 +87,10 @@ int hook_poststop(const struct oci_state *st)
 	/* The sidecar serves its netns while one of its containers runs: tell
 	 * it this one is gone, and learn how many are left. */
 	if (ps_sidecar_alive(serving, NULL)) {
-		char cmd[OCI_ID_MAX_LEN + 16], reply[64];
+		char reply[64];
 
-		snprintf(cmd, sizeof(cmd), "release %s", st->id);
-		if (ps_control_call(serving, cmd, reply, sizeof(reply), 1000) <= 0 ||
-		    sscanf(reply, "remaining %u", &remaining) != 1)
+		if (ps_ctl_call(serving, PS_CTL_RELEASE, st->id, -1, reply, sizeof(reply), 1000) <= 0 ||
+		    ps_ctl_remaining_decode(reply, &remaining) < 0)
 			remaining = 0;
 	}
 

@@ -2,6 +2,8 @@
 #include "control.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "../oci/cleanup.h"
+#include "../oci/state.h"
 #include "fdpass.h"
 #include "rundir.h"
 
@@ -39,12 +42,7 @@ static int wait_fd(int fd, short ev, long deadline)
 	}
 }
 
-int ps_control_call(const char *id, const char *cmd, char *reply, size_t len, int timeout_ms)
-{
-	return ps_control_call_fd(id, cmd, -1, reply, len, timeout_ms);
-}
-
-int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, size_t len, int timeout_ms)
+static int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, size_t len, int timeout_ms)
 {
 	struct sockaddr_un sa;
 	cleanup_close int fd = -1, dirfd = -1;
@@ -83,4 +81,66 @@ int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, s
 	}
 	reply[got] = '\0';
 	return (int)got;
+}
+
+static const char *const words[] = {
+	[PS_CTL_STOP] = "stop",	  [PS_CTL_STATUS] = "status",	[PS_CTL_LISTENERS] = "listeners",
+	[PS_CTL_ADOPT] = "adopt", [PS_CTL_RELEASE] = "release",
+};
+
+static bool takes_id(enum ps_ctl_cmd cmd)
+{
+	return cmd == PS_CTL_ADOPT || cmd == PS_CTL_RELEASE;
+}
+
+int ps_ctl_encode(enum ps_ctl_cmd cmd, const char *id, char *buf, size_t len)
+{
+	int n;
+
+	if ((unsigned)cmd >= PS_CTL_UNKNOWN)
+		return -EINVAL;
+	n = takes_id(cmd) ? snprintf(buf, len, "%s %s\n", words[cmd], id ? id : "")
+			  : snprintf(buf, len, "%s\n", words[cmd]);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
+}
+
+enum ps_ctl_cmd ps_ctl_decode(const char *line, const char **arg)
+{
+	*arg = "";
+	for (unsigned c = 0; c < PS_CTL_UNKNOWN; c++) {
+		size_t w = strlen(words[c]);
+
+		if (strncmp(line, words[c], w))
+			continue;
+		if (!takes_id((enum ps_ctl_cmd)c))
+			return line[w] == '\0' ? (enum ps_ctl_cmd)c : PS_CTL_UNKNOWN;
+		if (line[w] != ' ' || !oci_id_valid(line + w + 1))
+			return PS_CTL_UNKNOWN;
+		*arg = line + w + 1;
+		return (enum ps_ctl_cmd)c;
+	}
+	return PS_CTL_UNKNOWN;
+}
+
+int ps_ctl_remaining_encode(unsigned n, char *buf, size_t len)
+{
+	int k = snprintf(buf, len, "remaining %u\n", n);
+
+	return k < 0 || (size_t)k >= len ? -ENAMETOOLONG : k;
+}
+
+int ps_ctl_remaining_decode(const char *reply, unsigned *n)
+{
+	return sscanf(reply, "remaining %u", n) == 1 ? 0 : -EINVAL;
+}
+
+int ps_ctl_call(const char *id, enum ps_ctl_cmd cmd, const char *arg, int pass, char *reply, size_t len, int timeout_ms)
+{
+	char line[OCI_ID_MAX_LEN + 32];
+	int n = ps_ctl_encode(cmd, arg, line, sizeof(line));
+
+	if (n < 0)
+		return n;
+	line[n - 1] = '\0'; /* ps_control_call adds the newline */
+	return ps_control_call_fd(id, line, pass, reply, len, timeout_ms);
 }

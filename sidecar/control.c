@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The control socket: "stop" ends the sidecar; "status" reports counters and
- * "listeners" the container's listening sockets, each as one JSON object
+/* The control socket (lib/control.h): STOP ends the sidecar; STATUS reports counters and
+ * LISTENERS the container's listening sockets, each as one JSON object
  * (reply.c). Requests come from root only (the socket is 0600, in a 0700
  * directory); still, a request is one short line, read once, and a reply of
  * any size is written as the client reads it, never cut. */
@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/control.h"
 #include "../lib/fdpass.h"
 #include "../oci/cleanup.h"
 #include "../oci/ports.h"
@@ -122,40 +123,43 @@ static void on_request(uv_poll_t *p, int st, int events)
 	if (n > 0) {
 		line[n] = '\0';
 		line[strcspn(line, "\r\n")] = '\0';
-		if (!strncmp(line, "adopt ", 6) && passed >= 0 && oci_id_valid(line + 6)) {
+		const char *arg;
+		enum ps_ctl_cmd cmd = ps_ctl_decode(line, &arg);
+
+		if (cmd == PS_CTL_ADOPT && passed >= 0) {
 			/* A container joined the netns: its init's pidfd comes along. */
-			int rc = sc_watch_add(cl->ctx, line + 6, passed);
+			int rc = sc_watch_add(cl->ctx, arg, passed);
 
 			passed = -1;
 			if (rc == 0)
-				sc_log("container %.12s joined the network namespace", line + 6);
+				sc_log("container %.12s joined the network namespace", arg);
 			reply(cl->fd, rc == 0 ? "ok\n" : "error: cannot watch it\n", rc == 0 ? 3 : 23);
-		} else if (!strncmp(line, "release ", 8)) {
+		} else if (cmd == PS_CTL_RELEASE) {
 			/* ID's poststop ran. Reply first: releasing the last one
 			 * stops the sidecar, and this client with it. */
 			struct sc_ctx *ctx = cl->ctx;
-			unsigned left = sc_watch_remaining() - (sc_watch_running(line + 8) ? 1 : 0);
+			unsigned left = sc_watch_remaining() - (sc_watch_running(arg) ? 1 : 0);
 			char r[32], id[sizeof(line)];
-			int len = snprintf(r, sizeof(r), "remaining %u\n", left);
+			int len = ps_ctl_remaining_encode(left, r, sizeof(r));
 
-			snprintf(id, sizeof(id), "%s", line + 8);
+			snprintf(id, sizeof(id), "%s", arg);
 			reply(cl->fd, r, (size_t)len);
 			if (passed >= 0)
 				close(passed);
 			client_close(cl);
 			sc_watch_release(ctx, id);
 			return;
-		} else if (!strcmp(line, "stop")) {
+		} else if (cmd == PS_CTL_STOP) {
 			reply(cl->fd, "ok\n", 3);
 			client_close(cl);
 			sc_shutdown(cl->ctx, "stop requested");
 			return;
-		} else if (!strcmp(line, "status")) {
+		} else if (cmd == PS_CTL_STATUS) {
 			if (passed >= 0)
 				close(passed);
 			reply_long(cl, sc_reply_status(cl->ctx));
 			return;
-		} else if (!strcmp(line, "listeners")) {
+		} else if (cmd == PS_CTL_LISTENERS) {
 			if (passed >= 0)
 				close(passed);
 			reply_long(cl, listeners(cl->ctx));
