@@ -126,42 +126,10 @@ static void on_signal(uv_signal_t *s, int signum)
 	sc_shutdown(s->data, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
-struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg)
+/* What sc_shutdown stops (core.c calls it through ctx->stop, so that the
+ * core names none of the subsystems that call it). */
+static void stop_all(struct sc_ctx *ctx)
 {
-	struct sc_forward *fw = calloc(1, sizeof(*fw)), **nv;
-
-	if (!fw)
-		return NULL;
-	nv = realloc(ctx->fw, (ctx->nfw + 1) * sizeof(*nv));
-	if (!nv) {
-		free(fw);
-		return NULL;
-	}
-	fw->cfg = *cfg;
-	fw->ctx = ctx;
-	ctx->fw = nv;
-	ctx->fw[ctx->nfw++] = fw;
-	return fw;
-}
-
-void sc_forward_remove(struct sc_ctx *ctx, struct sc_forward *fw)
-{
-	for (size_t i = 0; i < ctx->nfw; i++) {
-		if (ctx->fw[i] == fw) {
-			memmove(&ctx->fw[i], &ctx->fw[i + 1], (ctx->nfw - i - 1) * sizeof(ctx->fw[0]));
-			ctx->nfw--;
-			return;
-		}
-	}
-}
-
-void sc_shutdown(struct sc_ctx *ctx, const char *why)
-{
-	if (ctx->stopping)
-		return;
-	ctx->stopping = true;
-	sc_log("stopping: %s", why);
-	sc_event(ctx, PS_EV_STOPPED, NULL, NULL, "%s", why);
 	sc_autoforward_stop(ctx);
 	sc_tcp_stop(ctx);
 	sc_udp_stop(ctx);
@@ -171,13 +139,12 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 	uv_close((uv_handle_t *)&ctx->sig_term, NULL);
 	uv_close((uv_handle_t *)&ctx->sig_int, NULL);
 	uv_close((uv_handle_t *)&ctx->log_timer, NULL);
-	sc_log_flush(true);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"id", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
-	struct sc_ctx ctx = {.ctl_fd = -1, .diag_fd = -1, .route_fd = -1, .factory_fd = -1};
+	struct sc_ctx ctx = {.ctl_fd = -1, .diag_fd = -1, .route_fd = -1, .factory_fd = -1, .stop = stop_all};
 	const char *id = NULL, *what;
 	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY}; /* unknown: nothing to warn of */
 	int c, rc;

@@ -66,9 +66,10 @@ struct sc_ctx {
 
 	unsigned conns_live, max_conns; /* TCP connections and UDP flows */
 	uint64_t udp_idle_ms;
-	struct sc_udp *udp;	  /* UDP state, see udp.c */
-	struct sc_conn *conns;	  /* every live connection, for shutdown */
-	struct sc_events *events; /* events.c */
+	struct sc_udp *udp;		  /* UDP state, see udp.c */
+	struct sc_conn *conns;		  /* every live connection, for shutdown */
+	struct sc_events *events;	  /* events.c */
+	void (*stop)(struct sc_ctx *ctx); /* what sc_shutdown stops (main.c) */
 	bool stopping;
 };
 
@@ -213,7 +214,7 @@ char *sc_reply_listeners(const struct sc_listener *l, size_t n, size_t ntcp, int
 int sc_control_start(struct sc_ctx *ctx);
 void sc_control_stop(struct sc_ctx *ctx);
 
-/* Adds a forward for CFG (its listener in CFG->fd) to CTX; NULL when out of
+/* core.c: adds a forward for CFG (its listener in CFG->fd) to CTX; NULL when out of
  * memory. Remove takes it out of CTX->fw; the caller frees it once its
  * handles are closed. */
 struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg);
@@ -229,7 +230,7 @@ bool sc_watch_running(const char *id);
 void sc_watch_stop(struct sc_ctx *ctx);
 void sc_watch_free(void);
 
-/* Stops everything; the loop ends once handles are closed. */
+/* core.c: stops everything (ctx->stop); the loop ends once handles are closed. */
 void sc_shutdown(struct sc_ctx *ctx, const char *why);
 
 #endif
