@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PORTSIDE_CTL_DOCTOR_H
+#define PORTSIDE_CTL_DOCTOR_H
+
+/* Inside portsidectl doctor: a finding, the app's listeners as the sidecar
+ * reports them, and the part that explains automatic forwarding
+ * (doctor_auto.c). */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../oci/forwards.h"
+#include "ctl.h"
+
+#define FINDINGS_MAX 128
+
+struct finding {
+	const char *status; /* "ok", "skipped" (by design, said why) or "problem" */
+	char mapping[96];
+	char detail[512];
+	char fix[512];
+	unsigned port, proto; /* the container's port it is about; 0 for all */
+};
+
+/* The listeners of the container, as the sidecar sees them. */
+struct seen {
+	unsigned proto;
+	unsigned port;
+	struct oci_ip ip; /* an IPv4-mapped one as the IPv4 address it maps */
+	bool dual;
+	bool mapped; /* bound as [::ffff:IP] */
+};
+
+/* The addresses the app listens on for PORT, "127.0.0.1:3000, [::]:3000". */
+void ctl_addr_list(const struct seen *s, size_t n, unsigned port, char *buf, size_t len);
+
+/* Why the app's TCP port PORT, which no mapping names, is or is not
+ * forwarded automatically, into F: what the sidecar decided
+ * (sidecar/autoforward.c), said with its fix. L: the sidecar's forwards. */
+void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const struct seen *s, size_t n, unsigned port,
+		       const struct ctl_fwd *l, size_t nl, struct finding *f);
+
+#endif
