@@ -15,7 +15,7 @@
 #include "../oci/policy.h"
 #include "../oci/ports.h"
 #include "ctl.h"
-#include "doctor.h"
+#include "findings.h"
 
 static size_t read_listeners(json_object *reply, struct seen *out, size_t max)
 {
@@ -41,28 +41,6 @@ static size_t read_listeners(json_object *reply, struct seen *out, size_t max)
 		n++;
 	}
 	return n;
-}
-
-void ctl_addr_list(const struct seen *s, size_t n, unsigned port, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && off < len; i++) {
-		char a[OCI_IP_LEN + 24];
-
-		if (s[i].port != port)
-			continue;
-		if (s[i].mapped) {
-			char v4[OCI_IP_LEN];
-
-			oci_ip_format(&s[i].ip, v4);
-			snprintf(a, sizeof(a), "[::ffff:%s]:%u", v4, port);
-		} else {
-			ctl_format_addr(&s[i].ip, port, a, sizeof(a));
-		}
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "", a);
-	}
 }
 
 /* The ports the app listens on that no mapping of REC uses, "9000 (127.0.0.1

@@ -11,7 +11,7 @@
 #include "../oci/cleanup.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
-#include "doctor.h"
+#include "findings.h"
 
 /* True when a TCP socket of the host's network namespace listens on PORT. */
 static bool host_listens(unsigned port)
@@ -178,4 +178,26 @@ void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const str
 		 "not forwarded: every port of the policy's autoforwardPorts is taken (%s)", list);
 	snprintf(f->fix, sizeof(f->fix),
 		 "map %u to a free host port in io.portside.ports, or stop what holds one of those ports", port);
+}
+
+void ctl_addr_list(const struct seen *s, size_t n, unsigned port, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++) {
+		char a[OCI_IP_LEN + 24];
+
+		if (s[i].port != port)
+			continue;
+		if (s[i].mapped) {
+			char v4[OCI_IP_LEN];
+
+			oci_ip_format(&s[i].ip, v4);
+			snprintf(a, sizeof(a), "[::ffff:%s]:%u", v4, port);
+		} else {
+			ctl_format_addr(&s[i].ip, port, a, sizeof(a));
+		}
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", off ? ", " : "", a);
+	}
 }

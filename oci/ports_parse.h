@@ -3,8 +3,9 @@
 #define PORTSIDE_OCI_PORTS_PARSE_H
 
 /* Inside oci/: what the two spellings of io.portside.ports share while one
- * list of mappings is built (ports.c: the compact spelling, the checks and
- * the entry point; ports_json.c: the JSON spelling). */
+ * list of mappings is built. ports.c: the list, its builder and the compact
+ * spelling; ports_json.c: the JSON spelling; ports_read.c, above both: the
+ * entry point and the checks across entries. */
 
 #include "ports.h"
 
@@ -33,7 +34,10 @@ int oci_ports_parse_proto(const char *s, size_t n, uint8_t *proto);
 int oci_ports_settle_visibility(struct oci_mapping *m, const struct oci_policy *pol, const enum oci_visibility *given,
 				const char *pfx, struct oci_err *e);
 
-/* The JSON spelling: an array of objects, each a mapping. */
+/* The compact spelling (ports.c): [HOSTIP:]EXTERNAL:LOCAL[/PROTO], ranges. */
+void oci_ports_parse_compact(struct builder *b, const char *v, size_t len);
+
+/* The JSON spelling (ports_json.c): an array of objects, each a mapping. */
 void oci_ports_parse_json(struct builder *b, const char *v, size_t len);
 
 #endif

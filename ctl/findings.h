@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef PORTSIDE_CTL_DOCTOR_H
-#define PORTSIDE_CTL_DOCTOR_H
+#ifndef PORTSIDE_CTL_FINDINGS_H
+#define PORTSIDE_CTL_FINDINGS_H
 
 /* Inside portsidectl doctor: a finding, the app's listeners as the sidecar
  * reports them, and the part that explains automatic forwarding
@@ -31,10 +31,10 @@ struct seen {
 	bool mapped; /* bound as [::ffff:IP] */
 };
 
-/* The addresses the app listens on for PORT, "127.0.0.1:3000, [::]:3000". */
+/* doctor_auto.c: the addresses the app listens on for PORT, "127.0.0.1:3000, [::]:3000". */
 void ctl_addr_list(const struct seen *s, size_t n, unsigned port, char *buf, size_t len);
 
-/* Why the app's TCP port PORT, which no mapping names, is or is not
+/* doctor_auto.c: why the app's TCP port PORT, which no mapping names, is or is not
  * forwarded automatically, into F: what the sidecar decided
  * (sidecar/autoforward.c), said with its fix. L: the sidecar's forwards. */
 void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const struct seen *s, size_t n, unsigned port,
