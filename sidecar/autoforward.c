@@ -25,15 +25,13 @@ struct sc_auto {
 	uint8_t skipped[65536 / 8]; /* ports said to be skipped, while they stay open */
 };
 
-static struct sc_auto *state;
-
 /* A port the app opened that is not forwarded by design: one event while
  * it stays open (the app may open and close it in a loop). */
 static void skipped(struct sc_ctx *ctx, unsigned port, const char *reason, const char *why)
 {
-	if (state->skipped[port / 8] & (1u << (port % 8)))
+	if (ctx->autoforward->skipped[port / 8] & (1u << (port % 8)))
 		return;
-	state->skipped[port / 8] |= (uint8_t)(1u << (port % 8));
+	ctx->autoforward->skipped[port / 8] |= (uint8_t)(1u << (port % 8));
 	sc_event(ctx, PS_EV_REFUSED, &(struct oci_forward){.local_port = (uint16_t)port}, reason,
 		 "not forwarded automatically: %s", why);
 }
@@ -114,7 +112,7 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 	/* One app must not take every hand-out port from the host's other
 	 * containers: the policy bounds how many it holds at once. */
 	if (auto_count(ctx) >= ctx->rec->max_autoforwards) {
-		if (!(state->failed[port / 8] & (1u << (port % 8)))) {
+		if (!(ctx->autoforward->failed[port / 8] & (1u << (port % 8)))) {
 			sc_log_limited("cannot forward local port %u/tcp automatically: %u automatic forwards already "
 				       "(policy maxAutoforwards)",
 				       port, ctx->rec->max_autoforwards);
@@ -123,7 +121,7 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 				 "not forwarded automatically: %u ports are already (policy maxAutoforwards)",
 				 ctx->rec->max_autoforwards);
 		}
-		state->failed[port / 8] |= (uint8_t)(1u << (port % 8));
+		ctx->autoforward->failed[port / 8] |= (uint8_t)(1u << (port % 8));
 		return;
 	}
 	for (size_t k = 0; k < ctx->rec->n_auto_ports && rc == -EADDRINUSE; k++) {
@@ -133,7 +131,7 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 		rc = bind_all(ctx, ext, fds);
 	}
 	if (rc < 0) {
-		if (!(state->failed[port / 8] & (1u << (port % 8)))) {
+		if (!(ctx->autoforward->failed[port / 8] & (1u << (port % 8)))) {
 			const char *why = rc == -EADDRINUSE ? "no free port left in the policy's autoforwardPorts"
 							    : strerror(-rc);
 
@@ -141,10 +139,10 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 			sc_event(ctx, PS_EV_REFUSED, &(struct oci_forward){.local_port = (uint16_t)port},
 				 rc == -EADDRINUSE ? "no-free-port" : "bind", "not forwarded automatically: %s", why);
 		}
-		state->failed[port / 8] |= (uint8_t)(1u << (port % 8));
+		ctx->autoforward->failed[port / 8] |= (uint8_t)(1u << (port % 8));
 		return;
 	}
-	state->failed[port / 8] &= (uint8_t) ~(1u << (port % 8));
+	ctx->autoforward->failed[port / 8] &= (uint8_t) ~(1u << (port % 8));
 	for (size_t i = 0; i < ctx->rec->n_bind; i++) {
 		struct oci_forward cfg = {
 			.local_port = (uint16_t)port,
@@ -223,12 +221,12 @@ static void on_tick(uv_timer_t *t)
 	for (unsigned p = 0; p < 65536 && n < MAX_SEEN; p++) {
 		bool still = false;
 
-		if (!(state->skipped[p / 8] & (1u << (p % 8))))
+		if (!(ctx->autoforward->skipped[p / 8] & (1u << (p % 8))))
 			continue;
 		for (size_t k = 0; k < n && !still; k++)
 			still = seen[k].port == p;
 		if (!still)
-			state->skipped[p / 8] &= (uint8_t) ~(1u << (p % 8));
+			ctx->autoforward->skipped[p / 8] &= (uint8_t) ~(1u << (p % 8));
 	}
 	/* Ports the app closed. A full table may have cut the list: then
 	 * nothing is known to be closed. */
@@ -254,24 +252,24 @@ int sc_autoforward_start(struct sc_ctx *ctx)
 	if (ctx->rec->autoforward == OCI_AUTOFORWARD_NEVER || ctx->rec->n_auto_ports == 0 ||
 	    ctx->rec->max_autoforwards == 0)
 		return 0;
-	state = calloc(1, sizeof(*state));
-	if (!state)
+	ctx->autoforward = calloc(1, sizeof(*ctx->autoforward));
+	if (!ctx->autoforward)
 		return UV_ENOMEM;
-	uv_timer_init(ctx->loop, &state->timer);
-	state->timer.data = ctx;
-	return uv_timer_start(&state->timer, on_tick, 0, AUTO_TICK_MS);
+	uv_timer_init(ctx->loop, &ctx->autoforward->timer);
+	ctx->autoforward->timer.data = ctx;
+	return uv_timer_start(&ctx->autoforward->timer, on_tick, 0, AUTO_TICK_MS);
 }
 
 static void on_closed(uv_handle_t *h)
 {
-	(void)h;
-	free(state);
-	state = NULL;
+	struct sc_ctx *ctx = h->data;
+
+	free(ctx->autoforward);
+	ctx->autoforward = NULL;
 }
 
 void sc_autoforward_stop(struct sc_ctx *ctx)
 {
-	(void)ctx;
-	if (state && !uv_is_closing((uv_handle_t *)&state->timer))
-		uv_close((uv_handle_t *)&state->timer, on_closed);
+	if (ctx->autoforward && !uv_is_closing((uv_handle_t *)&ctx->autoforward->timer))
+		uv_close((uv_handle_t *)&ctx->autoforward->timer, on_closed);
 }

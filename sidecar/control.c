@@ -27,8 +27,6 @@ struct ctl_client {
 	struct ctl_client *next; /* every open client, for shutdown */
 };
 
-static struct ctl_client *clients;
-
 static void on_client_closed(uv_handle_t *h)
 {
 	struct ctl_client *cl = h->data;
@@ -40,7 +38,7 @@ static void on_client_closed(uv_handle_t *h)
 
 static void client_close(struct ctl_client *cl)
 {
-	for (struct ctl_client **pp = &clients; *pp; pp = &(*pp)->next) {
+	for (struct ctl_client **pp = &cl->ctx->ctl_clients; *pp; pp = &(*pp)->next) {
 		if (*pp == cl) {
 			*pp = cl->next;
 			break;
@@ -138,7 +136,7 @@ static void on_request(uv_poll_t *p, int st, int events)
 			/* ID's poststop ran. Reply first: releasing the last one
 			 * stops the sidecar, and this client with it. */
 			struct sc_ctx *ctx = cl->ctx;
-			unsigned left = sc_watch_remaining() - (sc_watch_running(arg) ? 1 : 0);
+			unsigned left = sc_watch_remaining(ctx) - (sc_watch_running(ctx, arg) ? 1 : 0);
 			char r[32], id[sizeof(line)];
 			int len = ps_ctl_remaining_encode(left, r, sizeof(r));
 
@@ -194,8 +192,8 @@ static void on_connect(uv_poll_t *p, int st, int events)
 	cl->ctx = ctx;
 	uv_poll_init_socket(ctx->loop, &cl->poll, fd);
 	cl->poll.data = cl;
-	cl->next = clients;
-	clients = cl;
+	cl->next = ctx->ctl_clients;
+	ctx->ctl_clients = cl;
 	uv_poll_start(&cl->poll, UV_READABLE, on_request);
 }
 
@@ -211,8 +209,8 @@ int sc_control_start(struct sc_ctx *ctx)
 
 void sc_control_stop(struct sc_ctx *ctx)
 {
-	while (clients)
-		client_close(clients);
+	while (ctx->ctl_clients)
+		client_close(ctx->ctl_clients);
 	if (!uv_is_closing((uv_handle_t *)&ctx->ctl_poll))
 		uv_close((uv_handle_t *)&ctx->ctl_poll, NULL);
 }

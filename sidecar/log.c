@@ -35,6 +35,9 @@ struct kind {
 	bool used;
 };
 
+/* The one piece of process-wide state the sidecar keeps: the log is its
+ * stderr, written from before a context exists (main's fail) to after it is
+ * gone, like stderr itself. */
 static struct {
 	char short_id[13];
 	int old_fd; /* sidecar.log.1, or -1: no rotation */

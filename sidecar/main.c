@@ -249,7 +249,7 @@ int main(int argc, char **argv)
 	uv_run(ctx.loop, UV_RUN_DEFAULT);
 
 	uv_loop_close(ctx.loop);
-	sc_watch_free();
+	sc_watch_free(&ctx);
 	close(ctx.ctl_fd);
 	close(ctx.diag_fd);
 	close(ctx.route_fd);

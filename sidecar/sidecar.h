@@ -69,6 +69,9 @@ struct sc_ctx {
 	struct sc_udp *udp;		  /* UDP state, see udp.c */
 	struct sc_conn *conns;		  /* every live connection, for shutdown */
 	struct sc_events *events;	  /* events.c */
+	struct sc_auto *autoforward;	  /* autoforward.c */
+	struct sc_watch *watched;	  /* watch.c: the containers served */
+	struct ctl_client *ctl_clients;	  /* control.c: requests being answered */
 	void (*stop)(struct sc_ctx *ctx); /* what sc_shutdown stops (main.c) */
 	bool stopping;
 };
@@ -225,10 +228,10 @@ void sc_forward_remove(struct sc_ctx *ctx, struct sc_forward *fw);
  * ran. Remaining: how many still run. */
 int sc_watch_add(struct sc_ctx *ctx, const char *id, int pidfd);
 int sc_watch_release(struct sc_ctx *ctx, const char *id);
-unsigned sc_watch_remaining(void);
-bool sc_watch_running(const char *id);
+unsigned sc_watch_remaining(const struct sc_ctx *ctx);
+bool sc_watch_running(const struct sc_ctx *ctx, const char *id);
 void sc_watch_stop(struct sc_ctx *ctx);
-void sc_watch_free(void);
+void sc_watch_free(struct sc_ctx *ctx);
 
 /* core.c: stops everything (ctx->stop); the loop ends once handles are closed. */
 void sc_shutdown(struct sc_ctx *ctx, const char *why);

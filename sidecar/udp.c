@@ -49,10 +49,8 @@ struct sc_udp {
 	struct flow *buckets[BUCKETS];
 	struct flow *all;
 	uv_timer_t sweep;
+	unsigned char dgram[65536]; /* one datagram at a time: one thread */
 };
-
-/* One datagram at a time: the loop is single-threaded. */
-static unsigned char dgram[65536];
 
 static unsigned hash(const struct sc_forward *fw, const struct sockaddr_storage *a)
 {
@@ -134,7 +132,7 @@ static void on_reply(uv_poll_t *p, int status, int events)
 		} cbuf;
 		struct iovec iov;
 		struct msghdr msg = {.msg_name = &f->client, .msg_namelen = f->clen, .msg_iov = &iov, .msg_iovlen = 1};
-		ssize_t n = recv(f->fd, dgram, sizeof(dgram), MSG_DONTWAIT);
+		ssize_t n = recv(f->fd, ctx->udp->dgram, sizeof(ctx->udp->dgram), MSG_DONTWAIT);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -154,7 +152,7 @@ static void on_reply(uv_poll_t *p, int status, int events)
 			continue;
 		}
 		f->credit--;
-		iov.iov_base = dgram;
+		iov.iov_base = ctx->udp->dgram;
 		iov.iov_len = (size_t)n;
 		memset(&cbuf, 0, sizeof(cbuf));
 		msg.msg_control = cbuf.buf;
@@ -259,7 +257,7 @@ static void on_dgram(uv_poll_t *p, int status, int events)
 			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
 		} cbuf;
 		struct sockaddr_storage client;
-		struct iovec iov = {.iov_base = dgram, .iov_len = sizeof(dgram)};
+		struct iovec iov = {.iov_base = ctx->udp->dgram, .iov_len = sizeof(ctx->udp->dgram)};
 		struct msghdr msg = {.msg_name = &client,
 				     .msg_namelen = sizeof(client),
 				     .msg_iov = &iov,
@@ -276,7 +274,7 @@ static void on_dgram(uv_poll_t *p, int status, int events)
 				break;
 		if (!f && !(f = flow_open(fw, &client, msg.msg_namelen, &msg)))
 			continue;
-		if (send(f->fd, dgram, (size_t)n, MSG_DONTWAIT) == n)
+		if (send(f->fd, ctx->udp->dgram, (size_t)n, MSG_DONTWAIT) == n)
 			fw->bytes_in += (uint64_t)n;
 		f->last = uv_now(ctx->loop);
 		f->credit = f->credit + REPLY_CREDIT > REPLY_CREDIT_MAX ? REPLY_CREDIT_MAX : f->credit + REPLY_CREDIT;

@@ -20,13 +20,11 @@ struct sc_watch {
 	struct sc_watch *next;
 };
 
-static struct sc_watch *watched;
-
-unsigned sc_watch_remaining(void)
+unsigned sc_watch_remaining(const struct sc_ctx *ctx)
 {
 	unsigned n = 0;
 
-	for (struct sc_watch *w = watched; w; w = w->next)
+	for (struct sc_watch *w = ctx->watched; w; w = w->next)
 		n += !w->done;
 	return n;
 }
@@ -45,8 +43,8 @@ static void finish(struct sc_ctx *ctx, struct sc_watch *w, const char *how)
 		return;
 	w->done = true;
 	uv_close((uv_handle_t *)&w->poll, on_closed);
-	sc_log("container %.12s %s; %u still in the network namespace", w->id, how, sc_watch_remaining());
-	if (sc_watch_remaining() == 0)
+	sc_log("container %.12s %s; %u still in the network namespace", w->id, how, sc_watch_remaining(ctx));
+	if (sc_watch_remaining(ctx) == 0)
 		sc_shutdown(ctx, "no container is left in the network namespace");
 }
 
@@ -64,7 +62,7 @@ int sc_watch_add(struct sc_ctx *ctx, const char *id, int pidfd)
 	struct sc_watch *w;
 	int rc;
 
-	for (w = watched; w; w = w->next) {
+	for (w = ctx->watched; w; w = w->next) {
 		if (!strcmp(w->id, id) && !w->done) {
 			close(pidfd); /* a re-run createRuntime: watched already */
 			return 0;
@@ -82,14 +80,14 @@ int sc_watch_add(struct sc_ctx *ctx, const char *id, int pidfd)
 		return rc;
 	}
 	w->poll.data = w;
-	w->next = watched;
-	watched = w;
+	w->next = ctx->watched;
+	ctx->watched = w;
 	return 0;
 }
 
-bool sc_watch_running(const char *id)
+bool sc_watch_running(const struct sc_ctx *ctx, const char *id)
 {
-	for (struct sc_watch *w = watched; w; w = w->next)
+	for (struct sc_watch *w = ctx->watched; w; w = w->next)
 		if (!strcmp(w->id, id) && !w->done)
 			return true;
 	return false;
@@ -97,7 +95,7 @@ bool sc_watch_running(const char *id)
 
 int sc_watch_release(struct sc_ctx *ctx, const char *id)
 {
-	for (struct sc_watch *w = watched; w; w = w->next) {
+	for (struct sc_watch *w = ctx->watched; w; w = w->next) {
 		if (!strcmp(w->id, id) && !w->done) {
 			finish(ctx, w, "was removed");
 			return 0;
@@ -109,7 +107,7 @@ int sc_watch_release(struct sc_ctx *ctx, const char *id)
 void sc_watch_stop(struct sc_ctx *ctx)
 {
 	(void)ctx;
-	for (struct sc_watch *w = watched; w; w = w->next) {
+	for (struct sc_watch *w = ctx->watched; w; w = w->next) {
 		if (!w->done) {
 			w->done = true;
 			uv_close((uv_handle_t *)&w->poll, on_closed);
@@ -117,12 +115,12 @@ void sc_watch_stop(struct sc_ctx *ctx)
 	}
 }
 
-void sc_watch_free(void)
+void sc_watch_free(struct sc_ctx *ctx)
 {
-	while (watched) {
-		struct sc_watch *w = watched;
+	while (ctx->watched) {
+		struct sc_watch *w = ctx->watched;
 
-		watched = w->next;
+		ctx->watched = w->next;
 		free(w);
 	}
 }
