@@ -199,29 +199,27 @@ static int bind_mapping(const struct oci_mapping *m, const struct oci_policy *po
 	bool defaults;
 	size_t n = addresses(m, pol, pool_addr, ips, &defaults);
 
-	for (size_t i = 0; i < n; i++) {
-		int fd = ps_listen(&ips[i], ext, m->proto);
+	int fds[OCI_POLICY_MAX_HOSTIPS];
+	size_t bad = 0;
+	int rc = ps_listen_all(ips, n, ext, m->proto, defaults, fds, &bad);
 
-		/* A host without IPv6 still serves the IPv4 default (and a
-		 * private mapping its IPv4 loopback). */
-		if (defaults && ips[i].family == AF_INET6 && (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL))
-			continue;
-		if (fd < 0) {
-			if (!(quiet && fd == -EADDRINUSE))
-				explain(fd, &ips[i], ext, m->proto, m, e);
-			goto undo;
-		}
-		if (add_forward(f, m, &ips[i], ext, is_auto, fd) < 0) {
-			close(fd);
+	if (rc < 0) {
+		if (!(quiet && rc == -EADDRINUSE))
+			explain(rc, &ips[bad], ext, m->proto, m, e);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] < 0)
+			continue; /* no IPv6 here: the IPv4 half serves */
+		if (add_forward(f, m, &ips[i], ext, is_auto, fds[i]) < 0) {
 			oci_err_add(e, ENOMEM, "out of memory");
-			fd = -ENOMEM;
-			goto undo;
+			for (size_t k = i; k < n; k++)
+				if (fds[k] >= 0)
+					close(fds[k]);
+			while (f->n > first)
+				close(f->v[--f->n].fd);
+			return -ENOMEM;
 		}
-		continue;
-	undo:
-		while (f->n > first)
-			close(f->v[--f->n].fd);
-		return fd;
 	}
 	return 0;
 }

@@ -54,3 +54,26 @@ int ps_listen(const struct oci_ip *ip, unsigned port, unsigned proto)
 	}
 	return fd;
 }
+
+int ps_listen_all(const struct oci_ip *ips, size_t n, unsigned port, unsigned proto, bool defaults, int *fds,
+		  size_t *failed)
+{
+	for (size_t i = 0; i < n; i++) {
+		int fd = ps_listen(&ips[i], port, proto);
+
+		fds[i] = -1;
+		if (defaults && ips[i].family == AF_INET6 && (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL))
+			continue;
+		if (fd < 0) {
+			*failed = i;
+			while (i-- > 0)
+				if (fds[i] >= 0) {
+					close(fds[i]);
+					fds[i] = -1;
+				}
+			return fd;
+		}
+		fds[i] = fd;
+	}
+	return 0;
+}

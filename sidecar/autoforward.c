@@ -78,29 +78,13 @@ static bool external_taken(const struct sc_ctx *ctx, unsigned port)
 	return false;
 }
 
-/* Binds EXT on every bind address; all or nothing. Fills FDS (-1 for an
- * address skipped: no IPv6 on this host). Returns 0 or -errno. */
+/* Binds EXT on every bind address, all or nothing, as the hook binds an
+ * explicit mapping (lib/listen.c). */
 static int bind_all(const struct sc_ctx *ctx, unsigned ext, int *fds)
 {
-	for (size_t i = 0; i < ctx->rec->n_bind; i++) {
-		const struct oci_ip *ip = &ctx->rec->bind[i];
-		int fd = ps_listen(ip, ext, OCI_PROTO_TCP);
+	size_t bad;
 
-		fds[i] = -1;
-		/* No IPv6 on this host: the IPv4 half serves (:: or, for a
-		 * private policy, ::1 with 127.0.0.1). */
-		if ((fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL) && ip->family == AF_INET6 &&
-		    (oci_ip_is_any(ip) || oci_ip_is_loopback(ip)))
-			continue;
-		if (fd < 0) {
-			while (i-- > 0)
-				if (fds[i] >= 0)
-					close(fds[i]);
-			return fd;
-		}
-		fds[i] = fd;
-	}
-	return 0;
+	return ps_listen_all(ctx->rec->bind, ctx->rec->n_bind, ext, OCI_PROTO_TCP, true, fds, &bad);
 }
 
 static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)

@@ -4,6 +4,7 @@
  * shutdown stops is main's, through ctx->stop, so that no call runs back up. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sidecar.h"
 
@@ -46,4 +47,12 @@ void sc_shutdown(struct sc_ctx *ctx, const char *why)
 	if (ctx->stop)
 		ctx->stop(ctx);
 	sc_log_flush(true);
+}
+
+void sc_forward_closed(uv_handle_t *h)
+{
+	struct sc_forward *fw = h->data;
+
+	close(fw->cfg.fd);
+	fw->cfg.fd = -1;
 }

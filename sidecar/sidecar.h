@@ -222,6 +222,9 @@ void sc_control_stop(struct sc_ctx *ctx);
  * handles are closed. */
 struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg);
 void sc_forward_remove(struct sc_ctx *ctx, struct sc_forward *fw);
+/* core.c: the close callback of a forward's poll handle (its data the
+ * forward): the listener closes once the handle is. */
+void sc_forward_closed(uv_handle_t *h);
 
 /* watch.c: the containers served, each by a pidfd of its init (ownership of
  * PIDFD passes). The sidecar stops when none is left. Release: ID's poststop

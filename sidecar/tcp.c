@@ -527,14 +527,6 @@ int sc_tcp_start(struct sc_ctx *ctx)
 	return 0;
 }
 
-static void on_listener_closed(uv_handle_t *h)
-{
-	struct sc_forward *fw = h->data;
-
-	close(fw->cfg.fd);
-	fw->cfg.fd = -1;
-}
-
 static void on_retired_closed(uv_handle_t *h)
 {
 	struct sc_forward *fw = h->data;
@@ -576,7 +568,7 @@ void sc_tcp_stop(struct sc_ctx *ctx)
 		struct sc_forward *fw = ctx->fw[i];
 
 		if (fw->cfg.proto == OCI_PROTO_TCP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
-			uv_close((uv_handle_t *)&fw->poll, on_listener_closed);
+			uv_close((uv_handle_t *)&fw->poll, sc_forward_closed);
 	}
 	if (!ctx->tcp)
 		return;

@@ -330,14 +330,6 @@ int sc_udp_start(struct sc_ctx *ctx)
 	return uv_timer_start(&ctx->udp->sweep, on_sweep, every, every);
 }
 
-static void on_listener_closed(uv_handle_t *h)
-{
-	struct sc_forward *fw = h->data;
-
-	close(fw->cfg.fd);
-	fw->cfg.fd = -1;
-}
-
 static void on_udp_freed(uv_handle_t *h)
 {
 	struct sc_ctx *ctx = h->data;
@@ -354,7 +346,7 @@ void sc_udp_stop(struct sc_ctx *ctx)
 		struct sc_forward *fw = ctx->fw[i];
 
 		if (fw->cfg.proto == OCI_PROTO_UDP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
-			uv_close((uv_handle_t *)&fw->poll, on_listener_closed);
+			uv_close((uv_handle_t *)&fw->poll, sc_forward_closed);
 	}
 	while (ctx->udp->all)
 		flow_close(ctx, ctx->udp->all);
