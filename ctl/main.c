@@ -7,6 +7,7 @@
 
 #include "../oci/policy.h"
 
+#include "../lib/warn.h"
 #include "ctl.h"
 
 #include "paths.h" /* generated: PORTSIDE_VERSION */
@@ -15,11 +16,9 @@ void ctl_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("portsidectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ps_vwarn("portsidectl", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static int ctl_version(int argc, char **argv);

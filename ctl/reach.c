@@ -13,6 +13,7 @@
 #include "../oci/cleanup.h"
 #include "../oci/ports.h"
 #include "ctl.h"
+#include "../lib/clock.h"
 
 #define WAIT_DEFAULT_S 30
 #define WAIT_MAX_S     86400
@@ -114,14 +115,6 @@ int ctl_url(int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int ctl_wait(int argc, char **argv)
 {
 	static const struct option opts[] = {{"timeout", required_argument, NULL, 't'}, {NULL, 0, NULL, 0}};
@@ -142,7 +135,7 @@ int ctl_wait(int argc, char **argv)
 		ctl_warn("usage: portsidectl wait ID PORT [--timeout SECONDS] (PORT: the container's port, 1-65535)");
 		return CTL_EXIT_USAGE;
 	}
-	uint64_t end = mono_ms() + (uint64_t)timeout * 1000;
+	int64_t end = ps_now_ms() + (int64_t)timeout * 1000;
 	for (;;) {
 		/* The container may not be there yet: started and waited for
 		 * in one breath. */
@@ -168,7 +161,7 @@ int ctl_wait(int argc, char **argv)
 				return CTL_EXIT_INVALID;
 			}
 		}
-		if (timeout && mono_ms() >= end)
+		if (timeout && ps_now_ms() >= end)
 			break;
 		usleep(WAIT_POLL_MS * 1000);
 	}

@@ -21,6 +21,7 @@
 #include "../oci/annotations.h"
 #include "../oci/cleanup.h"
 #include "ctl.h"
+#include "../lib/clock.h"
 
 #define PREFIX_MIN	  8
 #define PODMAN_TIMEOUT_MS 10000
@@ -119,14 +120,6 @@ static bool podman_name_valid(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Asks podman for NAME's id (no shell; NAME checked first). 0 with the id in
  * ID, -ENOENT when podman is not installed or has no such container. */
 static int podman_id(const char *name, char *id, size_t len)
@@ -137,7 +130,7 @@ static int podman_id(const char *name, char *id, size_t len)
 	size_t got = 0;
 	int p[2], status = 0;
 	pid_t pid;
-	uint64_t end = mono_ms() + PODMAN_TIMEOUT_MS;
+	uint64_t end = ps_now_ms() + PODMAN_TIMEOUT_MS;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
@@ -154,7 +147,7 @@ static int podman_id(const char *name, char *id, size_t len)
 	}
 	for (;;) {
 		struct pollfd pf = {p[0], POLLIN, 0};
-		uint64_t now = mono_ms();
+		uint64_t now = ps_now_ms();
 		ssize_t n;
 
 		if (now >= end || poll(&pf, 1, (int)(end - now)) <= 0) {
@@ -237,8 +230,10 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet)
 		goto out;
 	}
 	if (oci_id_valid(arg) && alen < PREFIX_MIN)
-		say(quiet, "'%.64s' is too short: give at least %d characters of the id (see portsidectl ls)", arg,
-		    PREFIX_MIN);
+		say(quiet,
+		    "no container portside forwards is named '%.64s', and an id's prefix needs at least %d characters "
+		    "(see portsidectl ls)",
+		    arg, PREFIX_MIN);
 	else
 		say(quiet,
 		    "no container portside forwards matches '%.64s' (an id, 8 or more of its first characters, a "

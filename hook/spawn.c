@@ -25,6 +25,7 @@
 #include "../lib/sidecar_fds.h"
 #include "../oci/cleanup.h"
 #include "hook.h"
+#include "../lib/clock.h"
 
 /* In the grandchild: moves every fd it must keep to its fixed number, closes
  * the rest, execs. Never returns; failures are reported on the ready pipe. */
@@ -144,25 +145,17 @@ static void raise_nofile(unsigned max_conns, size_t nlisteners)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads the readiness report: "pid N\n" from the intermediate child, then
  * "ok\n" or "error: WHY\n" from the sidecar. */
 static int read_report(int fd, char *buf, size_t len, pid_t *pid, struct oci_err *e)
 {
-	long deadline = now_ms() + HOOK_READY_TIMEOUT_MS;
+	long deadline = ps_now_ms() + HOOK_READY_TIMEOUT_MS;
 	size_t got = 0;
 
 	*pid = 0;
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long left = deadline - now_ms();
+		long left = deadline - ps_now_ms();
 		char *nl;
 		ssize_t r;
 

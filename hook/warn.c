@@ -4,15 +4,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "../lib/warn.h"
 #include "hook.h"
 
 void hook_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("portside: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	ps_vwarn("portside", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }

@@ -13,23 +13,16 @@
 
 #include "../oci/cleanup.h"
 #include "../oci/state.h"
+#include "clock.h"
 #include "fdpass.h"
 #include "rundir.h"
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int wait_fd(int fd, short ev, long deadline)
 {
 	struct pollfd p = {.fd = fd, .events = ev};
 
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = deadline - ps_now_ms();
 		int r;
 
 		if (left <= 0)
@@ -46,7 +39,7 @@ static int ps_control_call_fd(const char *id, const char *cmd, int pass, char *r
 {
 	struct sockaddr_un sa;
 	cleanup_close int fd = -1, dirfd = -1;
-	long deadline = now_ms() + timeout_ms;
+	long deadline = ps_now_ms() + timeout_ms;
 	size_t got = 0;
 	char line[512]; /* "adopt " and an id (at most OCI_ID_MAX_LEN) fit */
 	int rc, n;

@@ -16,6 +16,7 @@
 
 #include "../lib/rundir.h"
 #include "sidecar.h"
+#include "../lib/clock.h"
 
 #define EV_WINDOW_MS  10000
 #define EV_PER_WINDOW 100
@@ -27,14 +28,6 @@ struct sc_events {
 	unsigned written;
 	unsigned long dropped;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 int sc_events_open(struct sc_ctx *ctx)
 {
@@ -79,7 +72,7 @@ void sc_event(struct sc_ctx *ctx, enum ps_event_kind kind, const struct oci_forw
 {
 	struct sc_events *ev = ctx->events;
 	struct ps_event e;
-	uint64_t now = mono_ms();
+	uint64_t now = ps_now_ms();
 	va_list ap;
 
 	if (!ev)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sidecar.h"
+#include "../lib/clock.h"
 
 #define LOG_WINDOW_MS	 10000
 #define LOG_KINDS	 64 /* kinds summarised at once; the oldest gives way */
@@ -44,14 +45,6 @@ static struct {
 	off_t size;
 	struct kind kinds[LOG_KINDS];
 } lg = {.old_fd = -1};
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void sc_log_init(const char *id)
 {
@@ -141,7 +134,7 @@ static uint64_t fnv(uint64_t h, const char *s)
 /* True when this occurrence is to be written; else it was counted. */
 static bool admit(const char *verb, const char *noun, unsigned port, const char *what)
 {
-	uint64_t now = mono_ms(), key = fnv(fnv(fnv(1469598103934665603ull ^ port, verb), noun), what);
+	uint64_t now = ps_now_ms(), key = fnv(fnv(fnv(1469598103934665603ull ^ port, verb), noun), what);
 	struct kind *k = NULL, *oldest = &lg.kinds[0];
 
 	for (size_t i = 0; i < LOG_KINDS && !k; i++) {
@@ -192,7 +185,7 @@ void sc_log_limited(const char *fmt, ...)
 
 void sc_log_flush(bool all)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = ps_now_ms();
 
 	for (size_t i = 0; i < LOG_KINDS; i++)
 		if (lg.kinds[i].used && (all || now - lg.kinds[i].since >= LOG_WINDOW_MS))
