@@ -25,7 +25,7 @@ int ctl_restore(int argc, char **argv);
 #include <stddef.h>
 
 #include "../lib/control.h"
-#include "../oci/forwards.h"
+#include "../lib/forwards.h"
 
 /* Sends CMD to ID's sidecar; its JSON reply, or NULL. The caller puts it. */
 json_object *ctl_ask(const char *id, enum ps_ctl_cmd cmd);

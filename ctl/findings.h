@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../oci/forwards.h"
+#include "../lib/forwards.h"
 #include "ctl.h"
 
 #define FINDINGS_MAX 128

@@ -11,7 +11,7 @@
 
 #include "../oci/config.h"
 #include "../oci/err.h"
-#include "../oci/forwards.h"
+#include "../lib/forwards.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
 #include "../oci/state.h"

@@ -8,7 +8,7 @@
  *   /run/portside/hook.log[.1]            the hook's refusals (lib/refusal.h), 0600
  *   /run/portside/netns/<dev>:<ino>       the id whose sidecar serves that netns
  *   /run/portside/containers/<id>/        one directory a container, 0700:
- *     forwards.json   what is forwarded (oci/forwards.h)
+ *     forwards.json   what is forwarded (forwards.h)
  *     bundle          the bundle it was started from (a poststop of the same
  *                     id from another runtime root leaves it alone)
  *     sidecar.pid     the sidecar's pid
@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "../oci/forwards.h"
+#include "forwards.h"
 
 #define PS_RUN_DIR_DEFAULT "/run/portside"
 #define PS_CONTAINERS_DIR  "containers"

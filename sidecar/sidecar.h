@@ -11,7 +11,7 @@
 #include <uv.h>
 
 #include "../lib/events.h"
-#include "../oci/forwards.h"
+#include "../lib/forwards.h"
 
 struct sc_ctx;
 struct sc_conn;

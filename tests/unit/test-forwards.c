@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The forwarding record (oci/forwards.c): what the hook writes, the sidecar
+/* The forwarding record (lib/forwards.c): what the hook writes, the sidecar
  * and portsidectl read back, label and visibility included. */
 #include "unit.h"
 
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "../../oci/cleanup.h"
-#include "../../oci/forwards.h"
+#include "../../lib/forwards.h"
 #include "../../oci/input.h"
 
 static struct oci_forwards *sample(void)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef PORTSIDE_OCI_FORWARDS_H
-#define PORTSIDE_OCI_FORWARDS_H
+#ifndef PORTSIDE_LIB_FORWARDS_H
+#define PORTSIDE_LIB_FORWARDS_H
 
-/* The forwarding record of one container, /run/portside/<id>/forwards.json:
+/* portside's own run-time record of one container, its forwards.json:
  * the hook writes it (with the host ports it actually bound), the sidecar
  * serves from it, portsidectl reads it. Encoding and decoding only; the
  * callers do the file I/O. */
@@ -12,11 +12,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "addr.h"
-#include "err.h"
-#include "policy.h"
-#include "ports.h"
-#include "state.h"
+#include "../oci/addr.h"
+#include "../oci/err.h"
+#include "../oci/policy.h"
+#include "../oci/ports.h"
+#include "../oci/state.h"
 
 #define OCI_FORWARDS_MAX_BYTES (1024 * 1024)
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
-#include "input.h"
-#include "ports.h"
+#include "../oci/cleanup.h"
+#include "../oci/input.h"
+#include "../oci/ports.h"
 
 void oci_forwards_free(struct oci_forwards *f)
 {
