@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The sidecar's log: fd 2, ROOT/containers/ID/sidecar.log.
+/* The sidecar's log: fd 2, the PS_SIDECAR_LOG file of its container (lib/rundir.h).
  *
  * Bounded whatever anyone sends: anyone who reaches a host port can make
  * the sidecar refuse connections and drop datagrams, and the app can open and
@@ -8,7 +8,7 @@
  *    the first of a kind in a window of LOG_WINDOW_MS is written, the rest
  *    counted and summarised in one line when the window ends ("refused 19873
  *    more connections to host port 18602 in the last 10 s: ...");
- *  - past LOG_ROTATE_BYTES the log is copied to sidecar.log.1 and emptied
+ *  - past LOG_ROTATE_BYTES the log is copied to the rotated file (PS_SIDECAR_LOG_OLD) and emptied
  *    (copy and truncate: the sidecar cannot rename in its root-owned state
  *    directory once it runs as nobody), so the two never hold more than
  *    2 x LOG_ROTATE_BYTES = 1 MiB. /run is a tmpfs every runtime needs. */
@@ -41,7 +41,7 @@ struct kind {
  * gone, like stderr itself. */
 static struct {
 	char short_id[13];
-	int old_fd; /* sidecar.log.1, or -1: no rotation */
+	int old_fd; /* the rotated log, or -1: no rotation */
 	off_t size;
 	struct kind kinds[LOG_KINDS];
 } lg = {.old_fd = -1};

@@ -94,7 +94,7 @@ void sc_event(struct sc_ctx *ctx, enum ps_event_kind kind, const struct oci_forw
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void sc_events_close(struct sc_ctx *ctx);
 
-/* The log rotates into OLD_FD (sidecar.log.1, opened read-write) from now on. */
+/* The log rotates into OLD_FD (PS_SIDECAR_LOG_OLD, opened read-write) from now on. */
 void sc_log_rotate_to(int old_fd);
 
 /* What others can make happen at will, rate-limited: "VERB a NOUN to host
