@@ -224,12 +224,31 @@ static int bind_mapping(const struct oci_mapping *m, const struct oci_policy *po
 	return 0;
 }
 
-static bool port_taken(const struct oci_forwards *f, unsigned port, unsigned proto)
+/* An exposed mapping's hand-out (ps_hand_out): a port this container has
+ * not taken already, bound quietly (a port in use means the next one). */
+struct hand_out {
+	const struct oci_mapping *m;
+	const struct oci_policy *pol;
+	const struct oci_ip *pool_addr;
+	struct oci_forwards *f;
+	struct oci_err *e;
+};
+
+static bool hand_out_taken(unsigned port, void *arg)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (f->v[i].external_port == port && f->v[i].proto == proto)
+	const struct hand_out *h = arg;
+
+	for (size_t i = 0; i < h->f->n; i++)
+		if (h->f->v[i].external_port == port && h->f->v[i].proto == h->m->proto)
 			return true;
 	return false;
+}
+
+static int hand_out_try(unsigned port, void *arg)
+{
+	struct hand_out *h = arg;
+
+	return bind_mapping(h->m, h->pol, h->pool_addr, port, true, true, h->f, h->e);
 }
 
 int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, const struct oci_ip *pool_addr,
@@ -263,22 +282,19 @@ int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, con
 			bind_mapping(m, pol, pool_addr, m->external_port, false, false, f, e);
 	}
 	for (size_t i = 0; i < ports->n && e->count == before; i++) {
-		const struct oci_mapping *m = &ports->v[i];
-		int rc = -EADDRINUSE;
+		struct hand_out h = {&ports->v[i], pol, pool_addr, f, e};
+		unsigned p;
+		int rc;
 
-		if (!m->expose || m->external_port)
+		if (!h.m->expose || h.m->external_port)
 			continue;
-		for (size_t k = 0; k < pol->n_autoforward_ports && rc == -EADDRINUSE; k++) {
-			unsigned p = pol->autoforward_ports[k];
-
-			if (!port_taken(f, p, m->proto))
-				rc = bind_mapping(m, pol, pool_addr, p, true, true, f, e);
-		}
+		rc = ps_hand_out(pol->autoforward_ports, pol->n_autoforward_ports, hand_out_taken, hand_out_try, &h,
+				 &p);
 		if (rc == -EADDRINUSE)
 			oci_err_add(e, EADDRINUSE,
 				    "no free port left in the policy's autoforwardPorts for local port %u/%s "
 				    "(io.portside.ports entry %u)",
-				    m->local_port, oci_proto_name(m->proto), m->entry);
+				    h.m->local_port, oci_proto_name(h.m->proto), h.m->entry);
 	}
 	if (e->count != before) {
 		hook_listen_close(f);

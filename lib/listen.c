@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../oci/policy.h"
 #include "../oci/ports.h"
 
 #define LISTEN_BACKLOG 1024
@@ -76,4 +77,18 @@ int ps_listen_all(const struct oci_ip *ips, size_t n, unsigned port, unsigned pr
 		fds[i] = fd;
 	}
 	return 0;
+}
+
+int ps_hand_out(const uint16_t *list, size_t n, bool (*taken)(unsigned port, void *arg),
+		int (*try_bind)(unsigned port, void *arg), void *arg, unsigned *port)
+{
+	int rc = -EADDRINUSE;
+
+	for (size_t k = 0; k < n && rc == -EADDRINUSE; k++) {
+		if (oci_port_reserved(list[k]) || taken(list[k], arg))
+			continue;
+		*port = list[k];
+		rc = try_bind(list[k], arg);
+	}
+	return rc;
 }

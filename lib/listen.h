@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../oci/addr.h"
 
@@ -23,5 +24,14 @@ int ps_listen(const struct oci_ip *ip, unsigned port, unsigned proto);
  * through this. */
 int ps_listen_all(const struct oci_ip *ips, size_t n, unsigned port, unsigned proto, bool defaults, int *fds,
 		  size_t *failed);
+
+/* The hand-out of autoforwardPorts, for the hook's exposed mappings and the
+ * sidecar's automatic forwards alike: the first of the N ports of LIST that
+ * TAKEN does not claim (reserved ports never) and that TRY binds. TRY
+ * returns 0, -EADDRINUSE to go on with the next port, or another -errno
+ * that ends the hand-out. Returns TRY's last answer with *PORT the port it
+ * was given, or -EADDRINUSE when every port was taken. */
+int ps_hand_out(const uint16_t *list, size_t n, bool (*taken)(unsigned port, void *arg),
+		int (*try_bind)(unsigned port, void *arg), void *arg, unsigned *port);
 
 #endif

@@ -87,6 +87,25 @@ static int bind_all(const struct sc_ctx *ctx, unsigned ext, int *fds)
 	return ps_listen_all(ctx->rec->bind, ctx->rec->n_bind, ext, OCI_PROTO_TCP, true, fds, &bad);
 }
 
+/* The hand-out (ps_hand_out, as the hook's): a host port no forward of
+ * this sidecar holds, bound on every bind address. */
+struct hand_out {
+	const struct sc_ctx *ctx;
+	int *fds;
+};
+
+static bool hand_out_taken(unsigned port, void *arg)
+{
+	return external_taken(((const struct hand_out *)arg)->ctx, port);
+}
+
+static int hand_out_try(unsigned port, void *arg)
+{
+	const struct hand_out *h = arg;
+
+	return bind_all(h->ctx, port, h->fds);
+}
+
 static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 {
 	int fds[OCI_POLICY_MAX_HOSTIPS];
@@ -108,12 +127,9 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 		ctx->autoforward->failed[port / 8] |= (uint8_t)(1u << (port % 8));
 		return;
 	}
-	for (size_t k = 0; k < ctx->rec->n_auto_ports && rc == -EADDRINUSE; k++) {
-		ext = ctx->rec->auto_ports[k];
-		if (external_taken(ctx, ext) || oci_port_reserved(ext))
-			continue;
-		rc = bind_all(ctx, ext, fds);
-	}
+	struct hand_out h = {ctx, fds};
+
+	rc = ps_hand_out(ctx->rec->auto_ports, ctx->rec->n_auto_ports, hand_out_taken, hand_out_try, &h, &ext);
 	if (rc < 0) {
 		if (!(ctx->autoforward->failed[port / 8] & (1u << (port % 8)))) {
 			const char *why = rc == -EADDRINUSE ? "no free port left in the policy's autoforwardPorts"
