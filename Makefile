@@ -30,7 +30,8 @@ override CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) $(HARDEN) -MMD -MP -I
 override LDFLAGS := -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS) $(LDFLAGS)
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-OCI_SRC := $(wildcard oci/*.c)
+BASE_SRC := $(wildcard base/*.c)
+OCI_SRC := $(wildcard oci/*.c) $(BASE_SRC)
 LIB_SRC := $(wildcard lib/*.c)
 CTL_SRC := $(wildcard ctl/*.c)
 HOOK_SRC := $(wildcard hook/*.c)
@@ -253,7 +254,7 @@ clean:
 
 # ---- style ----
 
-FMT_FILES := $(wildcard oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
+FMT_FILES := $(wildcard base/*.[ch] oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
 	tests/bench/*.c)
 fmt:
 	clang-format -i $(FMT_FILES)

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../oci/annotations.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "../oci/policy.h"
 #include "ctl.h"

@@ -11,7 +11,7 @@
 
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
 #include "ctl.h"

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
 #include "findings.h"

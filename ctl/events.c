@@ -19,7 +19,7 @@
 #include "../lib/events.h"
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/ports.h"
 #include "ctl.h"
 

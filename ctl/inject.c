@@ -15,7 +15,7 @@
 
 #include "../lib/rundir.h"
 #include "../oci/annotations.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/config.h"
 #include "../oci/input.h"
 #include "ctl.h"

@@ -9,7 +9,7 @@
 
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/state.h"
 #include "ctl.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/ports.h"
 #include "ctl.h"
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/ports.h"
 #include "ctl.h"
 #include "../lib/clock.h"

@@ -19,7 +19,7 @@
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../oci/annotations.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "ctl.h"
 #include "../lib/clock.h"
 

@@ -11,7 +11,7 @@
 
 #include "../lib/control.h"
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "../oci/ports.h"
 #include "ctl.h"

@@ -15,7 +15,7 @@
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
 #include "../oci/annotations.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "hook.h"
 
 #include "paths.h" /* generated: PORTSIDE_SIDECAR_PATH, from PREFIX */

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 #include "../oci/config.h"
-#include "../oci/err.h"
+#include "../base/err.h"
 #include "../lib/forwards.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"

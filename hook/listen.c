@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/listen.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "hook.h"
 
 /* /proc/net/{tcp,tcp6,udp,udp6}: the socket inodes bound to PORT (listening

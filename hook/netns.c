@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "hook.h"
 
 /* A namespace file is on nsfs; anything else under that path is a mistake,

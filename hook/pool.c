@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "hook.h"
 

@@ -11,7 +11,7 @@
 
 #include "../lib/control.h"
 #include "../lib/rundir.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "hook.h"
 
 /* Waits up to MS for the process behind PIDFD to exit. */

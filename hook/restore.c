@@ -18,7 +18,7 @@
 #include "../lib/listen.h"
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/ports.h"
 #include "hook.h"
 

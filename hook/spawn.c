@@ -23,7 +23,7 @@
 
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "hook.h"
 #include "../lib/clock.h"
 

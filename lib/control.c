@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/state.h"
 #include "clock.h"
 #include "fdpass.h"

@@ -8,7 +8,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/input.h"
 
 static const char *const names[] = {

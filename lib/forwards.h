@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "../oci/addr.h"
-#include "../oci/err.h"
+#include "../base/err.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
 #include "../oci/state.h"

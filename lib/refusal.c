@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "rundir.h"
 

@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "../oci/err.h"
+#include "../base/err.h"
 #include "../oci/state.h"
 
 #define PS_REFUSAL_LOG_MAX (1024 * 1024)

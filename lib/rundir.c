@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "../oci/state.h"
 

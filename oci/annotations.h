@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "../base/err.h"
 #include "policy.h"
 #include "ports.h"
 

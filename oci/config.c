@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "../base/cleanup.h"
 #include "input.h"
 
 static const char *const stage_names[OCI_STAGE_COUNT] = {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "annotations.h"
-#include "err.h"
+#include "../base/err.h"
 
 #define OCI_CONFIG_MAX_BYTES (4 * 1024 * 1024)
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "../base/cleanup.h"
 #include "jsoncheck.h"
 
 int oci_read_fd(int fd, size_t max, const char *what, char **out, size_t *len, struct oci_err *e)

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "../base/err.h"
 
 /* Deepest JSON nesting accepted anywhere (the OCI config is ~6 deep). */
 #define OCI_JSON_MAX_DEPTH 32

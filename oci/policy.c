@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "../base/cleanup.h"
 #include "input.h"
 
 /* A cloud IDE's hand-out order: the first exposed port gets 80, then 3000, ... */

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "err.h"
+#include "../base/err.h"
 
 #define OCI_POLICY_PATH	       "/etc/portside/policy.json"
 #define OCI_POLICY_MAX_BYTES   (64 * 1024)

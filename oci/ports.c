@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cleanup.h"
+#include "../base/cleanup.h"
 #include "input.h"
 #include "ports_parse.h"
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "err.h"
+#include "../base/err.h"
 #include "policy.h"
 
 #define OCI_PORTS_MAX_LEN 16384 /* bytes of one annotation value */

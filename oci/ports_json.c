@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "../base/cleanup.h"
 #include "input.h"
 #include "ports_parse.h"
 

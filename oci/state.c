@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "../base/cleanup.h"
 #include "input.h"
 
 void oci_state_free(struct oci_state *s)

@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 #include "annotations.h"
-#include "err.h"
+#include "../base/err.h"
 
 #define OCI_STATE_MAX_BYTES (1024 * 1024)
 #define OCI_ID_MAX_LEN	    200 /* ids become directory names under /run/portside */

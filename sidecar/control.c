@@ -13,7 +13,7 @@
 
 #include "../lib/control.h"
 #include "../lib/fdpass.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/ports.h"
 #include "../oci/state.h"
 #include "sidecar.h"

@@ -24,7 +24,7 @@
 
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "../oci/ports.h"
 #include "sidecar.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../oci/cleanup.h"
+#include "../base/cleanup.h"
 #include "../oci/ports.h"
 #include "sidecar.h"
 

@@ -7,7 +7,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 
-#include "../../oci/cleanup.h"
+#include "../../base/cleanup.h"
 #include "../../lib/forwards.h"
 #include "../../oci/input.h"
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../oci/err.h"
+#include "../../base/err.h"
 
 /* Fails unless some line of E contains NEEDLE; prints E's lines when it fails,
  * so that a changed message shows what it became. */
