@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The refusal log (lib/refusal.c) and the harmless message lines it carries
- * (oci/err.c): ids matched exactly, reasons as codes, nothing that forges a
+ * (base/err.c): ids matched exactly, reasons as codes, nothing that forges a
  * line or reorders what a terminal shows. */
 #include "unit.h"
 
