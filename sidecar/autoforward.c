@@ -10,11 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <seccomp.h>
 
 #include "../lib/listen.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
 #include "sidecar.h"
+
+/* The system calls this file needs once the sidecar is confined: host listeners for ports the app opens (lib/listen.c).
+ * confine.c allows the union of every file's list. */
+const int sc_sys_autoforward[] = {
+	SCMP_SYS(bind),
+	SCMP_SYS(listen),
+	SC_SYS_END,
+};
 
 #define AUTO_TICK_MS 250
 #define MAX_SEEN     512

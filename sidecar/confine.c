@@ -17,81 +17,20 @@
 #define SC_UID 65534
 #define SC_GID 65534
 
-/* Everything the loop, the data path and libc need after start-up; nothing
- * that opens files, creates processes, or changes identity. */
-static const int allowed[] = {
-	/* event loop (libuv) */
-	SCMP_SYS(epoll_wait),
-	SCMP_SYS(epoll_pwait),
-	SCMP_SYS(epoll_ctl),
-	SCMP_SYS(epoll_create1),
-	SCMP_SYS(eventfd2),
-	SCMP_SYS(timerfd_create),
-	SCMP_SYS(timerfd_settime),
-	SCMP_SYS(poll),
-	SCMP_SYS(ppoll),
-	SCMP_SYS(rt_sigaction),
-	SCMP_SYS(rt_sigprocmask),
-	SCMP_SYS(rt_sigreturn),
-	SCMP_SYS(sigaltstack),
-	SCMP_SYS(clock_gettime),
-	SCMP_SYS(clock_nanosleep),
-	SCMP_SYS(nanosleep),
-	SCMP_SYS(gettimeofday),
-	/* data path */
-	SCMP_SYS(read),
-	SCMP_SYS(write),
-	SCMP_SYS(readv),
-	SCMP_SYS(writev),
-	SCMP_SYS(close),
-	SCMP_SYS(splice),
-	SCMP_SYS(pipe2),
-	SCMP_SYS(dup3), /* a refused dial's socket replaced in place (tcp.c) */
-	SCMP_SYS(accept4),
-	SCMP_SYS(accept),
-	SCMP_SYS(connect),
-	SCMP_SYS(shutdown),
-	SCMP_SYS(sendto),
-	SCMP_SYS(recvfrom),
-	SCMP_SYS(sendmsg),
-	SCMP_SYS(recvmsg),
-	SCMP_SYS(sendmmsg),
-	SCMP_SYS(recvmmsg),
-	SCMP_SYS(getsockopt),
-	SCMP_SYS(setsockopt),
-	SCMP_SYS(getsockname),
-	SCMP_SYS(getpeername),
-	SCMP_SYS(fcntl),
-	SCMP_SYS(ioctl),
-	SCMP_SYS(bind),
-	SCMP_SYS(listen),
-	/* memory, threads of libc, exit */
-	SCMP_SYS(brk),
-	SCMP_SYS(mmap),
-	SCMP_SYS(munmap),
-	SCMP_SYS(mremap),
-	SCMP_SYS(madvise),
-	SCMP_SYS(mprotect),
-	SCMP_SYS(futex),
-	SCMP_SYS(exit),
-	SCMP_SYS(exit_group),
-	SCMP_SYS(restart_syscall),
-	SCMP_SYS(getpid),
-	SCMP_SYS(gettid),
-	SCMP_SYS(getrandom),
-	SCMP_SYS(sched_yield),
-	SCMP_SYS(newfstatat),
-	SCMP_SYS(fstat),
-	SCMP_SYS(lseek),
-	/* the log's rotation (log.c), on descriptors opened before */
-	SCMP_SYS(copy_file_range),
-	SCMP_SYS(ftruncate),
-	SCMP_SYS(getuid),
-	SCMP_SYS(geteuid),
-	SCMP_SYS(getgid),
-	SCMP_SYS(getegid),
-	SCMP_SYS(uname),
-};
+/* The union of every file's list (sc_sys_*, kept next to the code that
+ * makes the calls): nothing that opens files, creates processes, or changes
+ * identity. */
+static const int *const lists[] = {sc_sys_core, sc_sys_tcp, sc_sys_relay, sc_sys_udp, sc_sys_autoforward, sc_sys_log};
+
+static size_t gather(int *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (const int *c = lists[l]; *c != SC_SYS_END && n < max; c++)
+			out[n++] = *c;
+	return n;
+}
 
 int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies)
 {
@@ -129,8 +68,10 @@ static int load_seccomp(void)
 	 * come from the factory. */
 	static const int families[] = {AF_INET, AF_INET6};
 
-	return sc_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]), families,
-			       sizeof(families) / sizeof(families[0]));
+	int allowed[256];
+	size_t n = gather(allowed, sizeof(allowed) / sizeof(allowed[0]));
+
+	return sc_seccomp_load(allowed, n, families, sizeof(families) / sizeof(families[0]));
 }
 
 int sc_drop_privileges(bool keep_bind, const char **what)

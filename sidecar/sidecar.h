@@ -120,6 +120,16 @@ int sc_drop_privileges(bool keep_bind, const char **what);
  * kill/tgkill of the calling process only; anything else fails with EPERM. */
 int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies);
 
+/* Each file's list of the system calls it needs once confined, next to the
+ * code that makes them, ended by SC_SYS_END; confine.c allows their union. */
+#define SC_SYS_END (-1)
+extern const int sc_sys_core[];
+extern const int sc_sys_tcp[];
+extern const int sc_sys_relay[];
+extern const int sc_sys_udp[];
+extern const int sc_sys_autoforward[];
+extern const int sc_sys_log[];
+
 /* factory.c: forks the socket factory into the netns NSFD (see factory.c). */
 int sc_factory_start(struct sc_ctx *ctx, int nsfd);
 

@@ -27,9 +27,18 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <seccomp.h>
 
 #include "relay.h"
 #include "sidecar.h"
+
+/* The system calls this file needs once the sidecar is confined: accepting, dialling (a refused dial replaced in place
+ * with dup3), shutting down, the spare descriptor (fcntl). confine.c allows the union of every file's list. */
+const int sc_sys_tcp[] = {
+	SCMP_SYS(accept4),    SCMP_SYS(accept),	    SCMP_SYS(connect),	   SCMP_SYS(shutdown),
+	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	SCMP_SYS(fcntl),      SCMP_SYS(ioctl),	    SCMP_SYS(dup3),	   SC_SYS_END,
+};
 
 #define EVENTS_PER_WAKE 256
 #define EMFILE_PAUSE_MS 200
