@@ -7,34 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../hook/hook.h"
 #include "../lib/rundir.h"
 #include "../base/cleanup.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
 #include "findings.h"
 
-/* True when a TCP socket of the host's network namespace listens on PORT. */
-static bool host_listens(unsigned port)
-{
-	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-
-	for (size_t i = 0; i < 2; i++) {
-		cleanup_fclose FILE *f = fopen(files[i], "re");
-		char line[512];
-		unsigned p, st;
-
-		while (f && fgets(line, sizeof(line), f))
-			/* "  0: 00000000:1F90 00000000:0000 0A ..." (0A: LISTEN) */
-			if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &p, &st) == 2 && p == port &&
-			    st == 0x0A)
-				return true;
-	}
-	return false;
-}
-
-/* Who holds host port PORT (TCP): another forwarded container, or not
- * portside. "" when it is free on ADDR. */
-static void holder(const char *self, const struct oci_ip *addr, unsigned port, char *buf, size_t len)
+/* Who holds host port PORT (TCP): another forwarded container, or a
+ * process named as the hook names one. "" when it is free. */
+static void holder(const char *self, unsigned port, char *buf, size_t len)
 {
 	char **ids = NULL;
 	size_t n = 0;
@@ -68,9 +50,12 @@ static void holder(const char *self, const struct oci_ip *addr, unsigned port, c
 		return;
 	/* Not portside's: is it taken at all? (Read, never bound: a test bind
 	 * could make a real app's bind fail.) */
-	(void)addr;
-	if (host_listens(port))
-		snprintf(buf, len, "%u: another process", port);
+	if (hook_port_listened(port, OCI_PROTO_TCP)) {
+		char who[96];
+
+		hook_port_holder(port, OCI_PROTO_TCP, who, sizeof(who));
+		snprintf(buf, len, "%u: %.96s", port, who[0] ? who : "another process");
+	}
 }
 
 /* Why the app's TCP port PORT, which no mapping names, is or is not
@@ -151,7 +136,7 @@ void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const str
 	list[0] = '\0';
 	for (size_t k = 0; k < rec->n_auto_ports && off < sizeof(list); k++) {
 		unsigned ext = rec->auto_ports[k];
-		char who[96];
+		char who[160];
 		bool ours = false;
 
 		for (size_t i = 0; i < nl; i++)
@@ -161,8 +146,7 @@ void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const str
 		else if (oci_port_reserved(ext))
 			continue;
 		else
-			holder(id, rec->n_bind ? &rec->bind[0] : &(struct oci_ip){.family = AF_INET}, ext, who,
-			       sizeof(who));
+			holder(id, ext, who, sizeof(who));
 		if (!who[0]) {
 			snprintf(f->detail, sizeof(f->detail),
 				 "the app listens on %s, not forwarded yet although host port %u is free", addrs, ext);

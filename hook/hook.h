@@ -65,6 +65,10 @@ void hook_listen_close(struct oci_forwards *f);
  * "" when nobody can be found. */
 void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len);
 
+/* True when something of this netns listens on PORT/PROTO (TCP) or holds it
+ * (UDP), named or not. */
+bool hook_port_listened(unsigned port, unsigned proto);
+
 /* spawn.c: checks that PATH is an absolute path to an executable regular
  * file, before anything is forked: the refusal (reason "sidecar") names PATH,
  * what is wrong with it and how to fix it. */

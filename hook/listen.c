@@ -51,6 +51,13 @@ static size_t holder_inodes(unsigned port, unsigned proto, unsigned long *inodes
 	return n;
 }
 
+bool hook_port_listened(unsigned port, unsigned proto)
+{
+	unsigned long inode;
+
+	return holder_inodes(port, proto, &inode, 1) > 0;
+}
+
 void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 {
 	unsigned long inodes[16];

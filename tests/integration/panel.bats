@@ -164,7 +164,8 @@ auto_ann() {
 	trace "$PORTSIDECTL" doctor "$CT"
 	kill $holder
 	assert_status 1
-	assert_output_has "every port of the policy's autoforwardPorts is taken (18852: this container, 18853: another process)"
+	# Named as the hook names a holder: the program and its pid.
+	assert_output_has "every port of the policy's autoforwardPorts is taken (18852: this container, 18853: socat (pid $holder))"
 }
 
 @test "events: forwarded, auto-forwarded, refused, closed and stopped, as text and as JSON" {
