@@ -164,6 +164,11 @@ assert_confined() {
 	grep -qP '^Groups:\t *$' "$st"
 }
 
+# rss PID: the process's resident memory, kB.
+rss() {
+	awk '/^VmRSS/ {print $2}' "/proc/$1/status"
+}
+
 # proc_alive PID: running (a zombie waiting for init to reap it holds nothing).
 proc_alive() {
 	[ -r "/proc/$1/status" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null

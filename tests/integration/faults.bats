@@ -20,9 +20,24 @@ conns() {
 	"$PORTSIDECTL" ls --json | sed -n 's/.*"connections": *\([0-9]*\).*/\1/p' | head -1
 }
 
+# conns_at_least N: the sidecar holds N connections or more.
+conns_at_least() {
+	[ "$(conns)" -ge "$1" ]
+}
+
+# no_conns: every connection ended.
+no_conns() {
+	[ "$(conns)" = 0 ]
+}
+
 # fds PID: how many descriptors the process holds.
 fds() {
 	ls "/proc/$1/fd" | wc -l
+}
+
+# fds_at_most PID N
+fds_at_most() {
+	[ "$(fds "$1")" -le "$2" ]
 }
 
 @test "10,000 connections at once through one sidecar: every byte echoed, any past the fd limit closed cleanly" {
@@ -51,7 +66,7 @@ fds() {
 		[ "$(grep -c "out of descriptors" "$STATEDIR/$CT/sidecar.log")" -le 4 ]
 	fi
 	# All of them ended: the sidecar is back to what it held before.
-	wait_for 10 bash -c "[ \"\$('$PORTSIDECTL' ls --json | sed -n 's/.*\"connections\": *\\([0-9]*\\).*/\\1/p' | head -1)\" = 0 ]"
+	wait_for 10 no_conns
 }
 
 @test "a client that goes away mid-transfer, and an app that resets: nothing held, the next client served" {
@@ -70,7 +85,7 @@ fds() {
 	# The app resets after its first words.
 	run bash -c "echo hello | timeout 5 socat -t 3 - TCP:127.0.0.1:18872"
 	assert_output_has "partial"
-	wait_for 5 bash -c "[ \"\$(ls /proc/$pid/fd | wc -l)\" -le $before ]"
+	wait_for 5 fds_at_most "$pid" "$before"
 	run bash -c "echo again | timeout 3 socat -t 1 - TCP:127.0.0.1:18871"
 	[ "$output" = "again" ]
 }
@@ -92,11 +107,11 @@ fds() {
 	"$PORTSIDE_BUILD/tests/faults" idle 127.0.0.1 18874 3000 20 >"$TMP/idle.out" &
 	local idler=$!
 	wait_for 15 grep -q "idle 3000" "$TMP/idle.out"
-	wait_for 10 bash -c "[ \"\$('$PORTSIDECTL' ls --json | sed -n 's/.*\"connections\": *\\([0-9]*\\).*/\\1/p' | head -1)\" -ge 3000 ]"
+	wait_for 10 conns_at_least 3000
 	trace "$PORTSIDE_BUILD/tests/faults" many 127.0.0.1 18874 20 10
 	assert_output_has "echoed 20 closed 0 hung 0"
 	kill "$idler"
-	wait_for 10 bash -c "[ \"\$('$PORTSIDECTL' ls --json | sed -n 's/.*\"connections\": *\\([0-9]*\\).*/\\1/p' | head -1)\" = 0 ]"
+	wait_for 10 no_conns
 }
 
 @test "an app restarting on the same port is served again within a second" {
@@ -122,12 +137,12 @@ fds() {
 	assert_status 0
 	wait_for 5 listening 3000
 	pid=$(sidecar_pid "$CT")
-	before=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	before=$(rss "$pid")
 	# A client that connects and never reads, for 5 s.
 	socat -u TCP:127.0.0.1:18876 EXEC:'sleep 30' &
 	local client=$!
 	sleep 5
-	after=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	after=$(rss "$pid")
 	out=$("$PORTSIDECTL" ls --json | grep -o '"bytesOut":[0-9]*' | head -1 | cut -d: -f2)
 	kill "$client"
 	echo "sidecar RSS $before -> $after kB; $out bytes sent toward the client"
@@ -144,10 +159,10 @@ fds() {
 	pid=$(sidecar_pid "$CT")
 	run bash -c "printf first | timeout 5 socat -t 1 -T 0.5 - UDP:127.0.0.1:18877,sourceport=41101 | head -c 100"
 	[ "$output" = "echo:first" ]
-	before=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	before=$(rss "$pid")
 	trace "$PORTSIDE_BUILD/tests/faults" udpflood 127.0.0.1 18877 20000
 	assert_output_has "sent 20000"
-	after=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	after=$(rss "$pid")
 	echo "sidecar RSS $before -> $after kB"
 	[ $((after - before)) -lt 8192 ]
 	# The flow that was there keeps its place.

@@ -396,10 +396,10 @@ web() {
 	assert_status 0
 	wait_for 5 listening 3000
 	pid=$(sidecar_pid "$CT")
-	before=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	before=$(rss "$pid")
 	# 256 MiB offered for 5 s; the app stops reading once its pipe is full.
 	head -c 268435456 /dev/zero | timeout 5 socat -u - TCP:127.0.0.1:18117 || true
-	after=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+	after=$(rss "$pid")
 	in=$("$PORTSIDECTL" ls --json | grep -o '"bytesIn":[0-9]*' | head -1 | cut -d: -f2)
 	echo "sidecar RSS $before -> $after kB; $in bytes reached the app's socket"
 	[ -n "$in" ] && [ "$in" -gt 0 ]
