@@ -254,6 +254,8 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		listeners[i] = fw.v[i].fd;
 		fw.v[i].fd = SC_FD_FIRST_LISTENER + (int)i;
 	}
+	/* The sidecar it is started with, for a restore. */
+	snprintf(fw.sidecar, sizeof(fw.sidecar), "%s", sidecar);
 	rc = oci_forwards_encode(&fw, &doc);
 	for (size_t i = 0; i < fw.n; i++)
 		fw.v[i].fd = listeners[i];
@@ -277,9 +279,6 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 			oci_err_add(&e, EIO, "sidecar log: %s", last);
 		goto out;
 	}
-	/* The sidecar this container was started with, for a restore. */
-	if (ps_file(path, sizeof(path), st->id, PS_SIDECAR) == 0)
-		ps_write_file(path, sidecar, strlen(sidecar));
 	snprintf(path, sizeof(path), "%s/netns/%s", ps_run_dir(), key);
 	if ((rc = ps_write_file(path, st->id, strlen(st->id))) < 0)
 		oci_err_addp(&e, -rc, "cannot write %s",

@@ -22,23 +22,6 @@
 #include "../oci/ports.h"
 #include "hook.h"
 
-/* The sidecar the hook started for ID, or "" (a state from before it was
- * recorded: the caller's default then). */
-static void recorded_sidecar(const char *id, char *buf, size_t len)
-{
-	char path[4096];
-	cleanup_close int fd = -1;
-	ssize_t n;
-
-	buf[0] = '\0';
-	if (ps_file(path, sizeof(path), id, PS_SIDECAR) < 0 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0 || (n = read(fd, buf, len - 1)) <= 0) {
-		buf[0] = '\0';
-		return;
-	}
-	buf[n] = '\0';
-}
-
 int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 {
 	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
@@ -72,9 +55,7 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 		rc = oci_err_addp(e, -pidfd, "cannot open the container's process %d", (int)f->pid);
 		goto out;
 	}
-	recorded_sidecar(id, sidecar, sizeof(sidecar));
-	if (!sidecar[0])
-		snprintf(sidecar, sizeof(sidecar), "%s", sidecar_default);
+	snprintf(sidecar, sizeof(sidecar), "%s", f->sidecar[0] ? f->sidecar : sidecar_default);
 	if ((rc = hook_sidecar_check(sidecar, e)) < 0)
 		goto out;
 

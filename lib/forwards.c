@@ -30,6 +30,8 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 	json_object_object_add(root, "id", json_object_new_string(f->id));
 	json_object_object_add(root, "pid", json_object_new_int(f->pid));
 	json_object_object_add(root, "netns", json_object_new_string(f->netns));
+	if (f->sidecar[0])
+		json_object_object_add(root, "sidecar", json_object_new_string(f->sidecar));
 	json_object_object_add(root, "maxConnections", json_object_new_int((int)f->max_connections));
 	json_object_object_add(root, "udpIdleTimeout", json_object_new_int((int)f->udp_idle_timeout));
 	json_object_object_add(root, "maxAutoforwards", json_object_new_int((int)f->max_autoforwards));
@@ -182,6 +184,13 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 	if (get(root, "netns", json_type_string, &v, e) < 0)
 		goto bad;
 	snprintf(f->netns, sizeof(f->netns), "%s", json_object_get_string(v));
+	/* Optional: a record written before it was kept has none. */
+	if (json_object_object_get_ex(root, "sidecar", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (size_t)json_object_get_string_len(v) >= sizeof(f->sidecar) || json_object_get_string(v)[0] != '/')
+			goto bad;
+		snprintf(f->sidecar, sizeof(f->sidecar), "%s", json_object_get_string(v));
+	}
 	if (get(root, "maxConnections", json_type_int, &v, e) < 0 || json_object_get_int(v) < 1)
 		goto bad;
 	f->max_connections = (unsigned)json_object_get_int(v);

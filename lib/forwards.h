@@ -42,6 +42,7 @@ struct oci_forwards {
 	char id[OCI_ID_MAX_LEN + 1];
 	pid_t pid;		   /* the container's init when the hook ran */
 	char netns[64];		   /* "DEV:INO" of the container's network namespace */
+	char sidecar[4096];	   /* the sidecar the hook started ("": unknown), for restore */
 	unsigned max_connections;  /* the policy\'s, for the sidecar */
 	unsigned udp_idle_timeout; /* seconds */
 	unsigned max_autoforwards; /* the policy's, for the sidecar */

@@ -120,7 +120,6 @@ static const char *const file_names[PS_FILES] = {
 	[PS_OWNER] = "owner",
 	[PS_RELEASED] = "released",
 	[PS_NAME] = "name",
-	[PS_SIDECAR] = "sidecar",
 	[PS_SIDECAR_PID] = "sidecar.pid",
 	[PS_SIDECAR_LOG] = "sidecar.log",
 	[PS_SIDECAR_LOG_OLD] = "sidecar.log.1",

@@ -18,7 +18,6 @@
  *                     whose sidecar serves it
  *     released        its poststop ran while others of its netns still run
  *     name            its Kubernetes name, NS/POD/CONTAINER (oci_kube_name)
- *     sidecar         the sidecar's path the hook started (for restore)
  *     events[.1]      what its sidecar did, one JSON object a line (events.h)
  *
  * Containers live in a directory of their own, so that no container id
@@ -54,7 +53,6 @@ enum ps_file {
 	PS_OWNER,	    /* owner */
 	PS_RELEASED,	    /* released */
 	PS_NAME,	    /* name */
-	PS_SIDECAR,	    /* sidecar */
 	PS_SIDECAR_PID,	    /* sidecar.pid */
 	PS_SIDECAR_LOG,	    /* sidecar.log */
 	PS_SIDECAR_LOG_OLD, /* sidecar.log.1 */

@@ -18,6 +18,7 @@ static struct oci_forwards *sample(void)
 	assert_non_null(f);
 	snprintf(f->id, sizeof(f->id), "ct1");
 	snprintf(f->netns, sizeof(f->netns), "4:4026532000");
+	snprintf(f->sidecar, sizeof(f->sidecar), "/usr/libexec/portside/portside-sidecar");
 	f->pid = 42;
 	f->max_connections = 10;
 	f->udp_idle_timeout = 60;
@@ -52,6 +53,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(oci_forwards_encode(f, &doc), 0);
 	g = decode(doc, 0);
 	assert_int_equal(g->visibility, OCI_VISIBILITY_PRIVATE);
+	/* The sidecar it was started with: what a restore starts again. */
+	assert_string_equal(g->sidecar, "/usr/libexec/portside/portside-sidecar");
 	assert_int_equal(g->n, 2);
 	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PRIVATE);
 	assert_string_equal(g->v[0].label, "web ui");
@@ -84,6 +87,7 @@ static struct oci_forwards *edited(void (*edit)(json_object *root, json_object *
 static void drop_fields(json_object *root, json_object *fw0)
 {
 	json_object_object_del(root, "visibility");
+	json_object_object_del(root, "sidecar");
 	json_object_object_del(fw0, "visibility");
 	json_object_object_del(fw0, "label");
 }
@@ -115,12 +119,20 @@ static void test_old_record(void **state)
 	assert_int_equal(g->visibility, OCI_VISIBILITY_PUBLIC);
 	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PUBLIC);
 	assert_string_equal(g->v[0].label, "");
+	assert_string_equal(g->sidecar, "");
 	oci_forwards_free(g);
+}
+
+static void relative_sidecar(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "sidecar", json_object_new_string("portside-sidecar"));
 }
 
 static void test_bad_fields(void **state)
 {
 	(void)state;
+	assert_null(edited(relative_sidecar, -EINVAL));
 	assert_null(edited(bad_label, -EINVAL));
 	assert_null(edited(long_label, -EINVAL));
 	assert_null(edited(bad_visibility, -EINVAL));
