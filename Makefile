@@ -187,8 +187,8 @@ fuzz-long: deps-if-missing fuzz-build
 	@BUILD=$(BUILD) FUZZ_TIME=$(FUZZ_LONG_TIME) FUZZ_KEEP=1 FUZZ_JOBS=$(FUZZ_LONG_JOBS) tests/fuzz/run.sh
 
 # The parsers a container's author feeds (oci/), the JSON grammar check, and
-# the events codec portsidectl reads sidecars' files with.
-FUZZ_SRC := $(OCI_SRC) lib/events.c
+# the codecs portsidectl reads sidecars' files and replies with.
+FUZZ_SRC := $(OCI_SRC) lib/events.c lib/reply.c lib/forwards.c
 fuzz-build:
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \

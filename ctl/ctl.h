@@ -21,14 +21,15 @@ int ctl_events(int argc, char **argv);
 int ctl_restore(int argc, char **argv);
 
 /* state.c: reading /run/portside. */
-#include <json-c/json.h>
 #include <stddef.h>
 
 #include "../lib/control.h"
 #include "../lib/forwards.h"
+#include "../lib/reply.h"
 
-/* Sends CMD to ID's sidecar; its JSON reply, or NULL. The caller puts it. */
-json_object *ctl_ask(const char *id, enum ps_ctl_cmd cmd);
+/* How long portsidectl waits for a sidecar's reply (ps_ask_*, lib/control.h). */
+#define CTL_ASK_MS 1000
+
 /* resolve.c: the id ARG names (the id, a unique prefix of 8 or more
  * characters, a Kubernetes NS/POD/CONTAINER or POD/CONTAINER name, a podman
  * name) in ID. CTL_EXIT_OK, or another exit status after a one-line message. */
@@ -41,17 +42,6 @@ int ctl_ids(char ***out, size_t *n);
 void ctl_ids_free(char **v, size_t n);
 /* "1.2.3.4:80" or "[::1]:80". */
 void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t len);
-
-/* A forward a live sidecar reports in its status. */
-struct ctl_fwd {
-	struct oci_ip ip;
-	unsigned ext, local, proto;
-	bool is_auto;
-};
-
-/* The forwards of a status reply (NULL: none) into OUT; *CONNS gets its
- * live connections. Returns how many. */
-size_t ctl_read_status(json_object *status, struct ctl_fwd *out, size_t max, long long *conns);
 
 /* doctor.c: 1 when container ID's port PORT is forwarded and its app listens
  * where the forward reaches it; else 0, with doctor's reason in WHY. */

@@ -17,35 +17,9 @@
 #include "ctl.h"
 #include "findings.h"
 
-static size_t read_listeners(json_object *reply, struct seen *out, size_t max)
-{
-	json_object *arr, *it, *v;
-	size_t n = 0;
-
-	if (!reply || !json_object_object_get_ex(reply, "listeners", &arr))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(arr) && n < max; i++) {
-		it = json_object_array_get_idx(arr, i);
-		if (!json_object_object_get_ex(it, "port", &v))
-			continue;
-		out[n].port = (unsigned)json_object_get_int(v);
-		out[n].proto =
-			json_object_object_get_ex(it, "protocol", &v) && !strcmp(json_object_get_string(v), "udp")
-				? OCI_PROTO_UDP
-				: OCI_PROTO_TCP;
-		if (!json_object_object_get_ex(it, "address", &v) ||
-		    oci_ip_parse(json_object_get_string(v), &out[n].ip) < 0)
-			continue;
-		out[n].dual = json_object_object_get_ex(it, "dual", &v) && json_object_get_boolean(v);
-		out[n].mapped = json_object_object_get_ex(it, "mapped", &v) && json_object_get_boolean(v);
-		n++;
-	}
-	return n;
-}
-
 /* The ports the app listens on that no mapping of REC uses, "9000 (127.0.0.1
  * only), 8080"; *BEST gets the one to suggest: reachable from outside first. */
-static void other_ports(const struct seen *s, size_t n, const struct oci_forwards *rec, char *buf, size_t len,
+static void other_ports(const struct ps_listener *s, size_t n, const struct oci_forwards *rec, char *buf, size_t len,
 			unsigned *best)
 {
 	size_t off = 0;
@@ -73,11 +47,11 @@ static void other_ports(const struct seen *s, size_t n, const struct oci_forward
 	}
 }
 
-static void diagnose(const struct oci_forward *w, const struct oci_forwards *rec, const struct seen *all, size_t nall,
-		     struct finding *f)
+static void diagnose(const struct oci_forward *w, const struct oci_forwards *rec, const struct ps_listener *all,
+		     size_t nall, struct finding *f)
 {
 	/* Only the sockets of the mapping's protocol matter to it. */
-	static struct seen s[512];
+	static struct ps_listener s[512];
 	size_t n = 0;
 
 	for (size_t i = 0; i < nall && n < 512; i++)
@@ -182,20 +156,18 @@ static size_t refusals(const char *id, struct finding *f, size_t max)
  * many, 0 when ID is not a forwarded container and no refusal is logged. */
 static size_t examine(const char *want, struct finding *findings, size_t max)
 {
-	static struct seen seen[512];
-	static struct ctl_fwd live[1024];
+	struct ps_listeners ls = {0};
+	struct ps_status st = {0};
 	struct oci_forwards *rec = NULL;
 	char owner[256], id[256];
-	size_t nf = 0, ns = 0, nl = 0;
-	long long conns = 0;
+	size_t nf = 0;
 
 	ps_owner(want, owner, sizeof(owner));
 	snprintf(id, sizeof(id), "%s", owner[0] ? owner : want);
 	if (ps_record_load(id, &rec, NULL) < 0)
 		return refusals(want, findings, max);
 
-	json_object *reply = ps_sidecar_alive(id, NULL) ? ctl_ask(id, PS_CTL_LISTENERS) : NULL;
-	if (!reply) {
+	if (!ps_sidecar_alive(id, NULL) || ps_ask_listeners(id, &ls, CTL_ASK_MS) < 0) {
 		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
 		if (ps_container_alive(id)) {
 			snprintf(findings[nf].detail, sizeof(findings[nf].detail),
@@ -214,11 +186,21 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 		oci_forwards_free(rec);
 		return nf + 1;
 	}
-	ns = read_listeners(reply, seen, sizeof(seen) / sizeof(seen[0]));
-	json_object_put(reply);
-	json_object *status = ctl_ask(id, PS_CTL_STATUS);
-	nl = ctl_read_status(status, live, sizeof(live) / sizeof(live[0]), &conns);
-	json_object_put(status);
+	if (ls.error[0]) {
+		/* Without the app's sockets every port would look closed: say why instead. */
+		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
+		snprintf(findings[nf].detail, sizeof(findings[nf].detail),
+			 "the sidecar of %s cannot read the container's sockets: %s", ctl_sid(id), ls.error);
+		snprintf(findings[nf].fix, sizeof(findings[nf].fix),
+			 "`portsidectl logs %s` says more; a kernel without sock_diag (CONFIG_INET_DIAG) cannot tell",
+			 ctl_sid(id));
+		nf++;
+	}
+	ps_ask_status(id, &st, CTL_ASK_MS);
+
+	const struct ps_listener *seen = ls.v;
+	size_t ns = ls.n;
+	unsigned long long conns = st.conns_live;
 
 	for (size_t i = 0; i < rec->n && nf < max; i++) {
 		bool dup = false;
@@ -241,18 +223,20 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 		for (size_t k = 0; k < rec->n_known; k++)
 			named |= rec->known[k].port == seen[i].port && rec->known[k].proto == OCI_PROTO_TCP;
 		if (!dup && !named)
-			ctl_diagnose_auto(id, rec, seen, ns, seen[i].port, live, nl, &findings[nf++]);
+			ctl_diagnose_auto(id, rec, seen, ns, seen[i].port, st.v, st.n, &findings[nf++]);
 	}
-	if (rec->max_connections && conns >= (long long)rec->max_connections && nf < max) {
+	if (rec->max_connections && conns >= rec->max_connections && nf < max) {
 		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
 		snprintf(findings[nf].detail, sizeof(findings[nf].detail),
-			 "%lld connections are open, the most the policy allows a container (maxConnections %u): "
+			 "%llu connections are open, the most the policy allows a container (maxConnections %u): "
 			 "new ones are refused",
 			 conns, rec->max_connections);
 		snprintf(findings[nf].fix, sizeof(findings[nf].fix),
 			 "close idle connections, or raise maxConnections in %s", OCI_POLICY_PATH);
 		nf++;
 	}
+	ps_listeners_free(&ls);
+	ps_status_free(&st);
 	oci_forwards_free(rec);
 	return nf;
 }

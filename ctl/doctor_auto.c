@@ -32,17 +32,15 @@ static void holder(const char *self, unsigned port, char *buf, size_t len)
 				if (f->v[k].external_port == port && f->v[k].proto == OCI_PROTO_TCP)
 					snprintf(buf, len, "%u: container %s", port, ctl_sid(ids[i]));
 			/* Its automatic forwards are only in its sidecar's status. */
-			json_object *st =
-				buf[0] || !ps_sidecar_alive(ids[i], NULL) ? NULL : ctl_ask(ids[i], PS_CTL_STATUS);
-			struct ctl_fwd l[64];
-			long long c;
-			size_t nl = ctl_read_status(st, l, 64, &c);
+			struct ps_status st = {0};
 
-			for (size_t k = 0; k < nl && !buf[0]; k++)
-				if (l[k].ext == port && l[k].proto == OCI_PROTO_TCP)
+			if (!buf[0] && ps_sidecar_alive(ids[i], NULL))
+				ps_ask_status(ids[i], &st, CTL_ASK_MS);
+			for (size_t k = 0; k < st.n && !buf[0]; k++)
+				if (st.v[k].map.external_port == port && st.v[k].map.proto == OCI_PROTO_TCP)
 					snprintf(buf, len, "%u: container %s (port %u)", port, ctl_sid(ids[i]),
-						 l[k].local);
-			json_object_put(st);
+						 st.v[k].map.local_port);
+			ps_status_free(&st);
 			oci_forwards_free(f);
 		}
 	ctl_ids_free(ids, n);
@@ -60,8 +58,8 @@ static void holder(const char *self, unsigned port, char *buf, size_t len)
 
 /* Why the app's TCP port PORT, which no mapping names, is or is not
  * forwarded automatically: what the sidecar decided (autoforward.c), said. */
-void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const struct seen *s, size_t n, unsigned port,
-		       const struct ctl_fwd *l, size_t nl, struct finding *f)
+void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const struct ps_listener *s, size_t n,
+		       unsigned port, const struct ps_fwd_status *l, size_t nl, struct finding *f)
 {
 	bool wide = false;
 	unsigned nauto = 0;
@@ -78,12 +76,12 @@ void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const str
 	f->fix[0] = '\0';
 	list[0] = '\0';
 	for (size_t i = 0; i < nl; i++) {
-		if (!l[i].is_auto || l[i].proto != OCI_PROTO_TCP)
+		if (!l[i].map.auto_assigned || l[i].map.proto != OCI_PROTO_TCP)
 			continue;
-		if (l[i].local == port) {
+		if (l[i].map.local_port == port) {
 			char ext[OCI_IP_LEN + 8];
 
-			ctl_format_addr(&l[i].ip, l[i].ext, ext, sizeof(ext));
+			ctl_format_addr(&l[i].map.host_ip, l[i].map.external_port, ext, sizeof(ext));
 			snprintf(f->mapping, sizeof(f->mapping), "%s -> %u/tcp (automatic)", ext, port);
 			f->status = "ok";
 			snprintf(f->detail, sizeof(f->detail), "the app opened it on %s; forwarded automatically",
@@ -92,10 +90,11 @@ void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const str
 		}
 		bool dup = false;
 		for (size_t k = 0; k < i; k++)
-			dup |= l[k].is_auto && l[k].local == l[i].local;
+			dup |= l[k].map.auto_assigned && l[k].map.local_port == l[i].map.local_port;
 		if (!dup && off < sizeof(list)) {
 			nauto++;
-			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u", off ? ", " : "", l[i].local);
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u", off ? ", " : "",
+						l[i].map.local_port);
 		}
 	}
 	if (oci_port_reserved(port)) {
@@ -140,7 +139,7 @@ void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const str
 		bool ours = false;
 
 		for (size_t i = 0; i < nl; i++)
-			ours |= l[i].ext == ext && l[i].proto == OCI_PROTO_TCP;
+			ours |= l[i].map.external_port == ext && l[i].map.proto == OCI_PROTO_TCP;
 		if (ours)
 			snprintf(who, sizeof(who), "%u: this container", ext);
 		else if (oci_port_reserved(ext))
@@ -164,7 +163,7 @@ void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const str
 		 "map %u to a free host port in io.portside.ports, or stop what holds one of those ports", port);
 }
 
-void ctl_addr_list(const struct seen *s, size_t n, unsigned port, char *buf, size_t len)
+void ctl_addr_list(const struct ps_listener *s, size_t n, unsigned port, char *buf, size_t len)
 {
 	size_t off = 0;
 

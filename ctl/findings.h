@@ -4,7 +4,7 @@
 
 /* Inside portsidectl doctor: a finding, the app's listeners as the sidecar
  * reports them, and the part that explains automatic forwarding
- * (doctor_auto.c). */
+ * (doctor_auto.c). The listeners are the sidecar's reply (lib/reply.h). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,22 +22,13 @@ struct finding {
 	unsigned port, proto; /* the container's port it is about; 0 for all */
 };
 
-/* The listeners of the container, as the sidecar sees them. */
-struct seen {
-	unsigned proto;
-	unsigned port;
-	struct oci_ip ip; /* an IPv4-mapped one as the IPv4 address it maps */
-	bool dual;
-	bool mapped; /* bound as [::ffff:IP] */
-};
-
 /* doctor_auto.c: the addresses the app listens on for PORT, "127.0.0.1:3000, [::]:3000". */
-void ctl_addr_list(const struct seen *s, size_t n, unsigned port, char *buf, size_t len);
+void ctl_addr_list(const struct ps_listener *s, size_t n, unsigned port, char *buf, size_t len);
 
 /* doctor_auto.c: why the app's TCP port PORT, which no mapping names, is or is not
  * forwarded automatically, into F: what the sidecar decided
  * (sidecar/autoforward.c), said with its fix. L: the sidecar's forwards. */
-void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const struct seen *s, size_t n, unsigned port,
-		       const struct ctl_fwd *l, size_t nl, struct finding *f);
+void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const struct ps_listener *s, size_t n,
+		       unsigned port, const struct ps_fwd_status *l, size_t nl, struct finding *f);
 
 #endif

@@ -35,33 +35,34 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 
 /* The URL of forward L for a client on this host: an address bound to
  * "every address" is reached on loopback. */
-static void url_of(const struct ctl_fwd *l, char *buf, size_t len)
+static void url_of(const struct ps_fwd_status *l, char *buf, size_t len)
 {
-	struct oci_ip ip = l->ip;
+	struct oci_ip ip = l->map.host_ip;
 	char a[OCI_IP_LEN];
 
 	if (oci_ip_is_any(&ip))
 		oci_ip_parse(ip.family == AF_INET6 ? "::1" : "127.0.0.1", &ip);
 	oci_ip_format(&ip, a);
-	if (l->proto == OCI_PROTO_UDP)
+	if (l->map.proto == OCI_PROTO_UDP)
 		snprintf(buf, len, "udp://%s%s%s:%u", ip.family == AF_INET6 ? "[" : "", a,
-			 ip.family == AF_INET6 ? "]" : "", l->ext);
+			 ip.family == AF_INET6 ? "]" : "", l->map.external_port);
 	else
 		snprintf(buf, len, "http://%s%s%s:%u/", ip.family == AF_INET6 ? "[" : "", a,
-			 ip.family == AF_INET6 ? "]" : "", l->ext);
+			 ip.family == AF_INET6 ? "]" : "", l->map.external_port);
 }
 
 /* The forward of container port PORT a client should use: TCP before UDP,
  * IPv4 before IPv6. NULL when none. */
-static const struct ctl_fwd *pick(const struct ctl_fwd *l, size_t n, unsigned port)
+static const struct ps_fwd_status *pick(const struct ps_fwd_status *l, size_t n, unsigned port)
 {
-	const struct ctl_fwd *best = NULL;
+	const struct ps_fwd_status *best = NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		if (l[i].local != port)
+		if (l[i].map.local_port != port)
 			continue;
-		if (!best || (l[i].proto == OCI_PROTO_TCP && best->proto != OCI_PROTO_TCP) ||
-		    (l[i].proto == best->proto && l[i].ip.family == AF_INET && best->ip.family != AF_INET))
+		if (!best || (l[i].map.proto == OCI_PROTO_TCP && best->map.proto != OCI_PROTO_TCP) ||
+		    (l[i].map.proto == best->map.proto && l[i].map.host_ip.family == AF_INET &&
+		     best->map.host_ip.family != AF_INET))
 			best = &l[i];
 	}
 	return best;
@@ -70,28 +71,28 @@ static const struct ctl_fwd *pick(const struct ctl_fwd *l, size_t n, unsigned po
 /* Fills BUF with the URL of ID's port PORT: 1, or 0 with the reason in BUF. */
 static int find_url(const char *id, unsigned port, char *buf, size_t len)
 {
-	static struct ctl_fwd live[1024];
+	struct ps_status st = {0};
 	char owner[256], serving[256];
-	long long conns;
 
 	ps_owner(id, owner, sizeof(owner));
 	snprintf(serving, sizeof(serving), "%s", owner[0] ? owner : id);
-	json_object *status = ps_sidecar_alive(serving, NULL) ? ctl_ask(serving, PS_CTL_STATUS) : NULL;
-	if (!status) {
+	if (!ps_sidecar_alive(serving, NULL) || ps_ask_status(serving, &st, CTL_ASK_MS) < 0) {
 		snprintf(buf, len, "the sidecar of %s is not running", ctl_sid(serving));
 		return 0;
 	}
-	size_t n = ctl_read_status(status, live, sizeof(live) / sizeof(live[0]), &conns);
-	const struct ctl_fwd *l = pick(live, n, port);
-	json_object_put(status);
-	if (!l) {
+	const struct ps_fwd_status *l = pick(st.v, st.n, port);
+	bool found = l != NULL;
+
+	if (found)
+		url_of(l, buf, len);
+	ps_status_free(&st);
+	if (!found) {
 		char why[1200];
 
 		ctl_doctor_port(serving, port, why, sizeof(why));
 		snprintf(buf, len, "container port %u is not forwarded: %s", port, why);
 		return 0;
 	}
-	url_of(l, buf, len);
 	return 1;
 }
 

@@ -9,33 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/control.h"
 #include "../lib/rundir.h"
 #include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "../oci/ports.h"
 #include "ctl.h"
-
-/* A status of every forward a container may have (maxPorts 4096 on two
- * addresses, plus automatic ones) fits, with room to spare. */
-#define CTL_REPLY_MAX (4 << 20)
-
-json_object *ctl_ask(const char *id, enum ps_ctl_cmd cmd)
-{
-	char *reply = malloc(CTL_REPLY_MAX);
-	json_object *o = NULL;
-	struct oci_err e;
-	int n;
-
-	if (!reply)
-		return NULL;
-	n = ps_ctl_call(id, cmd, NULL, -1, reply, CTL_REPLY_MAX, 1000);
-	oci_err_init(&e);
-	if (n > 0 && oci_json_decode(reply, (size_t)n, "reply", &o, &e) < 0)
-		o = NULL;
-	free(reply);
-	return o;
-}
 
 int ctl_ids(char ***out, size_t *n)
 {
@@ -81,33 +59,6 @@ void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t l
 		snprintf(buf, len, "[%s]:%u", a, port);
 	else
 		snprintf(buf, len, "%s:%u", a, port);
-}
-
-size_t ctl_read_status(json_object *status, struct ctl_fwd *out, size_t max, long long *conns)
-{
-	json_object *arr, *it, *v;
-	size_t n = 0;
-
-	*conns = status && json_object_object_get_ex(status, "connections", &v) ? json_object_get_int64(v) : 0;
-	if (!status || !json_object_object_get_ex(status, "forwards", &arr) ||
-	    !json_object_is_type(arr, json_type_array))
-		return 0;
-	for (size_t i = 0; i < json_object_array_length(arr) && n < max; i++) {
-		struct ctl_fwd *l = &out[n];
-
-		it = json_object_array_get_idx(arr, i);
-		memset(l, 0, sizeof(*l));
-		if (!json_object_object_get_ex(it, "hostIP", &v) || oci_ip_parse(json_object_get_string(v), &l->ip) < 0)
-			continue;
-		l->ext = json_object_object_get_ex(it, "externalPort", &v) ? (unsigned)json_object_get_int(v) : 0;
-		l->local = json_object_object_get_ex(it, "localPort", &v) ? (unsigned)json_object_get_int(v) : 0;
-		l->proto = json_object_object_get_ex(it, "protocol", &v) && !strcmp(json_object_get_string(v), "udp")
-				   ? OCI_PROTO_UDP
-				   : OCI_PROTO_TCP;
-		l->is_auto = json_object_object_get_ex(it, "auto", &v) && json_object_get_boolean(v);
-		n++;
-	}
-	return n;
 }
 
 const char *ctl_short_id(const char *id, char *buf, size_t len)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -15,6 +16,7 @@
 #include "../oci/state.h"
 #include "clock.h"
 #include "fdpass.h"
+#include "reply.h"
 #include "rundir.h"
 
 static int wait_fd(int fd, short ev, long deadline)
@@ -136,4 +138,39 @@ int ps_ctl_call(const char *id, enum ps_ctl_cmd cmd, const char *arg, int pass, 
 		return n;
 	line[n - 1] = '\0'; /* ps_control_call adds the newline */
 	return ps_control_call_fd(id, line, pass, reply, len, timeout_ms);
+}
+
+/* CMD's reply from ID's sidecar in a new buffer; its length, or -errno. */
+static int ask(const char *id, enum ps_ctl_cmd cmd, int timeout_ms, char **reply)
+{
+	int n;
+
+	if (!(*reply = malloc(PS_REPLY_MAX + 1)))
+		return -ENOMEM;
+	n = ps_ctl_call(id, cmd, NULL, -1, *reply, PS_REPLY_MAX + 1, timeout_ms);
+	if (n == 0)
+		n = -EPROTO; /* closed without a word */
+	if (n < 0) {
+		free(*reply);
+		*reply = NULL;
+	}
+	return n;
+}
+
+int ps_ask_status(const char *id, struct ps_status *out, int timeout_ms)
+{
+	cleanup_free char *reply = NULL;
+	int n = ask(id, PS_CTL_STATUS, timeout_ms, &reply);
+
+	memset(out, 0, sizeof(*out));
+	return n < 0 ? n : ps_status_decode(reply, (size_t)n, out, NULL);
+}
+
+int ps_ask_listeners(const char *id, struct ps_listeners *out, int timeout_ms)
+{
+	cleanup_free char *reply = NULL;
+	int n = ask(id, PS_CTL_LISTENERS, timeout_ms, &reply);
+
+	memset(out, 0, sizeof(*out));
+	return n < 0 ? n : ps_listeners_decode(reply, (size_t)n, out, NULL);
 }

@@ -13,8 +13,8 @@
  * use these names and the codec below. */
 enum ps_ctl_cmd {
 	PS_CTL_STOP = 0,  /* "stop": the sidecar ends; reply "ok" */
-	PS_CTL_STATUS,	  /* "status": counters, JSON (sidecar/reply.c) */
-	PS_CTL_LISTENERS, /* "listeners": the app's listening sockets, JSON */
+	PS_CTL_STATUS,	  /* "status": counters, JSON (reply.h) */
+	PS_CTL_LISTENERS, /* "listeners": the app's listening sockets, JSON (reply.h) */
 	PS_CTL_ADOPT,	  /* "adopt ID" with ID's init pidfd; reply "ok" */
 	PS_CTL_RELEASE,	  /* "release ID"; reply "remaining N" */
 	PS_CTL_UNKNOWN,
@@ -39,5 +39,13 @@ int ps_ctl_remaining_decode(const char *reply, unsigned *n);
  * or -errno. */
 int ps_ctl_call(const char *id, enum ps_ctl_cmd cmd, const char *arg, int pass, char *reply, size_t len,
 		int timeout_ms);
+
+/* STATUS and LISTENERS as typed calls: ask ID's sidecar within TIMEOUT_MS
+ * and decode its reply (reply.h) into *OUT. 0, or -errno (the sidecar is
+ * gone, slow, or said something unreadable). */
+struct ps_status;
+struct ps_listeners;
+int ps_ask_status(const char *id, struct ps_status *out, int timeout_ms);
+int ps_ask_listeners(const char *id, struct ps_listeners *out, int timeout_ms);
 
 #endif

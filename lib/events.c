@@ -10,6 +10,7 @@
 
 #include "../base/cleanup.h"
 #include "../oci/input.h"
+#include "../oci/ports.h"
 
 static const char *const names[] = {
 	[PS_EV_FORWARDED] = "forwarded", [PS_EV_AUTO_FORWARDED] = "auto-forwarded",
@@ -46,7 +47,7 @@ int ps_event_encode(const struct ps_event *ev, char *buf, size_t len)
 	json_object_object_add(o, "id", json_object_new_string(ev->id));
 	json_object_object_add(o, "event", json_object_new_string(ps_event_name(ev->kind)));
 	if (ev->has_port) {
-		json_object_object_add(o, "protocol", json_object_new_string(ev->proto ? "udp" : "tcp"));
+		json_object_object_add(o, "protocol", json_object_new_string(oci_proto_name(ev->proto)));
 		if (ev->host_ip.family) {
 			char ip[OCI_IP_LEN];
 
@@ -116,10 +117,12 @@ int ps_event_decode(const char *line, size_t len, struct ps_event *ev)
 	if (ev->kind == PS_EV_N)
 		return -EINVAL;
 	if (proto[0]) {
-		if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
+		uint8_t pr;
+
+		if (oci_proto_parse(proto, &pr) < 0)
 			return -EINVAL;
 		ev->has_port = true;
-		ev->proto = !strcmp(proto, "udp");
+		ev->proto = pr;
 		if (port(o, "localPort", &ev->local_port) < 0)
 			return -EINVAL;
 		if (ip[0] && (oci_ip_parse(ip, &ev->host_ip) < 0 || port(o, "externalPort", &ev->external_port) < 0))

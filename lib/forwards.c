@@ -60,23 +60,14 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 	for (size_t i = 0; i < f->n; i++) {
 		const struct oci_forward *w = &f->v[i];
 		json_object *o = json_object_new_object();
-		char ip[OCI_IP_LEN];
 
 		if (!o)
 			return -ENOMEM;
-		oci_ip_format(&w->host_ip, ip);
-		json_object_object_add(o, "localPort", json_object_new_int(w->local_port));
-		json_object_object_add(o, "externalPort", json_object_new_int(w->external_port));
-		json_object_object_add(o, "protocol", json_object_new_string(oci_proto_name(w->proto)));
-		json_object_object_add(o, "hostIP", json_object_new_string(ip));
+		ps_mapping_encode(o, w);
 		json_object_object_add(o, "exposeLocalhost", json_object_new_boolean(w->expose_localhost));
 		json_object_object_add(o, "proxyProtocol", json_object_new_boolean(w->proxy_protocol));
-		json_object_object_add(o, "auto", json_object_new_boolean(w->auto_assigned));
 		json_object_object_add(o, "entry", json_object_new_int((int)w->entry));
 		json_object_object_add(o, "fd", json_object_new_int(w->fd));
-		json_object_object_add(o, "visibility", json_object_new_string(oci_visibility_name(w->visibility)));
-		if (w->label[0])
-			json_object_object_add(o, "label", json_object_new_string(w->label));
 		json_object_array_add(arr, o);
 	}
 	*out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -103,7 +94,22 @@ static int get_visibility(json_object *o, uint8_t *out, struct oci_err *e)
 	return 0;
 }
 
-static int decode_one(json_object *o, struct oci_forward *w, struct oci_err *e)
+void ps_mapping_encode(json_object *o, const struct oci_forward *w)
+{
+	char ip[OCI_IP_LEN];
+
+	oci_ip_format(&w->host_ip, ip);
+	json_object_object_add(o, "localPort", json_object_new_int(w->local_port));
+	json_object_object_add(o, "externalPort", json_object_new_int(w->external_port));
+	json_object_object_add(o, "protocol", json_object_new_string(oci_proto_name(w->proto)));
+	json_object_object_add(o, "hostIP", json_object_new_string(ip));
+	json_object_object_add(o, "auto", json_object_new_boolean(w->auto_assigned));
+	json_object_object_add(o, "visibility", json_object_new_string(oci_visibility_name(w->visibility)));
+	if (w->label[0])
+		json_object_object_add(o, "label", json_object_new_string(w->label));
+}
+
+int ps_mapping_decode(json_object *o, struct oci_forward *w, struct oci_err *e)
 {
 	json_object *v;
 	unsigned port;
@@ -118,38 +124,44 @@ static int decode_one(json_object *o, struct oci_forward *w, struct oci_err *e)
 	w->external_port = (uint16_t)port;
 	if (get(o, "protocol", json_type_string, &v, e) < 0)
 		return -EINVAL;
-	if (!strcmp(json_object_get_string(v), "udp"))
-		w->proto = OCI_PROTO_UDP;
-	else if (!strcmp(json_object_get_string(v), "tcp"))
-		w->proto = OCI_PROTO_TCP;
-	else
+	if (oci_proto_parse(json_object_get_string(v), &w->proto) < 0)
 		return oci_err_add(e, EINVAL, "forwards: bad protocol");
 	if (get(o, "hostIP", json_type_string, &v, e) < 0 || oci_ip_parse(json_object_get_string(v), &w->host_ip) < 0)
 		return oci_err_add(e, EINVAL, "forwards: bad hostIP");
-	if (get(o, "exposeLocalhost", json_type_boolean, &v, e) < 0)
-		return -EINVAL;
-	w->expose_localhost = json_object_get_boolean(v);
-	if (get(o, "proxyProtocol", json_type_boolean, &v, e) < 0)
-		return -EINVAL;
-	w->proxy_protocol = json_object_get_boolean(v);
 	if (get(o, "auto", json_type_boolean, &v, e) < 0)
 		return -EINVAL;
 	w->auto_assigned = json_object_get_boolean(v);
-	if (get(o, "entry", json_type_int, &v, e) < 0)
-		return -EINVAL;
-	w->entry = (unsigned)json_object_get_int(v);
-	if (get(o, "fd", json_type_int, &v, e) < 0)
-		return -EINVAL;
-	w->fd = json_object_get_int(v);
 	if (get_visibility(o, &w->visibility, e) < 0)
 		return -EINVAL;
-	/* "label", optional; checked again: the record's readers print it. */
+	/* "label", optional; checked again: whoever reads it prints it. */
 	if (json_object_object_get_ex(o, "label", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||
 		    !oci_label_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
 			return oci_err_add(e, EINVAL, "forwards: bad label");
 		snprintf(w->label, sizeof(w->label), "%s", json_object_get_string(v));
 	}
+	return 0;
+}
+
+/* A forward of the record: its mapping and what only the sidecar needs. */
+static int decode_one(json_object *o, struct oci_forward *w, struct oci_err *e)
+{
+	json_object *v;
+
+	if (ps_mapping_decode(o, w, e) < 0)
+		return -EINVAL;
+	if (get(o, "exposeLocalhost", json_type_boolean, &v, e) < 0)
+		return -EINVAL;
+	w->expose_localhost = json_object_get_boolean(v);
+	if (get(o, "proxyProtocol", json_type_boolean, &v, e) < 0)
+		return -EINVAL;
+	w->proxy_protocol = json_object_get_boolean(v);
+	if (get(o, "entry", json_type_int, &v, e) < 0)
+		return -EINVAL;
+	w->entry = (unsigned)json_object_get_int(v);
+	if (get(o, "fd", json_type_int, &v, e) < 0)
+		return -EINVAL;
+	w->fd = json_object_get_int(v);
 	return 0;
 }
 
@@ -228,10 +240,10 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 		unsigned port;
 
 		if (get(k, "port", json_type_int, &x, e) < 0 || oci_json_port(x, "known", &port, e) < 0 ||
-		    get(k, "protocol", json_type_string, &x, e) < 0)
+		    get(k, "protocol", json_type_string, &x, e) < 0 ||
+		    oci_proto_parse(json_object_get_string(x), &f->known[f->n_known].proto) < 0)
 			goto bad;
-		f->known[f->n_known].port = (uint16_t)port;
-		f->known[f->n_known++].proto = strcmp(json_object_get_string(x), "udp") ? OCI_PROTO_TCP : OCI_PROTO_UDP;
+		f->known[f->n_known++].port = (uint16_t)port;
 	}
 	if (get(root, "bindAddresses", json_type_array, &v, e) < 0 ||
 	    json_object_array_length(v) > OCI_POLICY_MAX_HOSTIPS)

@@ -70,4 +70,11 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 
 void oci_forwards_free(struct oci_forwards *f);
 
+/* A mapping as the record and the sidecar's status reply (reply.h) both
+ * carry it: localPort, externalPort, protocol, hostIP, auto, visibility and
+ * label, added to the JSON object O, and read back strictly. */
+struct json_object;
+void ps_mapping_encode(struct json_object *o, const struct oci_forward *w);
+int ps_mapping_decode(struct json_object *o, struct oci_forward *w, struct oci_err *e);
+
 #endif

@@ -16,6 +16,17 @@ const char *oci_proto_name(unsigned proto)
 	return proto == OCI_PROTO_UDP ? "udp" : "tcp";
 }
 
+int oci_proto_parse(const char *s, uint8_t *proto)
+{
+	if (!strcmp(s, "tcp"))
+		*proto = OCI_PROTO_TCP;
+	else if (!strcmp(s, "udp"))
+		*proto = OCI_PROTO_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 void oci_ports_free(struct oci_ports *p)
 {
 	if (!p)

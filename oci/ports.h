@@ -49,6 +49,9 @@ int oci_ports_parse(const char *value, size_t len, const struct oci_policy *pol,
 void oci_ports_free(struct oci_ports *p);
 
 const char *oci_proto_name(unsigned proto);
+/* The other way, exactly as oci_proto_name spells it (portside's own files
+ * and replies; the annotation's parser takes any case): 0 or -EINVAL. */
+int oci_proto_parse(const char *s, uint8_t *proto);
 
 /* True when S (LEN bytes) may be a label: 1..OCI_LABEL_MAX_LEN bytes of ASCII
  * letters, digits, space and "._-:/". Labels reach terminals and logs, so

@@ -193,7 +193,7 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 static void on_tick(uv_timer_t *t)
 {
 	struct sc_ctx *ctx = t->data;
-	static struct sc_listener seen[MAX_SEEN];
+	static struct ps_listener seen[MAX_SEEN];
 	size_t n = 0;
 
 	if (ctx->stopping || sc_listeners(ctx, OCI_PROTO_TCP, 0, seen, MAX_SEEN, &n) < 0)

@@ -93,18 +93,18 @@ static void reply_long(struct ctl_client *cl, char *out)
 static char *listeners(struct sc_ctx *ctx)
 {
 	enum { MAX = 512 };
-	cleanup_free struct sc_listener *l = calloc(MAX, sizeof(*l));
+	cleanup_free struct ps_listener *l = calloc(MAX, sizeof(*l));
 	size_t ntcp = 0, nudp = 0;
 	int rc;
 
 	if (!l)
 		return NULL;
 	if ((rc = sc_listeners(ctx, OCI_PROTO_TCP, 0, l, MAX, &ntcp)) < 0)
-		return sc_reply_listeners(NULL, 0, 0, -rc);
+		return ps_listeners_encode(NULL, 0, -rc);
 	/* UDP sockets too, where the kernel has UDP sock_diag. */
 	if (sc_listeners(ctx, OCI_PROTO_UDP, 0, l + ntcp, MAX - ntcp, &nudp) < 0)
 		nudp = 0;
-	return sc_reply_listeners(l, ntcp + nudp, ntcp, 0);
+	return ps_listeners_encode(l, ntcp + nudp, 0);
 }
 
 static void on_request(uv_poll_t *p, int st, int events)

@@ -91,8 +91,8 @@ static int dump(int fd, struct nlmsghdr *req, size_t len, int (*each)(const stru
 
 struct listeners_arg {
 	int family;
-	unsigned port;
-	struct sc_listener *out;
+	unsigned proto, port;
+	struct ps_listener *out;
 	size_t max, *n;
 };
 
@@ -100,7 +100,7 @@ static int on_listener(const struct nlmsghdr *h, void *arg)
 {
 	struct listeners_arg *a = arg;
 	const struct inet_diag_msg *m = NLMSG_DATA(h);
-	struct sc_listener *l;
+	struct ps_listener *l;
 
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->idiag_family != a->family)
 		return 0;
@@ -109,6 +109,7 @@ static int on_listener(const struct nlmsghdr *h, void *arg)
 	l = &a->out[(*a->n)++];
 	memset(l, 0, sizeof(*l));
 	l->port = ntohs(m->id.idiag_sport);
+	l->proto = (uint8_t)a->proto;
 	l->ip.family = a->family;
 	memcpy(l->ip.a, m->id.idiag_src, a->family == AF_INET ? 4 : 16);
 	if (a->family == AF_INET6) {
@@ -129,7 +130,7 @@ static int on_listener(const struct nlmsghdr *h, void *arg)
 }
 
 /* Appends the listeners of FAMILY and PROTO on PORT (0: every port) to OUT. */
-static int dump_family(int fd, int family, unsigned proto, unsigned port, struct sc_listener *out, size_t max,
+static int dump_family(int fd, int family, unsigned proto, unsigned port, struct ps_listener *out, size_t max,
 		       size_t *n)
 {
 	struct {
@@ -146,12 +147,12 @@ static int dump_family(int fd, int family, unsigned proto, unsigned port, struct
 		      .idiag_states = proto == OCI_PROTO_UDP ? 1u << TCP_CLOSE : 1u << TCP_LISTEN,
 		      .id = {.idiag_sport = htons((uint16_t)port)}},
 	};
-	struct listeners_arg a = {family, port, out, max, n};
+	struct listeners_arg a = {family, proto, port, out, max, n};
 
 	return dump(fd, &req.nh, sizeof(req), on_listener, &a);
 }
 
-int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct sc_listener *out, size_t max, size_t *n)
+int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct ps_listener *out, size_t max, size_t *n)
 {
 	int rc;
 

@@ -12,6 +12,7 @@
 
 #include "../lib/events.h"
 #include "../lib/forwards.h"
+#include "../lib/reply.h"
 
 struct sc_ctx;
 struct sc_conn;
@@ -151,13 +152,6 @@ int sc_netns_socket(struct sc_ctx *ctx, int family, int type, int protocol);
 int sc_netns_take(struct sc_ctx *ctx, int family, int type);
 
 /* A listening TCP socket (or bound UDP one) in the container's netns. */
-struct sc_listener {
-	struct oci_ip ip; /* an IPv4-mapped address is given as its IPv4 one */
-	uint16_t port;
-	bool dual;   /* IPv6 without V6ONLY: takes IPv4 too */
-	bool mapped; /* bound as ::ffff:IP (an IPv6 socket) */
-};
-
 /* target.c: where a connection for FW goes, inside the container's netns.
  * Fills SS/LEN, or returns -ECONNREFUSED with the reason in WHY. The answer
  * is kept for SC_TARGET_TTL_MS (and refreshed by the autoforward watch);
@@ -171,7 +165,7 @@ void sc_target_forget(struct sc_forward *fw);
 
 /* Decides again, from the N listeners L of every TCP port (a whole dump),
  * the target of every TCP forward. */
-void sc_target_refresh(struct sc_ctx *ctx, const struct sc_listener *l, size_t n);
+void sc_target_refresh(struct sc_ctx *ctx, const struct ps_listener *l, size_t n);
 
 /* The container's own address of FAMILY, or NULL when it has none. */
 typedef const struct oci_ip *(*sc_own_fn)(void *arg, int family);
@@ -179,12 +173,12 @@ typedef const struct oci_ip *(*sc_own_fn)(void *arg, int family);
 /* The decision alone: given the N sockets L bound to PORT/PROTO, the address
  * to dial in *PICK, or -ECONNREFUSED with the reason in WHY. OWN_ADDRESS(ARG,
  * FAMILY) is asked only when the app listens on every address. */
-int sc_target_choose(const struct sc_listener *l, size_t n, unsigned port, unsigned proto, bool expose_localhost,
+int sc_target_choose(const struct ps_listener *l, size_t n, unsigned port, unsigned proto, bool expose_localhost,
 		     sc_own_fn own_address, void *arg, struct oci_ip *pick, char *why, size_t whylen);
 
 /* diag.c: the container's listeners (TCP) or bound sockets (UDP) of PROTO on
  * PORT (0: all), at most MAX, into OUT. */
-int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct sc_listener *out, size_t max, size_t *n);
+int sc_listeners(struct sc_ctx *ctx, unsigned proto, unsigned port, struct ps_listener *out, size_t max, size_t *n);
 
 /* The container's first address of FAMILY that is neither loopback nor
  * link-local, into *OUT; false when it has none. */
@@ -217,11 +211,9 @@ void sc_autoforward_stop(struct sc_ctx *ctx);
 int sc_udp_start(struct sc_ctx *ctx);
 void sc_udp_stop(struct sc_ctx *ctx);
 
-/* reply.c: the control socket's JSON replies, each a new newline-terminated
- * string (NULL when out of memory). ERROR: the listeners could not be read
- * (an errno), and the reply says so. */
+/* reply.c: the reply to STATUS (lib/reply.h), a new newline-terminated
+ * string; NULL when out of memory. */
 char *sc_reply_status(const struct sc_ctx *ctx);
-char *sc_reply_listeners(const struct sc_listener *l, size_t n, size_t ntcp, int error);
 
 /* control.c: serves the control socket; stop closes it and its clients. */
 int sc_control_start(struct sc_ctx *ctx);

@@ -40,7 +40,7 @@ static struct oci_ip loopback(int family)
 	return ip;
 }
 
-int sc_target_choose(const struct sc_listener *l, size_t n, unsigned port, unsigned proto, bool expose_localhost,
+int sc_target_choose(const struct ps_listener *l, size_t n, unsigned port, unsigned proto, bool expose_localhost,
 		     sc_own_fn own_address, void *arg, struct oci_ip *pick, char *why, size_t whylen)
 {
 	bool any4 = false, any6 = false, lo4 = false, lo6 = false;
@@ -129,7 +129,7 @@ static void fill(const struct oci_ip *ip, unsigned port, struct sockaddr_storage
 /* Decides FW's target from the N listeners L on its port, into SS/LEN, and
  * keeps a positive answer; a refusal is never kept, so an app that starts
  * listening is reached by the next client. */
-static int decide(struct sc_ctx *ctx, struct sc_forward *fw, const struct sc_listener *l, size_t n,
+static int decide(struct sc_ctx *ctx, struct sc_forward *fw, const struct ps_listener *l, size_t n,
 		  struct sockaddr_storage *ss, socklen_t *len, char *why, size_t whylen)
 {
 	struct oci_ip pick;
@@ -156,7 +156,7 @@ static int decide(struct sc_ctx *ctx, struct sc_forward *fw, const struct sc_lis
 int sc_target(struct sc_ctx *ctx, struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, bool *cached,
 	      char *why, size_t whylen)
 {
-	struct sc_listener bound[MAX_BOUND];
+	struct ps_listener bound[MAX_BOUND];
 	unsigned port = fw->cfg.local_port;
 	size_t n = 0;
 	int rc;
@@ -187,11 +187,11 @@ void sc_target_forget(struct sc_forward *fw)
 	fw->target.valid = false;
 }
 
-void sc_target_refresh(struct sc_ctx *ctx, const struct sc_listener *l, size_t n)
+void sc_target_refresh(struct sc_ctx *ctx, const struct ps_listener *l, size_t n)
 {
 	for (size_t i = 0; i < ctx->nfw; i++) {
 		struct sc_forward *fw = ctx->fw[i];
-		struct sc_listener mine[MAX_BOUND];
+		struct ps_listener mine[MAX_BOUND];
 		struct sockaddr_storage ss;
 		socklen_t len;
 		size_t k = 0;

@@ -555,6 +555,22 @@ static void test_policy_visibility(void **state)
 	oci_ports_free(p);
 }
 
+/* portside's own files and replies spell a protocol one way, and read only that. */
+static void test_proto_name_parse(void **state)
+{
+	(void)state;
+	uint8_t p = 7;
+
+	for (unsigned proto = OCI_PROTO_TCP; proto <= OCI_PROTO_UDP; proto++) {
+		assert_int_equal(oci_proto_parse(oci_proto_name(proto), &p), 0);
+		assert_int_equal(p, proto);
+	}
+	assert_int_equal(oci_proto_parse("TCP", &p), -EINVAL);
+	assert_int_equal(oci_proto_parse("sctp", &p), -EINVAL);
+	assert_int_equal(oci_proto_parse("", &p), -EINVAL);
+	assert_int_equal(oci_proto_parse("udp ", &p), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -584,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_json_label),
 		cmocka_unit_test(test_json_visibility),
 		cmocka_unit_test(test_policy_visibility),
+		cmocka_unit_test(test_proto_name_parse),
 	};
 
 	return cmocka_run_group_tests_name("ports", tests, setup, teardown);

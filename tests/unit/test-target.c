@@ -9,8 +9,8 @@
 #include "../../oci/ports.h"
 #include "../../sidecar/sidecar.h"
 
-static struct sc_listener L(const char *addr, unsigned port, bool dual) {
-	struct sc_listener l = {.port = (uint16_t)port, .dual = dual};
+static struct ps_listener L(const char *addr, unsigned port, bool dual) {
+	struct ps_listener l = {.port = (uint16_t)port, .dual = dual};
 
 	assert_int_equal(oci_ip_parse(addr, &l.ip), 0);
 	return l;
@@ -40,7 +40,7 @@ own(void *arg, int family)
 
 /* Chooses for L[0..N) with own addresses 10.88.0.5 and fd00::5, and checks
  * the pick against WANT (NULL: refused, WHY containing NEEDLE). */
-static void expect_at(const struct sc_listener *l, size_t n, bool expose, const char *want, const char *needle,
+static void expect_at(const struct ps_listener *l, size_t n, bool expose, const char *want, const char *needle,
 		      const char *file, int line)
 {
 	struct oci_ip pick = {0};
@@ -63,9 +63,9 @@ static void expect_at(const struct sc_listener *l, size_t n, bool expose, const 
 static void test_any_dials_own_address(void **state)
 {
 	(void)state;
-	struct sc_listener a[] = {L("0.0.0.0", 3000, false)};
-	struct sc_listener b[] = {L("::", 3000, false)};
-	struct sc_listener c[] = {L("::", 3000, true)};
+	struct ps_listener a[] = {L("0.0.0.0", 3000, false)};
+	struct ps_listener b[] = {L("::", 3000, false)};
+	struct ps_listener c[] = {L("::", 3000, true)};
 
 	expect(a, 1, false, "10.88.0.5", NULL);
 	expect(b, 1, false, "fd00::5", NULL);
@@ -75,8 +75,8 @@ static void test_any_dials_own_address(void **state)
 static void test_loopback_refused_without_expose(void **state)
 {
 	(void)state;
-	struct sc_listener a[] = {L("127.0.0.1", 3000, false)};
-	struct sc_listener b[] = {L("::1", 3000, false)};
+	struct ps_listener a[] = {L("127.0.0.1", 3000, false)};
+	struct ps_listener b[] = {L("::1", 3000, false)};
 
 	expect(a, 1, false, NULL, "listens on 127.0.0.1:3000 only (localhost)");
 	expect(b, 1, false, NULL, "listens on [::1]:3000 only");
@@ -89,8 +89,8 @@ static void test_loopback_refused_without_expose(void **state)
 static void test_v4mapped_loopback_is_localhost(void **state)
 {
 	(void)state;
-	struct sc_listener raw[] = {L("::ffff:127.0.0.1", 3000, false)};
-	struct sc_listener cooked[] = {L("127.0.0.1", 3000, false)};
+	struct ps_listener raw[] = {L("::ffff:127.0.0.1", 3000, false)};
+	struct ps_listener cooked[] = {L("127.0.0.1", 3000, false)};
 
 	cooked[0].mapped = true;
 	expect(raw, 1, false, NULL, "only (localhost)");
@@ -101,7 +101,7 @@ static void test_v4mapped_loopback_is_localhost(void **state)
 static void test_v4mapped_any_is_any(void **state)
 {
 	(void)state;
-	struct sc_listener raw[] = {L("::ffff:0.0.0.0", 3000, false)};
+	struct ps_listener raw[] = {L("::ffff:0.0.0.0", 3000, false)};
 
 	expect(raw, 1, false, "10.88.0.5", NULL);
 }
@@ -109,8 +109,8 @@ static void test_v4mapped_any_is_any(void **state)
 static void test_specific_address(void **state)
 {
 	(void)state;
-	struct sc_listener a[] = {L("127.0.0.1", 3000, false), L("10.88.0.5", 3000, false)};
-	struct sc_listener m[] = {L("::ffff:10.88.0.7", 3000, false)};
+	struct ps_listener a[] = {L("127.0.0.1", 3000, false), L("10.88.0.5", 3000, false)};
+	struct ps_listener m[] = {L("::ffff:10.88.0.7", 3000, false)};
 
 	expect(a, 2, false, "10.88.0.5", NULL);
 	expect(m, 1, false, "10.88.0.7", NULL); /* dialled as the IPv4 it maps */
@@ -125,7 +125,7 @@ static void test_nothing_listens(void **state)
 static void test_no_own_address_falls_back_to_loopback(void **state)
 {
 	(void)state;
-	struct sc_listener a[] = {L("0.0.0.0", 3000, false)};
+	struct ps_listener a[] = {L("0.0.0.0", 3000, false)};
 	struct oci_ip pick;
 	char why[128], got[OCI_IP_LEN];
 

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PORTSIDE_LIB_REPLY_H
+#define PORTSIDE_LIB_REPLY_H
+
+/* The sidecar's JSON replies to STATUS and LISTENERS (control.h), one line
+ * each, encoded by the sidecar and decoded by portsidectl, only here:
+ *
+ *   status:    {"pid":N,"connections":N,"forwards":[{MAPPING,"connections":N,
+ *               "connectionsTotal":N,"bytesIn":N,"bytesOut":N}, ...]}
+ *   listeners: {"listeners":[{"protocol":"tcp","port":N,"address":"::",
+ *               "dual":true,"mapped":false}, ...]}   or   {"error":"..."}
+ *
+ * MAPPING is the record's (forwards.h, ps_mapping_encode). Decoding is
+ * strict about what it reads and ignores fields it does not know, so a
+ * newer sidecar's reply still reads. The calls that ask for them are in
+ * control.h. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../base/err.h"
+#include "../oci/addr.h"
+#include "forwards.h"
+
+/* The longest reply portsidectl takes: a status of every forward a
+ * container may have (maxPorts 4096 on two addresses, plus automatic ones)
+ * fits with room to spare. */
+#define PS_REPLY_MAX (4 << 20)
+
+/* One forward the sidecar serves, with its counters. */
+struct ps_fwd_status {
+	struct oci_forward map; /* the mapping fields only (ps_mapping_decode) */
+	uint64_t conns_live, conns_total, bytes_in, bytes_out;
+};
+
+struct ps_status {
+	long long pid;	     /* the sidecar's */
+	uint64_t conns_live; /* over every forward */
+	size_t n;
+	struct ps_fwd_status *v;
+};
+
+/* A socket the app listens on (TCP) or has bound (UDP), as sock_diag
+ * reports it inside the container's netns. */
+struct ps_listener {
+	struct oci_ip ip; /* an IPv4-mapped address is given as its IPv4 one */
+	uint16_t port;
+	uint8_t proto; /* enum oci_proto */
+	bool dual;     /* IPv6 without V6ONLY: takes IPv4 too */
+	bool mapped;   /* bound as ::ffff:IP (an IPv6 socket) */
+};
+
+struct ps_listeners {
+	char error[128]; /* "": the list is the sidecar's answer */
+	size_t n;
+	struct ps_listener *v;
+};
+
+/* The reply as one newline-terminated line in a new buffer; NULL when out
+ * of memory. ERROR (an errno) replaces the list when not 0. */
+char *ps_status_encode(const struct ps_status *s);
+char *ps_listeners_encode(const struct ps_listener *l, size_t n, int error);
+
+/* LEN bytes of BUF (a trailing newline allowed) into *OUT, whose array the
+ * caller frees with the matching _free; 0, or -errno with why in E. */
+int ps_status_decode(const char *buf, size_t len, struct ps_status *out, struct oci_err *e);
+int ps_listeners_decode(const char *buf, size_t len, struct ps_listeners *out, struct oci_err *e);
+void ps_status_free(struct ps_status *s);
+void ps_listeners_free(struct ps_listeners *l);
+
+#endif
