@@ -95,19 +95,19 @@ static void list_some(char **v, size_t n, char *buf, size_t len)
  * ends with it ("POD/CONTAINER"). */
 static bool kube_match(const char *id, const char *arg)
 {
-	char path[4096], name[OCI_KUBE_NAME_MAX + 1];
-	cleanup_close int fd = -1;
-	ssize_t n;
+	struct oci_forwards *f = NULL;
+	bool hit = false;
 
-	if (ps_file(path, sizeof(path), id, PS_NAME) < 0 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0 ||
-	    (n = read(fd, name, sizeof(name) - 1)) <= 0)
+	if (ps_record_load(id, &f, NULL) < 0)
 		return false;
-	name[n] = '\0';
-	if (!strcmp(name, arg))
-		return true;
-	size_t ln = (size_t)n, la = strlen(arg);
-	return la < ln && !strcmp(name + ln - la, arg) && name[ln - la - 1] == '/';
+	size_t ln = strlen(f->kube_name), la = strlen(arg);
+
+	if (ln && !strcmp(f->kube_name, arg))
+		hit = true;
+	else if (la < ln && !strcmp(f->kube_name + ln - la, arg) && f->kube_name[ln - la - 1] == '/')
+		hit = true;
+	oci_forwards_free(f);
+	return hit;
 }
 
 static bool podman_name_valid(const char *s)

@@ -146,7 +146,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
 	cleanup_free char *doc = NULL;
 	cleanup_free int *listeners = NULL;
-	char path[4096], sidecar[PATH_MAX], key[64], kname[OCI_KUBE_NAME_MAX];
+	char path[4096], sidecar[PATH_MAX], key[64];
 	struct oci_ip pool_addr;
 	bool joined, made_dir = false;
 	struct oci_err e;
@@ -239,10 +239,6 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		oci_err_addp(&e, -rc, "cannot record the bundle of %s", st->id);
 		goto out;
 	}
-	/* Kubernetes names, for `portsidectl doctor POD/CONTAINER`; a pod
-	 * without them (podman, runc) is found by id or by podman. */
-	if (oci_kube_name(ann, kname, sizeof(kname)) == 0 && ps_file(path, sizeof(path), st->id, PS_NAME) == 0)
-		ps_write_file(path, kname, strlen(kname));
 
 	/* The sidecar sees listener i at SC_FD_FIRST_LISTENER + i. */
 	listeners = calloc(fw.n ? fw.n : 1, sizeof(int));
@@ -256,6 +252,10 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	}
 	/* The sidecar it is started with, for a restore. */
 	snprintf(fw.sidecar, sizeof(fw.sidecar), "%s", sidecar);
+	/* Kubernetes names, for `portsidectl doctor POD/CONTAINER`; a pod
+	 * without them (podman, runc) is found by id or by podman. */
+	if (oci_kube_name(ann, fw.kube_name, sizeof(fw.kube_name)) < 0)
+		fw.kube_name[0] = '\0';
 	rc = oci_forwards_encode(&fw, &doc);
 	for (size_t i = 0; i < fw.n; i++)
 		fw.v[i].fd = listeners[i];

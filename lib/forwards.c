@@ -32,6 +32,8 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 	json_object_object_add(root, "netns", json_object_new_string(f->netns));
 	if (f->sidecar[0])
 		json_object_object_add(root, "sidecar", json_object_new_string(f->sidecar));
+	if (f->kube_name[0])
+		json_object_object_add(root, "kubeName", json_object_new_string(f->kube_name));
 	json_object_object_add(root, "maxConnections", json_object_new_int((int)f->max_connections));
 	json_object_object_add(root, "udpIdleTimeout", json_object_new_int((int)f->udp_idle_timeout));
 	json_object_object_add(root, "maxAutoforwards", json_object_new_int((int)f->max_autoforwards));
@@ -202,6 +204,15 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 		    (size_t)json_object_get_string_len(v) >= sizeof(f->sidecar) || json_object_get_string(v)[0] != '/')
 			goto bad;
 		snprintf(f->sidecar, sizeof(f->sidecar), "%s", json_object_get_string(v));
+	}
+	/* Optional: only a Kubernetes pod's container has one. portsidectl
+	 * finds containers by it, so it is checked as the hook checked it. */
+	if (json_object_object_get_ex(root, "kubeName", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (size_t)json_object_get_string_len(v) >= sizeof(f->kube_name) ||
+		    !oci_kube_name_valid(json_object_get_string(v)))
+			goto bad;
+		snprintf(f->kube_name, sizeof(f->kube_name), "%s", json_object_get_string(v));
 	}
 	if (get(root, "maxConnections", json_type_int, &v, e) < 0 || json_object_get_int(v) < 1)
 		goto bad;

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "../oci/addr.h"
+#include "../oci/annotations.h"
 #include "../base/err.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
@@ -40,12 +41,13 @@ struct oci_forward {
 
 struct oci_forwards {
 	char id[OCI_ID_MAX_LEN + 1];
-	pid_t pid;		   /* the container's init when the hook ran */
-	char netns[64];		   /* "DEV:INO" of the container's network namespace */
-	char sidecar[4096];	   /* the sidecar the hook started ("": unknown), for restore */
-	unsigned max_connections;  /* the policy\'s, for the sidecar */
-	unsigned udp_idle_timeout; /* seconds */
-	unsigned max_autoforwards; /* the policy's, for the sidecar */
+	pid_t pid;			   /* the container's init when the hook ran */
+	char netns[64];			   /* "DEV:INO" of the container's network namespace */
+	char sidecar[4096];		   /* the sidecar the hook started ("": unknown), for restore */
+	char kube_name[OCI_KUBE_NAME_MAX]; /* NS/POD/CONTAINER (oci_kube_name), "" when none */
+	unsigned max_connections;	   /* the policy\'s, for the sidecar */
+	unsigned udp_idle_timeout;	   /* seconds */
+	unsigned max_autoforwards;	   /* the policy's, for the sidecar */
 	/* automatic forwarding, for the sidecar */
 	enum oci_autoforward autoforward;
 	enum oci_visibility visibility; /* of automatic forwards */

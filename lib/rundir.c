@@ -119,7 +119,6 @@ static const char *const file_names[PS_FILES] = {
 	[PS_BUNDLE] = "bundle",
 	[PS_OWNER] = "owner",
 	[PS_RELEASED] = "released",
-	[PS_NAME] = "name",
 	[PS_SIDECAR_PID] = "sidecar.pid",
 	[PS_SIDECAR_LOG] = "sidecar.log",
 	[PS_SIDECAR_LOG_OLD] = "sidecar.log.1",
@@ -140,15 +139,23 @@ int ps_file(char *buf, size_t len, const char *id, enum ps_file f)
 	return ps_path(buf, len, id, file_names[f]);
 }
 
+/* Files an earlier portside kept in a container's directory, now fields of
+ * forwards.json. Removed with the rest: a container started before an
+ * upgrade and stopped after it leaves no directory behind. */
+static const char *const retired_names[] = {"sidecar", "name"};
+
 int ps_state_remove(const char *id)
 {
+	enum { NAMES = PS_FILES + sizeof(retired_names) / sizeof(retired_names[0]) };
 	char path[4096];
 
 	/* Every file of the layout, and the temporary copy ps_write_file
 	 * may have left of it. */
-	for (int f = 0; f < PS_FILES; f++) {
+	for (int f = 0; f < NAMES; f++) {
+		const char *name = f < PS_FILES ? file_names[f] : retired_names[f - PS_FILES];
+
 		for (int tmp = 0; tmp < 2; tmp++) {
-			if (ps_file(path, sizeof(path) - 4, id, (enum ps_file)f) < 0)
+			if (ps_path(path, sizeof(path) - 4, id, name) < 0)
 				continue;
 			if (tmp)
 				strcat(path, ".tmp");

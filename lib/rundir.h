@@ -17,7 +17,6 @@
  *     owner           for a container that joined another's netns: the id
  *                     whose sidecar serves it
  *     released        its poststop ran while others of its netns still run
- *     name            its Kubernetes name, NS/POD/CONTAINER (oci_kube_name)
  *     events[.1]      what its sidecar did, one JSON object a line (events.h)
  *
  * Containers live in a directory of their own, so that no container id
@@ -52,7 +51,6 @@ enum ps_file {
 	PS_BUNDLE,	    /* bundle */
 	PS_OWNER,	    /* owner */
 	PS_RELEASED,	    /* released */
-	PS_NAME,	    /* name */
 	PS_SIDECAR_PID,	    /* sidecar.pid */
 	PS_SIDECAR_LOG,	    /* sidecar.log */
 	PS_SIDECAR_LOG_OLD, /* sidecar.log.1 */

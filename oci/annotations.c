@@ -115,6 +115,25 @@ int oci_kube_name(const struct oci_annotations *ann, char *out, size_t len)
 	return 0;
 }
 
+bool oci_kube_name_valid(const char *s)
+{
+	char part[3][254];
+	const char *p = s;
+
+	for (int i = 0; i < 3; i++) {
+		size_t n = strcspn(p, "/");
+
+		if (n >= sizeof(part[i]) || (i < 2) != (p[n] == '/'))
+			return false;
+		memcpy(part[i], p, n);
+		part[i][n] = '\0';
+		if (!dns_name(part[i]))
+			return false;
+		p += n + (i < 2);
+	}
+	return true;
+}
+
 int oci_spec_parse_autoforward(const char *value, enum oci_autoforward *out, struct oci_err *e)
 {
 	if (oci_autoforward_parse(value, out) < 0)

@@ -48,6 +48,8 @@ bool oci_annotations_want_portside(const struct oci_annotations *ann);
  * when one is not such a name. */
 #define OCI_KUBE_NAME_MAX (3 * 254)
 int oci_kube_name(const struct oci_annotations *ann, char *out, size_t len);
+/* True when S is such a name: three DNS-1123 names joined by '/'. */
+bool oci_kube_name_valid(const char *s);
 
 /* What the container asks of portside. */
 struct oci_spec {

@@ -63,6 +63,9 @@ auto_ann() {
 	app kube "$(ports_ann '18842:3000'), \"io.kubernetes.pod.namespace\": \"team-a\", \"io.kubernetes.pod.name\": \"web-7f9\", \"io.kubernetes.container.name\": \"server\"" \
 		'httpd -f -p 3000 -h /www'
 	assert_status 0
+	# The name is part of the container's record, not a file of its own.
+	grep -q '"kubeName": "team-a/web-7f9/server"' "$STATEDIR/$CT/forwards.json"
+	[ ! -e "$STATEDIR/$CT/name" ]
 	trace "$PORTSIDECTL" url team-a/web-7f9/server 3000
 	assert_status 0
 	[ "$output" = "http://127.0.0.1:18842/" ]
@@ -73,7 +76,8 @@ auto_ann() {
 	app kubebad "$(ports_ann '18843:3000'), \"io.kubernetes.pod.namespace\": \"../x\", \"io.kubernetes.pod.name\": \"p\", \"io.kubernetes.container.name\": \"c\"" \
 		'exec sleep 1000'
 	assert_status 0
-	[ ! -e "$STATEDIR/$CT/name" ]
+	[ -e "$STATEDIR/$CT/forwards.json" ]
+	! grep -q kubeName "$STATEDIR/$CT/forwards.json"
 	trace "$PORTSIDECTL" doctor p/c
 	assert_status 1
 }

@@ -19,6 +19,7 @@ static struct oci_forwards *sample(void)
 	snprintf(f->id, sizeof(f->id), "ct1");
 	snprintf(f->netns, sizeof(f->netns), "4:4026532000");
 	snprintf(f->sidecar, sizeof(f->sidecar), "/usr/libexec/portside/portside-sidecar");
+	snprintf(f->kube_name, sizeof(f->kube_name), "team-a/web-7f9/server");
 	f->pid = 42;
 	f->max_connections = 10;
 	f->udp_idle_timeout = 60;
@@ -55,6 +56,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(g->visibility, OCI_VISIBILITY_PRIVATE);
 	/* The sidecar it was started with: what a restore starts again. */
 	assert_string_equal(g->sidecar, "/usr/libexec/portside/portside-sidecar");
+	/* The Kubernetes name portsidectl finds it by. */
+	assert_string_equal(g->kube_name, "team-a/web-7f9/server");
 	assert_int_equal(g->n, 2);
 	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PRIVATE);
 	assert_string_equal(g->v[0].label, "web ui");
@@ -88,6 +91,7 @@ static void drop_fields(json_object *root, json_object *fw0)
 {
 	json_object_object_del(root, "visibility");
 	json_object_object_del(root, "sidecar");
+	json_object_object_del(root, "kubeName");
 	json_object_object_del(fw0, "visibility");
 	json_object_object_del(fw0, "label");
 }
@@ -120,6 +124,7 @@ static void test_old_record(void **state)
 	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PUBLIC);
 	assert_string_equal(g->v[0].label, "");
 	assert_string_equal(g->sidecar, "");
+	assert_string_equal(g->kube_name, "");
 	oci_forwards_free(g);
 }
 
@@ -129,6 +134,26 @@ static void relative_sidecar(json_object *root, json_object *fw0)
 	json_object_object_add(root, "sidecar", json_object_new_string("portside-sidecar"));
 }
 
+/* A name portsidectl would match arguments against: only what the hook
+ * records (three DNS-1123 names). */
+static void kube_name_path(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "kubeName", json_object_new_string("../../etc/passwd"));
+}
+
+static void kube_name_two_parts(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "kubeName", json_object_new_string("web-7f9/server"));
+}
+
+static void kube_name_upper(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "kubeName", json_object_new_string("team-a/Web/server"));
+}
+
 static void test_bad_fields(void **state)
 {
 	(void)state;
@@ -136,6 +161,9 @@ static void test_bad_fields(void **state)
 	assert_null(edited(bad_label, -EINVAL));
 	assert_null(edited(long_label, -EINVAL));
 	assert_null(edited(bad_visibility, -EINVAL));
+	assert_null(edited(kube_name_path, -EINVAL));
+	assert_null(edited(kube_name_two_parts, -EINVAL));
+	assert_null(edited(kube_name_upper, -EINVAL));
 }
 
 int main(void)
