@@ -46,7 +46,7 @@ app() {
 	[ "$output" = "hello from two" ]
 	sleep 0.5
 	[ "$(grep -c 'automatically' "$STATEDIR/$CT/sidecar.log")" -le 2 ]
-	! grep -q -- '-> 3000/tcp automatically' "$STATEDIR/$CT/sidecar.log"
+	refute grep -q -- '-> 3000/tcp automatically' "$STATEDIR/$CT/sidecar.log"
 }
 
 @test "public skips localhost-only ports, bare LOCAL entries and port 22; all takes localhost-only ones" {
@@ -54,7 +54,7 @@ app() {
 		'httpd -f -p 127.0.0.1:4502 -h /www & httpd -f -p 4503 -h /www & httpd -f -p 22 -h /www & exec sleep 1000'
 	assert_status 0
 	sleep 1.5
-	! grep -q "automatically" "$STATEDIR/$CT/sidecar.log"
+	refute grep -q "automatically" "$STATEDIR/$CT/sidecar.log"
 	port_free 18130
 
 	app all "$(ports_ann '4503'), \"io.portside.autoforward\": \"all\"" \
@@ -63,7 +63,7 @@ app() {
 	wait_for 3 port_listening 18130
 	run http_get 18130
 	[ "$output" = "hello from all" ]
-	! grep -q -- '-> 4503/tcp automatically\|-> 22/tcp automatically' "$STATEDIR/$CT/sidecar.log"
+	refute grep -q -- '-> 4503/tcp automatically\|-> 22/tcp automatically' "$STATEDIR/$CT/sidecar.log"
 }
 
 @test "never: nothing is forwarded automatically, and the sidecar keeps no capability" {

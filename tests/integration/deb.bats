@@ -88,7 +88,7 @@ teardown() {
 	assert_status 0
 	assert_output_has "containers are still recorded in /run/portside; left as it is"
 	in_scratch test -f /run/portside/containers/web/sidecar.pid
-	! in_scratch test -e /usr/bin/portsidectl
+	refute in_scratch test -e /usr/bin/portsidectl
 }
 
 @test "the host's installed portside (files and dpkg's record) is as this suite found it" {

@@ -64,7 +64,8 @@ fwd_refuses() {
 	output=$(refusal_output "$rt")
 	assert_output_has "local port '3000x' is not a port number"
 	port_free "$port"
-	! ls "$STATEDIR" | grep -q "^$CT_PREFIX"
+	left=$(ls "$STATEDIR")
+	refute grep -q "^$CT_PREFIX" <<<"$left"
 }
 
 # A host port already taken: the start fails naming the holder; a forwarded

@@ -51,6 +51,16 @@ assert_output_lacks() {
 	fi
 }
 
+# refute CMD...: fails when CMD succeeds. Write this, never `! CMD`: bats
+# runs a test under `set -e`, which ignores a negated command's status, so
+# `! grep -q x file` in the middle of a test can never fail it.
+refute() {
+	if "$@"; then
+		echo "should have failed: $*" >&2
+		return 1
+	fi
+}
+
 # wait_for SECONDS CMD...: retries CMD every 0.1 s until it succeeds or the time
 # is up (bounded, as every loop in these tests).
 wait_for() {

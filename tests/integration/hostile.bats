@@ -39,7 +39,7 @@ teardown() {
 	assert_output_has "[::ffff:127.0.0.1]:3000 only (localhost)"
 	# "public" forwards what is opened to the outside only.
 	sleep 0.6
-	! grep -q -- "-> 4701/tcp automatically" "$STATEDIR/$CT/sidecar.log"
+	refute grep -q -- "-> 4701/tcp automatically" "$STATEDIR/$CT/sidecar.log"
 }
 
 @test "v4-mapped: an app on [::ffff:0.0.0.0] listens everywhere: served, and does not see the client as local" {

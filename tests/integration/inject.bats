@@ -46,7 +46,7 @@ spec_bundle() {
 	trace "$PORTSIDECTL" inject "$cfg" --ports '18601:3000' --hook "$PORTSIDE_HOOK"
 	assert_status 0
 	grep -q '"PORT=8080"' "$cfg"
-	! grep -q '"PORT=3000"' "$cfg"
+	refute grep -q '"PORT=3000"' "$cfg"
 	cp "$cfg" "$TMP/before.json"
 	trace "$PORTSIDECTL" inject "$cfg" --ports '22:3000' --hook "$PORTSIDE_HOOK"
 	assert_status 1
@@ -89,7 +89,7 @@ spec_bundle() {
 	# Another --sidecar replaces the path in both hooks; the same one again changes nothing.
 	trace "$PORTSIDECTL" inject "$cfg" --ports '18811:3000' --hook "$PORTSIDE_HOOK" --sidecar "$TMP/libexec/portside-sidecar"
 	assert_status 0
-	! grep -q /old/portside-sidecar "$cfg"
+	refute grep -q /old/portside-sidecar "$cfg"
 	[ "$(grep -c -- '"--sidecar"' "$cfg")" -eq 2 ]
 	cp "$cfg" "$TMP/first.json"
 	trace "$PORTSIDECTL" inject "$cfg" --ports '18811:3000' --hook "$PORTSIDE_HOOK" --sidecar "$TMP/libexec/portside-sidecar"

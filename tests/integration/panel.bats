@@ -64,7 +64,7 @@ auto_ann() {
 		'httpd -f -p 3000 -h /www'
 	assert_status 0
 	# The name is part of the container's record, not a file of its own.
-	grep -q '"kubeName": "team-a/web-7f9/server"' "$STATEDIR/$CT/forwards.json"
+	grep -Eq '"kubeName": ?"team-a/web-7f9/server"' "$STATEDIR/$CT/forwards.json"
 	[ ! -e "$STATEDIR/$CT/name" ]
 	trace "$PORTSIDECTL" url team-a/web-7f9/server 3000
 	assert_status 0
@@ -77,7 +77,8 @@ auto_ann() {
 		'exec sleep 1000'
 	assert_status 0
 	[ -e "$STATEDIR/$CT/forwards.json" ]
-	! grep -q kubeName "$STATEDIR/$CT/forwards.json"
+	run grep -q kubeName "$STATEDIR/$CT/forwards.json"
+	assert_status 1
 	trace "$PORTSIDECTL" doctor p/c
 	assert_status 1
 }

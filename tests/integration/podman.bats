@@ -38,7 +38,8 @@ teardown() {
 	[ -n "$ip" ]
 	exec 9<>/dev/tcp/127.0.0.1/18409
 	wait_for 2 bash -c "nsenter -t $pid -n ss -Htn state established '( dport = :3000 )' | grep -qF '$ip:'"
-	! nsenter -t "$pid" -n ss -Htn state established '( dport = :3000 )' | grep -q '127.0.0.1:3000'
+	conns=$(nsenter -t "$pid" -n ss -Htn state established '( dport = :3000 )')
+	refute grep -q '127.0.0.1:3000' <<<"$conns"
 	exec 9>&-
 }
 

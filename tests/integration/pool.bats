@@ -35,7 +35,8 @@ get() {
 	run get 127.77.0.2:80
 	[ "$output" = "hello from two" ]
 	# Bound on the pool address only, not on every address.
-	! ss -Hltn 'sport = :80' | grep -qE '(\*|0\.0\.0\.0|\[::\]):80 '
+	bound=$(ss -Hltn 'sport = :80')
+	refute grep -qE '(\*|0\.0\.0\.0|\[::\]):80 ' <<<"$bound"
 	grep -q '"hostIP":"127.77.0.1"' "$STATEDIR/$one/forwards.json" ||
 		grep -q '"hostIP": "127.77.0.1"' "$STATEDIR/$one/forwards.json"
 	# Released with the container: the next one gets it.
@@ -74,5 +75,5 @@ get() {
 	second=$CT
 	grep -q '"127.77.0.1"' "$STATEDIR/$first/forwards.json"
 	grep -q '"127.77.0.2"' "$STATEDIR/$second/forwards.json"
-	! grep -q '"127.77.0.1"' "$STATEDIR/$second/forwards.json"
+	refute grep -q '"127.77.0.1"' "$STATEDIR/$second/forwards.json"
 }

@@ -103,7 +103,7 @@ web() {
 	trace runc delete "$CT"
 	assert_status 0
 	[ ! -e "$STATEDIR/$CT" ]
-	! grep -rqx "$CT" "$RUNDIR/netns"
+	refute grep -rqx "$CT" "$RUNDIR/netns"
 	# poststop again (a runtime retrying): exit 0, nothing to do.
 	trace "$PORTSIDE_HOOK" poststop <<<"{\"ociVersion\":\"1.0.2\",\"id\":\"$CT\",\"status\":\"stopped\",\"bundle\":\"$BUNDLE\"}"
 	assert_status 0

@@ -33,7 +33,7 @@ loopback_only() {
 	b=$(bound "$1")
 	echo "port $1 is bound on: $b"
 	grep -qx "127.0.0.1:$1" <<<"$b"
-	! grep -vqxE "127\.0\.0\.1:$1|\[::1\]:$1" <<<"$b"
+	refute grep -vqxE "127\.0\.0\.1:$1|\[::1\]:$1" <<<"$b"
 	if ip -6 addr show dev lo | grep -q '::1/128'; then grep -qxF "[::1]:$1" <<<"$b"; fi
 }
 
@@ -44,7 +44,7 @@ loopback_only() {
 	run bound 18821
 	echo "$output"
 	grep -qx "0.0.0.0:18821" <<<"$output"
-	! grep -q "^127\." <<<"$output"
+	refute grep -q "^127\." <<<"$output"
 	# Both serve, from this host.
 	run http_get 18820
 	[ "$output" = "hello from both" ]
