@@ -260,5 +260,9 @@ fmt:
 	clang-format -i $(FMT_FILES)
 fmt-check:
 	clang-format --dry-run --Werror $(FMT_FILES)
+	@# `! cmd` alone on a line of a bats test never fails it (set -e ignores a
+	@# negated status): write `refute cmd` (tests/integration/helpers.bash).
+	@if grep -nE '^[[:space:]]*! ' tests/integration/*.bats | grep -v '||'; then \
+		echo "fmt-check: a negated command cannot fail a bats test; use refute" >&2; exit 1; fi
 
 -include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)
