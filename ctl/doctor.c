@@ -19,7 +19,7 @@
 
 /* The ports the app listens on that no mapping of REC uses, "9000 (127.0.0.1
  * only), 8080"; *BEST gets the one to suggest: reachable from outside first. */
-static void other_ports(const struct ps_listener *s, size_t n, const struct oci_forwards *rec, char *buf, size_t len,
+static void other_ports(const struct ps_listener *s, size_t n, const struct ps_forwards *rec, char *buf, size_t len,
 			unsigned *best)
 {
 	size_t off = 0;
@@ -47,7 +47,7 @@ static void other_ports(const struct ps_listener *s, size_t n, const struct oci_
 	}
 }
 
-static void diagnose(const struct oci_forward *w, const struct oci_forwards *rec, const struct ps_listener *all,
+static void diagnose(const struct ps_forward *w, const struct ps_forwards *rec, const struct ps_listener *all,
 		     size_t nall, struct finding *f)
 {
 	/* Only the sockets of the mapping's protocol matter to it. */
@@ -158,7 +158,7 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 {
 	struct ps_listeners ls = {0};
 	struct ps_status st = {0};
-	struct oci_forwards *rec = NULL;
+	struct ps_forwards *rec = NULL;
 	char owner[256], id[256];
 	size_t nf = 0;
 
@@ -183,7 +183,7 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 			snprintf(findings[nf].fix, sizeof(findings[nf].fix),
 				 "start the container again; `portsidectl logs %s` says why it stopped", ctl_sid(id));
 		}
-		oci_forwards_free(rec);
+		ps_forwards_free(rec);
 		return nf + 1;
 	}
 	if (ls.error[0]) {
@@ -237,7 +237,7 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 	}
 	ps_listeners_free(&ls);
 	ps_status_free(&st);
-	oci_forwards_free(rec);
+	ps_forwards_free(rec);
 	return nf;
 }
 

@@ -24,7 +24,7 @@ static void holder(const char *self, unsigned port, char *buf, size_t len)
 	buf[0] = '\0';
 	if (ctl_ids(&ids, &n) == 0)
 		for (size_t i = 0; i < n && !buf[0]; i++) {
-			struct oci_forwards *f = NULL;
+			struct ps_forwards *f = NULL;
 
 			if (!strcmp(ids[i], self) || ps_record_load(ids[i], &f, NULL) < 0)
 				continue;
@@ -41,7 +41,7 @@ static void holder(const char *self, unsigned port, char *buf, size_t len)
 					snprintf(buf, len, "%u: container %s (port %u)", port, ctl_sid(ids[i]),
 						 st.v[k].map.local_port);
 			ps_status_free(&st);
-			oci_forwards_free(f);
+			ps_forwards_free(f);
 		}
 	ctl_ids_free(ids, n);
 	if (buf[0])
@@ -58,7 +58,7 @@ static void holder(const char *self, unsigned port, char *buf, size_t len)
 
 /* Why the app's TCP port PORT, which no mapping names, is or is not
  * forwarded automatically: what the sidecar decided (autoforward.c), said. */
-void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const struct ps_listener *s, size_t n,
+void ctl_diagnose_auto(const char *id, const struct ps_forwards *rec, const struct ps_listener *s, size_t n,
 		       unsigned port, const struct ps_fwd_status *l, size_t nl, struct finding *f)
 {
 	bool wide = false;

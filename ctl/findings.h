@@ -28,7 +28,7 @@ void ctl_addr_list(const struct ps_listener *s, size_t n, unsigned port, char *b
 /* doctor_auto.c: why the app's TCP port PORT, which no mapping names, is or is not
  * forwarded automatically, into F: what the sidecar decided
  * (sidecar/autoforward.c), said with its fix. L: the sidecar's forwards. */
-void ctl_diagnose_auto(const char *id, const struct oci_forwards *rec, const struct ps_listener *s, size_t n,
+void ctl_diagnose_auto(const char *id, const struct ps_forwards *rec, const struct ps_listener *s, size_t n,
 		       unsigned port, const struct ps_fwd_status *l, size_t nl, struct finding *f);
 
 #endif

@@ -25,7 +25,7 @@ static void human(unsigned long long b, char *buf, size_t len)
 
 /* What ls shows when the sidecar does not answer: the record's forwards,
  * with no counters. */
-static int from_record(const struct oci_forwards *f, struct ps_status *st)
+static int from_record(const struct ps_forwards *f, struct ps_status *st)
 {
 	memset(st, 0, sizeof(*st));
 	if (!f || !f->n)
@@ -57,7 +57,7 @@ static json_object *container_json(const char *id, const struct ps_status *st, b
 	if (owner[0])
 		json_object_object_add(o, "servedBy", json_object_new_string(owner));
 	for (size_t i = 0; i < st->n; i++) {
-		const struct oci_forward *w = &st->v[i].map;
+		const struct ps_forward *w = &st->v[i].map;
 		json_object *m = json_object_new_object();
 		char ip[OCI_IP_LEN];
 
@@ -89,7 +89,7 @@ static void container_table(const char *id, const struct ps_status *st, bool run
 		return;
 	}
 	for (size_t i = 0; i < st->n; i++) {
-		const struct oci_forward *w = &st->v[i].map;
+		const struct ps_forward *w = &st->v[i].map;
 		char ext[OCI_IP_LEN + 8], loc[16], in[16], out[16];
 
 		ctl_format_addr(&w->host_ip, w->external_port, ext, sizeof(ext));
@@ -139,7 +139,7 @@ int ctl_ls(int argc, char **argv)
 		printf("%-12s  %-22s  %-9s  %-8s  %5s  %8s  %8s  %-7s  %-10s  %s\n", "CONTAINER", "EXTERNAL", "LOCAL",
 		       "HOW", "CONNS", "IN", "OUT", "STATE", "VISIBILITY", "LABEL");
 	for (size_t i = 0; i < n; i++) {
-		struct oci_forwards *f = NULL;
+		struct ps_forwards *f = NULL;
 		struct ps_status st = {0};
 		bool running = false;
 		char owner[256];
@@ -158,7 +158,7 @@ int ctl_ls(int argc, char **argv)
 		else
 			container_table(ids[i], &st, running, owner);
 		ps_status_free(&st);
-		oci_forwards_free(f);
+		ps_forwards_free(f);
 	}
 	if (json)
 		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

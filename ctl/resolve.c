@@ -95,7 +95,7 @@ static void list_some(char **v, size_t n, char *buf, size_t len)
  * ends with it ("POD/CONTAINER"). */
 static bool kube_match(const char *id, const char *arg)
 {
-	struct oci_forwards *f = NULL;
+	struct ps_forwards *f = NULL;
 	bool hit = false;
 
 	if (ps_record_load(id, &f, NULL) < 0)
@@ -106,7 +106,7 @@ static bool kube_match(const char *id, const char *arg)
 		hit = true;
 	else if (la < ln && !strcmp(f->kube_name + ln - la, arg) && f->kube_name[ln - la - 1] == '/')
 		hit = true;
-	oci_forwards_free(f);
+	ps_forwards_free(f);
 	return hit;
 }
 

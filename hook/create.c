@@ -142,7 +142,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 {
 	struct oci_policy *pol = NULL;
 	struct oci_spec spec = {NULL, 0};
-	struct oci_forwards fw = {.v = NULL};
+	struct ps_forwards fw = {.v = NULL};
 	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
 	cleanup_free char *doc = NULL;
 	cleanup_free int *listeners = NULL;
@@ -256,7 +256,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	 * without them (podman, runc) is found by id or by podman. */
 	if (oci_kube_name(ann, fw.kube_name, sizeof(fw.kube_name)) < 0)
 		fw.kube_name[0] = '\0';
-	rc = oci_forwards_encode(&fw, &doc);
+	rc = ps_forwards_encode(&fw, &doc);
 	for (size_t i = 0; i < fw.n; i++)
 		fw.v[i].fd = listeners[i];
 	if (rc < 0 ||

@@ -46,7 +46,7 @@ int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pid
  * Fills *OUT (fds in the forwards' fd fields, in the hook's numbering). An
  * external port in use is an error naming its holder where it can be found. */
 int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, const struct oci_ip *pool_addr,
-		struct oci_forwards *out, struct oci_err *e);
+		struct ps_forwards *out, struct oci_err *e);
 
 /* listen.c: where a private mapping without a hostIP binds, and automatic
  * forwards under a private policy: the container's pool address when it is a
@@ -59,7 +59,7 @@ size_t hook_private_addresses(const struct oci_ip *pool_addr, struct oci_ip out[
 int hook_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_err *e);
 
 /* Closes every listener fd in F. */
-void hook_listen_close(struct oci_forwards *f);
+void hook_listen_close(struct ps_forwards *f);
 
 /* Describes who listens on PORT/PROTO in this netns ("nc (pid 42)"), or writes
  * "" when nobody can be found. */

@@ -152,15 +152,15 @@ static size_t addresses(const struct oci_mapping *m, const struct oci_policy *po
 	return 2;
 }
 
-static int add_forward(struct oci_forwards *f, const struct oci_mapping *m, const struct oci_ip *ip, unsigned ext,
+static int add_forward(struct ps_forwards *f, const struct oci_mapping *m, const struct oci_ip *ip, unsigned ext,
 		       bool is_auto, int fd)
 {
-	struct oci_forward *nv = realloc(f->v, (f->n + 1) * sizeof(*nv));
+	struct ps_forward *nv = realloc(f->v, (f->n + 1) * sizeof(*nv));
 
 	if (!nv)
 		return -ENOMEM;
 	f->v = nv;
-	f->v[f->n++] = (struct oci_forward){
+	f->v[f->n++] = (struct ps_forward){
 		.local_port = m->local_port,
 		.external_port = (uint16_t)ext,
 		.proto = m->proto,
@@ -199,7 +199,7 @@ static void explain(int rc, const struct oci_ip *ip, unsigned port, unsigned pro
 /* Binds M on every address at port EXT; all or nothing. With QUIET, an address
  * in use is not an error message (automatic hand-out tries the next port). */
 static int bind_mapping(const struct oci_mapping *m, const struct oci_policy *pol, const struct oci_ip *pool_addr,
-			unsigned ext, bool is_auto, bool quiet, struct oci_forwards *f, struct oci_err *e)
+			unsigned ext, bool is_auto, bool quiet, struct ps_forwards *f, struct oci_err *e)
 {
 	struct oci_ip ips[OCI_POLICY_MAX_HOSTIPS];
 	size_t first = f->n;
@@ -237,7 +237,7 @@ struct hand_out {
 	const struct oci_mapping *m;
 	const struct oci_policy *pol;
 	const struct oci_ip *pool_addr;
-	struct oci_forwards *f;
+	struct ps_forwards *f;
 	struct oci_err *e;
 };
 
@@ -259,7 +259,7 @@ static int hand_out_try(unsigned port, void *arg)
 }
 
 int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, const struct oci_ip *pool_addr,
-		struct oci_forwards *f, struct oci_err *e)
+		struct ps_forwards *f, struct oci_err *e)
 {
 	unsigned before = e->count;
 
@@ -310,7 +310,7 @@ int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, con
 	return 0;
 }
 
-void hook_listen_close(struct oci_forwards *f)
+void hook_listen_close(struct ps_forwards *f)
 {
 	for (size_t i = 0; i < f->n; i++)
 		if (f->v[i].fd >= 0)

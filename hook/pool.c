@@ -25,7 +25,7 @@ static size_t used_addresses(struct oci_ip *used, size_t max)
 	size_t n = 0;
 
 	while (d && (de = readdir(d))) {
-		struct oci_forwards *f = NULL;
+		struct ps_forwards *f = NULL;
 
 		if (de->d_name[0] == '.' || !oci_id_valid(de->d_name) || ps_record_load(de->d_name, &f, NULL) < 0)
 			continue;
@@ -33,7 +33,7 @@ static size_t used_addresses(struct oci_ip *used, size_t max)
 			used[n++] = f->v[i].host_ip;
 		for (size_t i = 0; i < f->n_bind && n < max; i++)
 			used[n++] = f->bind[i];
-		oci_forwards_free(f);
+		ps_forwards_free(f);
 	}
 	return n;
 }

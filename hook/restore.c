@@ -25,7 +25,7 @@
 int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 {
 	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
-	struct oci_forwards *f = NULL;
+	struct ps_forwards *f = NULL;
 	cleanup_free int *listeners = NULL;
 	char path[64], sidecar[PATH_MAX], key[64];
 	struct stat st;
@@ -69,7 +69,7 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 	for (size_t i = 0; i < f->n; i++)
 		listeners[i] = -1;
 	for (size_t i = 0; i < f->n; i++) {
-		const struct oci_forward *w = &f->v[i];
+		const struct ps_forward *w = &f->v[i];
 		char ip[OCI_IP_LEN], who[128];
 
 		if ((listeners[i] = ps_listen(&w->host_ip, w->external_port, w->proto)) >= 0)
@@ -95,6 +95,6 @@ out:
 	for (size_t i = 0; listeners && i < f->n; i++)
 		if (listeners[i] >= 0)
 			close(listeners[i]);
-	oci_forwards_free(f);
+	ps_forwards_free(f);
 	return rc;
 }

@@ -10,7 +10,7 @@
 #include "../oci/input.h"
 #include "../oci/ports.h"
 
-void oci_forwards_free(struct oci_forwards *f)
+void ps_forwards_free(struct ps_forwards *f)
 {
 	if (!f)
 		return;
@@ -18,7 +18,7 @@ void oci_forwards_free(struct oci_forwards *f)
 	free(f);
 }
 
-int oci_forwards_encode(const struct oci_forwards *f, char **out)
+int ps_forwards_encode(const struct ps_forwards *f, char **out)
 {
 	cleanup_json json_object *root = json_object_new_object();
 	json_object *arr = json_object_new_array();
@@ -60,7 +60,7 @@ int oci_forwards_encode(const struct oci_forwards *f, char **out)
 	json_object_object_add(root, "bindAddresses", bd);
 	json_object_object_add(root, "forwards", arr);
 	for (size_t i = 0; i < f->n; i++) {
-		const struct oci_forward *w = &f->v[i];
+		const struct ps_forward *w = &f->v[i];
 		json_object *o = json_object_new_object();
 
 		if (!o)
@@ -96,7 +96,7 @@ static int get_visibility(json_object *o, uint8_t *out, struct oci_err *e)
 	return 0;
 }
 
-void ps_mapping_encode(json_object *o, const struct oci_forward *w)
+void ps_mapping_encode(json_object *o, const struct ps_forward *w)
 {
 	char ip[OCI_IP_LEN];
 
@@ -111,7 +111,7 @@ void ps_mapping_encode(json_object *o, const struct oci_forward *w)
 		json_object_object_add(o, "label", json_object_new_string(w->label));
 }
 
-int ps_mapping_decode(json_object *o, struct oci_forward *w, struct oci_err *e)
+int ps_mapping_decode(json_object *o, struct ps_forward *w, struct oci_err *e)
 {
 	json_object *v;
 	unsigned port;
@@ -146,7 +146,7 @@ int ps_mapping_decode(json_object *o, struct oci_forward *w, struct oci_err *e)
 }
 
 /* A forward of the record: its mapping and what only the sidecar needs. */
-static int decode_one(json_object *o, struct oci_forward *w, struct oci_err *e)
+static int decode_one(json_object *o, struct ps_forward *w, struct oci_err *e)
 {
 	json_object *v;
 
@@ -167,16 +167,16 @@ static int decode_one(json_object *o, struct oci_forward *w, struct oci_err *e)
 	return 0;
 }
 
-int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, struct oci_err *e)
+int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, struct oci_err *e)
 {
 	cleanup_json json_object *root = NULL;
 	json_object *v, *arr;
-	struct oci_forwards *f;
+	struct ps_forwards *f;
 	size_t n;
 	int rc;
 
-	if (len > OCI_FORWARDS_MAX_BYTES)
-		return oci_err_add(e, EFBIG, "forwards: larger than %d bytes", OCI_FORWARDS_MAX_BYTES);
+	if (len > PS_FORWARDS_MAX_BYTES)
+		return oci_err_add(e, EFBIG, "forwards: larger than %d bytes", PS_FORWARDS_MAX_BYTES);
 	if ((rc = oci_json_decode(buf, len, "forwards", &root, e)) < 0)
 		return rc;
 	if (!json_object_is_type(root, json_type_object))
@@ -186,7 +186,7 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 	n = json_object_array_length(arr);
 	f = calloc(1, sizeof(*f));
 	if (!f || (n && !(f->v = calloc(n, sizeof(*f->v))))) {
-		oci_forwards_free(f);
+		ps_forwards_free(f);
 		return oci_err_add(e, ENOMEM, "forwards: out of memory");
 	}
 	if (get(root, "id", json_type_string, &v, e) < 0 || !oci_id_valid(json_object_get_string(v)))
@@ -268,6 +268,6 @@ int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, 
 	*out = f; /* ownership to the caller */
 	return 0;
 bad:
-	oci_forwards_free(f);
+	ps_forwards_free(f);
 	return oci_err_add(e, EINVAL, "forwards: malformed record");
 }

@@ -19,11 +19,11 @@
 #include "../oci/ports.h"
 #include "../oci/state.h"
 
-#define OCI_FORWARDS_MAX_BYTES (1024 * 1024)
+#define PS_FORWARDS_MAX_BYTES (1024 * 1024)
 
 /* One host-side listener and where its connections go. A mapping bound on
  * 0.0.0.0 and :: is two forwards. */
-struct oci_forward {
+struct ps_forward {
 	uint16_t local_port;
 	uint16_t external_port;
 	uint8_t proto; /* enum oci_proto */
@@ -39,7 +39,7 @@ struct oci_forward {
 	char label[OCI_LABEL_MAX_LEN + 1];
 };
 
-struct oci_forwards {
+struct ps_forwards {
 	char id[OCI_ID_MAX_LEN + 1];
 	pid_t pid;			   /* the container's init when the hook ran */
 	char netns[64];			   /* "DEV:INO" of the container's network namespace */
@@ -53,7 +53,7 @@ struct oci_forwards {
 	enum oci_visibility visibility; /* of automatic forwards */
 	uint16_t auto_ports[1024];	/* the policy's autoforwardPorts, in order */
 	size_t n_auto_ports;
-	struct oci_known {
+	struct ps_known {
 		uint16_t port;
 		uint8_t proto;
 	} known[OCI_PORTS_HARD_MAX]; /* local ports the annotation names: never auto-exposed */
@@ -61,22 +61,22 @@ struct oci_forwards {
 	struct oci_ip bind[OCI_POLICY_MAX_HOSTIPS]; /* where automatic listeners bind */
 	size_t n_bind;
 	size_t n;
-	struct oci_forward *v;
+	struct ps_forward *v;
 };
 
 /* A new JSON document for F in *OUT (the caller frees it). */
-int oci_forwards_encode(const struct oci_forwards *f, char **out);
+int ps_forwards_encode(const struct ps_forwards *f, char **out);
 
-/* Decodes a document written by oci_forwards_encode. */
-int oci_forwards_decode(const char *buf, size_t len, struct oci_forwards **out, struct oci_err *e);
+/* Decodes a document written by ps_forwards_encode. */
+int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, struct oci_err *e);
 
-void oci_forwards_free(struct oci_forwards *f);
+void ps_forwards_free(struct ps_forwards *f);
 
 /* A mapping as the record and the sidecar's status reply (reply.h) both
  * carry it: localPort, externalPort, protocol, hostIP, auto, visibility and
  * label, added to the JSON object O, and read back strictly. */
 struct json_object;
-void ps_mapping_encode(struct json_object *o, const struct oci_forward *w);
-int ps_mapping_decode(struct json_object *o, struct oci_forward *w, struct oci_err *e);
+void ps_mapping_encode(struct json_object *o, const struct ps_forward *w);
+int ps_mapping_decode(struct json_object *o, struct ps_forward *w, struct oci_err *e);
 
 #endif

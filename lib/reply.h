@@ -30,7 +30,7 @@
 
 /* One forward the sidecar serves, with its counters. */
 struct ps_fwd_status {
-	struct oci_forward map; /* the mapping fields only (ps_mapping_decode) */
+	struct ps_forward map; /* the mapping fields only (ps_mapping_decode) */
 	uint64_t conns_live, conns_total, bytes_in, bytes_out;
 };
 

@@ -295,7 +295,7 @@ void ps_owner(const char *id, char *out, size_t len)
 		out[0] = '\0';
 }
 
-int ps_record_load(const char *id, struct oci_forwards **out, struct oci_err *e)
+int ps_record_load(const char *id, struct ps_forwards **out, struct oci_err *e)
 {
 	cleanup_free char *buf = NULL;
 	char path[4096];
@@ -304,9 +304,9 @@ int ps_record_load(const char *id, struct oci_forwards **out, struct oci_err *e)
 
 	if (ps_file(path, sizeof(path), id, PS_FORWARDS) < 0)
 		return oci_err_add(e, ENAMETOOLONG, "state path too long");
-	if ((rc = oci_read_file(path, OCI_FORWARDS_MAX_BYTES, &buf, &len, e)) < 0)
+	if ((rc = oci_read_file(path, PS_FORWARDS_MAX_BYTES, &buf, &len, e)) < 0)
 		return rc;
-	return oci_forwards_decode(buf, len, out, e);
+	return ps_forwards_decode(buf, len, out, e);
 }
 
 int ps_gc(void)
@@ -340,7 +340,7 @@ int ps_gc(void)
 
 bool ps_container_alive(const char *id)
 {
-	struct oci_forwards *f = NULL;
+	struct ps_forwards *f = NULL;
 	char path[64], key[64];
 	struct stat st;
 	bool alive;
@@ -353,6 +353,6 @@ bool ps_container_alive(const char *id)
 	alive = f->pid > 0 && stat(path, &st) == 0 &&
 		snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino) > 0 &&
 		!strcmp(key, f->netns);
-	oci_forwards_free(f);
+	ps_forwards_free(f);
 	return alive;
 }

@@ -100,7 +100,7 @@ int ps_gc(void);
 void ps_owner(const char *id, char *out, size_t len);
 
 /* Reads ROOT/ID/forwards.json into *OUT. */
-int ps_record_load(const char *id, struct oci_forwards **out, struct oci_err *e);
+int ps_record_load(const char *id, struct ps_forwards **out, struct oci_err *e);
 
 /* Writes BUF to PATH atomically (temp file + rename), mode 0600. */
 int ps_write_file(const char *path, const char *buf, size_t len);

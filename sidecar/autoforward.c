@@ -41,7 +41,7 @@ static void skipped(struct sc_ctx *ctx, unsigned port, const char *reason, const
 	if (ctx->autoforward->skipped[port / 8] & (1u << (port % 8)))
 		return;
 	ctx->autoforward->skipped[port / 8] |= (uint8_t)(1u << (port % 8));
-	sc_event(ctx, PS_EV_REFUSED, &(struct oci_forward){.local_port = (uint16_t)port}, reason,
+	sc_event(ctx, PS_EV_REFUSED, &(struct ps_forward){.local_port = (uint16_t)port}, reason,
 		 "not forwarded automatically: %s", why);
 }
 
@@ -128,7 +128,7 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 			sc_log_limited("cannot forward local port %u/tcp automatically: %u automatic forwards already "
 				       "(policy maxAutoforwards)",
 				       port, ctx->rec->max_autoforwards);
-			sc_event(ctx, PS_EV_REFUSED, &(struct oci_forward){.local_port = (uint16_t)port},
+			sc_event(ctx, PS_EV_REFUSED, &(struct ps_forward){.local_port = (uint16_t)port},
 				 "max-autoforwards",
 				 "not forwarded automatically: %u ports are already (policy maxAutoforwards)",
 				 ctx->rec->max_autoforwards);
@@ -145,7 +145,7 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 							    : strerror(-rc);
 
 			sc_log_limited("cannot forward local port %u/tcp automatically: %s", port, why);
-			sc_event(ctx, PS_EV_REFUSED, &(struct oci_forward){.local_port = (uint16_t)port},
+			sc_event(ctx, PS_EV_REFUSED, &(struct ps_forward){.local_port = (uint16_t)port},
 				 rc == -EADDRINUSE ? "no-free-port" : "bind", "not forwarded automatically: %s", why);
 		}
 		ctx->autoforward->failed[port / 8] |= (uint8_t)(1u << (port % 8));
@@ -153,7 +153,7 @@ static void open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 	}
 	ctx->autoforward->failed[port / 8] &= (uint8_t) ~(1u << (port % 8));
 	for (size_t i = 0; i < ctx->rec->n_bind; i++) {
-		struct oci_forward cfg = {
+		struct ps_forward cfg = {
 			.local_port = (uint16_t)port,
 			.external_port = (uint16_t)ext,
 			.proto = OCI_PROTO_TCP,

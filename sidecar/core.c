@@ -57,7 +57,7 @@ const int sc_sys_core[] = {
 	SC_SYS_END,
 };
 
-struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg)
+struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct ps_forward *cfg)
 {
 	struct sc_forward *fw = calloc(1, sizeof(*fw)), **nv;
 

@@ -67,7 +67,7 @@ static void put(struct sc_ctx *ctx, const struct ps_event *e)
 		ev->size += n;
 }
 
-void sc_event(struct sc_ctx *ctx, enum ps_event_kind kind, const struct oci_forward *w, const char *reason,
+void sc_event(struct sc_ctx *ctx, enum ps_event_kind kind, const struct ps_forward *w, const char *reason,
 	      const char *fmt, ...)
 {
 	struct sc_events *ev = ctx->events;

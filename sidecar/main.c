@@ -70,9 +70,9 @@ static void on_log_tick(uv_timer_t *t)
 	sc_log_flush(false);
 }
 
-static struct oci_forwards *load_record(const char *id)
+static struct ps_forwards *load_record(const char *id)
 {
-	struct oci_forwards *rec = NULL;
+	struct ps_forwards *rec = NULL;
 	struct oci_err e;
 
 	oci_err_init(&e);
@@ -231,7 +231,7 @@ int main(int argc, char **argv)
 		fail("cannot start serving: %s", uv_strerror(rc));
 
 	for (size_t i = 0; i < ctx.nfw; i++) {
-		const struct oci_forward *w = &ctx.fw[i]->cfg;
+		const struct ps_forward *w = &ctx.fw[i]->cfg;
 		char ip[OCI_IP_LEN];
 
 		oci_ip_format(&w->host_ip, ip);
@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ctx.nfw; i++)
 		free(ctx.fw[i]);
 	free(ctx.fw);
-	oci_forwards_free(ctx.rec);
+	ps_forwards_free(ctx.rec);
 	sc_log("stopped");
 	sc_events_close(&ctx);
 	return 0;

@@ -30,7 +30,7 @@ struct sc_target_cache {
 
 /* One host-side listener. */
 struct sc_forward {
-	struct oci_forward cfg;
+	struct ps_forward cfg;
 	struct sc_ctx *ctx;
 	uv_poll_t poll;
 	bool polling;
@@ -43,7 +43,7 @@ struct sc_forward {
 struct sc_ctx {
 	uv_loop_t *loop;
 	char id[OCI_ID_MAX_LEN + 1];
-	struct oci_forwards *rec;
+	struct ps_forwards *rec;
 	struct sc_forward **fw; /* explicit ones first, then automatic ones */
 	size_t nfw;
 
@@ -91,7 +91,7 @@ int sc_events_open(struct sc_ctx *ctx);
 /* Appends an event of KIND about W (NULL: none; W->host_ip family 0: a port
  * not forwarded, W->local_port only), with REASON (a code, may be NULL) and
  * a message; at most EV_PER_WINDOW a window, the rest counted. */
-void sc_event(struct sc_ctx *ctx, enum ps_event_kind kind, const struct oci_forward *w, const char *reason,
+void sc_event(struct sc_ctx *ctx, enum ps_event_kind kind, const struct ps_forward *w, const char *reason,
 	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void sc_events_close(struct sc_ctx *ctx);
 
@@ -222,7 +222,7 @@ void sc_control_stop(struct sc_ctx *ctx);
 /* core.c: adds a forward for CFG (its listener in CFG->fd) to CTX; NULL when out of
  * memory. Remove takes it out of CTX->fw; the caller frees it once its
  * handles are closed. */
-struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct oci_forward *cfg);
+struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct ps_forward *cfg);
 void sc_forward_remove(struct sc_ctx *ctx, struct sc_forward *fw);
 /* core.c: the close callback of a forward's poll handle (its data the
  * forward): the listener closes once the handle is. */

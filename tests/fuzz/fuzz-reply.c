@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void same_mapping(const struct oci_forward *a, const struct oci_forward *b)
+static void same_mapping(const struct ps_forward *a, const struct ps_forward *b)
 {
 	if (!oci_ip_equal(&a->host_ip, &b->host_ip) || a->external_port != b->external_port ||
 	    a->local_port != b->local_port || a->proto != b->proto || a->auto_assigned != b->auto_assigned ||

@@ -11,9 +11,9 @@
 #include "../../lib/forwards.h"
 #include "../../oci/input.h"
 
-static struct oci_forwards *sample(void)
+static struct ps_forwards *sample(void)
 {
-	struct oci_forwards *f = calloc(1, sizeof(*f));
+	struct ps_forwards *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
 	snprintf(f->id, sizeof(f->id), "ct1");
@@ -27,31 +27,31 @@ static struct oci_forwards *sample(void)
 	f->v = calloc(2, sizeof(*f->v));
 	assert_non_null(f->v);
 	f->n = 2;
-	f->v[0] = (struct oci_forward){.local_port = 3000, .external_port = 8080, .visibility = OCI_VISIBILITY_PRIVATE};
+	f->v[0] = (struct ps_forward){.local_port = 3000, .external_port = 8080, .visibility = OCI_VISIBILITY_PRIVATE};
 	snprintf(f->v[0].label, sizeof(f->v[0].label), "web ui");
 	assert_int_equal(oci_ip_parse("127.0.0.1", &f->v[0].host_ip), 0);
-	f->v[1] = (struct oci_forward){.local_port = 3001, .external_port = 8081};
+	f->v[1] = (struct ps_forward){.local_port = 3001, .external_port = 8081};
 	assert_int_equal(oci_ip_parse("0.0.0.0", &f->v[1].host_ip), 0);
 	return f;
 }
 
-static struct oci_forwards *decode(const char *doc, int want)
+static struct ps_forwards *decode(const char *doc, int want)
 {
-	struct oci_forwards *g = NULL;
+	struct ps_forwards *g = NULL;
 	struct oci_err e;
 
 	oci_err_init(&e);
-	assert_int_equal(oci_forwards_decode(doc, strlen(doc), &g, &e), want);
+	assert_int_equal(ps_forwards_decode(doc, strlen(doc), &g, &e), want);
 	return g;
 }
 
 static void test_round_trip(void **state)
 {
 	(void)state;
-	struct oci_forwards *f = sample(), *g;
+	struct ps_forwards *f = sample(), *g;
 	cleanup_free char *doc = NULL;
 
-	assert_int_equal(oci_forwards_encode(f, &doc), 0);
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
 	g = decode(doc, 0);
 	assert_int_equal(g->visibility, OCI_VISIBILITY_PRIVATE);
 	/* The sidecar it was started with: what a restore starts again. */
@@ -66,21 +66,21 @@ static void test_round_trip(void **state)
 	/* No label: no field, rather than an empty one. */
 	assert_non_null(strstr(doc, "\"label\":\"web ui\""));
 	assert_null(strstr(doc, "\"label\":\"\""));
-	oci_forwards_free(g);
-	oci_forwards_free(f);
+	ps_forwards_free(g);
+	ps_forwards_free(f);
 }
 
 /* Edits the encoded sample with EDIT, then decodes it. */
-static struct oci_forwards *edited(void (*edit)(json_object *root, json_object *fw0), int want)
+static struct ps_forwards *edited(void (*edit)(json_object *root, json_object *fw0), int want)
 {
-	struct oci_forwards *f = sample(), *g;
+	struct ps_forwards *f = sample(), *g;
 	cleanup_free char *doc = NULL;
 	cleanup_json json_object *root = NULL;
 	struct oci_err e;
 
 	oci_err_init(&e);
-	assert_int_equal(oci_forwards_encode(f, &doc), 0);
-	oci_forwards_free(f);
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
+	ps_forwards_free(f);
 	assert_int_equal(oci_json_decode(doc, strlen(doc), "t", &root, &e), 0);
 	edit(root, json_object_array_get_idx(json_object_object_get(root, "forwards"), 0));
 	g = decode(json_object_to_json_string(root), want);
@@ -118,14 +118,14 @@ static void bad_visibility(json_object *root, json_object *fw0)
 static void test_old_record(void **state)
 {
 	(void)state;
-	struct oci_forwards *g = edited(drop_fields, 0);
+	struct ps_forwards *g = edited(drop_fields, 0);
 
 	assert_int_equal(g->visibility, OCI_VISIBILITY_PUBLIC);
 	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PUBLIC);
 	assert_string_equal(g->v[0].label, "");
 	assert_string_equal(g->sidecar, "");
 	assert_string_equal(g->kube_name, "");
-	oci_forwards_free(g);
+	ps_forwards_free(g);
 }
 
 static void relative_sidecar(json_object *root, json_object *fw0)

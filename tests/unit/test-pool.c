@@ -19,8 +19,8 @@ static char root[64];
 /* A record for ID binding IP, as the hook writes it. */
 static void record(const char *id, const char *ip)
 {
-	struct oci_forwards f;
-	struct oci_forward w;
+	struct ps_forwards f;
+	struct ps_forward w;
 	char path[4096], *doc = NULL;
 
 	memset(&f, 0, sizeof(f));
@@ -38,7 +38,7 @@ static void record(const char *id, const char *ip)
 	w.entry = 1;
 	f.v = &w;
 	f.n = 1;
-	assert_int_equal(oci_forwards_encode(&f, &doc), 0);
+	assert_int_equal(ps_forwards_encode(&f, &doc), 0);
 	assert_int_equal(ps_path(path, sizeof(path), id, NULL), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(ps_file(path, sizeof(path), id, PS_FORWARDS), 0);
