@@ -14,16 +14,9 @@ teardown() {
 	suite_teardown
 }
 
-# app NAME ANNOTATIONS SCRIPT: a container running SCRIPT, with /www served.
-app() {
-	mkdir -p "$TMP/$1/www"
-	echo "hello from $1" >"$TMP/$1/www/index.html"
-	runc_start "$1" "$2" "$3"
-}
-
 @test "public: a port the app opens later is forwarded on the first free autoforward port, and freed when closed" {
 	# httpd appears after 1 s, goes away after 4 s.
-	app later "$(ports_ann '')" 'sleep 1; httpd -f -p 4500 -h /www & p=$!; sleep 4; kill $p; exec sleep 1000'
+	www_start later "$(ports_ann '')" 'sleep 1; httpd -f -p 4500 -h /www & p=$!; sleep 4; kill $p; exec sleep 1000'
 	assert_status 0
 	wait_for 3 port_listening 18130
 	run http_get 18130
@@ -37,7 +30,7 @@ app() {
 }
 
 @test "public: explicit mappings keep their ports; the next app port takes the next free one" {
-	app two "$(ports_ann '18130:3000')" 'httpd -f -p 3000 -h /www & httpd -f -p 4501 -h /www & exec sleep 1000'
+	www_start two "$(ports_ann '18130:3000')" 'httpd -f -p 3000 -h /www & httpd -f -p 4501 -h /www & exec sleep 1000'
 	assert_status 0
 	# 18130 is taken by the explicit mapping: 4501 gets 18131. 3000 is not
 	# forwarded twice.
@@ -50,14 +43,14 @@ app() {
 }
 
 @test "public skips localhost-only ports, bare LOCAL entries and port 22; all takes localhost-only ones" {
-	app skip "$(ports_ann '4503')" \
+	www_start skip "$(ports_ann '4503')" \
 		'httpd -f -p 127.0.0.1:4502 -h /www & httpd -f -p 4503 -h /www & httpd -f -p 22 -h /www & exec sleep 1000'
 	assert_status 0
 	sleep 1.5
 	refute grep -q "automatically" "$STATEDIR/$CT/sidecar.log"
 	port_free 18130
 
-	app all "$(ports_ann '4503'), \"io.portside.autoforward\": \"all\"" \
+	www_start all "$(ports_ann '4503'), \"io.portside.autoforward\": \"all\"" \
 		'httpd -f -p 127.0.0.1:4502 -h /www & httpd -f -p 4503 -h /www & httpd -f -p 22 -h /www & exec sleep 1000'
 	assert_status 0
 	wait_for 3 port_listening 18130
@@ -67,7 +60,7 @@ app() {
 }
 
 @test "never: nothing is forwarded automatically, and the sidecar keeps no capability" {
-	app never "$(ports_ann ''), \"io.portside.autoforward\": \"never\"" 'httpd -f -p 4504 -h /www & exec sleep 1000'
+	www_start never "$(ports_ann ''), \"io.portside.autoforward\": \"never\"" 'httpd -f -p 4504 -h /www & exec sleep 1000'
 	assert_status 0
 	sleep 1.5
 	port_free 18130
@@ -77,7 +70,7 @@ app() {
 @test "the default policy hands out 80 first, with CAP_NET_BIND_SERVICE as the sidecar's only capability" {
 	port_free 80 || { echo "this test needs host port 80 free" >&2; false; }
 	echo '{}' >"$TMP/policy.json"
-	app eighty "$(ports_ann '')" 'httpd -f -p 4505 -h /www & exec sleep 1000'
+	www_start eighty "$(ports_ann '')" 'httpd -f -p 4505 -h /www & exec sleep 1000'
 	assert_status 0
 	wait_for 3 port_listening 80
 	run http_get 80

@@ -135,6 +135,14 @@ oci_start() {
 runc_start() { oci_start runc "$@"; }
 crun_start() { oci_start crun "$@"; }
 
+# www_start NAME ANNOTATIONS CMD...: a runc container whose /www holds an
+# index.html saying "hello from NAME", for an httpd in CMD to serve.
+www_start() {
+	mkdir -p "$TMP/$1/www"
+	echo "hello from $1" >"$TMP/$1/www/index.html"
+	runc_start "$@"
+}
+
 # The sidecar of container $1 (its pid), or nothing.
 sidecar_pid() {
 	local f=$STATEDIR/$1/sidecar.pid

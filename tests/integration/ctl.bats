@@ -13,11 +13,7 @@ teardown() {
 }
 
 # web NAME PORTS CMD: a container serving "hello from NAME" from /www.
-web() {
-	mkdir -p "$TMP/$1/www"
-	echo "hello from $1" >"$TMP/$1/www/index.html"
-	runc_start "$1" "$(ports_ann "$2")" "$3"
-}
+web() { www_start "$1" "$(ports_ann "$2")" "$3"; }
 
 @test "ls shows each forwarded container, its mappings, connections and bytes" {
 	web listed "18950:3000" "httpd -f -p 3000 -h /www"

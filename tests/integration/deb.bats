@@ -58,14 +58,7 @@ teardown() {
 	assert_status 0
 
 	scratch_podman
-	mkdir -p "$TMP/www"
-	echo "hello through the package" >"$TMP/www/index.html"
-	trace in_scratch podman run -d --name "${CT_PREFIX}deb" --annotation io.portside.ports=18700:3000 \
-		-v "$TMP/www:/www:ro" "$IMAGE" httpd -f -p 3000 -h /www
-	assert_status 0
-	wait_for 5 bash -c "curl -fsS --max-time 2 http://127.0.0.1:18700/ >/dev/null"
-	run http_get 18700
-	[ "$output" = "hello through the package" ]
+	scratch_serve deb 18700 "hello through the package"
 	in_scratch podman rm -f -t 0 "${CT_PREFIX}deb" >/dev/null
 	wait_for 2 port_free 18700
 

@@ -75,15 +75,8 @@ default_sidecar() {
 
 	scratch_podman
 	make_rootfs
-	mkdir -p "$TMP/www"
-	echo "hello through make install" >"$TMP/www/index.html"
-	trace in_scratch podman run -d --name "${CT_PREFIX}inst" --annotation io.portside.ports=18813:3000 \
-		-v "$TMP/www:/www:ro" "$IMAGE" httpd -f -p 3000 -h /www
-	assert_status 0
-	id=$output
-	wait_for 5 bash -c "curl -fsS --max-time 2 http://127.0.0.1:18813/ >/dev/null"
-	run http_get 18813
-	[ "$output" = "hello through make install" ]
+	scratch_serve inst 18813 "hello through make install"
+	id=$SCRATCH_ID
 	# Served by the installed sidecar, started by the installed hook.
 	pid=$(in_scratch cat "/run/portside/containers/$id/sidecar.pid")
 	[ "$(in_scratch readlink "/proc/$pid/exe")" = /usr/libexec/portside/portside-sidecar ]

@@ -15,13 +15,6 @@ teardown() {
 	suite_teardown
 }
 
-# app NAME ANNOTATIONS SCRIPT: a runc container running SCRIPT, /www served.
-app() {
-	mkdir -p "$TMP/$1/www"
-	echo "hello from $1" >"$TMP/$1/www/index.html"
-	runc_start "$1" "$2" "$3"
-}
-
 # auto_ann PORTS MODE: the annotations for io.portside.ports=PORTS and
 # io.portside.autoforward=MODE.
 auto_ann() {
@@ -29,10 +22,10 @@ auto_ann() {
 }
 
 @test "names: ls -q prints the ids; any unique prefix of 8 or more characters names one; a shorter or shared one is refused" {
-	app a1-first "$(ports_ann '18840:3000')" 'httpd -f -p 3000 -h /www'
+	www_start a1-first "$(ports_ann '18840:3000')" 'httpd -f -p 3000 -h /www'
 	assert_status 0
 	local first=$CT
-	app a2-second "$(ports_ann '18841:3000')" 'httpd -f -p 3000 -h /www'
+	www_start a2-second "$(ports_ann '18841:3000')" 'httpd -f -p 3000 -h /www'
 	assert_status 0
 	# runc ids of our own choosing: ls shows them whole (a 64-hex id, 12).
 	trace "$PORTSIDECTL" ls -q
@@ -60,7 +53,7 @@ auto_ann() {
 }
 
 @test "names: a Kubernetes NS/POD/CONTAINER (from CRI-O's annotations) and POD/CONTAINER" {
-	app kube "$(ports_ann '18842:3000'), \"io.kubernetes.pod.namespace\": \"team-a\", \"io.kubernetes.pod.name\": \"web-7f9\", \"io.kubernetes.container.name\": \"server\"" \
+	www_start kube "$(ports_ann '18842:3000'), \"io.kubernetes.pod.namespace\": \"team-a\", \"io.kubernetes.pod.name\": \"web-7f9\", \"io.kubernetes.container.name\": \"server\"" \
 		'httpd -f -p 3000 -h /www'
 	assert_status 0
 	# The name is part of the container's record, not a file of its own.
@@ -73,7 +66,7 @@ auto_ann() {
 	assert_status 0
 	assert_output_has "ok: the app listens on"
 	# Not a DNS name: not recorded, so not a name anyone can use.
-	app kubebad "$(ports_ann '18843:3000'), \"io.kubernetes.pod.namespace\": \"../x\", \"io.kubernetes.pod.name\": \"p\", \"io.kubernetes.container.name\": \"c\"" \
+	www_start kubebad "$(ports_ann '18843:3000'), \"io.kubernetes.pod.namespace\": \"../x\", \"io.kubernetes.pod.name\": \"p\", \"io.kubernetes.container.name\": \"c\"" \
 		'exec sleep 1000'
 	assert_status 0
 	[ -e "$STATEDIR/$CT/forwards.json" ]
@@ -103,7 +96,7 @@ auto_ann() {
 }
 
 @test "wait: returns once the app listens, and gives up with doctor's reason at the timeout" {
-	app waiter "$(ports_ann '18845:3000,18846:4000')" \
+	www_start waiter "$(ports_ann '18845:3000,18846:4000')" \
 		'sleep 2; httpd -f -p 3000 -h /www & httpd -f -p 127.0.0.1:4000 -h /www & exec sleep 1000'
 	assert_status 0
 	# Not there yet: wait blocks until it is, then the port answers.
@@ -123,7 +116,7 @@ auto_ann() {
 }
 
 @test "url: the pool address, udp, and a port that is not forwarded" {
-	app urls "$(ports_ann '18847:3000,18848:5353/udp')" 'exec sleep 1000'
+	www_start urls "$(ports_ann '18847:3000,18848:5353/udp')" 'exec sleep 1000'
 	assert_status 0
 	trace "$PORTSIDECTL" url "$CT" 5353
 	assert_status 0
@@ -137,7 +130,7 @@ auto_ann() {
 
 @test "doctor explains automatic outcomes: localhost only under public, reserved, the limit, the list exhausted" {
 	echo '{"autoforwardPorts": [18850, 18851], "maxAutoforwards": 1}' >"$TMP/policy.json"
-	app autod "$(auto_ann '' public)" \
+	www_start autod "$(auto_ann '' public)" \
 		'httpd -f -p 127.0.0.1:5001 -h /www & httpd -f -p 4600 -h /www & httpd -f -p 4601 -h /www & httpd -f -p 8283 -h /www & exec sleep 1000'
 	assert_status 0
 	wait_for 5 port_listening 18850
@@ -162,7 +155,7 @@ auto_ann() {
 	socat TCP-LISTEN:18853,bind=0.0.0.0,reuseaddr,fork /dev/null &
 	local holder=$!
 	wait_for 3 port_listening 18853
-	app full "$(auto_ann '' public)" 'httpd -f -p 4700 -h /www & sleep 1; httpd -f -p 4701 -h /www & exec sleep 1000'
+	www_start full "$(auto_ann '' public)" 'httpd -f -p 4700 -h /www & sleep 1; httpd -f -p 4701 -h /www & exec sleep 1000'
 	assert_status 0
 	wait_for 5 port_listening 18852
 	sleep 1
@@ -180,7 +173,7 @@ auto_ann() {
 	"$PORTSIDECTL" events --json >"$TMP/events.json" 2>&1 &
 	local jpid=$!
 	sleep 0.5
-	app ev "$(auto_ann '18854:3000' public)" \
+	www_start ev "$(auto_ann '18854:3000' public)" \
 		'httpd -f -p 3000 -h /www & sleep 1; httpd -f -p 4800 -h /www & p=$!; httpd -f -p 127.0.0.1:4801 -h /www & sleep 2; kill $p; exec sleep 1000'
 	assert_status 0
 	local ct=$CT
@@ -188,7 +181,7 @@ auto_ann() {
 	runc delete -f "$ct" >/dev/null 2>&1
 	wait_for 5 grep -q "stopped" "$TMP/events.txt"
 	# A refused start shows too.
-	app evbad "$(ports_ann '22:3000')" 'exec sleep 1000'
+	www_start evbad "$(ports_ann '22:3000')" 'exec sleep 1000'
 	wait_for 5 grep -q "reserved" "$TMP/events.txt"
 	kill "$EVPID" "$jpid"
 	EVPID=
@@ -221,7 +214,7 @@ auto_ann() {
 @test "a killed sidecar: doctor says it is not running, events says stopped, wait gives up at once" {
 	"$PORTSIDECTL" events >"$TMP/events.txt" 2>&1 &
 	EVPID=$!
-	app killed "$(ports_ann '18857:3000')" 'httpd -f -p 3000 -h /www'
+	www_start killed "$(ports_ann '18857:3000')" 'httpd -f -p 3000 -h /www'
 	assert_status 0
 	trace "$PORTSIDECTL" wait "$CT" 3000 --timeout 5
 	assert_status 0
@@ -241,7 +234,7 @@ auto_ann() {
 
 @test "restore: a killed sidecar shows dead; restore brings the same ports back, and the automatic ones" {
 	echo '{"autoforwardPorts": [18861, 18862], "addressPool": "127.78.0.0/16"}' >"$TMP/policy.json"
-	app revive "$(auto_ann '18860:3000' public)" 'httpd -f -p 3000 -h /www & httpd -f -p 4900 -h /www & exec sleep 1000'
+	www_start revive "$(auto_ann '18860:3000' public)" 'httpd -f -p 3000 -h /www & httpd -f -p 4900 -h /www & exec sleep 1000'
 	assert_status 0
 	local addr
 	addr=$("$PORTSIDECTL" url "$CT" 3000)
@@ -255,7 +248,7 @@ auto_ann() {
 	assert_output_has "dead"
 	# Another container's hook collects the state of stopped containers:
 	# this one runs, so its state stays for the restore.
-	app bystander "$(ports_ann '18863:3000')" 'exec sleep 1000'
+	www_start bystander "$(ports_ann '18863:3000')" 'exec sleep 1000'
 	assert_status 0
 	[ -d "$STATEDIR/${CT_PREFIX}revive" ]
 	trace "$PORTSIDECTL" restore "${CT_PREFIX}revive"
@@ -285,7 +278,7 @@ auto_ann() {
 }
 
 @test "SIGSTOP and SIGCONT of a sidecar lose nothing: a client that connected meanwhile is served" {
-	app paused "$(ports_ann '18864:3000')" 'httpd -f -p 3000 -h /www'
+	www_start paused "$(ports_ann '18864:3000')" 'httpd -f -p 3000 -h /www'
 	assert_status 0
 	run http_get 18864
 	[ "$output" = "hello from paused" ]

@@ -13,11 +13,7 @@ teardown() {
 	suite_teardown
 }
 
-web() {
-	mkdir -p "$TMP/$1/www"
-	echo "hello from $1" >"$TMP/$1/www/index.html"
-	runc_start "$1" "$(ports_ann "$2")" "httpd -f -p 3000 -h /www"
-}
+web() { www_start "$1" "$(ports_ann "$2")" "httpd -f -p 3000 -h /www"; }
 
 get() {
 	curl -fsS --max-time 5 "http://$1/"

@@ -19,11 +19,7 @@ teardown() {
 
 # web NAME ANNOTATIONS [HTTPD_ADDR]: an httpd on port 3000 (or ADDR) in a
 # container, serving $TMP/NAME/www.
-web() {
-	mkdir -p "$TMP/$1/www"
-	echo "hello from $1" >"$TMP/$1/www/index.html"
-	runc_start "$1" "$2" "httpd -f -p ${3:-3000} -h /www"
-}
+web() { www_start "$1" "$2" "httpd -f -p ${3:-3000} -h /www"; }
 
 @test "a page goes through the forwarded port" {
 	web page "$(ports_ann 18080:3000)"

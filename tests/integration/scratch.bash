@@ -64,6 +64,22 @@ scratch_podman() {
 	fi
 }
 
+# scratch_serve NAME PORT TEXT: a podman container started inside the scratch
+# namespace with no --hooks-dir (what is installed there decides), its httpd
+# on port 3000 forwarded to host PORT; TEXT must come back through the
+# forward. Its id in SCRATCH_ID.
+scratch_serve() {
+	mkdir -p "$TMP/www"
+	echo "$3" >"$TMP/www/index.html"
+	trace in_scratch podman run -d --name "$CT_PREFIX$1" --annotation "io.portside.ports=$2:3000" \
+		-v "$TMP/www:/www:ro" "$IMAGE" httpd -f -p 3000 -h /www
+	assert_status 0
+	SCRATCH_ID=$output
+	wait_for 5 bash -c "curl -fsS --max-time 2 http://127.0.0.1:$2/ >/dev/null"
+	run http_get "$2"
+	[ "$output" = "$3" ]
+}
+
 # scratch_podman_rm: removes every podman container of this test, from inside.
 scratch_podman_rm() {
 	local id

@@ -15,11 +15,7 @@ teardown() {
 }
 
 # web NAME ANNOTATIONS: an httpd on port 3000 serving "hello from NAME".
-web() {
-	mkdir -p "$TMP/$1/www"
-	echo "hello from $1" >"$TMP/$1/www/index.html"
-	runc_start "$1" "$2" "${3:-httpd -f -p 3000 -h /www}"
-}
+web() { www_start "$1" "$2" "${3:-httpd -f -p 3000 -h /www}"; }
 
 # bound PORT: the host addresses TCP PORT listens on, one a line, sorted.
 bound() {
