@@ -152,9 +152,7 @@ static size_t refusals(const char *id, struct finding *f, size_t max)
 	return rs.n;
 }
 
-/* Every finding about container ID (which must be known) in F; returns how
- * many, 0 when ID is not a forwarded container and no refusal is logged. */
-static size_t examine(const char *want, struct finding *findings, size_t max)
+static size_t examine_raw(const char *want, struct finding *findings, size_t max)
 {
 	struct ps_listeners ls = {0};
 	struct ps_status st = {0};
@@ -239,6 +237,33 @@ static size_t examine(const char *want, struct finding *findings, size_t max)
 	ps_status_free(&st);
 	ps_forwards_free(rec);
 	return nf;
+}
+
+/* S (LEN bytes) as oci_sanitize leaves it, in place. */
+static void clean(char *s, size_t len)
+{
+	char raw[sizeof(((struct finding *)0)->detail)];
+
+	snprintf(raw, sizeof(raw) < len ? sizeof(raw) : len, "%s", s);
+	oci_sanitize(raw, s, len);
+}
+
+/* Every finding about container ID (which must be known) in F; returns how
+ * many, 0 when ID is not a forwarded container and no refusal is logged.
+ * What a finding says quotes other processes (a port holder's name, a
+ * sidecar's error, the refusal log) and is cut to its buffer, perhaps inside
+ * a character: made harmless for a terminal and valid UTF-8 for --json, once,
+ * here, for doctor, wait and url alike. */
+static size_t examine(const char *want, struct finding *findings, size_t max)
+{
+	size_t n = examine_raw(want, findings, max);
+
+	for (size_t i = 0; i < n; i++) {
+		clean(findings[i].mapping, sizeof(findings[i].mapping));
+		clean(findings[i].detail, sizeof(findings[i].detail));
+		clean(findings[i].fix, sizeof(findings[i].fix));
+	}
+	return n;
 }
 
 static json_object *findings_json(const struct finding *f, size_t n)

@@ -43,8 +43,14 @@ static void on_signal(int sig)
 	done = 1;
 }
 
-static void print_event(const struct ps_event *ev, bool json)
+static void print_event(const struct ps_event *raw, bool json)
 {
+	/* The reason and the message come from a sidecar's events file and
+	 * the refusal log: control characters never reach a terminal. */
+	struct ps_event clean = *raw, *ev = &clean;
+
+	oci_sanitize(raw->reason, clean.reason, sizeof(clean.reason));
+	oci_sanitize(raw->message, clean.message, sizeof(clean.message));
 	if (json) {
 		char line[PS_EVENT_LINE_MAX];
 

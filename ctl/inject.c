@@ -13,12 +13,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../lib/rundir.h"
 #include "../oci/annotations.h"
 #include "../base/cleanup.h"
 #include "../oci/config.h"
 #include "../oci/input.h"
 #include "ctl.h"
+#include "replace.h"
 
 #include "paths.h" /* generated: PORTSIDE_HOOK_PATH, from PREFIX */
 
@@ -132,7 +132,7 @@ int ctl_inject(int argc, char **argv)
 	struct oci_kv kv[2];
 	struct oci_spec spec;
 	struct oci_err e;
-	struct stat st;
+	cleanup_ctl_file struct ctl_file file = {.dirfd = -1};
 	size_t len;
 	int c, rc;
 
@@ -181,7 +181,7 @@ int ctl_inject(int argc, char **argv)
 		return CTL_EXIT_INVALID;
 	}
 
-	if (stat(path, &st) < 0 || oci_read_file(path, OCI_CONFIG_MAX_BYTES, &buf, &len, &e) < 0 ||
+	if (ctl_file_read(path, OCI_CONFIG_MAX_BYTES, &file, &buf, &len, &e) < 0 ||
 	    oci_json_decode(buf, len, path, &root, &e) < 0 || !json_object_is_type(root, json_type_object)) {
 		if (!oci_err_lines(&e))
 			oci_err_add(&e, errno ? errno : EINVAL, "%s is not an OCI config.json", path);
@@ -222,8 +222,10 @@ int ctl_inject(int argc, char **argv)
 	cleanup_free char *withnl = NULL;
 	if (asprintf(&withnl, "%s\n", out) < 0 || (len + 1 == strlen(buf) && !memcmp(withnl, buf, len + 1)))
 		return CTL_EXIT_OK;
-	if ((rc = ps_write_file(path, withnl, len + 1)) < 0 || chmod(path, st.st_mode & 07777) < 0) {
-		ctl_warn("cannot write %s: %s", path, strerror(rc < 0 ? -rc : errno));
+	/* Through the directory read from, never PATH again: the file's owner
+	 * may have swapped it for a link to a file of root's by now. */
+	if (ctl_file_replace(&file, withnl, len + 1, &e) < 0) {
+		oci_err_print(&e, stderr, "portsidectl");
 		return CTL_EXIT_INVALID;
 	}
 	return CTL_EXIT_OK;

@@ -15,8 +15,13 @@
 
 static void print_refusal(const struct ps_refusal *r, void *arg)
 {
+	char message[sizeof(r->message)];
+
 	(void)arg;
-	printf("%s %s refused (%s): %s\n", r->time, r->id, ps_reason_name(r->reason), r->message);
+	/* Written harmless by the hook; a log an older portside or someone
+	 * else wrote gets no control character onto the terminal either. */
+	oci_sanitize(r->message, message, sizeof(message));
+	printf("%s %s refused (%s): %s\n", r->time, r->id, ps_reason_name(r->reason), message);
 }
 
 /* Copies the file at PATH to stdout: 0, -ENOENT when it is not there, or

@@ -62,7 +62,8 @@ int hook_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_
 void hook_listen_close(struct ps_forwards *f);
 
 /* Describes who listens on PORT/PROTO in this netns ("nc (pid 42)"), or writes
- * "" when nobody can be found. */
+ * "" when nobody can be found. The name is the process's own choice: made
+ * harmless as oci_sanitize does (no control character, valid UTF-8). */
 void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len);
 
 /* True when something of this netns listens on PORT/PROTO (TCP) or holds it

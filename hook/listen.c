@@ -71,7 +71,7 @@ void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 		return;
 	/* Bounded: a host with more processes than this gets no name. */
 	while ((d = readdir(proc)) && scanned++ < 65536) {
-		char path[600], link[64], comm[64] = "?";
+		char path[600], link[64], raw[64] = "?", comm[96];
 		cleanup_closedir DIR *fds = NULL;
 		struct dirent *fd;
 
@@ -96,8 +96,12 @@ void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 					continue;
 				snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
 				cleanup_fclose FILE *f = fopen(path, "re");
-				if (f && fgets(comm, sizeof(comm), f))
-					comm[strcspn(comm, "\n")] = '\0';
+				if (f && fgets(raw, sizeof(raw), f))
+					raw[strcspn(raw, "\n")] = '\0';
+				/* The name is whatever its owner called the program
+				 * (any bytes, 15 at most): it reaches root's terminal
+				 * and portsidectl's JSON, so made harmless and UTF-8. */
+				oci_sanitize(raw, comm, sizeof(comm));
 				snprintf(buf, len, "%s (pid %s)", comm, d->d_name);
 				return;
 			}

@@ -191,10 +191,15 @@ int ps_listeners_decode(const char *buf, size_t len, struct ps_listeners *out, s
 	if ((rc = root_of(buf, len, "listeners", &root, &arr, e)) < 0)
 		return rc;
 	if (json_object_object_get_ex(root, "error", &v)) {
-		/* The sidecar could not look: say what it said, on one line. */
-		snprintf(out->error, sizeof(out->error), "%s",
+		/* The sidecar could not look: say what it said, on one line,
+		 * harmless (a sidecar is the container's neighbour: what it
+		 * says reaches root's terminal). */
+		char said[sizeof(out->error)];
+
+		snprintf(said, sizeof(said), "%s",
 			 json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "unknown error");
-		out->error[strcspn(out->error, "\n\r")] = '\0';
+		said[strcspn(said, "\n\r")] = '\0';
+		oci_sanitize(said, out->error, sizeof(out->error));
 		if (!out->error[0])
 			snprintf(out->error, sizeof(out->error), "unknown error");
 		return 0;

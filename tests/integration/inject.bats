@@ -111,3 +111,73 @@ spec_bundle() {
 	[ "$output" = "hello through a named sidecar" ]
 	[ "$(readlink "/proc/$(sidecar_pid "$CT")/exe")" = "$TMP/libexec/portside-sidecar" ]
 }
+
+# Issue 18: inject is run by root on a bundle another user may own; it must
+# never act on a path after reading it, nor open what was planted next to it.
+
+@test "inject writes through a new file of its own: a FIFO at config.json.tmp does not hang it" {
+	spec_bundle fifo
+	cfg=$TMP/fifo/config.json
+	mkfifo "$cfg.tmp"
+	trace timeout 10 "$PORTSIDECTL" inject "$cfg" --ports '18603:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	grep -q '"io.portside.ports": "18603:3000"' "$cfg"
+	[ -p "$cfg.tmp" ]
+	# Nothing of inject's own is left beside it.
+	[ "$(find "$TMP/fifo" -maxdepth 1 -name 'config.json.*' | wc -l)" -eq 1 ]
+}
+
+@test "inject refuses a config.json that is a symbolic link and leaves its target alone" {
+	spec_bundle link
+	mv "$TMP/link/config.json" "$TMP/target.json"
+	cp "$TMP/target.json" "$TMP/target.orig"
+	ln -s "$TMP/target.json" "$TMP/link/config.json"
+	trace timeout 10 "$PORTSIDECTL" inject "$TMP/link/config.json" --ports '18604:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 1
+	assert_output_has "config.json is a symbolic link: refused"
+	[ "${#lines[@]}" -eq 1 ]
+	cmp "$TMP/target.json" "$TMP/target.orig"
+	[ -L "$TMP/link/config.json" ]
+}
+
+@test "inject keeps the file's owner, group and mode, without setuid or setgid" {
+	spec_bundle owner
+	cfg=$TMP/owner/config.json
+	chown 65534:65534 "$cfg"
+	chmod 06750 "$cfg"
+	trace timeout 10 "$PORTSIDECTL" inject "$cfg" --ports '18605:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	grep -q '"io.portside.ports": "18605:3000"' "$cfg"
+	[ "$(stat -c '%u:%g %a' "$cfg")" = "65534:65534 750" ]
+	# A plain one stays as it was too.
+	spec_bundle plain
+	chmod 0640 "$TMP/plain/config.json"
+	trace timeout 10 "$PORTSIDECTL" inject "$TMP/plain/config.json" --ports '18605:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	[ "$(stat -c '%u:%g %a' "$TMP/plain/config.json")" = "0:0 640" ]
+}
+
+@test "inject refuses a bundle directory that another user can write to" {
+	spec_bundle open
+	cfg=$TMP/open/config.json
+	cp "$cfg" "$TMP/before.json"
+	chmod 0777 "$TMP/open"
+	trace timeout 10 "$PORTSIDECTL" inject "$cfg" --ports '18606:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 1
+	assert_output_has "its directory (mode 0777) can be written by group or others"
+	[ "${#lines[@]}" -eq 1 ]
+	cmp "$cfg" "$TMP/before.json"
+	# Owned by someone else (nobody), though only its owner can write it.
+	chmod 0755 "$TMP/open"
+	chown 65534 "$TMP/open"
+	trace timeout 10 "$PORTSIDECTL" inject "$cfg" --ports '18606:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 1
+	assert_output_has "its directory belongs to uid 65534, neither root nor the file's owner (uid 0)"
+	[ "${#lines[@]}" -eq 1 ]
+	cmp "$cfg" "$TMP/before.json"
+	# The file's owner may own its directory: nobody there could swap it but its owner.
+	chown 65534 "$cfg"
+	trace timeout 10 "$PORTSIDECTL" inject "$cfg" --ports '18606:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	[ "$(stat -c '%u' "$cfg")" = 65534 ]
+}

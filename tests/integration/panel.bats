@@ -12,6 +12,7 @@ setup() {
 
 teardown() {
 	[ -n "${EVPID:-}" ] && kill "$EVPID" 2>/dev/null
+	[ -n "${HOLDER:-}" ] && kill "$HOLDER" 2>/dev/null
 	suite_teardown
 }
 
@@ -164,6 +165,50 @@ auto_ann() {
 	assert_status 1
 	# Named as the hook names a holder: the program and its pid.
 	assert_output_has "every port of the policy's autoforwardPorts is taken (18852: this container, 18853: socat (pid $holder))"
+}
+
+# utf8_json FILE: FILE is valid UTF-8 and one JSON document.
+utf8_json() {
+	iconv -f UTF-8 -t UTF-8 "$1" >/dev/null &&
+		/usr/bin/python3 -c 'import json, sys; json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))' "$1"
+}
+
+@test "doctor, wait and url name a holder that calls itself an escape sequence harmlessly; --json stays UTF-8" {
+	echo '{"autoforwardPorts": [18858, 18859]}' >"$TMP/policy.json"
+	# A process's name (comm) is the file name it was started by: an
+	# escape sequence and a byte that is not UTF-8.
+	ln -s "$(command -v socat)" "$TMP/"$'\e[31mX\xff'
+	"$TMP/"$'\e[31mX\xff' TCP-LISTEN:18859,bind=0.0.0.0,reuseaddr,fork /dev/null &
+	HOLDER=$!
+	wait_for 3 port_listening 18859
+	[ "$(cat "/proc/$HOLDER/comm")" = $'\e[31mX\xff' ]
+	www_start evilname "$(auto_ann '' public)" 'httpd -f -p 4700 -h /www & sleep 1; httpd -f -p 4701 -h /www & exec sleep 1000'
+	assert_status 0
+	wait_for 5 port_listening 18858
+	sleep 1
+	local named="18858: this container, 18859: ?[31mX? (pid $HOLDER)"
+	trace "$PORTSIDECTL" doctor "$CT"
+	assert_status 1
+	assert_output_has "every port of the policy's autoforwardPorts is taken ($named)"
+	assert_output_lacks $'\e'
+	assert_output_lacks $'\xff'
+	trace bash -c '"$1" doctor --json "$2" >"$3"' _ "$PORTSIDECTL" "$CT" "$TMP/one.json"
+	assert_status 1
+	grep -qF "$named" "$TMP/one.json"
+	utf8_json "$TMP/one.json"
+	trace bash -c '"$1" doctor --json >"$2"' _ "$PORTSIDECTL" "$TMP/all.json"
+	utf8_json "$TMP/all.json"
+	grep -qF "$named" "$TMP/all.json"
+	trace timeout 10 "$PORTSIDECTL" wait "$CT" 4701 --timeout 1
+	assert_status 1
+	assert_output_has "$named"
+	assert_output_lacks $'\e'
+	assert_output_lacks $'\xff'
+	trace timeout 10 "$PORTSIDECTL" url "$CT" 4701
+	assert_status 1
+	assert_output_has "$named"
+	assert_output_lacks $'\e'
+	assert_output_lacks $'\xff'
 }
 
 @test "events: forwarded, auto-forwarded, refused, closed and stopped, as text and as JSON" {

@@ -98,6 +98,26 @@ static void test_listeners_error_and_mapped(void **state)
 	/* ... on one line, whatever the error says. */
 	assert_int_equal(ps_listeners_decode("{\"error\":\"two\\nlines\"}", 22, &back, NULL), 0);
 	assert_string_equal(back.error, "two");
+	/* ... harmless: no escape sequence for root's terminal, and a cut
+	 * inside a character leaves no half of it. */
+	assert_int_equal(ps_listeners_decode("{\"error\":\"\\u001b[2Jgone\"}", 25, &back, NULL), 0);
+	assert_string_equal(back.error, "?[2Jgone");
+	{
+		char doc[512], want[128];
+		int n = snprintf(doc, sizeof(doc), "{\"error\":\"xy");
+
+		for (int i = 0; i < 100; i++)
+			n += snprintf(doc + n, sizeof(doc) - (size_t)n, "\xc3\xa9");
+		n += snprintf(doc + n, sizeof(doc) - (size_t)n, "\"}");
+		assert_int_equal(ps_listeners_decode(doc, (size_t)n, &back, NULL), 0);
+		/* "xy" and 62 whole characters fit in the 127 bytes, and the
+		 * first byte of the 63rd: it is a '?'. */
+		n = snprintf(want, sizeof(want), "xy");
+		for (int i = 0; i < 62; i++)
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "\xc3\xa9");
+		snprintf(want + n, sizeof(want) - (size_t)n, "?");
+		assert_string_equal(back.error, want);
+	}
 	assert_int_equal(ps_listeners_decode("{\"error\":7}", 11, &back, NULL), 0);
 	assert_string_equal(back.error, "unknown error");
 }
