@@ -77,8 +77,8 @@ no_flows() {
 	# flow heard from longest ago (41002's).
 	run udp_ask 127.0.0.1 18112 c 41003
 	[ "$output" = "echo:c" ]
-	grep -q "evicted a flow to host port 18112: 2 flows already (policy maxUdpFlows)" "$STATEDIR/$CT/sidecar.log"
 	[ "$(flows 18112)" = 2 ]
+	grep -q "evicted a flow to host port 18112: 2 flows already (policy maxUdpFlows)" "$STATEDIR/$CT/sidecar.log"
 	run udp_ask 127.0.0.1 18112 'peer?' 41001
 	[ "$output" = "$a" ]
 	# 41002 comes back to a new flow, a socket of its own.
