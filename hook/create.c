@@ -199,6 +199,8 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	fw.pid = st->pid;
 	fw.max_connections = pol->max_connections;
 	fw.udp_idle_timeout = pol->udp_idle_timeout;
+	fw.max_udp_flows = pol->max_udp_flows;
+	fw.udp_per_source = pol->udp_per_source;
 	fw.max_autoforwards = pol->max_autoforwards;
 	/* What automatic forwarding in the sidecar needs to decide alone. */
 	fw.autoforward = spec.autoforward;

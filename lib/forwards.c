@@ -36,6 +36,10 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 		json_object_object_add(root, "kubeName", json_object_new_string(f->kube_name));
 	json_object_object_add(root, "maxConnections", json_object_new_int((int)f->max_connections));
 	json_object_object_add(root, "udpIdleTimeout", json_object_new_int((int)f->udp_idle_timeout));
+	if (f->max_udp_flows) /* 0: not set, the default on read */
+		json_object_object_add(root, "maxUdpFlows", json_object_new_int((int)f->max_udp_flows));
+	if (f->udp_per_source)
+		json_object_object_add(root, "udpFlowsPerSource", json_object_new_int((int)f->udp_per_source));
 	json_object_object_add(root, "maxAutoforwards", json_object_new_int((int)f->max_autoforwards));
 	json_object_object_add(root, "autoforward", json_object_new_string(oci_autoforward_name(f->autoforward)));
 	json_object_object_add(root, "visibility", json_object_new_string(oci_visibility_name(f->visibility)));
@@ -220,6 +224,20 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	if (get(root, "udpIdleTimeout", json_type_int, &v, e) < 0 || json_object_get_int(v) < 1)
 		goto bad;
 	f->udp_idle_timeout = (unsigned)json_object_get_int(v);
+	/* Optional: a record written before UDP flows had a budget of their
+	 * own has none; the policy's defaults then. */
+	f->max_udp_flows = oci_policy_udp_flows_default(f->max_connections);
+	f->udp_per_source = OCI_UDP_PER_SOURCE_DEFAULT;
+	if (json_object_object_get_ex(root, "maxUdpFlows", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < 1)
+			goto bad;
+		f->max_udp_flows = (unsigned)json_object_get_int(v);
+	}
+	if (json_object_object_get_ex(root, "udpFlowsPerSource", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < 1)
+			goto bad;
+		f->udp_per_source = (unsigned)json_object_get_int(v);
+	}
 	if (get(root, "maxAutoforwards", json_type_int, &v, e) < 0 || json_object_get_int(v) < 0 ||
 	    json_object_get_int(v) > 1024)
 		goto bad;

@@ -47,6 +47,8 @@ struct ps_forwards {
 	char kube_name[OCI_KUBE_NAME_MAX]; /* NS/POD/CONTAINER (oci_kube_name), "" when none */
 	unsigned max_connections;	   /* the policy\'s, for the sidecar */
 	unsigned udp_idle_timeout;	   /* seconds */
+	unsigned max_udp_flows;		   /* the policy's maxUdpFlows, for the sidecar */
+	unsigned udp_per_source;	   /* and udpFlowsPerSource */
 	unsigned max_autoforwards;	   /* the policy's, for the sidecar */
 	/* automatic forwarding, for the sidecar */
 	enum oci_autoforward autoforward;

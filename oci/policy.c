@@ -37,7 +37,14 @@ struct oci_policy *oci_policy_new(void)
 	p->max_connections = 4096;
 	p->udp_idle_timeout = 60;
 	p->max_autoforwards = OCI_AUTOFORWARDS_DEFAULT;
+	p->max_udp_flows = oci_policy_udp_flows_default(p->max_connections);
+	p->udp_per_source = OCI_UDP_PER_SOURCE_DEFAULT;
 	return p;
+}
+
+unsigned oci_policy_udp_flows_default(unsigned max_connections)
+{
+	return max_connections / 4 ? max_connections / 4 : 1;
 }
 
 void oci_policy_free(struct oci_policy *p)
@@ -269,6 +276,7 @@ int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struc
 	struct oci_policy *p;
 	struct oci_err scratch;
 	unsigned before;
+	bool udp_flows_named = false;
 	int rc;
 
 	if (!e) /* problems must be counted even when nobody reads them */
@@ -318,10 +326,18 @@ int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struc
 			parse_uint(val, "maxConnections", 1, 1000000, &p->max_connections, e);
 		} else if (!strcmp(key, "udpIdleTimeout")) {
 			parse_uint(val, "udpIdleTimeout", 1, 86400, &p->udp_idle_timeout, e);
+		} else if (!strcmp(key, "maxUdpFlows")) {
+			parse_uint(val, "maxUdpFlows", 1, 1000000, &p->max_udp_flows, e);
+			udp_flows_named = true;
+		} else if (!strcmp(key, "udpFlowsPerSource")) {
+			parse_uint(val, "udpFlowsPerSource", 1, 1000000, &p->udp_per_source, e);
 		} else {
 			oci_err_add(e, EINVAL, "policy field '%.64s' is unknown", key);
 		}
 	}
+	/* Derived after the loop: maxConnections may come after it, or alone. */
+	if (!udp_flows_named)
+		p->max_udp_flows = oci_policy_udp_flows_default(p->max_connections);
 	if (p->has_pool && p->pool.family == AF_INET && p->pool_prefix > 30)
 		oci_err_add(e, EINVAL, "policy field addressPool: a /%u network has too few addresses", p->pool_prefix);
 

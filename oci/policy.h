@@ -19,6 +19,11 @@
 /* maxAutoforwards' default: a few dev servers, and never the whole of the
  * default autoforwardPorts (14), which other containers share. */
 #define OCI_AUTOFORWARDS_DEFAULT 4
+/* udpFlowsPerSource's default: a client address (an IPv6 /64) may hold this
+ * many UDP flows at once. Enough for a NAT gateway's or a resolver's handful
+ * of ports; a sixteenth of the default table, so that one address never
+ * holds more than that share of it. */
+#define OCI_UDP_PER_SOURCE_DEFAULT 64
 
 enum oci_autoforward {
 	OCI_AUTOFORWARD_PUBLIC = 0, /* ports opened on 0.0.0.0 / :: (the default) */
@@ -57,9 +62,19 @@ struct oci_policy {
 
 	unsigned max_ports;	   /* mappings per container */
 	unsigned max_autoforwards; /* local ports forwarded automatically at once, per container */
-	unsigned max_connections;  /* live connections/flows per container */
+	unsigned max_connections;  /* live TCP connections per container */
 	unsigned udp_idle_timeout; /* seconds */
+	unsigned max_udp_flows;	   /* live UDP flows per container, apart from TCP */
+	unsigned udp_per_source;   /* of them, per client address (IPv6: per /64) */
 };
+
+/* maxUdpFlows where the policy names none: a quarter of MAX_CONNECTIONS, at
+ * least 1. UDP flows have a table of their own (one datagram from each of N
+ * ports must not shut TCP clients out), and a flow costs one descriptor where
+ * a connection costs two: an administrator who sized maxConnections for the
+ * host gets an eighth more descriptors for UDP, not a second budget as large,
+ * and a container made small with maxConnections stays small. */
+unsigned oci_policy_udp_flows_default(unsigned max_connections);
 
 /* A new policy holding every default. NULL on out-of-memory. */
 struct oci_policy *oci_policy_new(void);

@@ -168,6 +168,8 @@ int main(int argc, char **argv)
 	ctx.rec = load_record(id);
 	ctx.max_conns = ctx.rec->max_connections;
 	ctx.udp_idle_ms = (uint64_t)ctx.rec->udp_idle_timeout * 1000;
+	ctx.max_udp_flows = ctx.rec->max_udp_flows;
+	ctx.udp_per_source = ctx.rec->udp_per_source;
 	if (write_pid(id) < 0)
 		fail("cannot write the pid file: %s", strerror(errno));
 	ctx.ctl_fd = control_socket(id);

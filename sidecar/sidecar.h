@@ -65,7 +65,8 @@ struct sc_ctx {
 		struct oci_ip ip;
 	} own[2]; /* the container's own IPv4 and IPv6 address, see target.c */
 
-	unsigned conns_live, max_conns; /* TCP connections and UDP flows */
+	unsigned conns_live, max_conns; /* TCP connections (UDP flows: udp.c's own) */
+	unsigned max_udp_flows, udp_per_source;
 	uint64_t udp_idle_ms;
 	struct sc_udp *udp;		  /* UDP state, see udp.c */
 	struct sc_conn *conns;		  /* every live connection, for shutdown */

@@ -1,11 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* The UDP data path: a flow per client address and port, in a hash table,
  * each with its own socket connected to the app inside the container. No
- * thread or process per flow. The table is bounded (the policy's
- * maxConnections, shared with TCP connections) and a sweep closes flows idle
- * for udpIdleTimeout. Replies leave from the address the client sent to
- * (IP_PKTINFO / IPV6_PKTINFO), so a client of a 0.0.0.0 listener that sent to
- * 127.0.0.5 hears back from 127.0.0.5. */
+ * thread or process per flow. Replies leave from the address the client sent
+ * to (IP_PKTINFO / IPV6_PKTINFO), so a client of a 0.0.0.0 listener that sent
+ * to 127.0.0.5 hears back from 127.0.0.5.
+ *
+ * The flow table has a budget of its own, the policy's maxUdpFlows, apart
+ * from TCP's maxConnections: a datagram is cheap to send from many ports, and
+ * flows that took TCP's places would shut every TCP client out until they
+ * idled out. Within it a client address (an IPv6 /64) holds at most
+ * udpFlowsPerSource flows; its next is refused until one of them goes. When
+ * the table is full a new flow takes the place of the one whose client was
+ * heard from longest ago, rather than being refused: a table that anyone can
+ * fill then shuts nobody out. Flows are kept in that order (most recently
+ * heard first), so that eviction and the sweep that closes flows idle for
+ * udpIdleTimeout start from the oldest. What the app may send back is
+ * bounded in bytes by what the client sent (udplimit.h). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -17,6 +27,7 @@
 
 #include "../oci/ports.h"
 #include "sidecar.h"
+#include "udplimit.h"
 
 /* The system calls this file needs once the sidecar is confined: datagrams, their flows, and the address a client sent
  * to. confine.c allows the union of every file's list. */
@@ -29,12 +40,13 @@ const int sc_sys_udp[] = {
 
 #define BUCKETS		 1024
 #define DGRAMS_PER_EVENT 64 /* fairness between forwards and flows */
-/* Replies are bounded by the client: each datagram from it lets the app send
- * REPLY_CREDIT back, banked up to REPLY_CREDIT_MAX. A client address can be
- * spoofed; one forged datagram must not let the app stream from the host's
- * address at a victim. A flow also stays open only while the client sends. */
-#define REPLY_CREDIT	 64
-#define REPLY_CREDIT_MAX 1024
+
+/* The flows of one client address (udplimit.h's sc_udp_source), while it has any. */
+struct source {
+	struct sc_udp_source key;
+	unsigned flows;
+	struct source *hnext;
+};
 
 struct flow {
 	struct sc_forward *fw;
@@ -48,13 +60,17 @@ struct flow {
 	int fd; /* connected to the app */
 	uv_poll_t poll;
 	uint64_t last;	 /* uv_now() of the client's last datagram */
-	unsigned credit; /* replies the app may still send */
-	struct flow *hnext, *prev, *next;
+	uint64_t credit; /* reply bytes the app may still send (udplimit.h) */
+	struct source *src;
+	struct flow *hnext;
+	struct flow *prev, *next; /* in order of the client's last datagram, newest first */
 };
 
 struct sc_udp {
 	struct flow *buckets[BUCKETS];
-	struct flow *all;
+	struct source *sources[BUCKETS];
+	struct flow *newest, *oldest;
+	unsigned nflows;
 	uv_timer_t sweep;
 	unsigned char dgram[65536]; /* one datagram at a time: one thread */
 };
@@ -81,6 +97,63 @@ static unsigned hash(const struct sc_forward *fw, const struct sockaddr_storage 
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 16777619u;
 	return h % BUCKETS;
+}
+
+static unsigned source_hash(const struct sc_udp_source *k)
+{
+	unsigned h = 2166136261u ^ (unsigned)k->family;
+
+	for (size_t i = 0; i < sizeof(k->a); i++)
+		h = (h ^ k->a[i]) * 16777619u;
+	return h % BUCKETS;
+}
+
+static struct source *source_find(struct sc_udp *u, const struct sc_udp_source *k)
+{
+	struct source *s = u->sources[source_hash(k)];
+
+	while (s && !sc_udp_source_equal(&s->key, k))
+		s = s->hnext;
+	return s;
+}
+
+/* A source loses a flow; it goes with its last. */
+static void source_put(struct sc_udp *u, struct source *s)
+{
+	struct source **pp = &u->sources[source_hash(&s->key)];
+
+	if (--s->flows)
+		return;
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+	free(s);
+}
+
+/* Flows in the order of their clients' last datagrams, newest first. */
+static void order_unlink(struct sc_udp *u, struct flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		u->newest = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		u->oldest = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static void order_push(struct sc_udp *u, struct flow *f)
+{
+	f->prev = NULL;
+	f->next = u->newest;
+	if (u->newest)
+		u->newest->prev = f;
+	else
+		u->oldest = f;
+	u->newest = f;
 }
 
 static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -114,14 +187,10 @@ static void flow_close(struct sc_ctx *ctx, struct flow *f)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = f->hnext;
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		u->all = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
+	order_unlink(u, f);
+	source_put(u, f->src);
 	f->fw->conns_live--;
-	ctx->conns_live--;
+	u->nflows--;
 	uv_close((uv_handle_t *)&f->poll, on_flow_closed);
 }
 
@@ -152,13 +221,15 @@ static void on_reply(uv_poll_t *p, int status, int events)
 			flow_close(ctx, f);
 			return;
 		}
-		if (f->credit == 0) {
+		if (!sc_udp_credit_spend(&f->credit, (size_t)n, f->client.ss_family)) {
 			sc_log_refused(
 				"dropped", "reply datagram", f->fw->cfg.external_port,
-				"the app sent more than " STR(REPLY_CREDIT) " datagrams for one of the client's");
+				"the app sent more than " STR(
+					SC_UDP_REPLY_FACTOR) " times the bytes the client "
+							     "sent, plus " STR(
+								     SC_UDP_REPLY_ALLOWANCE) " (the UDP reply budget)");
 			continue;
 		}
-		f->credit--;
 		iov.iov_base = ctx->udp->dgram;
 		iov.iov_len = (size_t)n;
 		memset(&cbuf, 0, sizeof(cbuf));
@@ -196,12 +267,16 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	struct sc_ctx *ctx = fw->ctx;
 	struct sc_udp *u = ctx->udp;
 	struct sockaddr_storage ss;
+	struct sc_udp_source key;
+	struct source *src;
 	socklen_t sl;
 	struct flow *f;
 	char why[256];
 
-	if (ctx->conns_live >= ctx->max_conns) {
-		snprintf(why, sizeof(why), "%u flows and connections already (policy maxConnections)", ctx->max_conns);
+	sc_udp_source_of(client, &key);
+	src = source_find(u, &key);
+	if (src && src->flows >= ctx->udp_per_source) {
+		snprintf(why, sizeof(why), "its address holds %u flows already (policy udpFlowsPerSource)", src->flows);
 		sc_log_refused("dropped", "datagram", fw->cfg.external_port, why);
 		return NULL;
 	}
@@ -223,6 +298,29 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 		free(f);
 		return NULL;
 	}
+	/* The table is full: the flow heard from longest ago makes room. A
+	 * policy never has fewer than one flow; the loop ends with the table. */
+	while (u->nflows >= ctx->max_udp_flows && u->oldest) {
+		snprintf(why, sizeof(why), "%u flows already (policy maxUdpFlows); its client had been quiet longest",
+			 u->nflows);
+		sc_log_refused("evicted", "flow", u->oldest->fw->cfg.external_port, why);
+		flow_close(ctx, u->oldest);
+	}
+	/* Looked up again: the flow that made room may have been its last. */
+	if (!(src = source_find(u, &key))) {
+		if (!(src = calloc(1, sizeof(*src)))) {
+			close(f->fd);
+			free(f);
+			return NULL;
+		}
+		src->key = key;
+		unsigned sb = source_hash(&key);
+		src->hnext = u->sources[sb];
+		u->sources[sb] = src;
+	}
+	src->flows++;
+	f->src = src;
+	f->credit = SC_UDP_REPLY_ALLOWANCE;
 	f->fw = fw;
 	memcpy(&f->client, client, clen);
 	f->clen = clen;
@@ -241,13 +339,10 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	unsigned b = hash(fw, client);
 	f->hnext = u->buckets[b];
 	u->buckets[b] = f;
-	f->next = u->all;
-	if (u->all)
-		u->all->prev = f;
-	u->all = f;
+	order_push(u, f);
+	u->nflows++;
 	fw->conns_live++;
 	fw->conns_total++;
-	ctx->conns_live++;
 	return f;
 }
 
@@ -284,7 +379,11 @@ static void on_dgram(uv_poll_t *p, int status, int events)
 		if (send(f->fd, ctx->udp->dgram, (size_t)n, MSG_DONTWAIT) == n)
 			fw->bytes_in += (uint64_t)n;
 		f->last = uv_now(ctx->loop);
-		f->credit = f->credit + REPLY_CREDIT > REPLY_CREDIT_MAX ? REPLY_CREDIT_MAX : f->credit + REPLY_CREDIT;
+		sc_udp_credit_earn(&f->credit, (size_t)n, client.ss_family);
+		if (f != ctx->udp->newest) {
+			order_unlink(ctx->udp, f);
+			order_push(ctx->udp, f);
+		}
 	}
 }
 
@@ -293,11 +392,9 @@ static void on_sweep(uv_timer_t *t)
 	struct sc_ctx *ctx = t->data;
 	uint64_t now = uv_now(ctx->loop);
 
-	for (struct flow *f = ctx->udp->all, *next; f; f = next) {
-		next = f->next;
-		if (now - f->last >= ctx->udp_idle_ms)
-			flow_close(ctx, f);
-	}
+	/* Oldest first: the first flow heard from recently ends the sweep. */
+	while (ctx->udp->oldest && now - ctx->udp->oldest->last >= ctx->udp_idle_ms)
+		flow_close(ctx, ctx->udp->oldest);
 }
 
 int sc_udp_start(struct sc_ctx *ctx)
@@ -355,7 +452,7 @@ void sc_udp_stop(struct sc_ctx *ctx)
 		if (fw->cfg.proto == OCI_PROTO_UDP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
 			uv_close((uv_handle_t *)&fw->poll, sc_forward_closed);
 	}
-	while (ctx->udp->all)
-		flow_close(ctx, ctx->udp->all);
+	while (ctx->udp->newest)
+		flow_close(ctx, ctx->udp->newest);
 	uv_close((uv_handle_t *)&ctx->udp->sweep, on_udp_freed);
 }

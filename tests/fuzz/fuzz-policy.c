@@ -16,6 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (oci_policy_parse((const char *)data, size, &p, &e) == 0) {
 		if (oci_policy_external_allowed(p, 22) || oci_policy_external_allowed(p, 8283))
 			abort();
+		/* UDP always has a table, and each address room in it. */
+		if (p->max_udp_flows < 1 || p->udp_per_source < 1)
+			abort();
 		oci_policy_free(p);
 	}
 	return 0;

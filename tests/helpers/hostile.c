@@ -11,8 +11,16 @@
  *                                   a stream: 2000 datagrams over 4 s
  *   hostile connect-flood ADDR PORT N
  *                                   N connections, each closed at once
- *   hostile udp-count ADDR PORT SECS
- *                                   one datagram, then counts replies for SECS
+ *   hostile udp-burst PORT N SIZE   UDP server that answers each datagram with
+ *                                   N datagrams of SIZE bytes (a reflector)
+ *   hostile udp-count ADDR PORT SECS [SIZE [TIMES]]
+ *                                   one datagram (of SIZE bytes, default 2),
+ *                                   then counts replies and their bytes for
+ *                                   SECS; TIMES rounds of that on one socket
+ *   hostile udp-flows ADDR PORT N [FROM]
+ *                                   one datagram from each of N sockets (bound
+ *                                   to address FROM), then counts those that
+ *                                   heard back within 2 s
  * Every loop is bounded in count and time. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,6 +80,112 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int udp_burst(unsigned port, int n, size_t size)
+{
+	static char buf[65536];
+	struct sockaddr_storage ss, peer;
+	socklen_t len, pl;
+	int fd;
+
+	if (n < 0 || n > 10000 || size > sizeof(buf) - 28 - 8)
+		return 2;
+	addr("0.0.0.0", port, &ss, &len);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		perror("hostile: udp bind");
+		return 1;
+	}
+	memset(buf, 'r', sizeof(buf));
+	for (int round = 0; round < 1000; round++) {
+		pl = sizeof(peer);
+		if (recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &pl) < 0)
+			continue;
+		/* Paced a little, so that what the client misses is what the
+		 * forwarder dropped, not a socket buffer's overflow. */
+		for (int i = 0; i < n; i++) {
+			sendto(fd, buf, size, 0, (struct sockaddr *)&peer, pl);
+			if (i % 8 == 7)
+				usleep(1000);
+		}
+	}
+	return 0;
+}
+
+static int udp_count(const char *ip, unsigned port, double secs, size_t size, int times)
+{
+	static char buf[65536];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fam = addr(ip, port, &ss, &len), got = 0;
+	int fd = socket(fam, SOCK_DGRAM, 0);
+	long long bytes = 0;
+
+	if (size > 65507 || times < 1 || times > 100 || secs > 30)
+		return 2;
+	memset(buf, 'q', sizeof(buf));
+	for (int t = 0; t < times; t++) {
+		double end = now() + secs;
+
+		if (fd < 0 || sendto(fd, buf, size, 0, (struct sockaddr *)&ss, len) != (ssize_t)size) {
+			perror("hostile: udp send");
+			return 1;
+		}
+		while (now() < end) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			int ms = (int)((end - now()) * 1000) + 1;
+			ssize_t r;
+
+			if (poll(&p, 1, ms) > 0 && (r = recv(fd, buf, sizeof(buf), 0)) >= 0) {
+				got++;
+				bytes += r;
+			}
+		}
+	}
+	printf("replies %d bytes %lld\n", got, bytes);
+	return 0;
+}
+
+static int udp_flows(const char *ip, unsigned port, int n, const char *from)
+{
+	static int fd[1024];
+	struct sockaddr_storage ss, src;
+	socklen_t len, sl;
+	int fam = addr(ip, port, &ss, &len), answered = 0, open = 0;
+	double end;
+	char buf[256];
+
+	if (n < 1 || n > 1024)
+		return 2;
+	if (from && addr(from, 0, &src, &sl) != fam)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		fd[i] = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (fd[i] < 0 || (from && bind(fd[i], (struct sockaddr *)&src, sl) < 0) ||
+		    sendto(fd[i], "flow", 4, 0, (struct sockaddr *)&ss, len) != 4) {
+			perror("hostile: udp flow");
+			return 1;
+		}
+		open++;
+	}
+	for (end = now() + 2; open > 0 && now() < end;) {
+		struct pollfd p[1024];
+
+		for (int i = 0; i < n; i++)
+			p[i] = (struct pollfd){.fd = fd[i], .events = POLLIN};
+		if (poll(p, (nfds_t)n, (int)((end - now()) * 1000) + 1) <= 0)
+			continue;
+		for (int i = 0; i < n; i++)
+			if (fd[i] >= 0 && (p[i].revents & POLLIN) && recv(fd[i], buf, sizeof(buf), 0) >= 0) {
+				answered++;
+				close(fd[i]);
+				fd[i] = -1; /* poll ignores it from now on */
+				open--;
+			}
+	}
+	printf("answered %d of %d\n", answered, n);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -159,28 +273,13 @@ int main(int argc, char **argv)
 		printf("connected %d\n", ok);
 		return 0;
 	}
-	if (argc >= 5 && !strcmp(argv[1], "udp-count")) {
-		struct sockaddr_storage ss;
-		socklen_t len;
-		int fam = addr(argv[2], (unsigned)atoi(argv[3]), &ss, &len), got = 0;
-		int fd = socket(fam, SOCK_DGRAM, 0);
-		double end = now() + atof(argv[4]);
-		char buf[512];
-
-		if (fd < 0 || sendto(fd, "hi", 2, 0, (struct sockaddr *)&ss, len) != 2) {
-			perror("hostile: udp send");
-			return 1;
-		}
-		while (now() < end) {
-			struct pollfd p = {.fd = fd, .events = POLLIN};
-			int ms = (int)((end - now()) * 1000) + 1;
-
-			if (poll(&p, 1, ms) > 0 && recv(fd, buf, sizeof(buf), 0) > 0)
-				got++;
-		}
-		printf("replies %d\n", got);
-		return 0;
-	}
+	if (argc >= 5 && !strcmp(argv[1], "udp-burst"))
+		return udp_burst((unsigned)atoi(argv[2]), atoi(argv[3]), (size_t)atoi(argv[4]));
+	if (argc >= 5 && !strcmp(argv[1], "udp-count"))
+		return udp_count(argv[2], (unsigned)atoi(argv[3]), atof(argv[4]), argc > 5 ? (size_t)atoi(argv[5]) : 2,
+				 argc > 6 ? atoi(argv[6]) : 1);
+	if (argc >= 5 && !strcmp(argv[1], "udp-flows"))
+		return udp_flows(argv[2], (unsigned)atoi(argv[3]), atoi(argv[4]), argc > 5 ? argv[5] : NULL);
 	fprintf(stderr, "hostile: unknown command\n");
 	return 2;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* udp-echo PORT [ADDR]: a UDP echo server for the tests (busybox nc has no
  * UDP). Answers each datagram with "echo:" and the datagram, from the socket
- * it came to. Built static so that it runs in the busybox test rootfs. */
+ * it came to; "peer?" with "peer:PORT", the port it came from (which socket
+ * of the forwarder's, so which flow). Built static so that it runs in the
+ * busybox test rootfs. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,6 +47,14 @@ int main(int argc, char **argv)
 
 		if (n < 0)
 			continue;
+		if (n == 5 && !memcmp(buf + 5, "peer?", 5)) {
+			char p[32];
+			int pn = snprintf(p, sizeof(p), "peer:%u",
+					  ntohs(((struct sockaddr_in6 *)&from)->sin6_port)); /* sin_port is there too */
+
+			sendto(fd, p, (size_t)pn, 0, (struct sockaddr *)&from, fl);
+			continue;
+		}
 		sendto(fd, buf, (size_t)n + 5, 0, (struct sockaddr *)&from, fl);
 	}
 }

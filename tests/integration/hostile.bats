@@ -110,17 +110,52 @@ teardown() {
 	runc_start stream "$(ports_ann 18441:5300/udp)" "hostile udp-stream 5300"
 	assert_status 0
 	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hlun 'sport = :5300' | grep -q ."
-	# The app answers one datagram with 2000 over 4 s; the client gets at
-	# most the budget of one datagram (64).
+	# The app answers one datagram (2 bytes) with 2000 small ones over 4 s;
+	# the client gets at most the budget of one datagram: 3 times its 30
+	# bytes on the wire, plus 4096, each reply counted with its 28 bytes
+	# of headers.
 	run "$HOSTILE" udp-count 127.0.0.1 18441 3
-	[[ "$output" =~ ^replies\ ([0-9]+)$ ]]
-	n=${BASH_REMATCH[1]}
-	echo "replies: $n" >&2
-	[ "$n" -ge 1 ] && [ "$n" -le 64 ]
+	[[ "$output" =~ ^replies\ ([0-9]+)\ bytes\ ([0-9]+)$ ]]
+	n=${BASH_REMATCH[1]} bytes=${BASH_REMATCH[2]}
+	echo "replies: $n, $bytes bytes" >&2
+	[ "$n" -ge 1 ] && [ $((bytes + 28 * n)) -le $((3 * 30 + 4096)) ]
 	# The app keeps sending, the client does not: closed after the idle
 	# timeout (2 s, swept within a second).
 	wait_for 6 bash -c "'$PORTSIDECTL' ls --json | grep -q '\"connections\":0'"
 	wait_for 12 grep -q "dropped [0-9]* more reply datagrams to host port 18441\|dropped a reply datagram to host port 18441" "$STATEDIR/$CT/sidecar.log"
+}
+
+# udp_count PORT SIZE TIMES: through host port PORT, TIMES datagrams of SIZE
+# bytes, a second apart; sets n and bytes to the replies the client got.
+udp_count() {
+	run "$HOSTILE" udp-count 127.0.0.1 "$1" 1 "$2" "$3"
+	[[ "$output" =~ ^replies\ ([0-9]+)\ bytes\ ([0-9]+)$ ]]
+	n=${BASH_REMATCH[1]} bytes=${BASH_REMATCH[2]}
+	echo "port $1, $3 x $2 bytes sent: $n replies, $bytes bytes" >&2
+}
+
+@test "UDP amplification: a datagram buys replies of 3 times its bytes plus 4096 a flow, however many and large the app sends" {
+	# Three reflectors: 64 replies of 60,000 bytes to each datagram, 200
+	# of 1,000, and one of 4,000 (a DNS answer's size).
+	runc_start amplify "$(ports_ann "18442:5300/udp, 18443:5301/udp, 18444:5302/udp")" \
+		"hostile udp-burst 5300 64 60000 & hostile udp-burst 5301 200 1000 & hostile udp-burst 5302 1 4000"
+	assert_status 0
+	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hlun 'sport = :5302' | grep -q ."
+	# A spoofed 2-byte datagram (30 on the wire): 3 x 30 + 4096 bytes at
+	# most reach its "client", where a count of 64 datagrams let 3.8 MB go.
+	udp_count 18442 2 1
+	[ "$bytes" -le $((3 * 30 + 4096)) ]
+	udp_count 18443 2 1
+	[ "$n" -ge 1 ] && [ "$bytes" -le $((3 * 30 + 4096)) ]
+	# The budget grows with what the client sends: two datagrams of 1,000
+	# bytes buy 3 x 1,028 each, more than the first alone.
+	udp_count 18443 1000 2
+	[ "$bytes" -le $((2 * 3 * 1028 + 4096)) ] && [ "$bytes" -gt $((3 * 1028 + 4096 - 1028)) ]
+	grep -q "dropped a reply datagram to host port 1844[23]: the app sent more than 3 times the bytes the client sent, plus 4096 (the UDP reply budget)" \
+		"$STATEDIR/$CT/sidecar.log"
+	# A small question, a large answer: served whole.
+	udp_count 18444 40 1
+	[ "$n" = 1 ] && [ "$bytes" = 4000 ]
 }
 
 @test "automatic forwarding is bounded per container (maxAutoforwards)" {

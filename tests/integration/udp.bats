@@ -7,6 +7,7 @@ load containers
 
 setup() {
 	suite_setup
+	HOSTILE=$PORTSIDE_BUILD/tests/hostile
 }
 
 teardown() {
@@ -45,28 +46,95 @@ echo_app() {
 	[ "$output" = "echo:where" ]
 }
 
-@test "udp: one flow per client, bounded by maxConnections, closed after udpIdleTimeout" {
-	echo '{"maxConnections": 2, "udpIdleTimeout": 4}' >"$TMP/policy.json"
+# flows PORT: the live UDP flows of host port PORT (its IPv4 and IPv6
+# listeners together), as the sidecar's status says.
+flows() {
+	"$PORTSIDECTL" ls --json | tr -d " \n\t" | grep -o "\"externalPort\":$1,[^}]*" | grep -o '"connections":[0-9]*' |
+		awk -F: '{n += $2} END {print n + 0}'
+}
+
+# no_flows PORT: every flow of host port PORT closed.
+no_flows() {
+	[ "$(flows "$1")" = 0 ]
+}
+
+@test "udp: one flow per client; a full table makes room by evicting the flow heard from longest ago; idle flows close after udpIdleTimeout" {
+	# maxConnections 8 leaves UDP a table of 2 (a quarter).
+	echo '{"maxConnections": 8, "udpIdleTimeout": 4}' >"$TMP/policy.json"
 	echo_app bounded "18112:5300/udp"
-	run udp_ask 127.0.0.1 18112 a 41001
-	[ "$output" = "echo:a" ]
-	run udp_ask 127.0.0.1 18112 b 41002
-	[ "$output" = "echo:b" ]
-	# A third client while both flows live: the table is full.
-	run udp_ask 127.0.0.1 18112 c 41003
-	[ -z "$output" ]
-	grep -q "policy maxConnections" "$STATEDIR/$CT/sidecar.log"
+	# udp-echo names the port each datagram came from: the sidecar's
+	# socket, so the flow.
+	run udp_ask 127.0.0.1 18112 'peer?' 41001
+	[[ "$output" =~ ^peer:[0-9]+$ ]]
+	a=$output
+	run udp_ask 127.0.0.1 18112 'peer?' 41002
+	[[ "$output" =~ ^peer:[0-9]+$ ]]
+	b=$output
 	# The same client again reuses its flow.
-	run udp_ask 127.0.0.1 18112 a2 41001
-	[ "$output" = "echo:a2" ]
-	# Idle flows go (after 4 s); then there is room again. Bounded: 12 tries.
-	got=""
-	for i in $(seq 1 12); do
-		got=$(udp_ask 127.0.0.1 18112 c2 41003)
-		[ "$got" = "echo:c2" ] && break
-		sleep 0.5
-	done
-	[ "$got" = "echo:c2" ]
+	run udp_ask 127.0.0.1 18112 'peer?' 41001
+	[ "$output" = "$a" ]
+	# A third client while both flows live: served, in the place of the
+	# flow heard from longest ago (41002's).
+	run udp_ask 127.0.0.1 18112 c 41003
+	[ "$output" = "echo:c" ]
+	[ "$(flows 18112)" = 2 ]
+	grep -q "evicted a flow to host port 18112: 2 flows already (policy maxUdpFlows)" "$STATEDIR/$CT/sidecar.log"
+	run udp_ask 127.0.0.1 18112 'peer?' 41001
+	[ "$output" = "$a" ]
+	# 41002 comes back to a new flow, a socket of its own.
+	run udp_ask 127.0.0.1 18112 'peer?' 41002
+	[[ "$output" =~ ^peer:[0-9]+$ ]]
+	[ "$output" != "$b" ]
+	# Idle flows go (after 4 s, swept within a second).
+	wait_for 8 no_flows 18112
+	run udp_ask 127.0.0.1 18112 again 41003
+	[ "$output" = "echo:again" ]
+}
+
+@test "udp: flows never take TCP's places, nor TCP connections theirs" {
+	# maxConnections 4: TCP's; UDP's table is a quarter of it, 1.
+	echo '{"maxConnections": 4}' >"$TMP/policy.json"
+	runc_start shared "$(ports_ann "18116:5300/udp, 18117:3000")" "udp-echo 5300 & hostile listen 0.0.0.0 3000"
+	assert_status 0
+	wait_for 5 bash -c "nsenter -t $(netns_pid $CT) -n ss -Hlun 'sport = :5300' | grep -q ."
+	wait_for 5 listening 3000
+	# A datagram from each of 8 ports: 8 flows offered, more than TCP's 4.
+	trace "$HOSTILE" udp-flows 127.0.0.1 18116 8
+	assert_output_has "of 8"
+	# A TCP client is served all the same.
+	run ask 18117
+	assert_output_has "peer="
+	# Four TCP connections held open fill maxConnections; a UDP client
+	# is still served.
+	"$PORTSIDE_BUILD/tests/faults" idle 127.0.0.1 18117 4 6 >"$TMP/idle.out" &
+	wait_for 5 grep -q "idle 4" "$TMP/idle.out"
+	run udp_ask 127.0.0.1 18116 still 41200
+	[ "$output" = "echo:still" ]
+	kill %1 2>/dev/null || true
+	wait
+}
+
+@test "udp: a client address holds at most udpFlowsPerSource flows (64 by default); other addresses are served" {
+	echo_app persource "18118:5300/udp"
+	# 70 ports of 127.0.0.1 at once: 64 flows, the rest refused.
+	trace "$HOSTILE" udp-flows 127.0.0.1 18118 70
+	assert_output_has "answered 64 of 70"
+	grep -q "dropped [0-9a-z ]*datagrams* to host port 18118: its address holds 64 flows already (policy udpFlowsPerSource)" \
+		"$STATEDIR/$CT/sidecar.log"
+	trace "$HOSTILE" udp-flows 127.0.0.1 18118 1
+	assert_output_has "answered 0 of 1"
+	# Another address is another client.
+	trace "$HOSTILE" udp-flows 127.0.0.1 18118 3 127.0.0.2
+	assert_output_has "answered 3 of 3"
+}
+
+@test "udp: udpFlowsPerSource, from the policy" {
+	echo '{"udpFlowsPerSource": 3, "maxUdpFlows": 100}' >"$TMP/policy.json"
+	echo_app persource3 "18119:5300/udp"
+	trace "$HOSTILE" udp-flows 127.0.0.1 18119 5
+	assert_output_has "answered 3 of 5"
+	trace "$HOSTILE" udp-flows 127.0.0.1 18119 2 127.0.0.3
+	assert_output_has "answered 2 of 2"
 }
 
 @test "udp: many clients, no process or thread per flow" {

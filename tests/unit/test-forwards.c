@@ -23,6 +23,8 @@ static struct ps_forwards *sample(void)
 	f->pid = 42;
 	f->max_connections = 10;
 	f->udp_idle_timeout = 60;
+	f->max_udp_flows = 7;
+	f->udp_per_source = 3;
 	f->visibility = OCI_VISIBILITY_PRIVATE;
 	f->v = calloc(2, sizeof(*f->v));
 	assert_non_null(f->v);
@@ -58,6 +60,9 @@ static void test_round_trip(void **state)
 	assert_string_equal(g->sidecar, "/usr/libexec/portside/portside-sidecar");
 	/* The Kubernetes name portsidectl finds it by. */
 	assert_string_equal(g->kube_name, "team-a/web-7f9/server");
+	/* The UDP flow table's budget, for the sidecar. */
+	assert_int_equal(g->max_udp_flows, 7);
+	assert_int_equal(g->udp_per_source, 3);
 	assert_int_equal(g->n, 2);
 	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PRIVATE);
 	assert_string_equal(g->v[0].label, "web ui");
@@ -92,6 +97,8 @@ static void drop_fields(json_object *root, json_object *fw0)
 	json_object_object_del(root, "visibility");
 	json_object_object_del(root, "sidecar");
 	json_object_object_del(root, "kubeName");
+	json_object_object_del(root, "maxUdpFlows");
+	json_object_object_del(root, "udpFlowsPerSource");
 	json_object_object_del(fw0, "visibility");
 	json_object_object_del(fw0, "label");
 }
@@ -125,7 +132,30 @@ static void test_old_record(void **state)
 	assert_string_equal(g->v[0].label, "");
 	assert_string_equal(g->sidecar, "");
 	assert_string_equal(g->kube_name, "");
+	/* No UDP budget of its own: the policy's defaults for its maxConnections (10). */
+	assert_int_equal(g->max_udp_flows, oci_policy_udp_flows_default(10));
+	assert_int_equal(g->udp_per_source, OCI_UDP_PER_SOURCE_DEFAULT);
 	ps_forwards_free(g);
+}
+
+static void zero_udp_flows(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "maxUdpFlows", json_object_new_int(0));
+}
+
+static void string_per_source(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "udpFlowsPerSource", json_object_new_string("64"));
+}
+
+/* A record's UDP budget is read as strictly as the rest of it. */
+static void test_bad_udp_budget(void **state)
+{
+	(void)state;
+	assert_null(edited(zero_udp_flows, -EINVAL));
+	assert_null(edited(string_per_source, -EINVAL));
 }
 
 static void relative_sidecar(json_object *root, json_object *fw0)
@@ -172,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_old_record),
 		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_bad_udp_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,8 +63,44 @@ static void test_defaults(void **state)
 	assert_int_equal(p->max_ports, 256);
 	assert_int_equal(p->udp_idle_timeout, 60);
 	assert_int_equal(p->visibility, OCI_VISIBILITY_PUBLIC);
+	/* UDP flows: a table of their own, a quarter of maxConnections. */
+	assert_int_equal(p->max_connections, 4096);
+	assert_int_equal(p->max_udp_flows, 1024);
+	assert_int_equal(p->udp_per_source, OCI_UDP_PER_SOURCE_DEFAULT);
 	oci_policy_free(p);
 	oci_policy_free(NULL);
+}
+
+static void test_udp_flows(void **state)
+{
+	(void)state;
+	struct oci_policy *p = ok("{\"maxConnections\":100}");
+
+	/* Derived from maxConnections when not named, wherever it stands. */
+	assert_int_equal(p->max_udp_flows, 25);
+	oci_policy_free(p);
+	p = ok("{\"maxConnections\":3}");
+	assert_int_equal(p->max_udp_flows, 1); /* never none */
+	oci_policy_free(p);
+	p = ok("{\"maxUdpFlows\":7,\"maxConnections\":100}");
+	assert_int_equal(p->max_udp_flows, 7);
+	assert_int_equal(p->max_connections, 100);
+	oci_policy_free(p);
+	p = ok("{\"maxConnections\":100,\"maxUdpFlows\":5000,\"udpFlowsPerSource\":2}");
+	assert_int_equal(p->max_udp_flows, 5000); /* larger than maxConnections: the administrator's call */
+	assert_int_equal(p->udp_per_source, 2);
+	oci_policy_free(p);
+	assert_int_equal(oci_policy_udp_flows_default(4096), 1024);
+	assert_int_equal(oci_policy_udp_flows_default(1), 1);
+
+	bad("{\"maxUdpFlows\":0}", "policy field maxUdpFlows must be within 1-1000000");
+	bad("{\"maxUdpFlows\":1000001}", "maxUdpFlows must be within 1-1000000");
+	bad("{\"maxUdpFlows\":\"64\"}", "policy field maxUdpFlows must be an integer, not a string");
+	bad("{\"maxUdpFlows\":null}", "maxUdpFlows must be an integer, not null");
+	bad("{\"udpFlowsPerSource\":0}", "policy field udpFlowsPerSource must be within 1-1000000");
+	bad("{\"udpFlowsPerSource\":2.5}", "udpFlowsPerSource must be an integer, not a number with a fraction");
+	bad("{\"udpFlowsPerSource\":[4]}", "udpFlowsPerSource must be an integer, not an array");
+	bad("{\"maxUDPFlows\":4}", "policy field 'maxUDPFlows' is unknown");
 }
 
 static void test_all_fields(void **state)
@@ -73,7 +109,8 @@ static void test_all_fields(void **state)
 	struct oci_policy *p = ok("{\"externalPorts\":[80,443,\"8000-8002\"],\"autoforwardPorts\":[8000,80],"
 				  "\"autoforward\":\"never\",\"hostIP\":[\"127.0.0.1\",\"::1\"],"
 				  "\"addressPool\":\"127.77.0.0/16\",\"maxPorts\":10,\"maxConnections\":100,"
-				  "\"udpIdleTimeout\":5,\"maxAutoforwards\":2,\"visibility\":\"private\"}");
+				  "\"udpIdleTimeout\":5,\"maxAutoforwards\":2,\"visibility\":\"private\","
+				  "\"maxUdpFlows\":30,\"udpFlowsPerSource\":3}");
 	char buf[OCI_IP_LEN];
 
 	assert_true(p->external_restricted);
@@ -97,6 +134,8 @@ static void test_all_fields(void **state)
 	assert_int_equal(p->udp_idle_timeout, 5);
 	assert_int_equal(p->max_autoforwards, 2);
 	assert_int_equal(p->visibility, OCI_VISIBILITY_PRIVATE);
+	assert_int_equal(p->max_udp_flows, 30);
+	assert_int_equal(p->udp_per_source, 3);
 	oci_policy_free(p);
 
 	p = ok("{\"visibility\":\"public\"}");
@@ -246,6 +285,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_fields),
+		cmocka_unit_test(test_udp_flows),
 		cmocka_unit_test(test_span_with_reserved_is_allowed_but_never_hands_out_it),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_every_field_error_reported),
