@@ -299,7 +299,8 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambi
 	}
 	if (h.total > 1) {
 		list_hits(&h, some, sizeof(some));
-		say(quiet, "'%.64s' matches %zu containers (%s): give more of the id (see portsidectl ls)", arg, h.total, some);
+		say(quiet, "'%.64s' matches %zu containers (%s): give more of the id (see portsidectl ls)", arg,
+		    h.total, some);
 		if (ambiguous)
 			*ambiguous = true;
 		goto out;
