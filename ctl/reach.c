@@ -144,15 +144,18 @@ int ctl_wait(int argc, char **argv)
 		/* Asked again at every turn: the container may not be there yet
 		 * (started and waited for in one breath), and a name may come to
 		 * fit another container, or several, while we wait. */
-		if (ctl_resolve_quiet(argv[optind], again, sizeof(again), &ambiguous) == CTL_EXIT_OK) {
+		int rc = ctl_resolve_quiet(argv[optind], again, sizeof(again), &ambiguous);
+
+		if (ambiguous && (rc = ctl_resolve(argv[optind], again, sizeof(again))) != CTL_EXIT_OK)
+			return CTL_EXIT_INVALID; /* it said which */
+		/* A name that no longer resolves keeps the container it named
+		 * for the checks below (its sidecar gone: say so at once), but
+		 * can no longer succeed. */
+		if (rc == CTL_EXIT_OK) {
 			if (found && strcmp(again, id))
 				seen_alive = false; /* another container now: its own story */
 			snprintf(id, sizeof(id), "%s", again);
 			found = true;
-		} else if (ambiguous) {
-			return ctl_resolve(argv[optind], id, sizeof(id)); /* says which */
-		} else {
-			found = false;
 		}
 		if (found) {
 			/* Ready, and the name still means that container once it
