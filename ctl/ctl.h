@@ -58,6 +58,8 @@ int ctl_cri_inspect_parse(const char *buf, size_t blen, const char *id, char *na
  * may be among them) reads the same: a 64-hex id's first CTL_SHORT_ID_MIN
  * or more, any other id whole. */
 #define CTL_SHORT_ID_MIN 12
+/* True when ls shows ID cut short: a runtime's random 64-hex id. */
+bool ctl_id_shortened(const char *id);
 size_t ctl_id_display_len(char *const *ids, size_t n, const char *id);
 
 /* ask.c: runs ARGV (no shell; stdin, stderr on /dev/null), killed after

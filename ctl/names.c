@@ -116,13 +116,18 @@ out:
 	return rc;
 }
 
+bool ctl_id_shortened(const char *id)
+{
+	return hex64(id, strlen(id));
+}
+
 size_t ctl_id_display_len(char *const *ids, size_t n, const char *id)
 {
 	size_t l = strlen(id), want = CTL_SHORT_ID_MIN;
 
 	/* An id someone chose (runc run NAME) is shown whole: a part of it
 	 * would not be one. */
-	if (!hex64(id, l))
+	if (!ctl_id_shortened(id))
 		return l;
 	for (size_t i = 0; i < n; i++) {
 		size_t c = 0;

@@ -274,12 +274,18 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambi
 		return CTL_EXIT_USAGE;
 	}
 	cands_load(&c);
-	if (cands_has(&c, arg))
+	bool exact = cands_has(&c, arg);
+
+	if (exact)
 		hit(&h, cand(&c, arg), "id");
-	/* A prefix of the id, as `ls` prints it. */
+	/* A prefix of the id, as `ls` prints it. A whole id someone chose
+	 * still names its container when it also begins another chosen id
+	 * (web and web-2): ls shows those whole, so that prefix is nobody's
+	 * display. A runtime's 64-hex id ls shows cut short, and that cut is
+	 * what a chosen id equal to it would steal: both then fit. */
 	if (oci_id_valid(arg) && alen >= PREFIX_MIN)
 		for (size_t i = 0; i < c.n; i++)
-			if (!strncmp(c.v[i], arg, alen))
+			if (!strncmp(c.v[i], arg, alen) && (!exact || ctl_id_shortened(c.v[i])))
 				hit(&h, c.v[i], "id prefix");
 	if (strchr(arg, '/')) {
 		kube_podman(&c, arg, &h);

@@ -108,6 +108,9 @@ static void test_display_len(void **state)
 	assert_int_equal(ctl_id_display_len(near, 2, HEX_A), 15);
 	assert_int_equal(ctl_id_display_len(near, 2, near[1]), 15);
 	assert_int_equal(ctl_id_display_len(alone, 2, "pstest-1-web"), strlen("pstest-1-web"));
+	assert_true(ctl_id_shortened(HEX_A));
+	assert_false(ctl_id_shortened("a81fd049832a"));
+	assert_false(ctl_id_shortened(HEX_A "0"));
 	/* Never longer than the id. */
 	char *same[] = {HEX_A, HEX_A};
 	assert_int_equal(ctl_id_display_len(same, 2, HEX_A), 12);
