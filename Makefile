@@ -121,8 +121,8 @@ $(BUILD)/portside-hook: $(BUILD)/hook/main.o $(BUILD)/libhook.a $(BUILD)/libport
 $(BUILD)/portside-sidecar: $(BUILD)/sidecar/main.o $(BUILD)/libsidecar.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libsidecar.a $(BUILD)/libhook.a $(BUILD)/libportside.a \
-		$(BUILD)/liboci.a
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libctl.a $(BUILD)/libsidecar.a $(BUILD)/libhook.a \
+		$(BUILD)/libportside.a $(BUILD)/liboci.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 

@@ -21,6 +21,7 @@ int ctl_events(int argc, char **argv);
 int ctl_restore(int argc, char **argv);
 
 /* state.c: reading /run/portside. */
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../lib/control.h"
@@ -30,12 +31,42 @@ int ctl_restore(int argc, char **argv);
 /* How long portsidectl waits for a sidecar's reply (ps_ask_*, lib/control.h). */
 #define CTL_ASK_MS 1000
 
-/* resolve.c: the id ARG names (the id, a unique prefix of 8 or more
- * characters, a Kubernetes NS/POD/CONTAINER or POD/CONTAINER name, a podman
- * name) in ID. CTL_EXIT_OK, or another exit status after a one-line message. */
+/* resolve.c: the id ARG names (the id, a prefix of 8 or more characters, a
+ * Kubernetes NS/POD/CONTAINER or POD/CONTAINER name that podman or a CRI
+ * runtime confirms, a podman name) in ID, when ARG fits exactly one
+ * container in all these ways together. CTL_EXIT_OK, or another exit status
+ * after a one-line message (an ambiguous ARG lists what it fits). */
 int ctl_resolve(const char *arg, char *id, size_t len);
-/* The same, saying nothing: for `wait`, which asks again until it appears. */
-int ctl_resolve_quiet(const char *arg, char *id, size_t len);
+/* The same, saying nothing: for `wait`, which asks again until it appears.
+ * *AMBIGUOUS (NULL: not wanted) is set when ARG fits several. */
+int ctl_resolve_quiet(const char *arg, char *id, size_t len, bool *ambiguous);
+
+/* names.c: the pure parts of naming, for resolve.c and the unit tests. */
+/* True when the Kubernetes NAME (NS/POD/CONTAINER) is ARG, or ends with ARG
+ * as /POD/CONTAINER. */
+bool ctl_kube_matches(const char *name, const char *arg);
+/* Reads one line of `podman ps --pod --no-trunc --format
+ * '{{.ID}}\t{{.Pid}}\t{{.PodName}}\t{{.Names}}\t{{.IsInfra}}'`: 0 with the
+ * id (IDLEN >= 65), the pid and "default/POD/CONTAINER" in NAME; -ENOENT for
+ * an infra container or one outside a pod; -EINVAL for anything else. */
+int ctl_podman_kube_line(const char *line, char *id, size_t idlen, long *pid, char *name, size_t len);
+/* Reads `crictl inspect -o json ID` (BUF, BLEN bytes): 0 with the kubelet's
+ * NS/POD/CONTAINER labels in NAME and the container's pid, when the answer
+ * is about ID; -EINVAL otherwise. */
+int ctl_cri_inspect_parse(const char *buf, size_t blen, const char *id, char *name, size_t len, long *pid);
+/* How many characters of ID to show so that no other of IDS (N of them; ID
+ * may be among them) reads the same: a 64-hex id's first CTL_SHORT_ID_MIN
+ * or more, any other id whole. */
+#define CTL_SHORT_ID_MIN 12
+/* True when ls shows ID cut short: a runtime's random 64-hex id. */
+bool ctl_id_shortened(const char *id);
+size_t ctl_id_display_len(char *const *ids, size_t n, const char *id);
+
+/* ask.c: runs ARGV (no shell; stdin, stderr on /dev/null), killed after
+ * TIMEOUT_MS or past MAX bytes of output. Its output, NUL-terminated, in *OUT
+ * (the caller frees it) and its length, when it exits 0; else -ENOENT (not
+ * installed, failed, too slow or too long) or -errno. */
+int ctl_ask(char *const argv[], size_t max, int timeout_ms, char **out);
 
 /* The ids with a directory under /run/portside. */
 int ctl_ids(char ***out, size_t *n);
@@ -47,7 +78,9 @@ void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t l
  * where the forward reaches it; else 0, with doctor's reason in WHY. */
 int ctl_doctor_port(const char *id, unsigned port, char *why, size_t len);
 
-/* ID as ls shows it: 12 characters of a 64-hex id, else the whole id. */
+/* ID as ls shows it: of a 64-hex id its first 12 characters, or as many
+ * more as it takes to tell it from every other container portside knows
+ * (ctl_id_display_len); any other id whole. */
 #define CTL_SHORT_ID_LEN (OCI_ID_MAX_LEN + 1)
 const char *ctl_short_id(const char *id, char *buf, size_t len);
 /* The same in one of a few static buffers, for messages. */

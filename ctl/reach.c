@@ -138,12 +138,31 @@ int ctl_wait(int argc, char **argv)
 	}
 	int64_t end = ps_now_ms() + (int64_t)timeout * 1000;
 	for (;;) {
-		/* The container may not be there yet: started and waited for
-		 * in one breath. */
-		if (!found && ctl_resolve_quiet(argv[optind], id, sizeof(id)) == CTL_EXIT_OK)
+		char again[OCI_ID_MAX_LEN + 1];
+		bool ambiguous = false;
+
+		/* Asked again at every turn: the container may not be there yet
+		 * (started and waited for in one breath), and a name may come to
+		 * fit another container, or several, while we wait. */
+		int rc = ctl_resolve_quiet(argv[optind], again, sizeof(again), &ambiguous);
+
+		if (ambiguous && (rc = ctl_resolve(argv[optind], again, sizeof(again))) != CTL_EXIT_OK)
+			return CTL_EXIT_INVALID; /* it said which */
+		/* A name that no longer resolves keeps the container it named
+		 * for the checks below (its sidecar gone: say so at once), but
+		 * can no longer succeed. */
+		if (rc == CTL_EXIT_OK) {
+			if (found && strcmp(again, id))
+				seen_alive = false; /* another container now: its own story */
+			snprintf(id, sizeof(id), "%s", again);
 			found = true;
+		}
 		if (found) {
-			if (ctl_doctor_port(id, port, why, sizeof(why)) == 1)
+			/* Ready, and the name still means that container once it
+			 * is: the answer is about the one asked for. */
+			if (ctl_doctor_port(id, port, why, sizeof(why)) == 1 &&
+			    ctl_resolve_quiet(argv[optind], again, sizeof(again), NULL) == CTL_EXIT_OK &&
+			    !strcmp(again, id))
 				return CTL_EXIT_OK;
 			/* Its sidecar gone (the container stopped, or it was
 			 * killed): say so at once. A sidecar that wrote its pid

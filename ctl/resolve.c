@@ -1,33 +1,49 @@
 /* SPDX-License-Identifier: MIT */
-/* Which container a user means: what `ls` prints (a 12-character prefix),
- * any unique prefix of at least 8 characters, the whole id, a Kubernetes
- * name the hook recorded from the pod's annotations, or a podman container
- * name, asked of podman itself. Only containers portside knows (a state
- * directory, or a refusal in the hook's log) are candidates. */
+/* Which container a user means: its whole id, any prefix of at least 8
+ * characters (what `ls` prints is one), a Kubernetes NS/POD/CONTAINER or
+ * POD/CONTAINER name, or a podman container name. Only containers portside
+ * knows (a state directory, or a refusal in the hook's log) are candidates.
+ *
+ * Every kind of match is tried, always: an argument that fits two
+ * containers in any two ways (one's whole id and another's prefix, an id and
+ * a podman name) names neither, and is refused with both. Letting one kind
+ * win would let whoever picks a container id (runc run ID) take a name that
+ * is someone else's.
+ *
+ * Kubernetes names never come from annotations alone: a plain runc or crun
+ * container's author writes its config.json, io.kubernetes.* keys and all,
+ * and podman copies a kube play manifest's annotations (or --annotation)
+ * into the spec as they are, next to its own keys. So a name counts only
+ * when the program that made the container says so, now, from its own
+ * database:
+ * - podman: `podman ps --pod` gives each running container's pod (the
+ *   manifest's metadata.name) and name (POD-CONTAINER), podman's own record;
+ *   podman has no namespaces, so such a pod is default/POD/CONTAINER.
+ * - a CRI runtime (CRI-O, containerd): the hook recorded a name only from
+ *   the keys that runtime sets itself (oci_kube_name); `crictl inspect ID`
+ *   then confirms it with the kubelet's labels the runtime keeps. A runc
+ *   container carrying the same keys is unknown to the runtime: no name.
+ * And the container the runtime names must be the one portside serves: its
+ * process (the pid the runtime reports) runs in the network namespace that
+ * portside's record of it names, so an id taken over by another container
+ * does not carry the name along. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../oci/annotations.h"
 #include "../base/cleanup.h"
 #include "ctl.h"
-#include "../lib/clock.h"
 
-#define PREFIX_MIN	  8
-#define PODMAN_TIMEOUT_MS 10000
-#define PODMAN_NAME_MAX	  253
-
-extern char **environ;
+#define PREFIX_MIN	   8
+#define ASK_TIMEOUT_MS	   10000
+#define PODMAN_NAME_MAX	   253
+#define PODMAN_PS_MAX	   (4 * 1024 * 1024)
+#define CRICTL_INSPECT_MAX (1024 * 1024)
 
 #define say(quiet, ...)                                                                                                \
 	do {                                                                                                           \
@@ -79,35 +95,123 @@ static void cands_free(struct cands *c)
 	ctl_ids_free(c->v, c->n);
 }
 
-/* "a1b2c3d4e5f6, 0f9e8d7c6b5a and 2 more" */
-static void list_some(char **v, size_t n, char *buf, size_t len)
+static bool cands_has(const struct cands *c, const char *id)
 {
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && i < 3 && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", ctl_sid(v[i]));
-	if (n > 3 && off < len)
-		snprintf(buf + off, len - off, " and %zu more", n - 3);
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->v[i], id))
+			return true;
+	return false;
 }
 
-/* The recorded Kubernetes name of ID equals ARG ("NS/POD/CONTAINER"), or
- * ends with it ("POD/CONTAINER"). */
-static bool kube_match(const char *id, const char *arg)
+/* The containers an argument fits, each once, with how (for the message). */
+struct hits {
+	struct hit {
+		const char *id; /* one of the candidates' */
+		const char *how;
+	} v[8];
+	size_t n, total;
+};
+
+static void hit(struct hits *h, const char *id, const char *how)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (!strcmp(h->v[i].id, id))
+			return;
+	h->total++;
+	if (h->n < sizeof(h->v) / sizeof(h->v[0]))
+		h->v[h->n++] = (struct hit){id, how};
+}
+
+static const char *cand(const struct cands *c, const char *id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->v[i], id))
+			return c->v[i];
+	return NULL;
+}
+
+/* True when process PID runs in the network namespace portside serves for
+ * ID (its own record's, or that of the container whose sidecar it joined). */
+static bool serves(const char *id, long pid)
 {
 	struct ps_forwards *f = NULL;
-	bool hit = false;
+	char owner[OCI_ID_MAX_LEN + 2], path[64], key[64];
+	struct stat st;
+	bool ok;
 
-	if (ps_record_load(id, &f, NULL) < 0)
+	ps_owner(id, owner, sizeof(owner));
+	if (ps_record_load(owner[0] ? owner : id, &f, NULL) < 0)
 		return false;
-	size_t ln = strlen(f->kube_name), la = strlen(arg);
-
-	if (ln && !strcmp(f->kube_name, arg))
-		hit = true;
-	else if (la < ln && !strcmp(f->kube_name + ln - la, arg) && f->kube_name[ln - la - 1] == '/')
-		hit = true;
+	snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+	ok = stat(path, &st) == 0;
+	if (ok) {
+		snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
+		ok = !strcmp(key, f->netns);
+	}
 	ps_forwards_free(f);
-	return hit;
+	return ok;
+}
+
+static bool has_record(const char *id)
+{
+	struct ps_forwards *f = NULL;
+	char owner[OCI_ID_MAX_LEN + 2];
+
+	ps_owner(id, owner, sizeof(owner));
+	if (ps_record_load(owner[0] ? owner : id, &f, NULL) < 0)
+		return false;
+	ps_forwards_free(f);
+	return true;
+}
+
+/* Pod containers podman runs whose default/POD/CONTAINER name fits ARG. */
+static void kube_podman(const struct cands *c, const char *arg, struct hits *h)
+{
+	char *argv[] = {"podman",     "ps",	  "--pod",
+			"--no-trunc", "--format", "{{.ID}}\t{{.Pid}}\t{{.PodName}}\t{{.Names}}\t{{.IsInfra}}",
+			NULL};
+	cleanup_free char *out = NULL;
+
+	if (ctl_ask(argv, PODMAN_PS_MAX, ASK_TIMEOUT_MS, &out) < 0)
+		return;
+	for (char *line = out, *next; line && *line; line = next) {
+		char id[65], name[OCI_KUBE_NAME_MAX];
+		const char *mine;
+		long pid;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (ctl_podman_kube_line(line, id, sizeof(id), &pid, name, sizeof(name)) == 0 &&
+		    ctl_kube_matches(name, arg) && (mine = cand(c, id)) && serves(mine, pid))
+			hit(h, mine, "Kubernetes name (podman)");
+	}
+}
+
+/* Candidates whose recorded name (from a CRI runtime's keys) fits ARG, if
+ * the runtime confirms it. */
+static void kube_cri(const struct cands *c, const char *arg, struct hits *h)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		struct ps_forwards *f = NULL;
+		bool maybe;
+
+		if (ps_record_load(c->v[i], &f, NULL) < 0)
+			continue;
+		maybe = ctl_kube_matches(f->kube_name, arg);
+		ps_forwards_free(f);
+		if (!maybe)
+			continue;
+		char *argv[] = {"crictl", "inspect", "-o", "json", c->v[i], NULL};
+		cleanup_free char *out = NULL;
+		char name[OCI_KUBE_NAME_MAX];
+		long pid;
+		int n = ctl_ask(argv, CRICTL_INSPECT_MAX, ASK_TIMEOUT_MS, &out);
+
+		if (n > 0 && ctl_cri_inspect_parse(out, (size_t)n, c->v[i], name, sizeof(name), &pid) == 0 &&
+		    ctl_kube_matches(name, arg) && serves(c->v[i], pid))
+			hit(h, c->v[i], "Kubernetes name (crictl)");
+	}
 }
 
 static bool podman_name_valid(const char *s)
@@ -120,116 +224,109 @@ static bool podman_name_valid(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
-/* Asks podman for NAME's id (no shell; NAME checked first). 0 with the id in
- * ID, -ENOENT when podman is not installed or has no such container. */
-static int podman_id(const char *name, char *id, size_t len)
+/* What podman calls NAME (a name, its id, or a prefix of its id): 0 with
+ * the id and the pid of its process, -ENOENT when podman is not installed
+ * or knows no such container. */
+static int podman_id(const char *name, char id[65], long *pid)
 {
-	char *argv[] = {"podman", "container", "inspect", "--format", "{{.Id}}", (char *)name, NULL};
-	posix_spawn_file_actions_t fa;
-	char out[256];
-	size_t got = 0;
-	int p[2], status = 0;
-	pid_t pid;
-	uint64_t end = ps_now_ms() + PODMAN_TIMEOUT_MS;
+	char *argv[] = {"podman", "container", "inspect", "--format", "{{.Id}} {{.State.Pid}}", (char *)name, NULL};
+	cleanup_free char *out = NULL;
+	char *end;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	int rc = posix_spawnp(&pid, "podman", &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (rc != 0) {
-		close(p[0]);
+	if (ctl_ask(argv, 256, ASK_TIMEOUT_MS, &out) < 0)
 		return -ENOENT;
-	}
-	for (;;) {
-		struct pollfd pf = {p[0], POLLIN, 0};
-		uint64_t now = ps_now_ms();
-		ssize_t n;
-
-		if (now >= end || poll(&pf, 1, (int)(end - now)) <= 0) {
-			kill(pid, SIGKILL);
-			break;
-		}
-		if ((n = read(p[0], out + got, sizeof(out) - 1 - got)) <= 0)
-			break;
-		got += (size_t)n;
-		if (got == sizeof(out) - 1)
-			break;
-	}
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	out[got] = '\0';
-	out[strcspn(out, "\n")] = '\0';
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || strlen(out) != 64 ||
-	    strspn(out, "0123456789abcdef") != 64)
+	if (strlen(out) < 66 || strspn(out, "0123456789abcdef") != 64 || out[64] != ' ')
 		return -ENOENT;
-	if (len < 65)
-		return -ENAMETOOLONG;
-	memcpy(id, out, 65); /* 64 hex digits and the NUL */
+	*pid = strtol(out + 65, &end, 10);
+	if (*end != '\n' && *end != '\0')
+		return -ENOENT;
+	memcpy(id, out, 64);
+	id[64] = '\0';
 	return 0;
 }
 
-static int resolve(const char *arg, char *id, size_t len, bool quiet)
+/* "a1b2c3d4e5f6 (id), team-a/web/app: 0f9e8d7c6b5a (Kubernetes name) and 2 more" */
+static void list_hits(const struct hits *h, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < h->n && i < 3 && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s by %s", i ? ", " : "", ctl_sid(h->v[i].id),
+					h->v[i].how);
+	if (h->total > 3 && off < len)
+		snprintf(buf + off, len - off, " and %zu more", h->total - 3);
+}
+
+static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambiguous)
 {
 	struct cands c = {NULL, 0, 0};
-	char **hit = NULL, some[128];
-	size_t nhit = 0, alen = strnlen(arg, OCI_KUBE_NAME_MAX + 1);
+	struct hits h = {.n = 0, .total = 0};
+	char some[512], pid_id[65] = "";
+	size_t alen = strnlen(arg, OCI_KUBE_NAME_MAX + 1);
+	bool podman_knows = false;
 	int rc = CTL_EXIT_INVALID;
 
+	if (ambiguous)
+		*ambiguous = false;
 	if (alen == 0 || alen > OCI_KUBE_NAME_MAX) {
 		say(quiet, "'%.64s' is not a container id or name", arg);
 		return CTL_EXIT_USAGE;
 	}
 	cands_load(&c);
-	if (!(hit = calloc(c.n ? c.n : 1, sizeof(*hit))))
-		goto out;
-	for (size_t i = 0; i < c.n; i++)
-		if (!strcmp(c.v[i], arg)) {
-			snprintf(id, len, "%s", arg);
-			rc = CTL_EXIT_OK;
-			goto out;
-		}
-	/* A prefix of the id, as `ls` prints it. */
+	bool exact = cands_has(&c, arg);
+
+	if (exact)
+		hit(&h, cand(&c, arg), "id");
+	/* A prefix of the id, as `ls` prints it. A whole id someone chose
+	 * still names its container when it also begins another chosen id
+	 * (web and web-2): ls shows those whole, so that prefix is nobody's
+	 * display. A runtime's 64-hex id ls shows cut short, and that cut is
+	 * what a chosen id equal to it would steal: both then fit. */
 	if (oci_id_valid(arg) && alen >= PREFIX_MIN)
 		for (size_t i = 0; i < c.n; i++)
-			if (!strncmp(c.v[i], arg, alen))
-				hit[nhit++] = c.v[i];
-	/* A Kubernetes name. */
-	if (!nhit && strchr(arg, '/'))
-		for (size_t i = 0; i < c.n; i++)
-			if (kube_match(c.v[i], arg))
-				hit[nhit++] = c.v[i];
-	if (nhit > 1) {
-		list_some(hit, nhit, some, sizeof(some));
-		say(quiet, "'%.64s' matches %zu containers (%s): give more of the id", arg, nhit, some);
+			if (!strncmp(c.v[i], arg, alen) && (!exact || ctl_id_shortened(c.v[i])))
+				hit(&h, c.v[i], "id prefix");
+	if (strchr(arg, '/')) {
+		kube_podman(&c, arg, &h);
+		kube_cri(&c, arg, &h);
+	} else if (podman_name_valid(arg)) {
+		/* A podman name (or an id, or its prefix, as podman reads it). */
+		long pid = 0;
+		const char *mine;
+
+		if (podman_id(arg, pid_id, &pid) == 0) {
+			podman_knows = true;
+			/* A stopped or refused one has no process (or no
+			 * record) to compare: doctor still tells its story. */
+			if ((mine = cand(&c, pid_id)) && (pid <= 0 || !has_record(mine) || serves(mine, pid)))
+				hit(&h, mine, "podman name");
+		}
+	}
+	if (h.total > 1) {
+		list_hits(&h, some, sizeof(some));
+		say(quiet, "'%.64s' matches %zu containers (%s): give more of the id (see portsidectl ls)", arg,
+		    h.total, some);
+		if (ambiguous)
+			*ambiguous = true;
 		goto out;
 	}
-	if (nhit == 1) {
-		snprintf(id, len, "%s", hit[0]);
+	if (h.total == 1) {
+		snprintf(id, len, "%s", h.v[0].id);
 		rc = CTL_EXIT_OK;
 		goto out;
 	}
-	/* A podman name (or an id podman knows better than a prefix). */
-	char pid[OCI_ID_MAX_LEN + 1];
-	if (podman_name_valid(arg) && podman_id(arg, pid, sizeof(pid)) == 0) {
-		for (size_t i = 0; i < c.n; i++)
-			if (!strcmp(c.v[i], pid)) {
-				snprintf(id, len, "%s", pid);
-				rc = CTL_EXIT_OK;
-				goto out;
-			}
+	if (podman_knows)
 		say(quiet,
 		    "%.64s (podman container %.12s) is not forwarded by portside: it has no io.portside.* "
 		    "annotation, or it stopped",
-		    arg, pid);
-		goto out;
-	}
-	if (oci_id_valid(arg) && alen < PREFIX_MIN)
+		    arg, pid_id);
+	else if (strchr(arg, '/'))
+		say(quiet,
+		    "no container portside forwards is named '%.64s' by podman or a CRI runtime (a name in a "
+		    "container's own io.kubernetes.* annotations is not one)",
+		    arg);
+	else if (oci_id_valid(arg) && alen < PREFIX_MIN)
 		say(quiet,
 		    "no container portside forwards is named '%.64s', and an id's prefix needs at least %d characters "
 		    "(see portsidectl ls)",
@@ -240,17 +337,16 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet)
 		    "podman name or NS/POD/CONTAINER; see portsidectl ls)",
 		    arg);
 out:
-	free(hit);
 	cands_free(&c);
 	return rc;
 }
 
 int ctl_resolve(const char *arg, char *id, size_t len)
 {
-	return resolve(arg, id, len, false);
+	return resolve(arg, id, len, false, NULL);
 }
 
-int ctl_resolve_quiet(const char *arg, char *id, size_t len)
+int ctl_resolve_quiet(const char *arg, char *id, size_t len, bool *ambiguous)
 {
-	return resolve(arg, id, len, true);
+	return resolve(arg, id, len, true, ambiguous);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../base/cleanup.h"
 #include "../oci/input.h"
@@ -61,14 +62,66 @@ void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t l
 		snprintf(buf, len, "%s:%u", a, port);
 }
 
+/* Every id portside knows, loaded once: portsidectl is one short-lived
+ * thread, and its messages should name each container the same way. */
+static struct {
+	char **v;
+	size_t n, cap;
+	bool loaded;
+} known;
+
+static void known_add(const char *id)
+{
+	for (size_t i = 0; i < known.n; i++)
+		if (!strcmp(known.v[i], id))
+			return;
+	if (known.n == known.cap) {
+		char **nv = realloc(known.v, (known.cap = known.cap ? known.cap * 2 : 16) * sizeof(*nv));
+
+		if (!nv)
+			return;
+		known.v = nv;
+	}
+	if ((known.v[known.n] = strdup(id)))
+		known.n++;
+}
+
+static void known_refused(const struct ps_refusal *r, void *arg)
+{
+	(void)arg;
+	if (oci_id_valid(r->id))
+		known_add(r->id);
+}
+
+static void known_free(void)
+{
+	ctl_ids_free(known.v, known.n);
+}
+
+static void known_load(void)
+{
+	char **ids = NULL;
+	size_t n = 0;
+
+	if (known.loaded)
+		return;
+	known.loaded = true;
+	if (ctl_ids(&ids, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			known_add(ids[i]);
+	ctl_ids_free(ids, n);
+	ps_refusals_each(NULL, known_refused, NULL);
+	atexit(known_free);
+}
+
 const char *ctl_short_id(const char *id, char *buf, size_t len)
 {
-	/* A runtime's random id: 12 characters, as podman and docker show it.
-	 * An id someone chose (runc run NAME): whole, or it would not be one. */
-	if (strlen(id) == 64 && strspn(id, "0123456789abcdef") == 64)
-		snprintf(buf, len, "%.12s", id);
-	else
-		snprintf(buf, len, "%s", id);
+	/* A runtime's random id: 12 characters, as podman and docker show it,
+	 * unless another id (one chosen to be exactly those 12, or sharing
+	 * them) would then read the same. An id someone chose (runc run NAME):
+	 * whole, or it would not be one. */
+	known_load();
+	snprintf(buf, len, "%.*s", (int)ctl_id_display_len(known.v, known.n, id), id);
 	return buf;
 }
 

@@ -254,8 +254,10 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	}
 	/* The sidecar it is started with, for a restore. */
 	snprintf(fw.sidecar, sizeof(fw.sidecar), "%s", sidecar);
-	/* Kubernetes names, for `portsidectl doctor POD/CONTAINER`; a pod
-	 * without them (podman, runc) is found by id or by podman. */
+	/* The name a CRI runtime gave the container with its own keys, for
+	 * `portsidectl doctor POD/CONTAINER`: a claim until the runtime
+	 * confirms it (ctl/resolve.c). podman's pods are named by podman's
+	 * database, a plain runc container by nothing it writes itself. */
 	if (oci_kube_name(ann, fw.kube_name, sizeof(fw.kube_name)) < 0)
 		fw.kube_name[0] = '\0';
 	rc = ps_forwards_encode(&fw, &doc);

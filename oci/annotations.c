@@ -100,12 +100,8 @@ static bool dns_name(const char *s)
 	return true;
 }
 
-int oci_kube_name(const struct oci_annotations *ann, char *out, size_t len)
+static int kube_join(const char *ns, const char *pod, const char *ctr, char *out, size_t len)
 {
-	const char *ns = oci_annotations_get(ann, "io.kubernetes.pod.namespace");
-	const char *pod = oci_annotations_get(ann, "io.kubernetes.pod.name");
-	const char *ctr = oci_annotations_get(ann, "io.kubernetes.container.name");
-
 	if (!ns || !pod || !ctr)
 		return -ENOENT;
 	if (!dns_name(ns) || !dns_name(pod) || !dns_name(ctr))
@@ -113,6 +109,56 @@ int oci_kube_name(const struct oci_annotations *ann, char *out, size_t len)
 	if ((size_t)snprintf(out, len, "%s/%s/%s", ns, pod, ctr) >= len)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* CRI-O keeps the kubelet's labels of the container as one JSON object. */
+static int kube_crio(const char *labels, char *out, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o, *v;
+	const char *part[3] = {NULL, NULL, NULL};
+	static const char *const key[3] = {"io.kubernetes.pod.namespace", "io.kubernetes.pod.name",
+					   "io.kubernetes.container.name"};
+	int rc;
+
+	if (!tok)
+		return -ENOMEM;
+	o = json_tokener_parse_ex(tok, labels, (int)strnlen(labels, 64 * 1024));
+	json_tokener_free(tok);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return -EINVAL;
+	}
+	for (int i = 0; i < 3; i++)
+		if (json_object_object_get_ex(o, key[i], &v) && json_object_is_type(v, json_type_string))
+			part[i] = json_object_get_string(v);
+	rc = kube_join(part[0], part[1], part[2], out, len);
+	json_object_put(o);
+	return rc;
+}
+
+int oci_kube_name(const struct oci_annotations *ann, char *out, size_t len)
+{
+	const char *v;
+
+	/* containerd's CRI plugin sets these on every container of a pod,
+	 * after the pod's annotations its pod_annotations let through: a pod
+	 * cannot choose them. Its pause container (type sandbox) runs no app. */
+	v = oci_annotations_get(ann, "io.kubernetes.cri.container-type");
+	if (v)
+		return strcmp(v, "container")
+			       ? -ENOENT
+			       : kube_join(oci_annotations_get(ann, "io.kubernetes.cri.sandbox-namespace"),
+					   oci_annotations_get(ann, "io.kubernetes.cri.sandbox-name"),
+					   oci_annotations_get(ann, "io.kubernetes.cri.container-name"), out, len);
+	/* CRI-O: its own io.kubernetes.cri-o.* keys; podman writes some of
+	 * them too (ContainerType, SandboxID) but never Labels. */
+	v = oci_annotations_get(ann, "io.kubernetes.cri-o.ContainerType");
+	if (v && !strcmp(v, "container") && (v = oci_annotations_get(ann, "io.kubernetes.cri-o.Labels")))
+		return kube_crio(v, out, len);
+	/* The bare io.kubernetes.pod.* keys: anyone's to write (a plain runc
+	 * config.json, podman --annotation, a kube play manifest). */
+	return -ENOENT;
 }
 
 bool oci_kube_name_valid(const char *s)

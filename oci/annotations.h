@@ -40,12 +40,16 @@ const char *oci_annotations_get(const struct oci_annotations *ann, const char *k
 /* True when ANN holds any io.portside.* key: the container asks for portside. */
 bool oci_annotations_want_portside(const struct oci_annotations *ann);
 
-/* The Kubernetes name CRI-O passes in ANN (io.kubernetes.pod.namespace,
- * io.kubernetes.pod.name, io.kubernetes.container.name) as "NS/POD/CONTAINER"
- * in OUT, for portsidectl to find the container by. Each part must be a
- * DNS-1123 name (lowercase letters, digits, '-' and '.', at most 253 bytes):
- * the container's author writes them. -ENOENT when one is missing, -EINVAL
- * when one is not such a name. */
+/* The Kubernetes name a CRI runtime wrote into ANN with its own keys, as
+ * "NS/POD/CONTAINER" in OUT: containerd's io.kubernetes.cri.sandbox-namespace,
+ * sandbox-name and container-name (container-type "container"), or the
+ * kubelet's labels in CRI-O's io.kubernetes.cri-o.Labels (ContainerType
+ * "container"). Never the bare io.kubernetes.pod.* keys. Whoever writes a
+ * container's config.json can write these keys too, so the name is only a
+ * claim: portsidectl uses it once the runtime confirms it (ctl/resolve.c).
+ * Each part must be a DNS-1123 name (lowercase letters, digits, '-' and '.',
+ * at most 253 bytes). -ENOENT when there is no such name, -EINVAL when a part
+ * is not such a name. */
 #define OCI_KUBE_NAME_MAX (3 * 254)
 int oci_kube_name(const struct oci_annotations *ann, char *out, size_t len);
 /* True when S is such a name: three DNS-1123 names joined by '/'. */

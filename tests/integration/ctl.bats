@@ -9,7 +9,24 @@ setup() {
 }
 
 teardown() {
+	# Containers with ids of a test's choosing (not $CT_PREFIX...): delete
+	# -f kills them, and their poststop removes their sidecars.
+	for id in ${OWN_IDS:-}; do
+		runc delete -f "$id" >/dev/null 2>&1 || true
+	done
 	suite_teardown
+}
+
+# web_id ID NAME PORTS CMD: a runc container with id ID (teardown removes it)
+# serving "hello from NAME" from /www.
+web_id() {
+	local id=$1 dir=$TMP/$2
+	OWN_IDS="${OWN_IDS:-} $id"
+	mkdir -p "$dir/www"
+	echo "hello from $2" >"$dir/www/index.html"
+	make_bundle "$dir" "$(ports_ann "$3")" "$4"
+	trace bash -c 'runc run -d --bundle "$0" "$1" </dev/null >"$0/runtime.out" 2>&1; rc=$?; cat "$0/runtime.out"; exit $rc' \
+		"$dir" "$id"
 }
 
 # web NAME PORTS CMD: a container serving "hello from NAME" from /www.
@@ -89,4 +106,75 @@ web() { www_start "$1" "$(ports_ann "$2")" "$3"; }
 	trace "$PORTSIDECTL" doctor no-such-container
 	assert_status 1
 	assert_output_has "no container portside forwards matches 'no-such-container'"
+}
+
+@test "names: an id chosen to be another's 12-character short id names neither, and ls shows the longer id" {
+	local long short
+	long=$(printf '%s' "$CT_PREFIX$RANDOM$RANDOM" | sha256sum | cut -c1-64)
+	short=${long:0:12}
+	web_id "$long" random "18956:3000" "httpd -f -p 3000 -h /www"
+	assert_status 0
+	trace "$PORTSIDECTL" ls -q
+	assert_output_has "$short"
+	# A second container takes the 12 characters ls showed as its id.
+	web_id "$short" squatter "18957:3000" "httpd -f -p 3000 -h /www"
+	assert_status 0
+	wait_for 5 port_listening 18957
+	# ls tells them apart: 13 characters of the random id, the chosen one whole.
+	trace "$PORTSIDECTL" ls -q
+	assert_status 0
+	grep -qx "${long:0:13}" <<<"$output"
+	grep -qx "$short" <<<"$output"
+	trace "$PORTSIDECTL" ls
+	[[ "$output" =~ (^|$'\n')${long:0:13}\ +0\.0\.0\.0:18956 ]]
+	[[ "$output" =~ (^|$'\n')${short}\ +0\.0\.0\.0:18957 ]]
+	trace "$PORTSIDECTL" url "$short" 3000
+	assert_status 1
+	assert_output_has "'$short' matches 2 containers"
+	assert_output_has "${long:0:13} by id prefix"
+	assert_output_has "$short by id"
+	trace "$PORTSIDECTL" wait "$short" 3000 --timeout 2
+	assert_status 1
+	assert_output_has "matches 2 containers"
+	# What ls shows names one.
+	trace "$PORTSIDECTL" url "${long:0:13}" 3000
+	assert_status 0
+	[ "$output" = "http://127.0.0.1:18956/" ]
+}
+
+@test "names: an exact id that is also a podman container's name names neither" {
+	podman_setup
+	podman_start pn '18958:3000' 'httpd -f -p 3000 -h /www; exec sleep 1000'
+	assert_status 0
+	local pid_id=$CT
+	www_start pn "$(ports_ann '18959:3000')" 'httpd -f -p 3000 -h /www'
+	assert_status 0
+	[ "$CT" = "${CT_PREFIX}pn" ]
+	trace "$PORTSIDECTL" url "${CT_PREFIX}pn" 3000
+	assert_status 1
+	assert_output_has "matches 2 containers"
+	assert_output_has "by podman name"
+	# The whole podman id still names the podman one.
+	trace "$PORTSIDECTL" url "$pid_id" 3000
+	assert_status 0
+	[ "$output" = "http://127.0.0.1:18958/" ]
+}
+
+@test "wait: a name that comes to fit a second container while waiting does not succeed" {
+	local long short
+	long=$(printf '%s' "$CT_PREFIX$RANDOM$RANDOM" | sha256sum | cut -c1-64)
+	short=${long:0:12}
+	# Its app comes up after 5 s: wait is still waiting when the squatter comes.
+	web_id "$long" slow "18960:3000" "sleep 5; exec httpd -f -p 3000 -h /www"
+	assert_status 0
+	"$PORTSIDECTL" wait "$short" 3000 --timeout 10 >"$TMP/wait.out" 2>&1 &
+	local waiter=$!
+	sleep 0.5
+	web_id "$short" squatter "18961:3000" "httpd -f -p 3000 -h /www"
+	assert_status 0
+	local rc=0
+	wait "$waiter" || rc=$?
+	cat "$TMP/wait.out" >&2
+	[ "$rc" -eq 1 ]
+	grep -qF "'$short' matches 2 containers" "$TMP/wait.out"
 }

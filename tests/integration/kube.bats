@@ -95,3 +95,38 @@ pod_container_ids() {
 	assert_output_has "port 22 (ssh) is reserved"
 	port_free 18503
 }
+
+@test "kube play: the pod is found by default/POD/CONTAINER from podman's own record, never by a runc container's annotations" {
+	local pod=${CT_PREFIX}kn
+	# First a squatter: a plain runc container whose config.json claims the
+	# pod's name, with an app on the same container port.
+	make_rootfs
+	HOOK_ARGS="--policy $TMP/policy.json"
+	www_start squat "$(ports_ann '18505:3000'), \"io.kubernetes.pod.namespace\": \"default\", \"io.kubernetes.pod.name\": \"$pod\", \"io.kubernetes.container.name\": \"web\"" \
+		'httpd -f -p 3000 -h /www'
+	assert_status 0
+	wait_for 5 port_listening 18505
+	# Before the pod starts, the name is nobody's: wait does not return
+	# for the squatter.
+	trace "$PORTSIDECTL" wait "default/$pod/web" 3000 --timeout 1
+	assert_status 1
+	assert_output_has "gave up after 1 s: no such container"
+	pod_yaml "$pod" "18504:3000, 18506:3001"
+	trace P kube play "$TMP/pod.yaml"
+	assert_status 0
+	trace "$PORTSIDECTL" wait "default/$pod/web" 3000 --timeout 10
+	assert_status 0
+	trace "$PORTSIDECTL" url "default/$pod/web" 3000
+	assert_status 0
+	[ "$output" = "http://127.0.0.1:18504/" ]
+	run curl -fsS --max-time 3 "$output"
+	[ "$output" = "hello from the pod" ]
+	# POD/CONTAINER too, and the pod's second container (served by the
+	# first one's sidecar) by its own name.
+	trace "$PORTSIDECTL" url "$pod/api" 3001
+	assert_status 0
+	[ "$output" = "http://127.0.0.1:18506/" ]
+	trace "$PORTSIDECTL" doctor "$pod/web"
+	assert_status 0
+	assert_output_has "0.0.0.0:18504 -> 3000/tcp"
+}

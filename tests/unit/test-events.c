@@ -88,38 +88,85 @@ static void test_event_decode_refuses(void **state)
 static void test_kube_name(void **state)
 {
 	(void)state;
-	struct oci_kv kv[3] = {
-		{"io.kubernetes.pod.namespace", "team-a"},
-		{"io.kubernetes.pod.name", "web-7f9"},
-		{"io.kubernetes.container.name", "server"},
+	struct oci_kv kv[4] = {
+		{"io.kubernetes.cri.container-type", "container"},
+		{"io.kubernetes.cri.sandbox-namespace", "team-a"},
+		{"io.kubernetes.cri.sandbox-name", "web-7f9"},
+		{"io.kubernetes.cri.container-name", "server"},
 	};
-	struct oci_annotations ann = {3, kv};
+	struct oci_annotations ann = {4, kv};
 	char out[OCI_KUBE_NAME_MAX];
 
 	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), 0);
 	assert_string_equal(out, "team-a/web-7f9/server");
-	ann.n = 2; /* no container name: nothing recorded */
+	ann.n = 3; /* no container name: nothing recorded */
 	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), -ENOENT);
-	ann.n = 3;
+	ann.n = 4;
+	kv[0].value = "sandbox"; /* the pause container */
+	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), -ENOENT);
+	kv[0].value = "container";
 	static char *const bad[] = {"../x", "A", "a/b", "-a", "a.", "", "a b", "caf\xc3\xa9"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		kv[1].value = bad[i];
+		kv[2].value = bad[i];
 		assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), -EINVAL);
 	}
 	/* 254 bytes is not a name. */
 	char longname[255];
 	memset(longname, 'a', 254);
 	longname[254] = '\0';
-	kv[1].value = longname;
+	kv[2].value = longname;
+	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), -EINVAL);
+}
+
+/* The bare io.kubernetes.pod.* keys are anyone's: a runc config.json, podman
+ * --annotation, a kube play manifest. They name nothing. */
+static void test_kube_name_not_from_bare_keys(void **state)
+{
+	(void)state;
+	struct oci_kv kv[5] = {
+		{"io.kubernetes.pod.namespace", "default"},
+		{"io.kubernetes.pod.name", "web"},
+		{"io.kubernetes.container.name", "app"},
+		/* what podman writes itself next to a manifest's annotations */
+		{"io.kubernetes.cri-o.ContainerType", "container"},
+		{"io.kubernetes.cri-o.SandboxID", "f41557c0eabc"},
+	};
+	struct oci_annotations ann = {5, kv};
+	char out[OCI_KUBE_NAME_MAX] = "";
+
+	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), -ENOENT);
+	assert_string_equal(out, "");
+}
+
+static void test_kube_name_crio(void **state)
+{
+	(void)state;
+	struct oci_kv kv[2] = {
+		{"io.kubernetes.cri-o.ContainerType", "container"},
+		{"io.kubernetes.cri-o.Labels",
+		 "{\"io.kubernetes.container.name\":\"server\",\"io.kubernetes.pod.name\":\"web-7f9\","
+		 "\"io.kubernetes.pod.namespace\":\"team-a\",\"io.kubernetes.pod.uid\":\"aaaa\"}"},
+	};
+	struct oci_annotations ann = {2, kv};
+	char out[OCI_KUBE_NAME_MAX];
+
+	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), 0);
+	assert_string_equal(out, "team-a/web-7f9/server");
+	kv[0].value = "sandbox";
+	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), -ENOENT);
+	kv[0].value = "container";
+	kv[1].value = "{\"io.kubernetes.pod.name\":\"web-7f9\"}";
+	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), -ENOENT);
+	kv[1].value = "not json";
 	assert_int_equal(oci_kube_name(&ann, out, sizeof(out)), -EINVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_event_round_trip),
-		cmocka_unit_test(test_event_decode_refuses),
-		cmocka_unit_test(test_kube_name),
+		cmocka_unit_test(test_event_round_trip), cmocka_unit_test(test_event_decode_refuses),
+		cmocka_unit_test(test_kube_name),	 cmocka_unit_test(test_kube_name_not_from_bare_keys),
+		cmocka_unit_test(test_kube_name_crio),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
