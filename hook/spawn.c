@@ -121,10 +121,10 @@ static int sidecar_open(const char *path, int *fd, struct oci_err *e)
 		return oci_err_add(e, EIO, "sidecar %s: not found (%s)", path, SIDECAR_FIX);
 	/* Whoever can change it could have root run their own program. */
 	if (rc == -EPERM)
-		return oci_err_add(e, EIO,
-				   "sidecar %s: %s; root runs the sidecar, so it and every directory above it must "
-				   "belong to root and be writable by root alone",
-				   path, why);
+		return oci_err_add(
+			e, EIO,
+			"sidecar %s: %s; root runs it, so only root may be able to change it or a directory above it",
+			path, why);
 	if (rc < 0)
 		return oci_err_add(e, EIO, "sidecar %s: %s: %s (%s)", path, why, strerror(-rc), SIDECAR_FIX);
 	if (!S_ISREG(st.st_mode)) {

@@ -64,7 +64,9 @@ json_str() {
 # container running CMD (as /bin/sh -c), with portside's createRuntime and
 # poststop hooks and the annotations given as a JSON object body
 # (e.g. '"io.portside.ports": "80:3000"'). DIR/www is bind-mounted at /www.
-# HOOK_ARGS (extra hook arguments) and NETNS_PATH are read from the caller.
+# HOOK_ARGS (extra hook arguments), NETNS_PATH and CT_UID (the uid and gid
+# CMD runs as, on the host too: no user namespace; default 0) are read from
+# the caller.
 make_bundle() {
 	local dir=$1 ann=$2
 	shift 2
@@ -84,7 +86,7 @@ make_bundle() {
   "ociVersion": "1.0.2",
   "process": {
     "terminal": false,
-    "user": {"uid": 0, "gid": 0},
+    "user": {"uid": ${CT_UID:-0}, "gid": ${CT_UID:-0}},
     "args": ["/bin/sh", "-c", $cmd],
     "env": ["PATH=/bin"],
     "cwd": "/",
