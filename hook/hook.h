@@ -71,12 +71,15 @@ void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len);
 bool hook_port_listened(unsigned port, unsigned proto);
 
 /* spawn.c: checks that PATH is an absolute path to an executable regular
- * file, before anything is forked: the refusal (reason "sidecar") names PATH,
- * what is wrong with it and how to fix it. */
+ * file that only root can change, in directories only root can change
+ * (safepath.h), before anything is forked: the refusal (reason "sidecar")
+ * names PATH, what is wrong with it and how to fix it. */
 int hook_sidecar_check(const char *path, struct oci_err *e);
 
 /* spawn.c: starts the sidecar fully detached (setsid, double fork, fds 0-2 on
- * /dev/null, nothing else inherited but what it needs), with a descriptor
+ * /dev/null, nothing else inherited but what it needs), checked as
+ * hook_sidecar_check does and executed through the descriptor checked, as a
+ * uid leased to ID (lib/uids.h; call with the lock held), with a descriptor
  * limit that fits MAX_CONNS, hands it NSFD, PIDFD and the N LISTENERS (at
  * the numbers of lib/sidecar_fds.h), and waits for its readiness report. */
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,

@@ -18,6 +18,7 @@
 #include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "../oci/state.h"
+#include "uids.h"
 
 const char *ps_run_dir(void)
 {
@@ -335,6 +336,8 @@ int ps_gc(void)
 		if (ps_state_remove(de->d_name) == 0)
 			removed++;
 	}
+	/* The uids of sidecars gone without a poststop (lib/uids.h). */
+	ps_uid_sweep();
 	return removed;
 }
 

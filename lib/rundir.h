@@ -7,6 +7,7 @@
  *   /run/portside/lock                    serialises hooks (two containers of a pod)
  *   /run/portside/hook.log[.1]            the hook's refusals (lib/refusal.h), 0600
  *   /run/portside/netns/<dev>:<ino>       the id whose sidecar serves that netns
+ *   /run/portside/uids/<uid>              the id whose sidecar has that uid (uids.h)
  *   /run/portside/containers/<id>/        one directory a container, 0700:
  *     forwards.json   what is forwarded (forwards.h)
  *     bundle          the bundle it was started from (a poststop of the same

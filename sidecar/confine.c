@@ -11,11 +11,13 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "../lib/uids.h"
 #include "sidecar.h"
 
-/* nobody/nogroup on Debian; numeric so that no passwd lookup is needed. */
-#define SC_UID 65534
-#define SC_GID 65534
+/* The uid (and gid) the hook leased to this sidecar (lib/uids.h), numeric
+ * so that no passwd lookup is needed; 0 until sc_confine_as sets it. Its
+ * socket factory, forked from it, drops to the same. */
+static uid_t sc_uid;
 
 /* The union of every file's list (sc_sys_*, kept next to the code that
  * makes the calls): nothing that opens files, creates processes, or changes
@@ -49,7 +51,8 @@ int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t n
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
 	/* Signals to itself only (abort(), a sanitizer's report): every
-	 * sidecar runs as nobody, and must not be able to signal another. */
+	 * process of another uid is refused by the kernel anyway; this also
+	 * covers one of the same uid (the sidecar and its factory). */
 	scmp_datum_t self = (scmp_datum_t)getpid();
 	if (rc == 0)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self));
@@ -74,12 +77,28 @@ static int load_seccomp(void)
 	return sc_seccomp_load(allowed, n, families, sizeof(families) / sizeof(families[0]));
 }
 
+int sc_confine_as(uid_t uid)
+{
+	/* Never root, never nobody (what every other unconfined process of
+	 * nobody shares), and only a uid of the reserved range. */
+	if (uid == 0 || uid == 65534 || !ps_uid_in_range(uid))
+		return -EINVAL;
+	sc_uid = uid;
+	return 0;
+}
+
 int sc_drop_privileges(bool keep_bind, const char **what)
 {
+	const uid_t uid = sc_uid;
+	const gid_t gid = (gid_t)sc_uid;
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
 	cap_t caps;
 	int rc;
+
+	*what = "choosing the uid (none was given)";
+	if (uid == 0)
+		return -EINVAL;
 
 	/* The bounding set can only shrink while CAP_SETPCAP is still held. */
 	*what = "dropping the capability bounding set";
@@ -100,15 +119,15 @@ int sc_drop_privileges(bool keep_bind, const char **what)
 	if (setgroups(0, NULL) < 0)
 		return -errno;
 	*what = "setting the gid";
-	if (setresgid(SC_GID, SC_GID, SC_GID) < 0)
+	if (setresgid(gid, gid, gid) < 0)
 		return -errno;
 	*what = "setting the uid";
-	if (setresuid(SC_UID, SC_UID, SC_UID) < 0)
+	if (setresuid(uid, uid, uid) < 0)
 		return -errno;
 	*what = "verifying the uid and gid";
 	if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
 		return -errno;
-	if (r != SC_UID || e != SC_UID || s != SC_UID || rg != SC_GID || eg != SC_GID || sg != SC_GID)
+	if (r != uid || e != uid || s != uid || rg != gid || eg != gid || sg != gid || getgroups(0, NULL) != 0)
 		return -EPERM;
 	/* setuid back must fail now, or the drop did not take. */
 	if (setuid(0) == 0)

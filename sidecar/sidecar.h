@@ -111,7 +111,12 @@ void sc_log_limited(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes the summaries of windows that ended (ALL: of every window). */
 void sc_log_flush(bool all);
 
-/* confine.c: drop to nobody, verify, no-new-privs, no capabilities but
+/* confine.c: the uid (and gid) to drop to, leased by the hook (lib/uids.h):
+ * -EINVAL for root, nobody or one outside the reserved range. Set before
+ * sc_confine, which refuses to run without it. */
+int sc_confine_as(uid_t uid);
+
+/* confine.c: drop to that uid, verify, no-new-privs, no capabilities but
  * CAP_NET_BIND_SERVICE when KEEP_BIND (automatic forwarding may bind a port
  * below 1024 later), verify, seccomp. Returns 0 or -errno; *WHAT names the
  * step that failed. sc_drop_privileges is all of it but seccomp. */

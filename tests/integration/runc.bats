@@ -228,7 +228,7 @@ web() { www_start "$1" "$2" "httpd -f -p ${3:-3000} -h /www"; }
 	wait_for 2 grep -q "nothing listens on port 3001 in the container" "$STATEDIR/$CT/sidecar.log"
 }
 
-@test "the sidecar is confined: no new privs, seccomp, no capabilities, nobody, no stray fds" {
+@test "the sidecar is confined: no new privs, seccomp, no capabilities, a uid of its own, no stray fds" {
 	web confined "$(ports_ann 18097:3000)"
 	assert_status 0
 	pid=$(sidecar_pid "$CT")

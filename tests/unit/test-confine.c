@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../lib/uids.h"
 #include "../../sidecar/sidecar.h"
 
 /* Runs FN in a child; returns its exit status (0: every check held). */
@@ -27,20 +28,28 @@ static int in_child(int (*fn)(void))
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
 }
 
+/* What the hook would lease (lib/uids.h): the range's last uid. */
+static uid_t leased(void)
+{
+	return ps_uid_base() + ps_uid_count() - 1;
+}
+
 static int confined_sidecar(void)
 {
 	const char *what;
 	pid_t parent = getppid();
 	int fd;
 
-	if (sc_confine(false, &what) < 0)
+	if (sc_confine_as(leased()) < 0 || sc_confine(false, &what) < 0)
 		return 1;
+	if (getuid() != leased() || geteuid() != leased() || getgid() != leased() || getegid() != leased())
+		return 8; /* the uid leased, as its gid too */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 || errno != EPERM)
 		return 2; /* no new unix sockets: nothing to reach on the host */
 	if ((fd = socket(AF_NETLINK, SOCK_DGRAM, 0)) >= 0 || errno != EPERM)
 		return 3; /* no netlink of the host's netns */
 	if (kill(parent, 0) == 0 || errno != EPERM)
-		return 4; /* no signal to anyone else (other sidecars are nobody too) */
+		return 4; /* no signal to anyone else */
 	if (kill(getpid(), 0) != 0)
 		return 5; /* itself: abort() and sanitizers still work */
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
@@ -59,6 +68,29 @@ static void test_sidecar_filter(void **state)
 		fail();
 	}
 	assert_int_equal(in_child(confined_sidecar), 0);
+}
+
+/* Without a uid the hook leased, nothing is dropped to a default. */
+static int unleased_sidecar(void)
+{
+	const char *what;
+
+	if (sc_confine(false, &what) != -EINVAL || getuid() != 0)
+		return 1;
+	return strcmp(what, "choosing the uid (none was given)") ? 2 : 0;
+}
+
+static void test_uid_is_leased(void **state)
+{
+	(void)state;
+	/* Root, nobody (every unconfined nobody process would share it) and
+	 * anything outside the range are refused. */
+	assert_int_equal(sc_confine_as(0), -EINVAL);
+	assert_int_equal(sc_confine_as(65534), -EINVAL);
+	assert_int_equal(sc_confine_as(ps_uid_base() - 1), -EINVAL);
+	assert_int_equal(sc_confine_as(ps_uid_base() + ps_uid_count()), -EINVAL);
+	assert_true(ps_uid_base() > 65535);
+	assert_int_equal(in_child(unleased_sidecar), 0);
 }
 
 static char logdir[64];
@@ -114,6 +146,7 @@ static void test_log_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_uid_is_leased),
 		cmocka_unit_test(test_sidecar_filter),
 		cmocka_unit_test(test_log_bounded),
 	};
