@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
 # A stopped container's state names a pid and a network namespace, and its
 # sidecar a pid: numbers the kernel hands out again. An unprivileged user
-# who gets them back (forking until the pid comes round, `unshare -rn` until
-# the freed namespace's inode number does) must not be taken for the
+# who gets them back (forking until the pid comes round, making namespaces
+# until the freed one's inode number does) must not be taken for the
 # container (ls saying it runs, restore forwarding its host ports into the
 # user's namespace, the next hook keeping its state) nor for its sidecar.
-# Here root steers the pid with /proc/sys/kernel/ns_last_pid, which a user
-# would reach by forking: one attempt at a time, a few at most.
+# The namespaces here are the user's own, made without privilege; root only
+# steers the pid, with /proc/sys/kernel/ns_last_pid (a few attempts), and
+# starts the process that gets it in the user's namespace as the user: a
+# user would fork there until the pid came round.
 
 load helpers
 load containers
@@ -85,7 +87,7 @@ userns() {
 # is the first it takes. In a user namespace of the user's made before, so
 # that making it takes no other. 300 tries, 20 s at most.
 netns_with_key() {
-	local deadline=$((SECONDS + 20)) want=${1#*:} maker= got i
+	local deadline=$((SECONDS + 20)) want=${1#*:} maker='' got i
 	HOLDER=
 	for _ in $(seq 300); do
 		[ "$SECONDS" -lt "$deadline" ] || return 1
