@@ -172,7 +172,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		goto out;
 	}
 	ps_gc();
-	if ((rc = hook_netns_open(cfg, st->pid, &nsfd, &pidfd, key, &e)) < 0)
+	if ((rc = hook_netns_open(cfg, st->pid, &nsfd, &pidfd, key, &fw.ident, &e)) < 0)
 		goto out;
 	if (same_netns_as_host(key)) {
 		rc = oci_err_add(&e, EINVAL,

@@ -18,6 +18,39 @@ void ps_forwards_free(struct ps_forwards *f)
 	free(f);
 }
 
+/* pidStartTime and netnsCookie, each only when known. */
+static void ident_encode(json_object *root, const struct ps_ident *id)
+{
+	if (id->pid_start)
+		json_object_object_add(root, "pidStartTime", json_object_new_uint64(id->pid_start));
+	if (id->netns_cookie)
+		json_object_object_add(root, "netnsCookie", json_object_new_uint64(id->netns_cookie));
+}
+
+/* One of them: optional (0 when absent), else a positive integer. */
+static int ident_field(json_object *root, const char *k, uint64_t *out)
+{
+	json_object *v;
+
+	*out = 0;
+	if (!json_object_object_get_ex(root, k, &v))
+		return 0;
+	/* json-c reads a negative number as 0 here, so 0 also refuses those. */
+	if (!json_object_is_type(v, json_type_int) || !(*out = json_object_get_uint64(v)))
+		return -EINVAL;
+	return 0;
+}
+
+static int ident_decode(json_object *root, struct ps_ident *id)
+{
+	uint64_t start;
+
+	if (ident_field(root, "pidStartTime", &start) < 0 || ident_field(root, "netnsCookie", &id->netns_cookie) < 0)
+		return -EINVAL;
+	id->pid_start = start;
+	return 0;
+}
+
 int ps_forwards_encode(const struct ps_forwards *f, char **out)
 {
 	cleanup_json json_object *root = json_object_new_object();
@@ -30,6 +63,7 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 	json_object_object_add(root, "id", json_object_new_string(f->id));
 	json_object_object_add(root, "pid", json_object_new_int(f->pid));
 	json_object_object_add(root, "netns", json_object_new_string(f->netns));
+	ident_encode(root, &f->ident);
 	if (f->sidecar[0])
 		json_object_object_add(root, "sidecar", json_object_new_string(f->sidecar));
 	if (f->kube_name[0])
@@ -202,6 +236,8 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	if (get(root, "netns", json_type_string, &v, e) < 0)
 		goto bad;
 	snprintf(f->netns, sizeof(f->netns), "%s", json_object_get_string(v));
+	if (ident_decode(root, &f->ident) < 0)
+		goto bad;
 	/* Optional: a record written before it was kept has none. */
 	if (json_object_object_get_ex(root, "sidecar", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||

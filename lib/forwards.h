@@ -39,10 +39,21 @@ struct ps_forward {
 	char label[OCI_LABEL_MAX_LEN + 1];
 };
 
+/* What tells the recorded container from a process and a namespace that
+ * took over its pid and its netns inode number (lib/identity.h). 0: not
+ * known: a record an earlier portside wrote (then the container cannot be
+ * shown to still run), or the cookie on a kernel before 5.14 (then the start
+ * time alone pins the process, and the process the namespace). */
+struct ps_ident {
+	unsigned long long pid_start; /* the init's start time, clock ticks after boot */
+	uint64_t netns_cookie;	      /* SO_NETNS_COOKIE of its network namespace */
+};
+
 struct ps_forwards {
 	char id[OCI_ID_MAX_LEN + 1];
 	pid_t pid;			   /* the container's init when the hook ran */
 	char netns[64];			   /* "DEV:INO" of the container's network namespace */
+	struct ps_ident ident;		   /* pidStartTime, netnsCookie */
 	char sidecar[4096];		   /* the sidecar the hook started ("": unknown), for restore */
 	char kube_name[OCI_KUBE_NAME_MAX]; /* NS/POD/CONTAINER (oci_kube_name), "" when none */
 	unsigned max_connections;	   /* the policy\'s, for the sidecar */

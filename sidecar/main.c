@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../lib/identity.h"
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
 #include "../lib/uids.h"
@@ -87,11 +88,18 @@ static struct ps_forwards *load_record(const char *id)
 	return rec;
 }
 
+/* "PID START\n": with its start time, a later process that gets its pid is
+ * never taken for it (ps_sidecar_alive, lib/identity.h). */
 static int write_pid(const char *id)
 {
-	char path[4096], buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	char path[4096], buf[64];
+	cleanup_close int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned long long start;
+	int n;
 
+	if (self < 0 || ps_proc_start_time(self, &start) < 0)
+		return -ESRCH;
+	n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)getpid(), start);
 	if (ps_file(path, sizeof(path), id, PS_SIDECAR_PID) < 0)
 		return -ENAMETOOLONG;
 	return ps_write_file(path, buf, (size_t)n);

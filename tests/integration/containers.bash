@@ -150,7 +150,8 @@ sidecar_pid() {
 	local f=$STATEDIR/$1/sidecar.pid
 	[ -f "$f" ] || return 1
 	local pid
-	pid=$(cat "$f")
+	# "PID START" (its start time after the pid).
+	read -r pid _ <"$f"
 	proc_alive "$pid" && grep -q '^portside-sideca' "/proc/$pid/comm" && echo "$pid"
 }
 
