@@ -210,6 +210,9 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	}
 	if (pol->has_pool && (rc = hook_pool_pick(pol, &pool_addr, &e)) < 0)
 		goto out;
+	/* What the next container's hand-out counts as taken. */
+	if (pol->has_pool)
+		fw.pool_address = pool_addr;
 	if ((rc = hook_listen(spec.ports, pol, pol->has_pool ? &pool_addr : NULL, &fw, &e)) < 0)
 		goto out;
 	/* Automatic listeners bind where explicit ones without a hostIP and

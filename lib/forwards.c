@@ -58,6 +58,12 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 	json_object_object_add(root, "autoforwardPorts", ap);
 	json_object_object_add(root, "known", kn);
 	json_object_object_add(root, "bindAddresses", bd);
+	if (f->pool_address.family) {
+		char ip[OCI_IP_LEN];
+
+		oci_ip_format(&f->pool_address, ip);
+		json_object_object_add(root, "poolAddress", json_object_new_string(ip));
+	}
 	json_object_object_add(root, "forwards", arr);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct ps_forward *w = &f->v[i];
@@ -262,6 +268,11 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	for (size_t i = 0; i < json_object_array_length(v); i++)
 		if (oci_ip_parse(json_object_get_string(json_object_array_get_idx(v, i)), &f->bind[f->n_bind++]) < 0)
 			goto bad;
+	/* Optional: only a container of an addressPool policy holds one. */
+	if (json_object_object_get_ex(root, "poolAddress", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	     oci_ip_parse(json_object_get_string(v), &f->pool_address) < 0 || oci_ip_is_any(&f->pool_address)))
+		goto bad;
 	for (; f->n < n; f->n++)
 		if (decode_one(json_object_array_get_idx(arr, f->n), &f->v[f->n], e) < 0)
 			goto bad;

@@ -60,6 +60,10 @@ struct ps_forwards {
 	size_t n_known;
 	struct oci_ip bind[OCI_POLICY_MAX_HOSTIPS]; /* where automatic listeners bind */
 	size_t n_bind;
+	/* The address of the policy's addressPool the container holds (family
+	 * 0: none, or a record of an earlier portside): the pool's hand-out
+	 * counts one address a container, whatever its forwards. */
+	struct oci_ip pool_address;
 	size_t n;
 	struct ps_forward *v;
 };
