@@ -20,9 +20,14 @@ void ps_forwards_free(struct ps_forwards *f)
 
 int ps_forwards_encode(const struct ps_forwards *f, char **out)
 {
-	cleanup_json json_object *root = json_object_new_object();
-	json_object *arr = json_object_new_array();
+	cleanup_json json_object *root = NULL;
+	json_object *arr = NULL;
+	const char *doc;
 
+	if (f->n > PS_FORWARDS_MAX_FORWARDS)
+		return -EFBIG;
+	root = json_object_new_object();
+	arr = json_object_new_array();
 	if (!root || !arr) {
 		json_object_put(arr);
 		return -ENOMEM;
@@ -78,7 +83,12 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 		json_object_object_add(o, "fd", json_object_new_int(w->fd));
 		json_object_array_add(arr, o);
 	}
-	*out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	doc = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!doc)
+		return -ENOMEM;
+	if (strlen(doc) > PS_FORWARDS_MAX_BYTES)
+		return -EFBIG;
+	*out = strdup(doc);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -190,6 +200,8 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	if (get(root, "forwards", json_type_array, &arr, e) < 0)
 		return -EINVAL;
 	n = json_object_array_length(arr);
+	if (n > PS_FORWARDS_MAX_FORWARDS)
+		return oci_err_add(e, EFBIG, "forwards: more than %d forwards", PS_FORWARDS_MAX_FORWARDS);
 	f = calloc(1, sizeof(*f));
 	if (!f || (n && !(f->v = calloc(n, sizeof(*f->v))))) {
 		ps_forwards_free(f);
