@@ -93,10 +93,15 @@ int hook_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_
 	size_t alen = pol->pool.family == AF_INET ? 4 : 16;
 	int rc;
 
+	/* Every record is read, or nothing is handed out. */
+	if (!d)
+		return oci_err_addp(e, errno, "cannot list the containers under %s", ps_run_dir());
 	memset(&t, 0, sizeof(t));
-	while (d && (de = readdir(d)))
+	for (errno = 0; (de = readdir(d)); errno = 0)
 		if (de->d_name[0] != '.' && oci_id_valid(de->d_name) && (rc = mark_record(pol, de->d_name, &t, e)) < 0)
 			return rc;
+	if (errno)
+		return oci_err_addp(e, errno, "cannot list the containers under %s", ps_run_dir());
 	/* Skip the network address itself (and, for IPv4, the broadcast one). */
 	for (unsigned long k = 1; k < size && k < POOL_SCAN_MAX; k++) {
 		if (pol->pool.family == AF_INET && k == size - 1)

@@ -149,8 +149,9 @@ static void test_many_forwards_old_records(void **state)
 	many_forwards(false);
 }
 
-/* A record that cannot be read: the address its container holds is unknown,
- * so nothing is handed out (rather than perhaps that address). */
+/* A record that cannot be read, or no list of records: the address a
+ * container holds is unknown, so nothing is handed out (rather than perhaps
+ * that address). */
 static void test_unreadable_record(void **state)
 {
 	(void)state;
@@ -176,6 +177,13 @@ static void test_unreadable_record(void **state)
 	oci_err_init(&e);
 	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
 	assert_int_equal(got.a[3], 2);
+	/* No list of containers at all: nothing is known to be free. */
+	assert_int_equal(ps_state_remove("fine"), 0);
+	assert_int_equal(ps_state_remove("joined"), 0);
+	assert_int_equal(ps_path(path, sizeof(path), NULL, NULL), 0);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(hook_pool_pick(pol, &got, &e), -ENOENT);
+	assert_err(&e, "cannot list the containers under");
 	oci_policy_free(pol);
 }
 
