@@ -251,13 +251,55 @@ static void test_bad_fields(void **state)
 	assert_null(edited(cookie_zero, -EINVAL));
 }
 
+/* poolAddress: the one address of the addressPool the container holds. */
+static void pool_address_any(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "poolAddress", json_object_new_string("0.0.0.0"));
+}
+
+static void pool_address_number(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "poolAddress", json_object_new_int(1));
+}
+
+static void pool_address_name(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "poolAddress", json_object_new_string("localhost"));
+}
+
+static void test_pool_address(void **state)
+{
+	(void)state;
+	struct ps_forwards *f = sample(), *g;
+	cleanup_free char *doc = NULL;
+	struct oci_ip want;
+
+	/* None: no field (a container of a policy without a pool). */
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
+	assert_null(strstr(doc, "poolAddress"));
+	free(doc);
+	assert_int_equal(oci_ip_parse("fd00:77::2", &f->pool_address), 0);
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
+	assert_non_null(strstr(doc, "\"poolAddress\":\"fd00:77::2\""));
+	g = decode(doc, 0);
+	oci_ip_parse("fd00:77::2", &want);
+	assert_true(oci_ip_equal(&g->pool_address, &want));
+	ps_forwards_free(g);
+	ps_forwards_free(f);
+	assert_null(edited(pool_address_any, -EINVAL));
+	assert_null(edited(pool_address_number, -EINVAL));
+	assert_null(edited(pool_address_name, -EINVAL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_old_record),
-		cmocka_unit_test(test_bad_fields),
-		cmocka_unit_test(test_bad_udp_budget),
+		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_old_record),
+		cmocka_unit_test(test_bad_fields),   cmocka_unit_test(test_bad_udp_budget),
+		cmocka_unit_test(test_pool_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
