@@ -37,6 +37,7 @@ static void stop_and_remove(const char *id)
 			wait_exit(pidfd, 1000);
 		}
 	}
+	hook_cgroup_remove(id);
 	ps_netns_forget(id);
 	if ((rc = ps_state_remove(id)) < 0)
 		hook_warn("cannot remove the state of %s: %s", id, strerror(-rc));

@@ -78,6 +78,8 @@ static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, const ch
 			envp[ne++] = kv;
 	}
 	envp[ne] = NULL;
+	if (hook_cgroup_enter(id, SC_FD_READY) < 0)
+		_exit(127);
 	execve(sidecar, argv, envp);
 fail:
 	dprintf(tmp[0] >= 0 ? tmp[0] : ready, "error: cannot start %s: %s\n", sidecar, strerror(errno));
