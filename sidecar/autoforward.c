@@ -313,16 +313,20 @@ static void serve_waiting(struct sc_ctx *ctx, uint64_t now)
 			continue;
 		if (a->budget > 0)
 			rc = open_auto(ctx, w->port, w->loopback_only);
-		if (rc == 0)
+		if (rc == -EAGAIN) {
+			/* The first one the budget left out starts the next tick. */
+			if (!cut)
+				a->next = at;
+			cut = true;
+		} else if (rc == 0) {
 			w->port = 0; /* forwarded: taken out below */
-		else if (rc == -EAGAIN && !cut)
-			cut = true, a->next = at; /* the first one left out starts the next tick */
-		else if (rc == -EADDRINUSE)
+		} else if (rc == -EADDRINUSE) {
 			w->due = first_busy_due(ctx);
-		else if (rc == -EUSERS)
+		} else if (rc == -EUSERS) {
 			w->due = NEVER; /* until one of ours closes */
-		else if (rc != -EAGAIN)
+		} else {
 			w->due = now + backoff(&w->shift);
+		}
 	}
 	/* Out with the forwarded ones, in order (a->next moves down for each
 	 * one before it). */
