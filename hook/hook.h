@@ -79,6 +79,13 @@ bool hook_port_listened(unsigned port, unsigned proto);
  * names PATH, what is wrong with it and how to fix it. */
 int hook_sidecar_check(const char *path, struct oci_err *e);
 
+/* cgroup.c: in the sidecar's process before it execs: moves it into its own
+ * cgroup, portside/ID, with limits (see cgroup.c for why there). 0, or
+ * -errno with "error: WHY" written to REPORT. */
+int hook_cgroup_enter(const char *id, int report);
+/* Removes ID's cgroup, once its sidecar is gone. */
+void hook_cgroup_remove(const char *id);
+
 /* spawn.c: starts the sidecar fully detached (setsid, double fork, fds 0-2 on
  * /dev/null, nothing else inherited but what it needs), checked as
  * hook_sidecar_check does and executed through the descriptor checked, as a

@@ -93,6 +93,8 @@ static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, int exe,
 			envp[ne++] = kv;
 	}
 	envp[ne] = NULL;
+	if (hook_cgroup_enter(id, SC_FD_READY) < 0)
+		_exit(127);
 	syscall(SYS_execveat, exe_at, "", argv, envp, AT_EMPTY_PATH);
 fail:
 	dprintf(report, "error: cannot start %s: %s\n", sidecar, strerror(errno));

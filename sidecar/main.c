@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 			   ctx.rec->max_autoforwards > 0;
 	     i++)
 		keep_bind |= ctx.rec->auto_ports[i] < 1024;
-	if ((rc = sc_confine(keep_bind, &what)) < 0)
+	if ((rc = sc_confine(keep_bind, sc_autoforward_wanted(ctx.rec), &what)) < 0)
 		fail("confinement failed %s: %s", what, strerror(-rc));
 
 	ctx.loop = uv_default_loop();
