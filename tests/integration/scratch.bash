@@ -82,6 +82,7 @@ scratch_serve() {
 	# to the container (no passwd entry needed), not as nobody.
 	local pid uid
 	pid=$(in_scratch cat "/run/portside/containers/$SCRATCH_ID/sidecar.pid")
+	pid=${pid%% *} # "PID START"
 	uid=$(sidecar_uid "$pid")
 	[ "$uid" != 65534 ]
 	[ "$(in_scratch cat "/run/portside/uids/$uid")" = "$SCRATCH_ID" ]
