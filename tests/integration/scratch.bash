@@ -89,10 +89,13 @@ scratch_serve() {
 }
 
 # scratch_podman_rm: removes every podman container of this test, from inside.
+# Listed from inside too: the container's netns is mounted in the scratch
+# namespace only, and podman outside it fails on every container that has one
+# (so a container of a failed test would stay, breaking every later podman ps).
 scratch_podman_rm() {
 	local id
 	[ -n "${CONTAINERS_CONF:-}" ] || return 0
-	for id in $(podman ps -aq --filter "name=^$CT_PREFIX"); do
+	for id in $(in_scratch podman ps -aq --filter "name=^$CT_PREFIX" 2>/dev/null); do
 		in_scratch podman rm -f -t 0 "$id" >/dev/null 2>&1
 	done
 }
