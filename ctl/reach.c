@@ -18,6 +18,8 @@
 #define WAIT_DEFAULT_S 30
 #define WAIT_MAX_S     86400
 #define WAIT_POLL_MS   200
+/* After --timeout, how long the message saying why may still ask podman. */
+#define WAIT_WHY_MS 2000
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
@@ -137,6 +139,8 @@ int ctl_wait(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	int64_t end = ps_now_ms() + (int64_t)timeout * 1000;
+	/* What podman and crictl are asked keeps to --timeout too. */
+	int64_t by = timeout ? end : 0;
 	for (;;) {
 		char again[OCI_ID_MAX_LEN + 1];
 		bool ambiguous = false;
@@ -144,9 +148,10 @@ int ctl_wait(int argc, char **argv)
 		/* Asked again at every turn: the container may not be there yet
 		 * (started and waited for in one breath), and a name may come to
 		 * fit another container, or several, while we wait. */
-		int rc = ctl_resolve_quiet(argv[optind], again, sizeof(again), &ambiguous);
+		int rc = ctl_resolve_until(argv[optind], again, sizeof(again), true, &ambiguous, by);
 
-		if (ambiguous && (rc = ctl_resolve(argv[optind], again, sizeof(again))) != CTL_EXIT_OK)
+		if (ambiguous &&
+		    (rc = ctl_resolve_until(argv[optind], again, sizeof(again), false, NULL, by)) != CTL_EXIT_OK)
 			return CTL_EXIT_INVALID; /* it said which */
 		/* A name that no longer resolves keeps the container it named
 		 * for the checks below (its sidecar gone: say so at once), but
@@ -161,7 +166,7 @@ int ctl_wait(int argc, char **argv)
 			/* Ready, and the name still means that container once it
 			 * is: the answer is about the one asked for. */
 			if (ctl_doctor_port(id, port, why, sizeof(why)) == 1 &&
-			    ctl_resolve_quiet(argv[optind], again, sizeof(again), NULL) == CTL_EXIT_OK &&
+			    ctl_resolve_until(argv[optind], again, sizeof(again), true, NULL, by) == CTL_EXIT_OK &&
 			    !strcmp(again, id))
 				return CTL_EXIT_OK;
 			/* Its sidecar gone (the container stopped, or it was
@@ -186,7 +191,8 @@ int ctl_wait(int argc, char **argv)
 		usleep(WAIT_POLL_MS * 1000);
 	}
 	if (!found) {
-		ctl_resolve(argv[optind], id, sizeof(id)); /* says why */
+		/* Says why, in a moment more at most. */
+		ctl_resolve_until(argv[optind], id, sizeof(id), false, NULL, ps_now_ms() + WAIT_WHY_MS);
 		ctl_warn("gave up after %u s: no such container", timeout);
 		return CTL_EXIT_INVALID;
 	}
