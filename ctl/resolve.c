@@ -26,7 +26,13 @@
  * And the container the runtime names must be the one portside serves: its
  * process (the pid the runtime reports) runs in the network namespace that
  * portside's record of it names, so an id taken over by another container
- * does not carry the name along. */
+ * does not carry the name along.
+ *
+ * A podman name is podman's container's even when portside does not serve
+ * that one (not started, stopped, another's record under its id): it then
+ * fits that container, which is no answer, so that nobody else's id equal
+ * to the name takes it. And a program that did not answer in time leaves the
+ * argument unresolved: what it would have said might have named another. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
