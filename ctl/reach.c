@@ -139,11 +139,15 @@ int ctl_wait(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	int64_t end = ps_now_ms() + (int64_t)timeout * 1000;
-	/* What podman and crictl are asked keeps to --timeout too. */
-	int64_t by = timeout ? end : 0;
 	for (;;) {
 		char again[OCI_ID_MAX_LEN + 1];
 		bool ambiguous = false;
+		/* What podman and crictl are asked at this turn keeps to
+		 * --timeout too. */
+		int64_t by = ps_now_ms() + CTL_RESOLVE_MS;
+
+		if (timeout && by > end)
+			by = end;
 
 		/* Asked again at every turn: the container may not be there yet
 		 * (started and waited for in one breath), and a name may come to
