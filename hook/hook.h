@@ -77,10 +77,10 @@ int hook_sidecar_check(const char *path, struct oci_err *e);
 
 /* spawn.c: starts the sidecar fully detached (setsid, double fork, fds 0-2 on
  * /dev/null, nothing else inherited but what it needs), with a descriptor
- * limit that fits MAX_CONNS, hands it NSFD, PIDFD and the N LISTENERS (at
+ * limit that fits MAX_CONNS and MAX_UDP_FLOWS, hands it NSFD, PIDFD and the N LISTENERS (at
  * the numbers of lib/sidecar_fds.h), and waits for its readiness report. */
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
-	       unsigned max_conns, struct oci_err *e);
+	       unsigned max_conns, unsigned max_udp_flows, struct oci_err *e);
 
 /* restore.c: starts a new sidecar for container ID, whose sidecar died while
  * the container runs, from the state the hook recorded at start: the host
