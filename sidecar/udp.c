@@ -12,9 +12,14 @@
  * udpFlowsPerSource flows; its next is refused until one of them goes. When
  * the table is full a new flow takes the place of the one whose client was
  * heard from longest ago, rather than being refused: a table that anyone can
- * fill then shuts nobody out. Flows are kept in that order (most recently
- * heard first), so that eviction and the sweep that closes flows idle for
- * udpIdleTimeout start from the oldest. What the app may send back is
+ * fill then shuts nobody out. And first of those whose client sent one
+ * datagram only: a flood of first datagrams (a forged source sends no
+ * second, unless the forger pays for it) then churns among its own flows,
+ * and a client that came back, a conversation, keeps its flow; only a table
+ * with no such flow gives up the conversation heard from longest ago. Flows
+ * are kept in that order (most recently heard first, a list for each kind),
+ * so that eviction and the sweep that closes flows idle for udpIdleTimeout
+ * start from the oldest. What the app may send back is
  * bounded in bytes by what the client sent (udplimit.h).
  *
  * Both tables (flows, and the clients' addresses) hash with a key drawn at
@@ -76,6 +81,7 @@ struct flow {
 	struct source *src;
 	struct flow *hnext;
 	struct flow *prev, *next; /* in order of the client's last datagram, newest first */
+	bool again;		  /* the client sent more than one datagram: in list 1 */
 };
 
 struct sc_udp {
@@ -84,7 +90,9 @@ struct sc_udp {
 	size_t mask; /* the number of buckets of each, less one */
 	uint64_t key[2];
 	struct sc_udp_bucket allowance; /* what every flow's allowance draws from */
-	struct flow *newest, *oldest;
+	struct order {
+		struct flow *newest, *oldest;
+	} order[2]; /* flows whose client sent one datagram, and more */
 	unsigned nflows;
 	uv_timer_t sweep;
 	unsigned char dgram[65536]; /* one datagram at a time: one thread */
@@ -146,26 +154,30 @@ static void source_put(struct sc_udp *u, struct source *s)
 /* Flows in the order of their clients' last datagrams, newest first. */
 static void order_unlink(struct sc_udp *u, struct flow *f)
 {
+	struct order *o = &u->order[f->again];
+
 	if (f->prev)
 		f->prev->next = f->next;
 	else
-		u->newest = f->next;
+		o->newest = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
 	else
-		u->oldest = f->prev;
+		o->oldest = f->prev;
 	f->prev = f->next = NULL;
 }
 
 static void order_push(struct sc_udp *u, struct flow *f)
 {
+	struct order *o = &u->order[f->again];
+
 	f->prev = NULL;
-	f->next = u->newest;
-	if (u->newest)
-		u->newest->prev = f;
+	f->next = o->newest;
+	if (o->newest)
+		o->newest->prev = f;
 	else
-		u->oldest = f;
-	u->newest = f;
+		o->oldest = f;
+	o->newest = f;
 }
 
 static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -308,11 +320,15 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	}
 	/* The table is full: the flow heard from longest ago makes room. A
 	 * policy never has fewer than one flow; the loop ends with the table. */
-	while (u->nflows >= ctx->max_udp_flows && u->oldest) {
-		snprintf(why, sizeof(why), "%u flows already (policy maxUdpFlows); its client had been quiet longest",
-			 u->nflows);
-		sc_log_refused("evicted", "flow", u->oldest->fw->cfg.external_port, why);
-		flow_close(ctx, u->oldest);
+	while (u->nflows >= ctx->max_udp_flows) {
+		struct flow *victim = u->order[0].oldest ? u->order[0].oldest : u->order[1].oldest;
+
+		if (!victim)
+			break;
+		snprintf(why, sizeof(why), "%u flows already (policy maxUdpFlows); its client had been quiet longest%s",
+			 u->nflows, victim->again ? "" : " and sent one datagram");
+		sc_log_refused("evicted", "flow", victim->fw->cfg.external_port, why);
+		flow_close(ctx, victim);
 	}
 	/* Looked up again: the flow that made room may have been its last. */
 	if (!(src = source_find(u, &key))) {
@@ -383,13 +399,19 @@ static void on_dgram(uv_poll_t *p, int status, int events)
 		for (f = ctx->udp->buckets[hash(ctx->udp, fw, &client)]; f; f = f->hnext)
 			if (f->fw == fw && same_client(&f->client, &client))
 				break;
+		bool fresh = !f;
+
 		if (!f && !(f = flow_open(fw, &client, msg.msg_namelen, &msg)))
 			continue;
 		if (send(f->fd, ctx->udp->dgram, (size_t)n, MSG_DONTWAIT) == n)
 			fw->bytes_in += (uint64_t)n;
 		f->last = uv_now(ctx->loop);
 		sc_udp_credit_earn(&f->credit, (size_t)n, client.ss_family);
-		if (f != ctx->udp->newest) {
+		if (!fresh && !f->again) {
+			order_unlink(ctx->udp, f);
+			f->again = true; /* to the other list */
+			order_push(ctx->udp, f);
+		} else if (f != ctx->udp->order[f->again].newest) {
 			order_unlink(ctx->udp, f);
 			order_push(ctx->udp, f);
 		}
@@ -401,9 +423,10 @@ static void on_sweep(uv_timer_t *t)
 	struct sc_ctx *ctx = t->data;
 	uint64_t now = uv_now(ctx->loop);
 
-	/* Oldest first: the first flow heard from recently ends the sweep. */
-	while (ctx->udp->oldest && now - ctx->udp->oldest->last >= ctx->udp_idle_ms)
-		flow_close(ctx, ctx->udp->oldest);
+	/* Oldest first: the first flow heard from recently ends each list's sweep. */
+	for (int k = 0; k < 2; k++)
+		while (ctx->udp->order[k].oldest && now - ctx->udp->order[k].oldest->last >= ctx->udp_idle_ms)
+			flow_close(ctx, ctx->udp->order[k].oldest);
 }
 
 /* The tables, sized to maxUdpFlows, and their key. */
@@ -493,7 +516,8 @@ void sc_udp_stop(struct sc_ctx *ctx)
 		if (fw->cfg.proto == OCI_PROTO_UDP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
 			uv_close((uv_handle_t *)&fw->poll, sc_forward_closed);
 	}
-	while (ctx->udp->newest)
-		flow_close(ctx, ctx->udp->newest);
+	for (int k = 0; k < 2; k++)
+		while (ctx->udp->order[k].newest)
+			flow_close(ctx, ctx->udp->order[k].newest);
 	uv_close((uv_handle_t *)&ctx->udp->sweep, on_udp_freed);
 }
