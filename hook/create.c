@@ -302,7 +302,8 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		goto out;
 	}
 
-	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, &e)) < 0) {
+	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, fw.max_udp_flows, &e)) <
+	    0) {
 		char log[4096];
 
 		ps_file(log, sizeof(log), st->id, PS_SIDECAR_LOG);

@@ -90,10 +90,10 @@ void hook_cgroup_remove(const char *id);
  * /dev/null, nothing else inherited but what it needs), checked as
  * hook_sidecar_check does and executed through the descriptor checked, as a
  * uid leased to ID (lib/uids.h; call with the lock held), with a descriptor
- * limit that fits MAX_CONNS, hands it NSFD, PIDFD and the N LISTENERS (at
+ * limit that fits MAX_CONNS and MAX_UDP_FLOWS, hands it NSFD, PIDFD and the N LISTENERS (at
  * the numbers of lib/sidecar_fds.h), and waits for its readiness report. */
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
-	       unsigned max_conns, struct oci_err *e);
+	       unsigned max_conns, unsigned max_udp_flows, struct oci_err *e);
 
 /* restore.c: starts a new sidecar for container ID, whose sidecar died while
  * the container runs, from the state the hook recorded at start: the host

@@ -77,7 +77,7 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 	char p[4096];
 	if (ps_file(p, sizeof(p), id, PS_SIDECAR_PID) == 0)
 		unlink(p);
-	if ((rc = hook_spawn(sidecar, id, nsfd, pidfd, listeners, f->n, f->max_connections, e)) < 0)
+	if ((rc = hook_spawn(sidecar, id, nsfd, pidfd, listeners, f->n, f->max_connections, f->max_udp_flows, e)) < 0)
 		goto out;
 	rc = 0;
 out:

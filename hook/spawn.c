@@ -157,9 +157,10 @@ int hook_sidecar_check(const char *path, struct oci_err *e)
  * may, with CAP_SYS_RESOURCE, up to fs.nr_open. Without it the sidecar has
  * what the hook had, says so, and refuses connections past it in its log. */
 #define SIDECAR_FD_SLACK 512
-static void raise_nofile(unsigned max_conns, size_t nlisteners)
+static void raise_nofile(unsigned max_conns, unsigned max_udp_flows, size_t nlisteners)
 {
-	rlim_t want = (rlim_t)max_conns * 2 + nlisteners + SIDECAR_FD_SLACK;
+	/* Two descriptors a connection, one (its socket) a UDP flow. */
+	rlim_t want = (rlim_t)max_conns * 2 + max_udp_flows + nlisteners + SIDECAR_FD_SLACK;
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
@@ -180,8 +181,9 @@ static void raise_nofile(unsigned max_conns, size_t nlisteners)
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			return;
 		hook_warn("the sidecar's descriptor limit stays at %llu, short of the %llu that maxConnections %u "
-			  "needs: %s",
-			  (unsigned long long)rl.rlim_max, (unsigned long long)want, max_conns, strerror(errno));
+			  "and maxUdpFlows %u need: %s",
+			  (unsigned long long)rl.rlim_max, (unsigned long long)want, max_conns, max_udp_flows,
+			  strerror(errno));
 	}
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
@@ -246,7 +248,7 @@ static int lease_uid(const char *id, uid_t *uid, struct oci_err *e)
 }
 
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
-	       unsigned max_conns, struct oci_err *e)
+	       unsigned max_conns, unsigned max_udp_flows, struct oci_err *e)
 {
 	cleanup_close int rd = -1, wr = -1, exe = -1;
 	char report[512];
@@ -264,7 +266,7 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 	 * be recycled before the hook has decided whether to kill it. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		return oci_err_addp(e, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
-	raise_nofile(max_conns, n);
+	raise_nofile(max_conns, max_udp_flows, n);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return oci_err_addp(e, errno, "pipe");
 	rd = fds[0];

@@ -213,13 +213,14 @@ int main(int argc, char **argv)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
-	/* The hook raises it for maxConnections where it may; say so where
-	 * it could not, before the first refusal does. */
-	if (rl.rlim_cur < (rlim_t)ctx.max_conns * 2 + 256)
-		sc_log("descriptor limit %llu: about %llu connections at once, fewer than maxConnections %u; more are "
-		       "refused until some close",
-		       (unsigned long long)rl.rlim_cur,
-		       (unsigned long long)(rl.rlim_cur > 256 ? (rl.rlim_cur - 256) / 2 : 0), ctx.max_conns);
+	/* The hook raises it for maxConnections and maxUdpFlows (a socket a
+	 * flow) where it may; say so where it could not, before the first
+	 * refusal does. */
+	if (rl.rlim_cur < (rlim_t)ctx.max_conns * 2 + ctx.max_udp_flows + 256)
+		sc_log("descriptor limit %llu: fewer than maxConnections %u and maxUdpFlows %u need (%llu); past it "
+		       "connections and flows are refused until some close",
+		       (unsigned long long)rl.rlim_cur, ctx.max_conns, ctx.max_udp_flows,
+		       (unsigned long long)ctx.max_conns * 2 + ctx.max_udp_flows + 256);
 
 	/* Sockets keep the namespace they were made in. The sidecar stays in
 	 * the host's (its listeners, and any it binds later); the sockets that

@@ -12,15 +12,27 @@
  * udpFlowsPerSource flows; its next is refused until one of them goes. When
  * the table is full a new flow takes the place of the one whose client was
  * heard from longest ago, rather than being refused: a table that anyone can
- * fill then shuts nobody out. Flows are kept in that order (most recently
- * heard first), so that eviction and the sweep that closes flows idle for
- * udpIdleTimeout start from the oldest. What the app may send back is
- * bounded in bytes by what the client sent (udplimit.h). */
+ * fill then shuts nobody out. And first of those whose client sent one
+ * datagram only: a flood of first datagrams (a forged source sends no
+ * second, unless the forger pays for it) then churns among its own flows,
+ * and a client that came back, a conversation, keeps its flow; only a table
+ * with no such flow gives up the conversation heard from longest ago. Flows
+ * are kept in that order (most recently heard first, a list for each kind),
+ * so that eviction and the sweep that closes flows idle for udpIdleTimeout
+ * start from the oldest. What the app may send back is
+ * bounded in bytes by what the client sent (udplimit.h).
+ *
+ * Both tables (flows, and the clients' addresses) hash with a key drawn at
+ * start (getrandom, which confinement allows), over every bit of the
+ * address and port, into as many buckets as half maxUdpFlows (a power of
+ * two, at most SC_UDP_BUCKETS_MAX): chains stay short whatever ports and
+ * addresses a client picks. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <seccomp.h>
@@ -37,9 +49,13 @@ const int sc_sys_udp[] = {
 
 #define STR_(x) #x
 #define STR(x)	STR_(x)
+#define REPLY_BUDGET                                                                                                   \
+	"the app sent more than " STR(SC_UDP_REPLY_FACTOR) " times the bytes the client sent, plus at most " STR(      \
+		SC_UDP_REPLY_ALLOWANCE) " a flow from the sidecar's shared allowance (the UDP reply budget)"
 
-#define BUCKETS		 1024
-#define DGRAMS_PER_EVENT 64 /* fairness between forwards and flows */
+#define SC_UDP_BUCKETS_MIN 64
+#define SC_UDP_BUCKETS_MAX (1u << 19) /* 4 MB of heads a table, for maxUdpFlows 1,000,000 */
+#define DGRAMS_PER_EVENT   64	      /* fairness between forwards and flows */
 
 /* The flows of one client address (udplimit.h's sc_udp_source), while it has any. */
 struct source {
@@ -59,58 +75,62 @@ struct flow {
 	int local_family;
 	int fd; /* connected to the app */
 	uv_poll_t poll;
-	uint64_t last;	 /* uv_now() of the client's last datagram */
-	uint64_t credit; /* reply bytes the app may still send (udplimit.h) */
+	uint64_t last;	    /* uv_now() of the client's last datagram */
+	uint64_t credit;    /* reply bytes the app may still send (udplimit.h) */
+	uint64_t allowance; /* of SC_UDP_REPLY_ALLOWANCE, what the bucket may still pay */
 	struct source *src;
 	struct flow *hnext;
 	struct flow *prev, *next; /* in order of the client's last datagram, newest first */
+	bool again;		  /* the client sent more than one datagram: in list 1 */
 };
 
 struct sc_udp {
-	struct flow *buckets[BUCKETS];
-	struct source *sources[BUCKETS];
-	struct flow *newest, *oldest;
+	struct flow **buckets;
+	struct source **sources;
+	size_t mask; /* the number of buckets of each, less one */
+	uint64_t key[2];
+	struct sc_udp_bucket allowance; /* what every flow's allowance draws from */
+	struct order {
+		struct flow *newest, *oldest;
+	} order[2]; /* flows whose client sent one datagram, and more */
 	unsigned nflows;
 	uv_timer_t sweep;
 	unsigned char dgram[65536]; /* one datagram at a time: one thread */
 };
 
-static unsigned hash(const struct sc_forward *fw, const struct sockaddr_storage *a)
+static size_t hash(const struct sc_udp *u, const struct sc_forward *fw, const struct sockaddr_storage *a)
 {
-	const unsigned char *p;
-	size_t n;
-	unsigned h = 2166136261u ^ (unsigned)(uintptr_t)fw;
+	struct {
+		uintptr_t fw;
+		uint32_t family, port;
+		unsigned char addr[16];
+	} k;
 
+	memset(&k, 0, sizeof(k));
+	k.fw = (uintptr_t)fw;
+	k.family = a->ss_family;
 	if (a->ss_family == AF_INET) {
 		const struct sockaddr_in *s = (const void *)a;
 
-		p = (const unsigned char *)&s->sin_addr;
-		n = 4;
-		h = (h ^ s->sin_port) * 16777619u;
+		k.port = s->sin_port;
+		memcpy(k.addr, &s->sin_addr, 4);
 	} else {
 		const struct sockaddr_in6 *s = (const void *)a;
 
-		p = (const unsigned char *)&s->sin6_addr;
-		n = 16;
-		h = (h ^ s->sin6_port) * 16777619u;
+		k.port = s->sin6_port;
+		memcpy(k.addr, &s->sin6_addr, 16);
 	}
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h % BUCKETS;
+	return (size_t)sc_udp_hash(u->key, &k, sizeof(k)) & u->mask;
 }
 
-static unsigned source_hash(const struct sc_udp_source *k)
+static size_t source_hash(const struct sc_udp *u, const struct sc_udp_source *k)
 {
-	unsigned h = 2166136261u ^ (unsigned)k->family;
-
-	for (size_t i = 0; i < sizeof(k->a); i++)
-		h = (h ^ k->a[i]) * 16777619u;
-	return h % BUCKETS;
+	return (size_t)sc_udp_hash(u->key, k, sizeof(*k)) & u->mask;
 }
 
 static struct source *source_find(struct sc_udp *u, const struct sc_udp_source *k)
 {
-	struct source *s = u->sources[source_hash(k)];
+	struct source *s = u->sources[source_hash(u, k)];
 
 	while (s && !sc_udp_source_equal(&s->key, k))
 		s = s->hnext;
@@ -120,7 +140,7 @@ static struct source *source_find(struct sc_udp *u, const struct sc_udp_source *
 /* A source loses a flow; it goes with its last. */
 static void source_put(struct sc_udp *u, struct source *s)
 {
-	struct source **pp = &u->sources[source_hash(&s->key)];
+	struct source **pp = &u->sources[source_hash(u, &s->key)];
 
 	if (--s->flows)
 		return;
@@ -134,26 +154,30 @@ static void source_put(struct sc_udp *u, struct source *s)
 /* Flows in the order of their clients' last datagrams, newest first. */
 static void order_unlink(struct sc_udp *u, struct flow *f)
 {
+	struct order *o = &u->order[f->again];
+
 	if (f->prev)
 		f->prev->next = f->next;
 	else
-		u->newest = f->next;
+		o->newest = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
 	else
-		u->oldest = f->prev;
+		o->oldest = f->prev;
 	f->prev = f->next = NULL;
 }
 
 static void order_push(struct sc_udp *u, struct flow *f)
 {
+	struct order *o = &u->order[f->again];
+
 	f->prev = NULL;
-	f->next = u->newest;
-	if (u->newest)
-		u->newest->prev = f;
+	f->next = o->newest;
+	if (o->newest)
+		o->newest->prev = f;
 	else
-		u->oldest = f;
-	u->newest = f;
+		o->oldest = f;
+	o->newest = f;
 }
 
 static bool same_client(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -181,7 +205,7 @@ static void on_flow_closed(uv_handle_t *h)
 static void flow_close(struct sc_ctx *ctx, struct flow *f)
 {
 	struct sc_udp *u = ctx->udp;
-	struct flow **pp = &u->buckets[hash(f->fw, &f->client)];
+	struct flow **pp = &u->buckets[hash(u, f->fw, &f->client)];
 
 	while (*pp && *pp != f)
 		pp = &(*pp)->hnext;
@@ -221,13 +245,9 @@ static void on_reply(uv_poll_t *p, int status, int events)
 			flow_close(ctx, f);
 			return;
 		}
-		if (!sc_udp_credit_spend(&f->credit, (size_t)n, f->client.ss_family)) {
-			sc_log_refused(
-				"dropped", "reply datagram", f->fw->cfg.external_port,
-				"the app sent more than " STR(
-					SC_UDP_REPLY_FACTOR) " times the bytes the client "
-							     "sent, plus " STR(
-								     SC_UDP_REPLY_ALLOWANCE) " (the UDP reply budget)");
+		if (!sc_udp_reply_pay(&f->credit, &f->allowance, &ctx->udp->allowance, uv_now(ctx->loop), (size_t)n,
+				      f->client.ss_family)) {
+			sc_log_refused("dropped", "reply datagram", f->fw->cfg.external_port, REPLY_BUDGET);
 			continue;
 		}
 		iov.iov_base = ctx->udp->dgram;
@@ -300,11 +320,15 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	}
 	/* The table is full: the flow heard from longest ago makes room. A
 	 * policy never has fewer than one flow; the loop ends with the table. */
-	while (u->nflows >= ctx->max_udp_flows && u->oldest) {
-		snprintf(why, sizeof(why), "%u flows already (policy maxUdpFlows); its client had been quiet longest",
-			 u->nflows);
-		sc_log_refused("evicted", "flow", u->oldest->fw->cfg.external_port, why);
-		flow_close(ctx, u->oldest);
+	while (u->nflows >= ctx->max_udp_flows) {
+		struct flow *victim = u->order[0].oldest ? u->order[0].oldest : u->order[1].oldest;
+
+		if (!victim)
+			break;
+		snprintf(why, sizeof(why), "%u flows already (policy maxUdpFlows); its client had been quiet longest%s",
+			 u->nflows, victim->again ? "" : " and sent one datagram");
+		sc_log_refused("evicted", "flow", victim->fw->cfg.external_port, why);
+		flow_close(ctx, victim);
 	}
 	/* Looked up again: the flow that made room may have been its last. */
 	if (!(src = source_find(u, &key))) {
@@ -314,13 +338,14 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 			return NULL;
 		}
 		src->key = key;
-		unsigned sb = source_hash(&key);
+		size_t sb = source_hash(u, &key);
 		src->hnext = u->sources[sb];
 		u->sources[sb] = src;
 	}
 	src->flows++;
 	f->src = src;
-	f->credit = SC_UDP_REPLY_ALLOWANCE;
+	f->credit = 0;
+	f->allowance = SC_UDP_REPLY_ALLOWANCE;
 	f->fw = fw;
 	memcpy(&f->client, client, clen);
 	f->clen = clen;
@@ -336,7 +361,7 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	uv_poll_init_socket(ctx->loop, &f->poll, f->fd);
 	f->poll.data = f;
 	uv_poll_start(&f->poll, UV_READABLE, on_reply);
-	unsigned b = hash(fw, client);
+	size_t b = hash(u, fw, client);
 	f->hnext = u->buckets[b];
 	u->buckets[b] = f;
 	order_push(u, f);
@@ -371,16 +396,22 @@ static void on_dgram(uv_poll_t *p, int status, int events)
 
 		if (n < 0)
 			return; /* EAGAIN, or an error the next datagram will not have */
-		for (f = ctx->udp->buckets[hash(fw, &client)]; f; f = f->hnext)
+		for (f = ctx->udp->buckets[hash(ctx->udp, fw, &client)]; f; f = f->hnext)
 			if (f->fw == fw && same_client(&f->client, &client))
 				break;
+		bool fresh = !f;
+
 		if (!f && !(f = flow_open(fw, &client, msg.msg_namelen, &msg)))
 			continue;
 		if (send(f->fd, ctx->udp->dgram, (size_t)n, MSG_DONTWAIT) == n)
 			fw->bytes_in += (uint64_t)n;
 		f->last = uv_now(ctx->loop);
 		sc_udp_credit_earn(&f->credit, (size_t)n, client.ss_family);
-		if (f != ctx->udp->newest) {
+		if (!fresh && !f->again) {
+			order_unlink(ctx->udp, f);
+			f->again = true; /* to the other list */
+			order_push(ctx->udp, f);
+		} else if (f != ctx->udp->order[f->again].newest) {
 			order_unlink(ctx->udp, f);
 			order_push(ctx->udp, f);
 		}
@@ -392,9 +423,40 @@ static void on_sweep(uv_timer_t *t)
 	struct sc_ctx *ctx = t->data;
 	uint64_t now = uv_now(ctx->loop);
 
-	/* Oldest first: the first flow heard from recently ends the sweep. */
-	while (ctx->udp->oldest && now - ctx->udp->oldest->last >= ctx->udp_idle_ms)
-		flow_close(ctx, ctx->udp->oldest);
+	/* Oldest first: the first flow heard from recently ends each list's sweep. */
+	for (int k = 0; k < 2; k++)
+		while (ctx->udp->order[k].oldest && now - ctx->udp->order[k].oldest->last >= ctx->udp_idle_ms)
+			flow_close(ctx, ctx->udp->order[k].oldest);
+}
+
+/* The tables, sized to maxUdpFlows, and their key. */
+static int udp_alloc(struct sc_ctx *ctx)
+{
+	struct sc_udp *u = calloc(1, sizeof(*u));
+	size_t nb = SC_UDP_BUCKETS_MIN;
+
+	if (!u)
+		return UV_ENOMEM;
+	while (nb < ctx->max_udp_flows / 2 && nb < SC_UDP_BUCKETS_MAX)
+		nb *= 2;
+	u->mask = nb - 1;
+	u->buckets = calloc(nb, sizeof(*u->buckets));
+	u->sources = calloc(nb, sizeof(*u->sources));
+	if (!u->buckets || !u->sources) {
+		free(u->buckets);
+		free(u->sources);
+		free(u);
+		return UV_ENOMEM;
+	}
+	/* Without the kernel's randomness (a boot too young, say) the key is
+	 * weaker but still not the client's to know: the clock's nanoseconds. */
+	if (getrandom(u->key, sizeof(u->key), GRND_NONBLOCK) != (ssize_t)sizeof(u->key)) {
+		u->key[0] = uv_hrtime() ^ 0x9e3779b97f4a7c15ull;
+		u->key[1] = (uint64_t)(uintptr_t)u ^ ((uint64_t)getpid() << 32);
+	}
+	sc_udp_bucket_init(&u->allowance, uv_now(ctx->loop));
+	ctx->udp = u;
+	return 0;
 }
 
 int sc_udp_start(struct sc_ctx *ctx)
@@ -408,8 +470,8 @@ int sc_udp_start(struct sc_ctx *ctx)
 
 		if (fw->cfg.proto != OCI_PROTO_UDP)
 			continue;
-		if (!ctx->udp && !(ctx->udp = calloc(1, sizeof(*ctx->udp))))
-			return UV_ENOMEM;
+		if (!ctx->udp && (rc = udp_alloc(ctx)) < 0)
+			return rc;
 		/* Learn which address each datagram was sent to. */
 		if (fw->cfg.host_ip.family == AF_INET6)
 			rc = setsockopt(fw->cfg.fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
@@ -438,6 +500,8 @@ static void on_udp_freed(uv_handle_t *h)
 {
 	struct sc_ctx *ctx = h->data;
 
+	free(ctx->udp->buckets);
+	free(ctx->udp->sources);
 	free(ctx->udp);
 	ctx->udp = NULL;
 }
@@ -452,7 +516,8 @@ void sc_udp_stop(struct sc_ctx *ctx)
 		if (fw->cfg.proto == OCI_PROTO_UDP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
 			uv_close((uv_handle_t *)&fw->poll, sc_forward_closed);
 	}
-	while (ctx->udp->newest)
-		flow_close(ctx, ctx->udp->newest);
+	for (int k = 0; k < 2; k++)
+		while (ctx->udp->order[k].newest)
+			flow_close(ctx, ctx->udp->order[k].newest);
 	uv_close((uv_handle_t *)&ctx->udp->sweep, on_udp_freed);
 }

@@ -21,6 +21,12 @@
  *                                   one datagram from each of N sockets (bound
  *                                   to address FROM), then counts those that
  *                                   heard back within 2 s
+ *   hostile udp-spray ADDR PORT NADDRS PER SECS
+ *                                   one 1-byte datagram from each of PER
+ *                                   sockets on each of 127.0.0.2 ... (NADDRS
+ *                                   addresses), as forged sources would;
+ *                                   then counts all replies and their bytes
+ *                                   for SECS
  * Every loop is bounded in count and time. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -188,6 +194,52 @@ static int udp_flows(const char *ip, unsigned port, int n, const char *from)
 	return 0;
 }
 
+static int udp_spray(const char *ip, unsigned port, int naddrs, int per, double secs)
+{
+	static int fd[1024];
+	static char buf[65536];
+	struct sockaddr_storage ss, src;
+	socklen_t len, sl;
+	int fam = addr(ip, port, &ss, &len), n = naddrs * per, got = 0;
+	long long bytes = 0;
+	double end;
+
+	if (fam != AF_INET || naddrs < 1 || naddrs > 200 || per < 1 || n > 1024 || secs > 30)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		char from[32];
+
+		snprintf(from, sizeof(from), "127.0.0.%d", 2 + i / per);
+		addr(from, 0, &src, &sl);
+		fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		if (fd[i] < 0 || bind(fd[i], (struct sockaddr *)&src, sl) < 0 ||
+		    sendto(fd[i], "x", 1, 0, (struct sockaddr *)&ss, len) != 1) {
+			perror("hostile: udp spray");
+			return 1;
+		}
+	}
+	for (end = now() + secs; now() < end;) {
+		struct pollfd p[1024];
+
+		for (int i = 0; i < n; i++)
+			p[i] = (struct pollfd){.fd = fd[i], .events = POLLIN};
+		if (poll(p, (nfds_t)n, (int)((end - now()) * 1000) + 1) <= 0)
+			continue;
+		for (int i = 0; i < n; i++) {
+			ssize_t r;
+
+			/* Each socket drained: a bounded 64 a round. */
+			for (int k = 0;
+			     k < 64 && (p[i].revents & POLLIN) && (r = recv(fd[i], buf, sizeof(buf), 0)) >= 0; k++) {
+				got++;
+				bytes += r;
+			}
+		}
+	}
+	printf("replies %d bytes %lld\n", got, bytes);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "listen")) {
@@ -275,6 +327,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 5 && !strcmp(argv[1], "udp-burst"))
 		return udp_burst((unsigned)atoi(argv[2]), atoi(argv[3]), (size_t)atoi(argv[4]));
+	if (argc >= 7 && !strcmp(argv[1], "udp-spray"))
+		return udp_spray(argv[2], (unsigned)atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atof(argv[6]));
 	if (argc >= 5 && !strcmp(argv[1], "udp-count"))
 		return udp_count(argv[2], (unsigned)atoi(argv[3]), atof(argv[4]), argc > 5 ? (size_t)atoi(argv[5]) : 2,
 				 argc > 6 ? atoi(argv[6]) : 1);

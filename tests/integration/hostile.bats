@@ -152,10 +152,37 @@ udp_count() {
 	# bytes buy 3 x 1,028 each, more than the first alone.
 	udp_count 18443 1000 2
 	[ "$bytes" -le $((2 * 3 * 1028 + 4096)) ] && [ "$bytes" -gt $((3 * 1028 + 4096 - 1028)) ]
-	grep -q "dropped a reply datagram to host port 1844[23]: the app sent more than 3 times the bytes the client sent, plus 4096 (the UDP reply budget)" \
+	grep -q "dropped a reply datagram to host port 1844[23]: the app sent more than 3 times the bytes the client sent, plus at most 4096 a flow from the sidecar's shared allowance (the UDP reply budget)" \
 		"$STATEDIR/$CT/sidecar.log"
 	# A small question, a large answer: served whole.
 	udp_count 18444 40 1
+	[ "$n" = 1 ] && [ "$bytes" = 4000 ]
+}
+
+@test "UDP amplification: forged first datagrams from many sources share one allowance (64 KB, then 64,000 bytes a second), not 4096 bytes each" {
+	echo '{"maxUdpFlows": 1000}' >"$TMP/policy.json"
+	# A reflector answering each datagram with 4,000 bytes (a DNS answer's size).
+	runc_start spray "$(ports_ann 18445:5300/udp)" "hostile udp-burst 5300 1 4000"
+	assert_status 0
+	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hlun 'sport = :5300' | grep -q ."
+	# 490 flows, as forged sources would open them: 10 ports on each of
+	# 127.0.0.2 ... 127.0.0.50, one byte each (29 on the wire). Each flow
+	# earns 3 x 29; past that its answers draw on the sidecar's allowance:
+	# 65,536 bytes at once, 64,000 more a second. A 4096-byte allowance a
+	# flow let every answer through: 490 x 4,000 = 1,960,000 bytes.
+	start=$(date +%s%N)
+	run "$HOSTILE" udp-spray 127.0.0.1 18445 49 10 2
+	secs=$((($(date +%s%N) - start) / 1000000000 + 1))
+	[[ "$output" =~ ^replies\ ([0-9]+)\ bytes\ ([0-9]+)$ ]]
+	n=${BASH_REMATCH[1]} bytes=${BASH_REMATCH[2]}
+	echo "490 forged flows: $n replies, $bytes bytes in ${secs}s" >&2
+	[ "$n" -ge 1 ]
+	[ $((bytes + 28 * n)) -le $((490 * 3 * 29 + 65536 + 64000 * secs)) ]
+	wait_for 5 grep -q "plus at most 4096 a flow from the sidecar's shared allowance" "$STATEDIR/$CT/sidecar.log"
+	# A second on, the allowance has room again: a client's small question
+	# gets its large answer whole.
+	sleep 1.1
+	udp_count 18445 40 1
 	[ "$n" = 1 ] && [ "$bytes" = 4000 ]
 }
 

@@ -91,6 +91,33 @@ no_flows() {
 	[ "$output" = "echo:again" ]
 }
 
+@test "udp: a full table evicts flows whose client sent one datagram before a conversation, however long quiet" {
+	# A table of 2 (a quarter of maxConnections 8).
+	echo '{"maxConnections": 8}' >"$TMP/policy.json"
+	echo_app talk "18120:5300/udp"
+	# 41021 talks (two datagrams), then 41022 sends one: 41021 was heard
+	# from longest ago, but it is a conversation.
+	run udp_ask 127.0.0.1 18120 'peer?' 41021
+	[[ "$output" =~ ^peer:[0-9]+$ ]]
+	a=$output
+	run udp_ask 127.0.0.1 18120 'peer?' 41021
+	[ "$output" = "$a" ]
+	run udp_ask 127.0.0.1 18120 one 41022
+	[ "$output" = "echo:one" ]
+	# First datagrams from six more ports (as a flood of forged ones):
+	# each served, each in the place of another first datagram's flow.
+	for p in $(seq 41023 41028); do
+		run udp_ask 127.0.0.1 18120 "f$p" "$p"
+		[ "$output" = "echo:f$p" ]
+	done
+	# The conversation kept its flow: the same socket of the sidecar's.
+	run udp_ask 127.0.0.1 18120 'peer?' 41021
+	[ "$output" = "$a" ]
+	[ "$(flows 18120)" = 2 ]
+	grep -q "evicted a flow to host port 18120: 2 flows already (policy maxUdpFlows); its client had been quiet longest and sent one datagram" \
+		"$STATEDIR/$CT/sidecar.log"
+}
+
 @test "udp: flows never take TCP's places, nor TCP connections theirs" {
 	# maxConnections 4: TCP's; UDP's table is a quarter of it, 1.
 	echo '{"maxConnections": 4}' >"$TMP/policy.json"
