@@ -302,13 +302,13 @@ victim() {
 	ln -s "$TMP/created-through-a-link" "$cfg.00000001.tmp"
 	mkfifo "$cfg.00000002.tmp"
 	echo "someone's file" >"$cfg.00000003.tmp"
-	trace timeout 10 env LD_PRELOAD="$TMP/fixed-random.so" "$PORTSIDECTL" inject "$cfg" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
+	trace timeout 10 env LD_PRELOAD="$TMP/fixed-random.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$PORTSIDECTL" inject "$cfg" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
 	assert_status 1
 	assert_output_has "every name tried exists"
 	cmp "$cfg" "$TMP/before.json"
 	# One name free: taken, and nothing planted was opened.
 	rm "$cfg.00000002.tmp"
-	trace timeout 10 env LD_PRELOAD="$TMP/fixed-random.so" "$PORTSIDECTL" inject "$cfg" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
+	trace timeout 10 env LD_PRELOAD="$TMP/fixed-random.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$PORTSIDECTL" inject "$cfg" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
 	assert_status 0
 	grep -q '"io.portside.ports": "18607:3000"' "$cfg"
 	[ "$(cat "$TMP/roots")" = "root's file" ]
