@@ -23,6 +23,7 @@ int ctl_restore(int argc, char **argv);
 /* state.c: reading /run/portside. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../lib/control.h"
 #include "../lib/forwards.h"
@@ -37,9 +38,14 @@ int ctl_restore(int argc, char **argv);
  * container in all these ways together. CTL_EXIT_OK, or another exit status
  * after a one-line message (an ambiguous ARG lists what it fits). */
 int ctl_resolve(const char *arg, char *id, size_t len);
-/* The same, saying nothing: for `wait`, which asks again until it appears.
- * *AMBIGUOUS (NULL: not wanted) is set when ARG fits several. */
-int ctl_resolve_quiet(const char *arg, char *id, size_t len, bool *ambiguous);
+/* The same, saying nothing when QUIET: for `wait`, which asks again until it
+ * appears. *AMBIGUOUS (NULL: not wanted) is set when ARG fits several. The
+ * programs asked are done by DEADLINE (ps_now_ms; 0: CTL_RESOLVE_MS from
+ * now, the limit ctl_resolve keeps): one not done then leaves ARG
+ * unresolved. */
+int ctl_resolve_until(const char *arg, char *id, size_t len, bool quiet, bool *ambiguous, int64_t deadline);
+/* How long one resolve may spend asking podman and crictl, all together. */
+#define CTL_RESOLVE_MS 10000
 
 /* names.c: the pure parts of naming, for resolve.c and the unit tests. */
 /* True when the Kubernetes NAME (NS/POD/CONTAINER) is ARG, or ends with ARG
@@ -62,11 +68,13 @@ int ctl_cri_inspect_parse(const char *buf, size_t blen, const char *id, char *na
 bool ctl_id_shortened(const char *id);
 size_t ctl_id_display_len(char *const *ids, size_t n, const char *id);
 
-/* ask.c: runs ARGV (no shell; stdin, stderr on /dev/null), killed after
- * TIMEOUT_MS or past MAX bytes of output. Its output, NUL-terminated, in *OUT
- * (the caller frees it) and its length, when it exits 0; else -ENOENT (not
- * installed, failed, too slow or too long) or -errno. */
-int ctl_ask(char *const argv[], size_t max, int timeout_ms, char **out);
+/* ask.c: runs ARGV (no shell; found on a fixed search path, with an
+ * environment of its own; stdin, stderr on /dev/null), killed at DEADLINE
+ * (ps_now_ms) or past MAX bytes of output. Its output, NUL-terminated, in
+ * *OUT (the caller frees it) and its length, when it exits 0 in time; else
+ * -ENOENT (not installed, or failed), -ETIMEDOUT (too slow: killed, its
+ * answer unknown), -E2BIG (too long) or -errno. */
+int ctl_ask(char *const argv[], size_t max, int64_t deadline, char **out);
 
 /* The ids with a directory under /run/portside. */
 int ctl_ids(char ***out, size_t *n);

@@ -18,6 +18,8 @@
 #define WAIT_DEFAULT_S 30
 #define WAIT_MAX_S     86400
 #define WAIT_POLL_MS   200
+/* After --timeout, how long the message saying why may still ask podman. */
+#define WAIT_WHY_MS 2000
 
 static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
@@ -140,13 +142,20 @@ int ctl_wait(int argc, char **argv)
 	for (;;) {
 		char again[OCI_ID_MAX_LEN + 1];
 		bool ambiguous = false;
+		/* What podman and crictl are asked at this turn keeps to
+		 * --timeout too. */
+		int64_t by = ps_now_ms() + CTL_RESOLVE_MS;
+
+		if (timeout && by > end)
+			by = end;
 
 		/* Asked again at every turn: the container may not be there yet
 		 * (started and waited for in one breath), and a name may come to
 		 * fit another container, or several, while we wait. */
-		int rc = ctl_resolve_quiet(argv[optind], again, sizeof(again), &ambiguous);
+		int rc = ctl_resolve_until(argv[optind], again, sizeof(again), true, &ambiguous, by);
 
-		if (ambiguous && (rc = ctl_resolve(argv[optind], again, sizeof(again))) != CTL_EXIT_OK)
+		if (ambiguous &&
+		    (rc = ctl_resolve_until(argv[optind], again, sizeof(again), false, NULL, by)) != CTL_EXIT_OK)
 			return CTL_EXIT_INVALID; /* it said which */
 		/* A name that no longer resolves keeps the container it named
 		 * for the checks below (its sidecar gone: say so at once), but
@@ -161,7 +170,7 @@ int ctl_wait(int argc, char **argv)
 			/* Ready, and the name still means that container once it
 			 * is: the answer is about the one asked for. */
 			if (ctl_doctor_port(id, port, why, sizeof(why)) == 1 &&
-			    ctl_resolve_quiet(argv[optind], again, sizeof(again), NULL) == CTL_EXIT_OK &&
+			    ctl_resolve_until(argv[optind], again, sizeof(again), true, NULL, by) == CTL_EXIT_OK &&
 			    !strcmp(again, id))
 				return CTL_EXIT_OK;
 			/* Its sidecar gone (the container stopped, or it was
@@ -186,7 +195,8 @@ int ctl_wait(int argc, char **argv)
 		usleep(WAIT_POLL_MS * 1000);
 	}
 	if (!found) {
-		ctl_resolve(argv[optind], id, sizeof(id)); /* says why */
+		/* Says why, in a moment more at most. */
+		ctl_resolve_until(argv[optind], id, sizeof(id), false, NULL, ps_now_ms() + WAIT_WHY_MS);
 		ctl_warn("gave up after %u s: no such container", timeout);
 		return CTL_EXIT_INVALID;
 	}

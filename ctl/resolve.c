@@ -26,13 +26,22 @@
  * And the container the runtime names must be the one portside serves: its
  * process (the pid the runtime reports) runs in the network namespace that
  * portside's record of it names, so an id taken over by another container
- * does not carry the name along. */
+ * does not carry the name along.
+ *
+ * A podman name is podman's container's even when portside does not serve
+ * that one (not started, stopped, another's record under its id): it then
+ * fits that container, which is no answer, so that nobody else's id equal
+ * to the name takes it. And a program that did not answer in time leaves the
+ * argument unresolved: what it would have said might have named another. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "../lib/clock.h"
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../oci/annotations.h"
@@ -40,10 +49,15 @@
 #include "ctl.h"
 
 #define PREFIX_MIN	   8
-#define ASK_TIMEOUT_MS	   10000
 #define PODMAN_NAME_MAX	   253
 #define PODMAN_PS_MAX	   (4 * 1024 * 1024)
+#define PODMAN_INSPECT_MAX 8192
 #define CRICTL_INSPECT_MAX (1024 * 1024)
+/* Containers whose own record claims one Kubernetes name, that crictl is
+ * asked about: anyone who runs a container can write such a claim, and
+ * each question costs a crictl run. More claimants than this leave the name
+ * unresolved (never resolved to one of the few asked). */
+#define CRI_ASK_MAX 4
 
 #define say(quiet, ...)                                                                                                \
 	do {                                                                                                           \
@@ -106,20 +120,37 @@ static bool cands_has(const struct cands *c, const char *id)
 /* The containers an argument fits, each once, with how (for the message). */
 struct hits {
 	struct hit {
-		const char *id; /* one of the candidates' */
+		const char *id; /* one of the candidates', or podman's */
 		const char *how;
+		/* podman's container by that name, which is not the one portside
+		 * has a record of (not forwarded, stopped, or the record is
+		 * another's under its id): it fits, so nothing else can take
+		 * the name, but it cannot be the answer. */
+		bool foreign;
 	} v[8];
 	size_t n, total;
+	int64_t deadline;   /* for every program asked */
+	const char *unsure; /* who gave no answer: then no answer at all */
 };
 
-static void hit(struct hits *h, const char *id, const char *how)
+static void hit(struct hits *h, const char *id, const char *how, bool foreign)
 {
+	/* One container once; podman's own beside a record of the same id is
+	 * two (the record is someone else's). */
 	for (size_t i = 0; i < h->n; i++)
-		if (!strcmp(h->v[i].id, id))
+		if (!strcmp(h->v[i].id, id) && h->v[i].foreign == foreign)
 			return;
 	h->total++;
 	if (h->n < sizeof(h->v) / sizeof(h->v[0]))
-		h->v[h->n++] = (struct hit){id, how};
+		h->v[h->n++] = (struct hit){id, how, foreign};
+}
+
+/* A program that did not answer in time, or at too great a length: what it
+ * would have said is unknown, so the argument stays unresolved. */
+static void unanswered(struct hits *h, int rc, const char *who)
+{
+	if (rc == -ETIMEDOUT || rc == -E2BIG)
+		h->unsure = who;
 }
 
 static const char *cand(const struct cands *c, const char *id)
@@ -152,6 +183,24 @@ static bool serves(const char *id, long pid)
 	return ok;
 }
 
+/* The bundle the hook recorded for ID, in BUF; false when none. */
+static bool recorded_bundle(const char *id, char *buf, size_t len)
+{
+	char path[4096];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	if (ps_file(path, sizeof(path), id, PS_BUNDLE) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+		return false;
+	while ((n = read(fd, buf, len - 1)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
 static bool has_record(const char *id)
 {
 	struct ps_forwards *f = NULL;
@@ -167,13 +216,23 @@ static bool has_record(const char *id)
 /* Pod containers podman runs whose default/POD/CONTAINER name fits ARG. */
 static void kube_podman(const struct cands *c, const char *arg, struct hits *h)
 {
-	char *argv[] = {"podman",     "ps",	  "--pod",
-			"--no-trunc", "--format", "{{.ID}}\t{{.Pid}}\t{{.PodName}}\t{{.Names}}\t{{.IsInfra}}",
+	/* --remote=false: podman's own database here, whatever a
+	 * containers.conf says. */
+	char *argv[] = {"podman",
+			"--remote=false",
+			"ps",
+			"--pod",
+			"--no-trunc",
+			"--format",
+			"{{.ID}}\t{{.Pid}}\t{{.PodName}}\t{{.Names}}\t{{.IsInfra}}",
 			NULL};
 	cleanup_free char *out = NULL;
+	int rc = ctl_ask(argv, PODMAN_PS_MAX, h->deadline, &out);
 
-	if (ctl_ask(argv, PODMAN_PS_MAX, ASK_TIMEOUT_MS, &out) < 0)
+	if (rc < 0) {
+		unanswered(h, rc, "podman");
 		return;
+	}
 	for (char *line = out, *next; line && *line; line = next) {
 		char id[65], name[OCI_KUBE_NAME_MAX];
 		const char *mine;
@@ -184,7 +243,7 @@ static void kube_podman(const struct cands *c, const char *arg, struct hits *h)
 			*next++ = '\0';
 		if (ctl_podman_kube_line(line, id, sizeof(id), &pid, name, sizeof(name)) == 0 &&
 		    ctl_kube_matches(name, arg) && (mine = cand(c, id)) && serves(mine, pid))
-			hit(h, mine, "Kubernetes name (podman)");
+			hit(h, mine, "Kubernetes name (podman)", false);
 	}
 }
 
@@ -192,6 +251,9 @@ static void kube_podman(const struct cands *c, const char *arg, struct hits *h)
  * the runtime confirms it. */
 static void kube_cri(const struct cands *c, const char *arg, struct hits *h)
 {
+	const char *claim[CRI_ASK_MAX];
+	size_t n = 0;
+
 	for (size_t i = 0; i < c->n; i++) {
 		struct ps_forwards *f = NULL;
 		bool maybe;
@@ -202,15 +264,24 @@ static void kube_cri(const struct cands *c, const char *arg, struct hits *h)
 		ps_forwards_free(f);
 		if (!maybe)
 			continue;
-		char *argv[] = {"crictl", "inspect", "-o", "json", c->v[i], NULL};
+		if (n == CRI_ASK_MAX) {
+			h->unsure = "crictl (too many containers claim the name to ask about each)";
+			return;
+		}
+		claim[n++] = c->v[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* "--": an id is never read as an option. */
+		char *argv[] = {"crictl", "inspect", "-o", "json", "--", (char *)claim[i], NULL};
 		cleanup_free char *out = NULL;
 		char name[OCI_KUBE_NAME_MAX];
 		long pid;
-		int n = ctl_ask(argv, CRICTL_INSPECT_MAX, ASK_TIMEOUT_MS, &out);
+		int rc = ctl_ask(argv, CRICTL_INSPECT_MAX, h->deadline, &out);
 
-		if (n > 0 && ctl_cri_inspect_parse(out, (size_t)n, c->v[i], name, sizeof(name), &pid) == 0 &&
-		    ctl_kube_matches(name, arg) && serves(c->v[i], pid))
-			hit(h, c->v[i], "Kubernetes name (crictl)");
+		unanswered(h, rc, "crictl");
+		if (rc > 0 && ctl_cri_inspect_parse(out, (size_t)rc, claim[i], name, sizeof(name), &pid) == 0 &&
+		    ctl_kube_matches(name, arg) && serves(claim[i], pid))
+			hit(h, claim[i], "Kubernetes name (crictl)", false);
 	}
 }
 
@@ -224,25 +295,60 @@ static bool podman_name_valid(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
+/* A container as podman's database has it. */
+struct podman_ctr {
+	char id[65];
+	long pid;	/* 0 when it has no process (created, stopped) */
+	char dir[4096]; /* its StaticDir: the bundle podman gives the runtime */
+};
+
 /* What podman calls NAME (a name, its id, or a prefix of its id): 0 with
- * the id and the pid of its process, -ENOENT when podman is not installed
- * or knows no such container. */
-static int podman_id(const char *name, char id[65], long *pid)
+ * it in *P; -ENOENT when podman is not installed or knows no such
+ * container, -ETIMEDOUT or -E2BIG when it did not answer. */
+static int podman_id(const char *name, struct podman_ctr *p, int64_t deadline)
 {
-	char *argv[] = {"podman", "container", "inspect", "--format", "{{.Id}} {{.State.Pid}}", (char *)name, NULL};
+	/* "--": a name is never read as an option (podman_name_valid allows
+	 * no leading '-' either). */
+	char *argv[] = {"podman",  "--remote=false", "container",
+			"inspect", "--format",	     "{{.Id}} {{.State.Pid}} {{.StaticDir}}",
+			"--",	   (char *)name,     NULL};
 	cleanup_free char *out = NULL;
 	char *end;
+	int rc;
 
-	if (ctl_ask(argv, 256, ASK_TIMEOUT_MS, &out) < 0)
-		return -ENOENT;
+	if ((rc = ctl_ask(argv, PODMAN_INSPECT_MAX, deadline, &out)) < 0)
+		return rc;
 	if (strlen(out) < 66 || strspn(out, "0123456789abcdef") != 64 || out[64] != ' ')
 		return -ENOENT;
-	*pid = strtol(out + 65, &end, 10);
-	if (*end != '\n' && *end != '\0')
+	p->pid = strtol(out + 65, &end, 10);
+	if (*end != ' ' || end[1] != '/')
 		return -ENOENT;
-	memcpy(id, out, 64);
-	id[64] = '\0';
+	end[1 + strcspn(end + 1, "\n")] = '\0';
+	if ((size_t)snprintf(p->dir, sizeof(p->dir), "%s", end + 1) >= sizeof(p->dir))
+		return -ENOENT;
+	memcpy(p->id, out, 64);
+	p->id[64] = '\0';
 	return 0;
+}
+
+/* True when portside's candidate MINE (podman's id) is podman's container
+ * P, not another's that took its id. A refusal alone (no record) forwards
+ * nothing: doctor tells its story. A record holds the bundle the runtime
+ * ran the container from; podman's is its StaticDir. A container with no
+ * process (stopped) has nothing else to compare: only the bundle grants it. */
+static bool podman_serves(const char *mine, const struct podman_ctr *p)
+{
+	char rec[4096];
+	bool have;
+
+	if (!has_record(mine))
+		return true;
+	have = recorded_bundle(mine, rec, sizeof(rec));
+	if (have && strcmp(rec, p->dir))
+		return false;
+	if (p->pid <= 0)
+		return have;
+	return serves(mine, p->pid);
 }
 
 /* "a1b2c3d4e5f6 (id), team-a/web/app: 0f9e8d7c6b5a (Kubernetes name) and 2 more" */
@@ -258,11 +364,12 @@ static void list_hits(const struct hits *h, char *buf, size_t len)
 		snprintf(buf + off, len - off, " and %zu more", h->total - 3);
 }
 
-static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambiguous)
+static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambiguous, int64_t deadline)
 {
 	struct cands c = {NULL, 0, 0};
-	struct hits h = {.n = 0, .total = 0};
-	char some[512], pid_id[65] = "";
+	struct hits h = {.n = 0, .total = 0, .deadline = deadline ? deadline : ps_now_ms() + CTL_RESOLVE_MS};
+	struct podman_ctr pc = {.id = ""};
+	char some[512];
 	size_t alen = strnlen(arg, OCI_KUBE_NAME_MAX + 1);
 	bool podman_knows = false;
 	int rc = CTL_EXIT_INVALID;
@@ -277,7 +384,7 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambi
 	bool exact = cands_has(&c, arg);
 
 	if (exact)
-		hit(&h, cand(&c, arg), "id");
+		hit(&h, cand(&c, arg), "id", false);
 	/* A prefix of the id, as `ls` prints it. A whole id someone chose
 	 * still names its container when it also begins another chosen id
 	 * (web and web-2): ls shows those whole, so that prefix is nobody's
@@ -286,22 +393,28 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambi
 	if (oci_id_valid(arg) && alen >= PREFIX_MIN)
 		for (size_t i = 0; i < c.n; i++)
 			if (!strncmp(c.v[i], arg, alen) && (!exact || ctl_id_shortened(c.v[i])))
-				hit(&h, c.v[i], "id prefix");
+				hit(&h, c.v[i], "id prefix", false);
 	if (strchr(arg, '/')) {
 		kube_podman(&c, arg, &h);
 		kube_cri(&c, arg, &h);
 	} else if (podman_name_valid(arg)) {
-		/* A podman name (or an id, or its prefix, as podman reads it). */
-		long pid = 0;
+		/* A podman name (or an id, or its prefix, as podman reads it).
+		 * podman's container has it even when portside does not
+		 * forward that one (not yet, no longer, or someone else's
+		 * record under its id): it then still fits, so a container
+		 * whose chosen id is the name does not get it either. */
 		const char *mine;
+		int r = podman_id(arg, &pc, h.deadline);
 
-		if (podman_id(arg, pid_id, &pid) == 0) {
+		if (r == 0) {
 			podman_knows = true;
-			/* A stopped or refused one has no process (or no
-			 * record) to compare: doctor still tells its story. */
-			if ((mine = cand(&c, pid_id)) && (pid <= 0 || !has_record(mine) || serves(mine, pid)))
-				hit(&h, mine, "podman name");
-		}
+			if ((mine = cand(&c, pc.id)) && podman_serves(mine, &pc))
+				hit(&h, mine, "podman name", false);
+			else
+				hit(&h, pc.id, pc.pid > 0 ? "podman name (not forwarded)" : "podman name (not running)",
+				    true);
+		} else
+			unanswered(&h, r, "podman");
 	}
 	if (h.total > 1) {
 		list_hits(&h, some, sizeof(some));
@@ -311,7 +424,11 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambi
 			*ambiguous = true;
 		goto out;
 	}
-	if (h.total == 1) {
+	if (h.unsure) {
+		say(quiet, "cannot tell which container '%.64s' names: no answer in time from %s", arg, h.unsure);
+		goto out;
+	}
+	if (h.total == 1 && !h.v[0].foreign) {
 		snprintf(id, len, "%s", h.v[0].id);
 		rc = CTL_EXIT_OK;
 		goto out;
@@ -319,8 +436,8 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambi
 	if (podman_knows)
 		say(quiet,
 		    "%.64s (podman container %.12s) is not forwarded by portside: it has no io.portside.* "
-		    "annotation, or it stopped",
-		    arg, pid_id);
+		    "annotation, it is not running, or portside's record under its id is another container's",
+		    arg, pc.id);
 	else if (strchr(arg, '/'))
 		say(quiet,
 		    "no container portside forwards is named '%.64s' by podman or a CRI runtime (a name in a "
@@ -343,10 +460,10 @@ out:
 
 int ctl_resolve(const char *arg, char *id, size_t len)
 {
-	return resolve(arg, id, len, false, NULL);
+	return resolve(arg, id, len, false, NULL, 0);
 }
 
-int ctl_resolve_quiet(const char *arg, char *id, size_t len, bool *ambiguous)
+int ctl_resolve_until(const char *arg, char *id, size_t len, bool quiet, bool *ambiguous, int64_t deadline)
 {
-	return resolve(arg, id, len, true, ambiguous);
+	return resolve(arg, id, len, quiet, ambiguous, deadline);
 }

@@ -44,16 +44,23 @@ static void sidecar_path(const struct hook_opts *o, char *buf, size_t len)
 	snprintf(buf, len, "%s", PORTSIDE_SIDECAR_PATH);
 }
 
-/* Refusals go to stderr, which runc and podman show; crun shows a hook's
- * stderr only when run.oci.hooks.stderr names a file. So they also go to the
- * refusal log (lib/refusal.h), where `portsidectl logs ID` finds them. */
-static void report_errors(const char *id, const struct oci_err *e)
+/* True when ID's recorded bundle is exactly BUNDLE. Stricter than
+ * poststop's check: nothing recorded, or a record that does not fit, is
+ * another bundle, since what depends on it is whose refusal a start's is. */
+static bool bundle_is(const char *id, const char *bundle)
 {
-	oci_err_print(e, stderr, "portside");
-	/* A refusal may come before anything else made the directory (the
-	 * first container after an install). */
-	ps_run_dir_init();
-	ps_refusal_log(id, e);
+	char path[4096], rec[PATH_MAX + 1];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	if (!bundle || ps_file(path, sizeof(path), id, PS_BUNDLE) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+		return false;
+	n = read(fd, rec, sizeof(rec));
+	if (n < 0 || (size_t)n >= sizeof(rec))
+		return false;
+	rec[n] = '\0';
+	return strcmp(rec, bundle) == 0;
 }
 
 /* True when ID's directory belongs to a running container other than one
@@ -68,6 +75,29 @@ static bool id_in_use(const char *id, const char *owner)
 		return true;
 	ps_owner(id, cur, sizeof(cur));
 	return cur[0] && (!owner || strcmp(cur, owner)) && ps_sidecar_alive(cur, NULL);
+}
+
+/* Refusals go to stderr, which runc and podman show; crun shows a hook's
+ * stderr only when run.oci.hooks.stderr names a file. So they also go to the
+ * refusal log (lib/refusal.h), where `portsidectl logs ID` finds them, as
+ * ID's own only when ID is not a running forwarded container of another
+ * bundle: a start reusing a running container's id must not put what it
+ * chose to say among that container's events. Decided under the lock (LOCK,
+ * or taken here), which every start holds while it makes or removes a
+ * container's state; when it cannot be had, the refusal is nobody's. */
+static void report_errors(const char *id, const char *bundle, int lock, const struct oci_err *e)
+{
+	cleanup_close int mine = -1;
+
+	oci_err_print(e, stderr, "portside");
+	/* A refusal may come before anything else made the directory (the
+	 * first container after an install). */
+	ps_run_dir_init();
+	if ((lock < 0 && ps_lock(&mine, 1000) < 0) ||
+	    ((id_in_use(id, NULL) || ps_container_alive(id)) && !bundle_is(id, bundle)))
+		ps_refusal_log_unattributed(id, e);
+	else
+		ps_refusal_log(id, e);
 }
 
 /* Records which bundle ID came from, for poststop to check. */
@@ -172,7 +202,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		goto out;
 	}
 	ps_gc();
-	if ((rc = hook_netns_open(cfg, st->pid, &nsfd, &pidfd, key, &e)) < 0)
+	if ((rc = hook_netns_open(cfg, st->pid, &nsfd, &pidfd, key, &fw.ident, &e)) < 0)
 		goto out;
 	if (same_netns_as_host(key)) {
 		rc = oci_err_add(&e, EINVAL,
@@ -212,6 +242,9 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	}
 	if (pol->has_pool && (rc = hook_pool_pick(pol, &pool_addr, &e)) < 0)
 		goto out;
+	/* What the next container's hand-out counts as taken. */
+	if (pol->has_pool)
+		fw.pool_address = pool_addr;
 	if ((rc = hook_listen(spec.ports, pol, pol->has_pool ? &pool_addr : NULL, &fw, &e)) < 0)
 		goto out;
 	/* Automatic listeners bind where explicit ones without a hostIP and
@@ -295,7 +328,7 @@ out:
 	if (rc < 0 && made_dir)
 		ps_state_remove(st->id);
 	if (oci_err_lines(&e))
-		report_errors(st->id, &e);
+		report_errors(st->id, st->bundle, lock, &e);
 	oci_spec_release(&spec);
 	oci_policy_free(pol);
 	return rc < 0 ? 1 : 0;

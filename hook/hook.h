@@ -38,8 +38,11 @@ int hook_poststop(const struct oci_state *st);
 /* netns.c: opens the container's network namespace race-free: the config's
  * path when it names one, else /proc/PID/ns/net with PID pinned by a pidfd
  * (*PIDFD, returned for the sidecar to watch; -1 when PID is 0). *KEY gets
- * "DEV:INO" of the namespace. */
-int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pidfd, char key[64], struct oci_err *e);
+ * "DEV:INO" of the namespace, *IDENT what the record keeps to tell them from
+ * a later process and namespace with the same numbers (PID's start time, 0
+ * when PID is 0; the namespace's cookie, 0 where the kernel has none). */
+int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pidfd, char key[64],
+		    struct ps_ident *ident, struct oci_err *e);
 
 /* listen.c: binds every exposed mapping of PORTS on the host, in this netns;
  * on POOL_ADDR (may be NULL) where a mapping names no hostIP.
@@ -71,12 +74,22 @@ void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len);
 bool hook_port_listened(unsigned port, unsigned proto);
 
 /* spawn.c: checks that PATH is an absolute path to an executable regular
- * file, before anything is forked: the refusal (reason "sidecar") names PATH,
- * what is wrong with it and how to fix it. */
+ * file that only root can change, in directories only root can change
+ * (safepath.h), before anything is forked: the refusal (reason "sidecar")
+ * names PATH, what is wrong with it and how to fix it. */
 int hook_sidecar_check(const char *path, struct oci_err *e);
 
+/* cgroup.c: in the sidecar's process before it execs: moves it into its own
+ * cgroup, portside/ID, with limits (see cgroup.c for why there). 0, or
+ * -errno with "error: WHY" written to REPORT. */
+int hook_cgroup_enter(const char *id, int report);
+/* Removes ID's cgroup, once its sidecar is gone. */
+void hook_cgroup_remove(const char *id);
+
 /* spawn.c: starts the sidecar fully detached (setsid, double fork, fds 0-2 on
- * /dev/null, nothing else inherited but what it needs), with a descriptor
+ * /dev/null, nothing else inherited but what it needs), checked as
+ * hook_sidecar_check does and executed through the descriptor checked, as a
+ * uid leased to ID (lib/uids.h; call with the lock held), with a descriptor
  * limit that fits MAX_CONNS, hands it NSFD, PIDFD and the N LISTENERS (at
  * the numbers of lib/sidecar_fds.h), and waits for its readiness report. */
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,

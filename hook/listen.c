@@ -159,11 +159,15 @@ static size_t addresses(const struct oci_mapping *m, const struct oci_policy *po
 static int add_forward(struct ps_forwards *f, const struct oci_mapping *m, const struct oci_ip *ip, unsigned ext,
 		       bool is_auto, int fd)
 {
-	struct ps_forward *nv = realloc(f->v, (f->n + 1) * sizeof(*nv));
+	/* Doubled at each power of two (F starts empty, hook_listen's caller):
+	 * thousands of forwards are not copied over one by one. */
+	if (!f->n || !(f->n & (f->n - 1))) {
+		struct ps_forward *nv = realloc(f->v, (f->n ? 2 * f->n : 1) * sizeof(*nv));
 
-	if (!nv)
-		return -ENOMEM;
-	f->v = nv;
+		if (!nv)
+			return -ENOMEM;
+		f->v = nv;
+	}
 	f->v[f->n++] = (struct ps_forward){
 		.local_port = m->local_port,
 		.external_port = (uint16_t)ext,

@@ -2,11 +2,13 @@
 /* Opening the container's network namespace without a race on its pid. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../lib/identity.h"
 #include "../lib/rundir.h"
 #include "../base/cleanup.h"
 #include "hook.h"
@@ -74,19 +76,38 @@ static int open_netns_path(const char *path, struct oci_err *e)
 	return fd;
 }
 
-int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pidfd, char key[64], struct oci_err *e)
+/* The namespace's cookie, for the record (lib/identity.h): 0 on a kernel
+ * that has none, where the process's start time is what the record keeps. */
+static int netns_cookie(int fd, uint64_t *cookie, struct oci_err *e)
 {
-	cleanup_close int fd = -1, pfd = -1, pidns = -1;
-	char path[64];
+	int rc = ps_netns_cookie(fd, cookie);
+
+	if (rc == -ENOPROTOOPT) {
+		*cookie = 0;
+		return 0;
+	}
+	if (rc < 0)
+		return oci_err_addp(e, -rc, "cannot read the network namespace's cookie");
+	return 0;
+}
+
+int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pidfd, char key[64],
+		    struct ps_ident *ident, struct oci_err *e)
+{
+	cleanup_close int fd = -1, pfd = -1, pidns = -1, procdir = -1;
 	struct stat st, pst;
 
 	*nsfd = *pidfd = -1;
+	*ident = (struct ps_ident){0};
 	/* The container's init pins the namespace's lifetime for the sidecar,
-	 * so pin the process first, whichever way the namespace is reached. */
+	 * so pin the process first, whichever way the namespace is reached;
+	 * its start time goes into the record, which tells it from any later
+	 * process that gets its pid. */
 	if (pid > 0) {
-		pfd = ps_pidfd_open(pid);
-		if (pfd < 0)
-			return oci_err_addp(e, errno, "container process %d is gone", (int)pid);
+		int rc = ps_proc_pin(pid, &pfd, &procdir, &ident->pid_start);
+
+		if (rc < 0)
+			return oci_err_addp(e, -rc, "container process %d is gone", (int)pid);
 	}
 	if (cfg->netns_path) {
 		if ((fd = open_netns_path(cfg->netns_path, e)) < 0)
@@ -100,14 +121,15 @@ int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pid
 				"the container shares the host's network namespace: there is nothing to forward");
 	}
 	if (pid > 0) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-		pidns = open(path, O_RDONLY | O_CLOEXEC);
+		/* Through the pinned process's directory: its namespace, never
+		 * that of a process that got its pid since. */
+		pidns = openat(procdir, "ns/net", O_RDONLY | O_CLOEXEC);
 		if (pidns < 0)
-			return oci_err_addp(e, errno, "cannot open %s", path);
-		if (check_nsfs(pidns, path, e) < 0 || check_nstype(pidns, path, e) < 0)
+			return oci_err_addp(e, errno, "cannot open /proc/%d/ns/net", (int)pid);
+		if (check_nsfs(pidns, "the container's network namespace", e) < 0 ||
+		    check_nstype(pidns, "the container's network namespace", e) < 0)
 			return -EINVAL;
-		/* If the pid was recycled between the pidfd and the open, the
-		 * pidfd's process is dead: this signal 0 then fails. */
+		/* Still running? (It may have exited since it was pinned.) */
 		if (syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0) < 0)
 			return oci_err_add(e, ESRCH, "container process %d exited during start", (int)pid);
 		if (fd < 0) {
@@ -125,6 +147,8 @@ int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pid
 	}
 	if (fstat(fd, &st) < 0)
 		return oci_err_addp(e, errno, "cannot stat the network namespace");
+	if (netns_cookie(fd, &ident->netns_cookie, e) < 0)
+		return -EIO;
 	snprintf(key, 64, "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
 	*nsfd = fd;
 	*pidfd = pfd;

@@ -11,6 +11,7 @@
 
 #include "../lib/control.h"
 #include "../lib/rundir.h"
+#include "../lib/uids.h"
 #include "../base/cleanup.h"
 #include "hook.h"
 
@@ -37,7 +38,11 @@ static void stop_and_remove(const char *id)
 			wait_exit(pidfd, 1000);
 		}
 	}
+	hook_cgroup_remove(id);
 	ps_netns_forget(id);
+	/* Its uid, once no process has it (lib/uids.h): a sidecar that would
+	 * not die keeps it until a later sweep finds it gone. */
+	ps_uid_release(id);
 	if ((rc = ps_state_remove(id)) < 0)
 		hook_warn("cannot remove the state of %s: %s", id, strerror(-rc));
 }

@@ -27,8 +27,7 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
 	struct ps_forwards *f = NULL;
 	cleanup_free int *listeners = NULL;
-	char path[64], sidecar[PATH_MAX], key[64];
-	struct stat st;
+	char sidecar[PATH_MAX], why[160];
 	int rc;
 
 	if ((rc = ps_lock(&lock, 3000)) < 0)
@@ -37,22 +36,12 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 		return oci_err_add(e, EEXIST, "the sidecar of %.64s is running: nothing to restore", id);
 	if (ps_record_load(id, &f, e) < 0)
 		return -ENOENT;
-	/* The recorded process, in the recorded netns: else the container
-	 * stopped (or its pid is another process's by now). */
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)f->pid);
-	if (f->pid <= 0 || (nsfd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(nsfd, &st) < 0 ||
-	    (snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino),
-	     strcmp(key, f->netns))) {
-		rc = oci_err_add(e, ESRCH,
-				 "the container %.64s is not running (its process %d is gone): start it again", id,
-				 (int)f->pid);
-		goto out;
-	}
-	/* Its init, watched by the sidecar as at start; a pidfd opened after
-	 * the netns check names the same process unless it died in between,
-	 * which the sidecar then sees at once. */
-	if ((pidfd = ps_pidfd_open(f->pid)) < 0) {
-		rc = oci_err_addp(e, -pidfd, "cannot open the container's process %d", (int)f->pid);
+	/* The recorded process (pid and start time), in the recorded netns
+	 * (inode and cookie): else the container stopped, and whoever has its
+	 * pid and netns inode number by now must not get its host ports. The
+	 * pidfd, the sidecar's to watch as at start, is the checked process's. */
+	if ((rc = ps_container_open(f, &pidfd, &nsfd, why, sizeof(why))) < 0) {
+		rc = oci_err_add(e, ESRCH, "the container %.64s is not running (%s): start it again", id, why);
 		goto out;
 	}
 	snprintf(sidecar, sizeof(sidecar), "%s", f->sidecar[0] ? f->sidecar : sidecar_default);

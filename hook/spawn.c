@@ -8,6 +8,7 @@
  * handed to it on purpose. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,25 +25,30 @@
 
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
+#include "../lib/uids.h"
 #include "../base/cleanup.h"
 #include "hook.h"
+#include "safepath.h"
 #include "../lib/clock.h"
 
 /* In the grandchild: moves every fd it must keep to its fixed number, closes
- * the rest, execs. Never returns; failures are reported on the ready pipe. */
-static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, const char *id, int ready, int nsfd, int pidfd,
-						   const int *listeners, size_t nlisteners)
+ * the rest, execs EXE (the file sidecar_open checked, never its path again).
+ * Never returns; failures are reported on the ready pipe. */
+static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, int exe, uid_t uid, const char *id, int ready,
+						   int nsfd, int pidfd, const int *listeners, size_t nlisteners)
 {
 	size_t n = 3 + nlisteners;
 	int *src = calloc(n, sizeof(int)), *tmp = calloc(n, sizeof(int));
-	int null;
-	char *argv[] = {(char *)"portside-sidecar", (char *)"--id", (char *)id, NULL};
+	int null, report = ready, exe_at = SC_FD_READY + (int)n;
+	char uidbuf[16];
+	char *argv[] = {(char *)"portside-sidecar", (char *)"--id", (char *)id, (char *)"--uid", uidbuf, NULL};
 	char *envp[8];
 	size_t ne = 0;
 	static const char *const keep_env[] = {"PORTSIDE_RUN_DIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
 
 	if (!src || !tmp)
 		_exit(127);
+	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)uid);
 	src[0] = ready;
 	src[1] = nsfd;
 	src[2] = pidfd;
@@ -56,16 +63,24 @@ static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, const ch
 		if (src[i] >= 0 && tmp[i] < 0)
 			goto fail;
 	}
+	/* The binary's descriptor, above every target too, then just past them
+	 * (a copy there is no longer needed): close-on-exec, the sidecar never
+	 * sees it. */
+	if ((exe = fcntl(exe, F_DUPFD_CLOEXEC, exe_at)) < 0)
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		if (tmp[i] < 0)
 			close(SC_FD_READY + (int)i); /* an empty slot holds nothing inherited */
 		else if (dup2(tmp[i], SC_FD_READY + (int)i) < 0)
 			goto fail;
 	}
+	report = SC_FD_READY;
+	if (exe != exe_at && dup3(exe, exe_at, O_CLOEXEC) < 0)
+		goto fail;
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 		goto fail;
-	if (syscall(SYS_close_range, (unsigned)(SC_FD_READY + n), ~0U, 0) < 0)
+	if (syscall(SYS_close_range, (unsigned)exe_at + 1, ~0U, 0) < 0)
 		goto fail;
 	for (size_t i = 0; i < sizeof(keep_env) / sizeof(keep_env[0]); i++) {
 		const char *v = getenv(keep_env[i]);
@@ -78,9 +93,11 @@ static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, const ch
 			envp[ne++] = kv;
 	}
 	envp[ne] = NULL;
-	execve(sidecar, argv, envp);
+	if (hook_cgroup_enter(id, SC_FD_READY) < 0)
+		_exit(127);
+	syscall(SYS_execveat, exe_at, "", argv, envp, AT_EMPTY_PATH);
 fail:
-	dprintf(tmp[0] >= 0 ? tmp[0] : ready, "error: cannot start %s: %s\n", sidecar, strerror(errno));
+	dprintf(report, "error: cannot start %s: %s\n", sidecar, strerror(errno));
 	_exit(127);
 }
 
@@ -88,24 +105,49 @@ fail:
  * an injected config.json) names it with --sidecar. */
 #define SIDECAR_FIX "reinstall portside, or pass --sidecar PATH in the hooks.d file"
 
-int hook_sidecar_check(const char *path, struct oci_err *e)
+/* Opens the sidecar at PATH into *FD, for hook_spawn to execute that very
+ * file: absolute, there, a regular file only root can change in a directory
+ * only root can change (safepath.c), executable. */
+static int sidecar_open(const char *path, int *fd, struct oci_err *e)
 {
+	char why[PATH_MAX + 128];
+	struct statvfs vfs;
 	struct stat st;
+	int rc;
 
+	*fd = -1;
 	if (path[0] != '/')
 		return oci_err_add(e, EIO, "sidecar %s: not an absolute path (%s)", path, SIDECAR_FIX);
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return oci_err_add(e, EIO, "sidecar %s: not found (%s)", path, SIDECAR_FIX);
-		return oci_err_add(e, EIO, "sidecar %s: %s (%s)", path, strerror(errno), SIDECAR_FIX);
-	}
-	if (!S_ISREG(st.st_mode))
+	rc = hook_safe_open(path, fd, &st, why, sizeof(why));
+	if (rc == -ENOENT || rc == -ENOTDIR)
+		return oci_err_add(e, EIO, "sidecar %s: not found (%s)", path, SIDECAR_FIX);
+	/* Whoever can change it could have root run their own program. */
+	if (rc == -EPERM)
+		return oci_err_add(
+			e, EIO,
+			"sidecar %s: %s; root runs it, so only root may be able to change it or a directory above it",
+			path, why);
+	if (rc < 0)
+		return oci_err_add(e, EIO, "sidecar %s: %s: %s (%s)", path, why, strerror(-rc), SIDECAR_FIX);
+	if (!S_ISREG(st.st_mode)) {
+		oci_close(fd);
 		return oci_err_add(e, EIO, "sidecar %s: not a regular file (%s)", path, SIDECAR_FIX);
-	/* access() as well as the mode bits: it also says no on a noexec mount. */
-	if (!(st.st_mode & 0111) || access(path, X_OK) < 0)
-		return oci_err_add(e, EIO, "sidecar %s: not executable (mode %04o; %s)", path,
-				   (unsigned)(st.st_mode & 07777), SIDECAR_FIX);
+	}
+	/* The mode bits, and the mount: root may run nothing of a noexec one. */
+	if (!(st.st_mode & 0111) || (fstatvfs(*fd, &vfs) == 0 && (vfs.f_flag & ST_NOEXEC))) {
+		oci_close(fd);
+		return oci_err_add(e, EIO, "sidecar %s: not executable (mode %04o%s; %s)", path,
+				   (unsigned)(st.st_mode & 07777), (st.st_mode & 0111) ? ", on a noexec mount" : "",
+				   SIDECAR_FIX);
+	}
 	return 0;
+}
+
+int hook_sidecar_check(const char *path, struct oci_err *e)
+{
+	cleanup_close int fd = -1;
+
+	return sidecar_open(path, &fd, e);
 }
 
 /* The sidecar's descriptor limit: two a connection or flow (its sockets),
@@ -189,13 +231,33 @@ static int read_report(int fd, char *buf, size_t len, pid_t *pid, struct oci_err
 	}
 }
 
+/* A uid of the sidecars' range for ID's sidecar (lib/uids.h). */
+static int lease_uid(const char *id, uid_t *uid, struct oci_err *e)
+{
+	int rc = ps_uid_acquire(id, uid);
+
+	if (rc == -EUSERS)
+		return oci_err_add(e, EUSERS, "no uid left for the sidecar: all %u of %u-%u are leased or in use",
+				   ps_uid_count(), (unsigned)ps_uid_base(),
+				   (unsigned)ps_uid_base() + ps_uid_count() - 1);
+	if (rc < 0)
+		return oci_err_addp(e, -rc, "cannot lease a uid for the sidecar in %s/" PS_UIDS_DIR, ps_run_dir());
+	return 0;
+}
+
 int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
 	       unsigned max_conns, struct oci_err *e)
 {
-	cleanup_close int rd = -1, wr = -1;
+	cleanup_close int rd = -1, wr = -1, exe = -1;
 	char report[512];
 	int fds[2], status;
 	pid_t child, pid;
+	uid_t uid;
+
+	/* Checked again here, and the descriptor checked is what runs: the
+	 * path may have been swapped since hook_sidecar_check. */
+	if (sidecar_open(sidecar, &exe, e) < 0)
+		return -EIO;
 
 	/* The sidecar (a grandchild) becomes the hook's child when the middle
 	 * process exits, and stays unreaped while the hook runs: its pid cannot
@@ -207,9 +269,15 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 		return oci_err_addp(e, errno, "pipe");
 	rd = fds[0];
 	wr = fds[1];
+	/* Last before the fork: from here every failure gives it back. */
+	if (lease_uid(id, &uid, e) < 0)
+		return -EIO;
 	child = fork();
-	if (child < 0)
-		return oci_err_addp(e, errno, "fork");
+	if (child < 0) {
+		oci_err_addp(e, errno, "fork");
+		ps_uid_release(id);
+		return -EIO;
+	}
 	if (child == 0) {
 		pid_t gc;
 
@@ -224,7 +292,7 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 			dprintf(wr, "pid %d\n", (int)gc);
 			_exit(0);
 		}
-		exec_sidecar(sidecar, id, wr, nsfd, pidfd, listeners, n);
+		exec_sidecar(sidecar, exe, uid, id, wr, nsfd, pidfd, listeners, n);
 	}
 	oci_close(&wr);
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
@@ -242,6 +310,7 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 				waitpid(pid, &status, WNOHANG); /* ours to reap */
 			close(pfd);
 		}
+		ps_uid_release(id);
 		return -EIO;
 	}
 	return 0;

@@ -18,11 +18,49 @@ void ps_forwards_free(struct ps_forwards *f)
 	free(f);
 }
 
+/* pidStartTime and netnsCookie, each only when known. */
+static void ident_encode(json_object *root, const struct ps_ident *id)
+{
+	if (id->pid_start)
+		json_object_object_add(root, "pidStartTime", json_object_new_uint64(id->pid_start));
+	if (id->netns_cookie)
+		json_object_object_add(root, "netnsCookie", json_object_new_uint64(id->netns_cookie));
+}
+
+/* One of them: optional (0 when absent), else a positive integer. */
+static int ident_field(json_object *root, const char *k, uint64_t *out)
+{
+	json_object *v;
+
+	*out = 0;
+	if (!json_object_object_get_ex(root, k, &v))
+		return 0;
+	/* json-c reads a negative number as 0 here, so 0 also refuses those. */
+	if (!json_object_is_type(v, json_type_int) || !(*out = json_object_get_uint64(v)))
+		return -EINVAL;
+	return 0;
+}
+
+static int ident_decode(json_object *root, struct ps_ident *id)
+{
+	uint64_t start;
+
+	if (ident_field(root, "pidStartTime", &start) < 0 || ident_field(root, "netnsCookie", &id->netns_cookie) < 0)
+		return -EINVAL;
+	id->pid_start = start;
+	return 0;
+}
+
 int ps_forwards_encode(const struct ps_forwards *f, char **out)
 {
-	cleanup_json json_object *root = json_object_new_object();
-	json_object *arr = json_object_new_array();
+	cleanup_json json_object *root = NULL;
+	json_object *arr = NULL;
+	const char *doc;
 
+	if (f->n > PS_FORWARDS_MAX_FORWARDS)
+		return -EFBIG;
+	root = json_object_new_object();
+	arr = json_object_new_array();
 	if (!root || !arr) {
 		json_object_put(arr);
 		return -ENOMEM;
@@ -30,6 +68,7 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 	json_object_object_add(root, "id", json_object_new_string(f->id));
 	json_object_object_add(root, "pid", json_object_new_int(f->pid));
 	json_object_object_add(root, "netns", json_object_new_string(f->netns));
+	ident_encode(root, &f->ident);
 	if (f->sidecar[0])
 		json_object_object_add(root, "sidecar", json_object_new_string(f->sidecar));
 	if (f->kube_name[0])
@@ -62,6 +101,12 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 	json_object_object_add(root, "autoforwardPorts", ap);
 	json_object_object_add(root, "known", kn);
 	json_object_object_add(root, "bindAddresses", bd);
+	if (f->pool_address.family) {
+		char ip[OCI_IP_LEN];
+
+		oci_ip_format(&f->pool_address, ip);
+		json_object_object_add(root, "poolAddress", json_object_new_string(ip));
+	}
 	json_object_object_add(root, "forwards", arr);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct ps_forward *w = &f->v[i];
@@ -76,7 +121,12 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 		json_object_object_add(o, "fd", json_object_new_int(w->fd));
 		json_object_array_add(arr, o);
 	}
-	*out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	doc = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!doc)
+		return -ENOMEM;
+	if (strlen(doc) > PS_FORWARDS_MAX_BYTES)
+		return -EFBIG;
+	*out = strdup(doc);
 	return *out ? 0 : -ENOMEM;
 }
 
@@ -188,6 +238,8 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	if (get(root, "forwards", json_type_array, &arr, e) < 0)
 		return -EINVAL;
 	n = json_object_array_length(arr);
+	if (n > PS_FORWARDS_MAX_FORWARDS)
+		return oci_err_add(e, EFBIG, "forwards: more than %d forwards", PS_FORWARDS_MAX_FORWARDS);
 	f = calloc(1, sizeof(*f));
 	if (!f || (n && !(f->v = calloc(n, sizeof(*f->v))))) {
 		ps_forwards_free(f);
@@ -202,6 +254,8 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	if (get(root, "netns", json_type_string, &v, e) < 0)
 		goto bad;
 	snprintf(f->netns, sizeof(f->netns), "%s", json_object_get_string(v));
+	if (ident_decode(root, &f->ident) < 0)
+		goto bad;
 	/* Optional: a record written before it was kept has none. */
 	if (json_object_object_get_ex(root, "sidecar", &v)) {
 		if (!json_object_is_type(v, json_type_string) ||
@@ -280,6 +334,11 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	for (size_t i = 0; i < json_object_array_length(v); i++)
 		if (oci_ip_parse(json_object_get_string(json_object_array_get_idx(v, i)), &f->bind[f->n_bind++]) < 0)
 			goto bad;
+	/* Optional: only a container of an addressPool policy holds one. */
+	if (json_object_object_get_ex(root, "poolAddress", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	     oci_ip_parse(json_object_get_string(v), &f->pool_address) < 0 || oci_ip_is_any(&f->pool_address)))
+		goto bad;
 	for (; f->n < n; f->n++)
 		if (decode_one(json_object_array_get_idx(arr, f->n), &f->v[f->n], e) < 0)
 			goto bad;

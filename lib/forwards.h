@@ -19,7 +19,27 @@
 #include "../oci/ports.h"
 #include "../oci/state.h"
 
-#define PS_FORWARDS_MAX_BYTES (1024 * 1024)
+/* The record's size at its largest, derived from the policy's maxima, so
+ * that whatever a policy allows can start: every mapping (maxPorts, at most
+ * OCI_PORTS_HARD_MAX) bound on every address a mapping can bind (a hostIP
+ * list of OCI_POLICY_MAX_HOSTIPS; 0.0.0.0 and :: are two), each forward's
+ * entry at its longest (5-digit ports, a 39-byte IPv6 address, a 32-byte
+ * label, 10-digit entry and fd: 347 bytes pretty-printed), each local port
+ * of the annotation in "known" (56 bytes), and the rest (about 38 KiB at
+ * its longest: the sidecar path's 4095 bytes all escaped, 1024
+ * autoforwardPorts, a Kubernetes name), with room for fields to come. The
+ * readers (ps_forwards_decode, ps_record_load) take up to this, the writer
+ * (ps_forwards_encode) refuses more; tests/unit/test-forwards-max.c encodes
+ * a record of every maximum and reads it back. A new field adds its worst
+ * case there, within PS_FORWARDS_REST_MAX_BYTES. */
+#define PS_FORWARDS_MAX_FORWARDS   (OCI_PORTS_HARD_MAX * OCI_POLICY_MAX_HOSTIPS)
+#define PS_FORWARD_MAX_BYTES	   384
+#define PS_KNOWN_MAX_BYTES	   64
+#define PS_FORWARDS_REST_MAX_BYTES (64 * 1024)
+#define PS_FORWARDS_MAX_BYTES                                                                                          \
+	(PS_FORWARDS_MAX_FORWARDS * PS_FORWARD_MAX_BYTES + OCI_PORTS_HARD_MAX * PS_KNOWN_MAX_BYTES +                   \
+	 PS_FORWARDS_REST_MAX_BYTES)
+_Static_assert(PS_FORWARDS_MAX_BYTES < 64 * 1024 * 1024, "a record the hook, sidecar and portsidectl read whole");
 
 /* One host-side listener and where its connections go. A mapping bound on
  * 0.0.0.0 and :: is two forwards. */
@@ -39,10 +59,21 @@ struct ps_forward {
 	char label[OCI_LABEL_MAX_LEN + 1];
 };
 
+/* What tells the recorded container from a process and a namespace that
+ * took over its pid and its netns inode number (lib/identity.h). 0: not
+ * known: a record an earlier portside wrote (then the container cannot be
+ * shown to still run), or the cookie on a kernel before 5.14 (then the start
+ * time alone pins the process, and the process the namespace). */
+struct ps_ident {
+	unsigned long long pid_start; /* the init's start time, clock ticks after boot */
+	uint64_t netns_cookie;	      /* SO_NETNS_COOKIE of its network namespace */
+};
+
 struct ps_forwards {
 	char id[OCI_ID_MAX_LEN + 1];
 	pid_t pid;			   /* the container's init when the hook ran */
 	char netns[64];			   /* "DEV:INO" of the container's network namespace */
+	struct ps_ident ident;		   /* pidStartTime, netnsCookie */
 	char sidecar[4096];		   /* the sidecar the hook started ("": unknown), for restore */
 	char kube_name[OCI_KUBE_NAME_MAX]; /* NS/POD/CONTAINER (oci_kube_name), "" when none */
 	unsigned max_connections;	   /* the policy\'s, for the sidecar */
@@ -62,14 +93,21 @@ struct ps_forwards {
 	size_t n_known;
 	struct oci_ip bind[OCI_POLICY_MAX_HOSTIPS]; /* where automatic listeners bind */
 	size_t n_bind;
+	/* The address of the policy's addressPool the container holds (family
+	 * 0: none, or a record of an earlier portside): the pool's hand-out
+	 * counts one address a container, whatever its forwards. */
+	struct oci_ip pool_address;
 	size_t n;
 	struct ps_forward *v;
 };
 
-/* A new JSON document for F in *OUT (the caller frees it). */
+/* A new JSON document for F in *OUT (the caller frees it); -EFBIG past
+ * PS_FORWARDS_MAX_FORWARDS forwards or PS_FORWARDS_MAX_BYTES, which no
+ * reader would take. */
 int ps_forwards_encode(const struct ps_forwards *f, char **out);
 
-/* Decodes a document written by ps_forwards_encode. */
+/* Decodes a document written by ps_forwards_encode (at most
+ * PS_FORWARDS_MAX_BYTES, PS_FORWARDS_MAX_FORWARDS forwards). */
 int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, struct oci_err *e);
 
 void ps_forwards_free(struct ps_forwards *f);

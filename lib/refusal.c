@@ -81,6 +81,9 @@ int ps_refusal_decode(const char *line, size_t len, struct ps_refusal *r)
 		len--;
 	if (oci_json_decode(line, len, "refusal", &o, NULL) < 0 || !json_object_is_type(o, json_type_object))
 		return -EINVAL;
+	/* Nobody's refusal, whatever else the line holds. */
+	if (json_object_object_get_ex(o, PS_REFUSAL_UNATTRIBUTED, NULL))
+		return -EINVAL;
 	if (field(o, "time", r->time, sizeof(r->time)) < 0 || field(o, "id", r->id, sizeof(r->id)) < 0 ||
 	    field(o, "message", r->message, sizeof(r->message)) < 0 || field(o, "reason", reason, sizeof(reason)) < 0 ||
 	    !oci_id_valid(r->id))
@@ -92,37 +95,53 @@ int ps_refusal_decode(const char *line, size_t len, struct ps_refusal *r)
 	return 0;
 }
 
-int ps_refusal_log(const char *id, const struct oci_err *e)
+/* Opens the log for one append, rotated first when it is full; -errno. */
+static int log_open(int *fd)
 {
 	char path[4096], old[4100];
-	struct ps_refusal r;
-	cleanup_close int fd = -1;
 	struct stat st;
-	time_t now = time(NULL);
-	struct tm tm;
 
 	if (ps_refusal_log_path(path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-	if (fd < 0)
+	*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (*fd < 0)
 		return -errno;
 	/* Bounded: /run is a tmpfs that every runtime on the host needs. */
-	if (fstat(fd, &st) == 0 && st.st_size > PS_REFUSAL_LOG_MAX) {
+	if (fstat(*fd, &st) == 0 && st.st_size > PS_REFUSAL_LOG_MAX) {
 		snprintf(old, sizeof(old), "%s.1", path);
 		if (rename(path, old) == 0) {
-			oci_close(&fd);
-			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
-			if (fd < 0)
+			oci_close(fd);
+			*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+			if (*fd < 0)
 				return -errno;
 		}
 	}
 	/* Made by an older portside with another mode: what it says is the
 	 * host's business only. */
-	if (fchmod(fd, 0600) < 0)
+	if (fchmod(*fd, 0600) < 0)
 		return -errno;
+	return 0;
+}
+
+static void log_time(char *buf, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
 	gmtime_r(&now, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int ps_refusal_log(const char *id, const struct oci_err *e)
+{
+	struct ps_refusal r;
+	cleanup_close int fd = -1;
+	int rc;
+
+	if ((rc = log_open(&fd)) < 0)
+		return rc;
 	memset(&r, 0, sizeof(r));
-	strftime(r.time, sizeof(r.time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	log_time(r.time, sizeof(r.time));
 	snprintf(r.id, sizeof(r.id), "%s", id);
 	for (unsigned i = 0; i < oci_err_lines(e); i++) {
 		cleanup_free char *line = NULL;
@@ -136,6 +155,32 @@ int ps_refusal_log(const char *id, const struct oci_err *e)
 			return -errno;
 	}
 	return 0;
+}
+
+int ps_refusal_log_unattributed(const char *id, const struct oci_err *e)
+{
+	cleanup_json json_object *o = json_object_new_object();
+	cleanup_free char *line = NULL;
+	cleanup_close int fd = -1;
+	char now[32];
+	const char *s;
+	int rc;
+
+	if (!o)
+		return -ENOMEM;
+	if ((rc = log_open(&fd)) < 0)
+		return rc;
+	log_time(now, sizeof(now));
+	json_object_object_add(o, "time", json_object_new_string(now));
+	json_object_object_add(o, PS_REFUSAL_UNATTRIBUTED, json_object_new_string(id));
+	json_object_object_add(
+		o, "reason",
+		json_object_new_string(ps_reason_name(oci_err_lines(e) ? ps_reason_of(e->code[0]) : PS_REASON_OTHER)));
+	json_object_object_add(o, "message", json_object_new_string("a start using this id was refused"));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s || asprintf(&line, "%s\n", s) < 0)
+		return -ENOMEM;
+	return write(fd, line, strlen(line)) < 0 ? -errno : 0;
 }
 
 int ps_refusal_log_path(char *buf, size_t len)

@@ -11,14 +11,23 @@
  * The id is a field matched exactly (never a substring of the line), the
  * reason a code tools switch on (never a phrase of the message), and the
  * message was made harmless by oci_err. The file is 0600 and rotates to
- * hook.log.1 past PS_REFUSAL_LOG_MAX bytes. */
+ * hook.log.1 past PS_REFUSAL_LOG_MAX bytes.
+ *
+ * A start that used the id of a running container of another bundle is
+ * nobody's refusal: its line names the id in PS_REFUSAL_UNATTRIBUTED, not in
+ * "id", and says only that such a start was refused:
+ *
+ *   {"time":"...","idInUse":"ID","reason":"reserved","message":"a start using this id was refused"}
+ *
+ * ps_refusal_decode refuses such a line, so no reader shows it as ID's. */
 
 #include <stddef.h>
 
 #include "../base/err.h"
 #include "../oci/state.h"
 
-#define PS_REFUSAL_LOG_MAX (1024 * 1024)
+#define PS_REFUSAL_LOG_MAX	(1024 * 1024)
+#define PS_REFUSAL_UNATTRIBUTED "idInUse"
 
 enum ps_reason {
 	PS_REASON_INVALID = 0, /* malformed annotation or input */
@@ -49,6 +58,11 @@ int ps_refusal_decode(const char *line, size_t len, struct ps_refusal *r);
 
 /* Appends every line of E, as refusals of ID, to the log. */
 int ps_refusal_log(const char *id, const struct oci_err *e);
+
+/* Appends one line for a refused start that used ID though ID is not its
+ * container's (above): the reason of E's first line, none of its text,
+ * which whoever started it chose. */
+int ps_refusal_log_unattributed(const char *id, const struct oci_err *e);
 
 /* The refusal log's path in BUF (what `portsidectl events` follows). */
 int ps_refusal_log_path(char *buf, size_t len);

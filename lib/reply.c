@@ -37,6 +37,8 @@ char *ps_status_encode(const struct ps_status *s)
 	}
 	json_object_object_add(o, "pid", json_object_new_int64(s->pid));
 	json_object_object_add(o, "connections", json_object_new_uint64(s->conns_live));
+	json_object_object_add(o, "autoforwardBinds", json_object_new_uint64(s->auto_binds));
+	json_object_object_add(o, "autoforwardWaiting", json_object_new_uint64(s->auto_waiting));
 	json_object_object_add(o, "forwards", arr);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct ps_fwd_status *fw = &s->v[i];
@@ -133,7 +135,9 @@ int ps_status_decode(const char *buf, size_t len, struct ps_status *out, struct 
 		return rc;
 	if (!arr)
 		return oci_err_add(e, EPROTO, "reply: no forwards");
-	if (counter(root, "pid", &pid, e) < 0 || counter(root, "connections", &out->conns_live, e) < 0)
+	if (counter(root, "pid", &pid, e) < 0 || counter(root, "connections", &out->conns_live, e) < 0 ||
+	    counter(root, "autoforwardBinds", &out->auto_binds, e) < 0 ||
+	    counter(root, "autoforwardWaiting", &out->auto_waiting, e) < 0)
 		return -EPROTO;
 	out->pid = (long long)(pid > INT32_MAX ? 0 : pid);
 	n = json_object_array_length(arr);

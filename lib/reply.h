@@ -5,7 +5,8 @@
 /* The sidecar's JSON replies to STATUS and LISTENERS (control.h), one line
  * each, encoded by the sidecar and decoded by portsidectl, only here:
  *
- *   status:    {"pid":N,"connections":N,"forwards":[{MAPPING,"connections":N,
+ *   status:    {"pid":N,"connections":N,"autoforwardBinds":N,
+ *               "autoforwardWaiting":N,"forwards":[{MAPPING,"connections":N,
  *               "connectionsTotal":N,"bytesIn":N,"bytesOut":N}, ...]}
  *   listeners: {"listeners":[{"protocol":"tcp","port":N,"address":"::",
  *               "dual":true,"mapped":false}, ...]}   or   {"error":"..."}
@@ -37,6 +38,9 @@ struct ps_fwd_status {
 struct ps_status {
 	long long pid;	     /* the sidecar's */
 	uint64_t conns_live; /* over every forward */
+	/* automatic forwarding: host ports it tried to bind since start, and
+	 * the app's ports waiting for one (0 from a sidecar that sent none) */
+	uint64_t auto_binds, auto_waiting;
 	size_t n;
 	struct ps_fwd_status *v;
 };

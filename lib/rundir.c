@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,10 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "identity.h"
 #include "../oci/input.h"
 #include "../oci/state.h"
+#include "uids.h"
 
 const char *ps_run_dir(void)
 {
@@ -205,35 +208,63 @@ int ps_pidfd_open(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+/* "PID START\n" as the sidecar writes it (START its start time), or
+ * "PID\n" from a sidecar an earlier portside started (*START 0). */
+static int read_pid_file(const char *id, long *pid, unsigned long long *start)
+{
+	char path[4096], buf[64], *end;
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	*start = 0;
+	if (ps_file(path, sizeof(path), id, PS_SIDECAR_PID) < 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -EINVAL;
+	buf[n] = '\0';
+	errno = 0;
+	*pid = strtol(buf, &end, 10);
+	if (errno || end == buf || *pid <= 1 || *pid > INT32_MAX)
+		return -EINVAL;
+	if (*end == ' ') {
+		char *p = end + 1;
+
+		*start = strtoull(p, &end, 10);
+		if (errno || end == p || !*start)
+			return -EINVAL;
+	}
+	return *end == '\n' || *end == '\0' ? 0 : -EINVAL;
+}
+
 pid_t ps_sidecar_alive(const char *id, int *pidfd)
 {
-	char path[4096], buf[64], comm[32];
-	cleanup_close int fd = -1, pfd = -1;
+	cleanup_close int fd = -1, pfd = -1, dir = -1;
+	unsigned long long want, start;
+	char comm[32];
 	ssize_t n;
 	long pid;
 
 	if (pidfd)
 		*pidfd = -1;
-	if (ps_file(path, sizeof(path), id, PS_SIDECAR_PID) < 0)
+	if (read_pid_file(id, &pid, &want) < 0)
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	/* Pinned first, then checked through its own /proc directory: a pid
+	 * read from a file may be another process's by now. */
+	if (ps_proc_pin((pid_t)pid, &pfd, &dir, &start) < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
+	/* The start time the sidecar wrote tells it from any later process
+	 * with its pid. A pid file without one comes from a sidecar started
+	 * before the upgrade: its comm is all there is to check (as before),
+	 * and taking another process for it costs little (a restore refused,
+	 * a stale state kept, a signal to a process named like a sidecar),
+	 * while refusing it would leave it running, unstoppable by poststop. */
+	if (want && start != want)
 		return 0;
-	buf[n] = '\0';
-	pid = strtol(buf, NULL, 10);
-	if (pid <= 1)
-		return 0;
-	/* Pin the process first, then check it is ours: a pid read from a file
-	 * may have been recycled. */
-	pfd = ps_pidfd_open((pid_t)pid);
-	if (pfd < 0)
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	oci_close(&fd);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dir, "comm", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	n = read(fd, comm, sizeof(comm) - 1);
@@ -241,11 +272,6 @@ pid_t ps_sidecar_alive(const char *id, int *pidfd)
 		return 0;
 	comm[n] = '\0';
 	if (strncmp(comm, "portside-sideca", 15) != 0)
-		return 0;
-	/* Still running after the comm check? A pidfd polls readable once its
-	 * process has exited, zombie or not (a zombie holds no ports). */
-	struct pollfd p = {.fd = pfd, .events = POLLIN};
-	if (poll(&p, 1, 0) != 0)
 		return 0;
 	if (pidfd) {
 		*pidfd = pfd;
@@ -335,24 +361,77 @@ int ps_gc(void)
 		if (ps_state_remove(de->d_name) == 0)
 			removed++;
 	}
+	/* The uids of sidecars gone without a poststop (lib/uids.h). */
+	ps_uid_sweep();
 	return removed;
+}
+
+int ps_container_open(const struct ps_forwards *f, int *pidfd, int *nsfd, char *why, size_t len)
+{
+	cleanup_close int pfd = -1, dir = -1, ns = -1;
+	unsigned long long start;
+	uint64_t cookie;
+	struct stat st;
+	char key[64];
+	int rc;
+
+	if (pidfd)
+		*pidfd = -1;
+	if (nsfd)
+		*nsfd = -1;
+	if (f->pid <= 0) {
+		snprintf(why, len, "its record names no process");
+		return -ESRCH;
+	}
+	/* A pid and a netns inode number can both be had again by anyone:
+	 * without the start time nothing tells the container from them. */
+	if (!f->ident.pid_start) {
+		snprintf(why, len, "its record, from an earlier portside, cannot tell its process %d from a later one",
+			 (int)f->pid);
+		return -ESRCH;
+	}
+	if ((rc = ps_proc_pin(f->pid, &pfd, &dir, &start)) < 0 || start != f->ident.pid_start) {
+		snprintf(why, len,
+			 rc < 0 ? "its process %d is gone" : "its process %d is gone; the pid is another's now",
+			 (int)f->pid);
+		return -ESRCH;
+	}
+	/* Through the pinned process's own directory: its namespace, not that
+	 * of whoever has the pid by the time a path is looked up. */
+	ns = openat(dir, "ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns < 0 || fstat(ns, &st) < 0 ||
+	    (snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino),
+	     strcmp(key, f->netns))) {
+		snprintf(why, len, "its process %d is in another network namespace", (int)f->pid);
+		return -ESRCH;
+	}
+	/* No cookie recorded: the kernel had none (before 5.14); the process,
+	 * pinned by its start time, holds the namespace its key names. */
+	if (f->ident.netns_cookie && (ps_netns_cookie(ns, &cookie) < 0 || cookie != f->ident.netns_cookie)) {
+		snprintf(why, len, "its process %d is in another network namespace (not the recorded cookie)",
+			 (int)f->pid);
+		return -ESRCH;
+	}
+	if (pidfd) {
+		*pidfd = pfd;
+		pfd = -1; /* ownership to the caller */
+	}
+	if (nsfd) {
+		*nsfd = ns;
+		ns = -1; /* ownership to the caller */
+	}
+	return 0;
 }
 
 bool ps_container_alive(const char *id)
 {
 	struct ps_forwards *f = NULL;
-	char path[64], key[64];
-	struct stat st;
+	char why[160];
 	bool alive;
 
 	if (ps_record_load(id, &f, NULL) < 0)
 		return false;
-	/* The pid alone could be another process by now: it must still be in
-	 * the network namespace the hook recorded. */
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)f->pid);
-	alive = f->pid > 0 && stat(path, &st) == 0 &&
-		snprintf(key, sizeof(key), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino) > 0 &&
-		!strcmp(key, f->netns);
+	alive = ps_container_open(f, NULL, NULL, why, sizeof(why)) == 0;
 	ps_forwards_free(f);
 	return alive;
 }

@@ -7,11 +7,12 @@
  *   /run/portside/lock                    serialises hooks (two containers of a pod)
  *   /run/portside/hook.log[.1]            the hook's refusals (lib/refusal.h), 0600
  *   /run/portside/netns/<dev>:<ino>       the id whose sidecar serves that netns
+ *   /run/portside/uids/<uid>              the id whose sidecar has that uid (uids.h)
  *   /run/portside/containers/<id>/        one directory a container, 0700:
  *     forwards.json   what is forwarded (forwards.h)
  *     bundle          the bundle it was started from (a poststop of the same
  *                     id from another runtime root leaves it alone)
- *     sidecar.pid     the sidecar's pid
+ *     sidecar.pid     the sidecar's pid and start time ("PID START")
  *     sidecar.log[.1] its log, rotated (1 MiB at most together)
  *     control.sock    its control socket, mode 0600
  *     owner           for a container that joined another's netns: the id
@@ -105,13 +106,25 @@ int ps_record_load(const char *id, struct ps_forwards **out, struct oci_err *e);
 /* Writes BUF to PATH atomically (temp file + rename), mode 0600. */
 int ps_write_file(const char *path, const char *buf, size_t len);
 
-/* The pid of ID's sidecar if it is alive and really a portside sidecar (its
- * comm checked, so a recycled pid is not taken for it); 0 if none. When PIDFD
- * is not NULL, *PIDFD gets a pidfd for it (the caller closes it). */
+/* The pid of ID's sidecar if it is alive and really the one that wrote
+ * sidecar.pid ("PID START": its start time checked, and its comm, on the
+ * process a pidfd pins, so a recycled pid is not taken for it; a pid file
+ * without a start time, from a sidecar an earlier portside started, has its
+ * comm checked alone); 0 if none. When PIDFD is not NULL, *PIDFD gets that
+ * pidfd (the caller closes it): what is signalled is what was checked. */
 pid_t ps_sidecar_alive(const char *id, int *pidfd);
 
-/* True when the container ID's record names is still running: its recorded
- * process lives in its recorded network namespace. */
+/* Opens the container F records if it still runs: its init is the recorded
+ * process (pid and start time) and is in the recorded network namespace
+ * (DEV:INO, and the cookie when recorded). *PIDFD and *NSFD (each may be
+ * NULL) get descriptors of them. Else -ESRCH and WHY (LEN bytes) says why,
+ * for "the container ... is not running (WHY)". A record without a start
+ * time (an earlier portside's) never shows a running container: its pid and
+ * inode could be anyone's by now. */
+int ps_container_open(const struct ps_forwards *f, int *pidfd, int *nsfd, char *why, size_t len);
+
+/* True when the container ID's record names is still running
+ * (ps_container_open). */
 bool ps_container_alive(const char *id);
 
 /* pidfd_open(2), for libcs that lack the wrapper. */

@@ -3,19 +3,23 @@
  * capability bounding set, groups, gid, uid (checked), no-new-privs, empty
  * capability sets (checked), seccomp last. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <seccomp.h>
 #include <stddef.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "../lib/uids.h"
 #include "sidecar.h"
 
-/* nobody/nogroup on Debian; numeric so that no passwd lookup is needed. */
-#define SC_UID 65534
-#define SC_GID 65534
+/* The uid (and gid) the hook leased to this sidecar (lib/uids.h), numeric
+ * so that no passwd lookup is needed; 0 until sc_confine_as sets it. Its
+ * socket factory, forked from it, drops to the same. */
+static uid_t sc_uid;
 
 /* The union of every file's list (sc_sys_*, kept next to the code that
  * makes the calls): nothing that opens files, creates processes, or changes
@@ -32,7 +36,43 @@ static size_t gather(int *out, size_t max)
 	return n;
 }
 
-int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies)
+/* fcntl and ioctl by command, never whole: F_SETOWN(_EX), F_SETSIG and
+ * O_ASYNC (fcntl), FIOSETOWN, SIOCSPGRP and FIOASYNC (ioctl) make the kernel
+ * send a signal to a process of the caller's choosing when a socket is ready,
+ * and the kernel checks only that the target has the caller's uid: every
+ * sidecar, and any other process of nobody, would be a target. The commands
+ * below are the ones made once confined (strace -f of the sidecar through
+ * runc.bats, autoforward.bats, udp.bats; libuv 1.44 on Linux sets O_NONBLOCK
+ * and FD_CLOEXEC with ioctl). Any other fails with EPERM like any other call
+ * outside the filter: a kill would buy nothing (a refused F_SETOWN has no
+ * effect), and a libc or sanitizer path not foreseen here (isatty's TCGETS
+ * in a sanitizer's report) must fail one call, not every connection. */
+static const scmp_datum_t fcntl_cmds[] = {
+	F_GETFD,		  /* main.c: was the pidfd handed over */
+	F_DUPFD_CLOEXEC,	  /* tcp.c: the spare descriptor for EMFILE */
+	F_SETPIPE_SZ,		  /* relay.c: bulk pipes */
+	F_GETPIPE_SZ,	 F_GETFL, /* libuv's fallback for O_NONBLOCK; F_SETFL only without O_ASYNC, below */
+};
+static const scmp_datum_t ioctl_cmds[] = {
+	FIONBIO, /* libuv: O_NONBLOCK */
+	FIOCLEX, /* libuv: FD_CLOEXEC */
+};
+
+static int add_fd_control(scmp_filter_ctx f)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(fcntl_cmds) / sizeof(fcntl_cmds[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, fcntl_cmds[i]));
+	if (rc == 0)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 2, SCMP_A1(SCMP_CMP_EQ, F_SETFL),
+				      SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, 0));
+	for (size_t i = 0; i < sizeof(ioctl_cmds) / sizeof(ioctl_cmds[0]) && rc == 0; i++)
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, ioctl_cmds[i]));
+	return rc;
+}
+
+int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies, bool fd_control)
 {
 	scmp_filter_ctx f;
 	int rc = 0;
@@ -48,8 +88,11 @@ int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t n
 	for (size_t i = 0; i < nfamilies && rc == 0; i++)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[i]));
+	if (rc == 0 && fd_control)
+		rc = add_fd_control(f);
 	/* Signals to itself only (abort(), a sanitizer's report): every
-	 * sidecar runs as nobody, and must not be able to signal another. */
+	 * process of another uid is refused by the kernel anyway; this also
+	 * covers one of the same uid (the sidecar and its factory). */
 	scmp_datum_t self = (scmp_datum_t)getpid();
 	if (rc == 0)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self));
@@ -61,25 +104,46 @@ int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t n
 	return rc;
 }
 
-static int load_seccomp(void)
+static int load_seccomp(bool host_sockets)
 {
-	/* Host-side listeners for automatic forwarding, nothing else: the
-	 * control socket is bound before, netlink and the container's sockets
-	 * come from the factory. */
+	/* New sockets in the host's netns (socket() makes them in the
+	 * sidecar's own, the host's) only for automatic forwarding's
+	 * listeners: the control socket is bound before, netlink and the
+	 * container's sockets come from the factory. A sidecar that can make
+	 * one can also connect it to the host's loopback services, which
+	 * seccomp cannot tell from a dial into the container (connect's
+	 * address is behind a pointer, the netns behind the fd): so a sidecar
+	 * without automatic forwarding gets none. */
 	static const int families[] = {AF_INET, AF_INET6};
 
 	int allowed[256];
 	size_t n = gather(allowed, sizeof(allowed) / sizeof(allowed[0]));
 
-	return sc_seccomp_load(allowed, n, families, sizeof(families) / sizeof(families[0]));
+	return sc_seccomp_load(allowed, n, families, host_sockets ? sizeof(families) / sizeof(families[0]) : 0, true);
+}
+
+int sc_confine_as(uid_t uid)
+{
+	/* Never root, never nobody (what every other unconfined process of
+	 * nobody shares), and only a uid of the reserved range. */
+	if (uid == 0 || uid == 65534 || !ps_uid_in_range(uid))
+		return -EINVAL;
+	sc_uid = uid;
+	return 0;
 }
 
 int sc_drop_privileges(bool keep_bind, const char **what)
 {
+	const uid_t uid = sc_uid;
+	const gid_t gid = (gid_t)sc_uid;
 	uid_t r, e, s;
 	gid_t rg, eg, sg;
 	cap_t caps;
 	int rc;
+
+	*what = "choosing the uid (none was given)";
+	if (uid == 0)
+		return -EINVAL;
 
 	/* The bounding set can only shrink while CAP_SETPCAP is still held. */
 	*what = "dropping the capability bounding set";
@@ -100,15 +164,15 @@ int sc_drop_privileges(bool keep_bind, const char **what)
 	if (setgroups(0, NULL) < 0)
 		return -errno;
 	*what = "setting the gid";
-	if (setresgid(SC_GID, SC_GID, SC_GID) < 0)
+	if (setresgid(gid, gid, gid) < 0)
 		return -errno;
 	*what = "setting the uid";
-	if (setresuid(SC_UID, SC_UID, SC_UID) < 0)
+	if (setresuid(uid, uid, uid) < 0)
 		return -errno;
 	*what = "verifying the uid and gid";
 	if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
 		return -errno;
-	if (r != SC_UID || e != SC_UID || s != SC_UID || rg != SC_GID || eg != SC_GID || sg != SC_GID)
+	if (r != uid || e != uid || s != uid || rg != gid || eg != gid || sg != gid || getgroups(0, NULL) != 0)
 		return -EPERM;
 	/* setuid back must fail now, or the drop did not take. */
 	if (setuid(0) == 0)
@@ -148,12 +212,12 @@ int sc_drop_privileges(bool keep_bind, const char **what)
 	return rc;
 }
 
-int sc_confine(bool keep_bind, const char **what)
+int sc_confine(bool keep_bind, bool host_sockets, const char **what)
 {
 	int rc = sc_drop_privileges(keep_bind, what);
 
 	if (rc < 0)
 		return rc;
 	*what = "loading the seccomp filter";
-	return load_seccomp();
+	return load_seccomp(host_sockets);
 }

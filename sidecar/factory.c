@@ -72,7 +72,7 @@ static int confine_factory(pid_t parent)
 	if (getppid() != parent)
 		return -ESRCH;
 	return sc_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]), families,
-			       sizeof(families) / sizeof(families[0]));
+			       sizeof(families) / sizeof(families[0]), false);
 }
 
 static void __attribute__((noreturn)) factory_main(int sp, int nsfd, pid_t parent)

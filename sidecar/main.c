@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* portside-sidecar --id ID
+/* portside-sidecar --id ID --uid UID
  *
  * Started by portside-hook only, with the descriptors of lib/sidecar_fds.h.
  * Start-up in a visible order: log, record, control socket (host namespaces),
@@ -16,14 +16,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../lib/identity.h"
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
+#include "../lib/uids.h"
 #include "../base/cleanup.h"
 #include "../oci/input.h"
 #include "../oci/ports.h"
@@ -85,11 +88,18 @@ static struct ps_forwards *load_record(const char *id)
 	return rec;
 }
 
+/* "PID START\n": with its start time, a later process that gets its pid is
+ * never taken for it (ps_sidecar_alive, lib/identity.h). */
 static int write_pid(const char *id)
 {
-	char path[4096], buf[32];
-	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	char path[4096], buf[64];
+	cleanup_close int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned long long start;
+	int n;
 
+	if (self < 0 || ps_proc_start_time(self, &start) < 0)
+		return -ESRCH;
+	n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)getpid(), start);
 	if (ps_file(path, sizeof(path), id, PS_SIDECAR_PID) < 0)
 		return -ENAMETOOLONG;
 	return ps_write_file(path, buf, (size_t)n);
@@ -143,19 +153,40 @@ static void stop_all(struct sc_ctx *ctx)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"id", required_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"id", required_argument, NULL, 'i'}, {"uid", required_argument, NULL, 'u'}, {NULL, 0, NULL, 0}};
 	struct sc_ctx ctx = {.ctl_fd = -1, .diag_fd = -1, .route_fd = -1, .factory_fd = -1, .stop = stop_all};
 	const char *id = NULL, *what;
 	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY}; /* unknown: nothing to warn of */
+	unsigned long uid = 0;
+	char *end;
 	int c, rc;
 
+	/* Its name whatever the kernel made of an exec through a descriptor
+	 * (some name the process after the descriptor's number): pid files are
+	 * trusted only for a process of this name (lib/rundir.h). */
+	prctl(PR_SET_NAME, "portside-sidecar", 0, 0, 0);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'i')
+		if (c == 'i') {
+			id = optarg;
+		} else if (c == 'u') {
+			errno = 0;
+			uid = strtoul(optarg, &end, 10);
+			if (errno || *end || optarg[0] < '0' || optarg[0] > '9' || uid > UINT32_MAX)
+				return 2;
+		} else {
 			return 2;
-		id = optarg;
+		}
 	}
+	/* The uid is the hook's to choose (lib/uids.h): without one of the
+	 * reserved range the sidecar does not start. */
 	if (!id || !oci_id_valid(id))
 		return 2;
+	if (sc_confine_as((uid_t)uid) < 0) {
+		dprintf(SC_FD_READY, "error: --uid %lu is not a uid of the sidecars' range %u-%u\n", uid,
+			(unsigned)ps_uid_base(), (unsigned)ps_uid_base() + ps_uid_count() - 1);
+		return 2;
+	}
 	snprintf(ctx.id, sizeof(ctx.id), "%s", id);
 	sc_log_init(id);
 	open_log(id);
@@ -210,7 +241,7 @@ int main(int argc, char **argv)
 			   ctx.rec->max_autoforwards > 0;
 	     i++)
 		keep_bind |= ctx.rec->auto_ports[i] < 1024;
-	if ((rc = sc_confine(keep_bind, &what)) < 0)
+	if ((rc = sc_confine(keep_bind, sc_autoforward_wanted(ctx.rec), &what)) < 0)
 		fail("confinement failed %s: %s", what, strerror(-rc));
 
 	ctx.loop = uv_default_loop();

@@ -15,6 +15,7 @@ char *sc_reply_status(const struct sc_ctx *ctx)
 	if (!v)
 		return NULL;
 	s.v = v;
+	sc_autoforward_counts(ctx, &s.auto_binds, &s.auto_waiting);
 	for (size_t i = 0; i < ctx->nfw; i++) {
 		const struct sc_forward *fw = ctx->fw[i];
 

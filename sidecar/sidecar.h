@@ -111,16 +111,26 @@ void sc_log_limited(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes the summaries of windows that ended (ALL: of every window). */
 void sc_log_flush(bool all);
 
-/* confine.c: drop to nobody, verify, no-new-privs, no capabilities but
+/* confine.c: the uid (and gid) to drop to, leased by the hook (lib/uids.h):
+ * -EINVAL for root, nobody or one outside the reserved range. Set before
+ * sc_confine, which refuses to run without it. */
+int sc_confine_as(uid_t uid);
+
+/* confine.c: drop to that uid, verify, no-new-privs, no capabilities but
  * CAP_NET_BIND_SERVICE when KEEP_BIND (automatic forwarding may bind a port
- * below 1024 later), verify, seccomp. Returns 0 or -errno; *WHAT names the
- * step that failed. sc_drop_privileges is all of it but seccomp. */
-int sc_confine(bool keep_bind, const char **what);
+ * below 1024 later), verify, seccomp; new IPv4/IPv6 sockets (in the host's
+ * netns) only when HOST_SOCKETS (automatic forwarding's listeners). Returns
+ * 0 or -errno; *WHAT names the step that failed. sc_drop_privileges is all
+ * of it but seccomp. */
+int sc_confine(bool keep_bind, bool host_sockets, const char **what);
 int sc_drop_privileges(bool keep_bind, const char **what);
 
-/* Loads a seccomp filter that allows SYSCALLS, socket() of FAMILIES only, and
- * kill/tgkill of the calling process only; anything else fails with EPERM. */
-int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies);
+/* Loads a seccomp filter that allows SYSCALLS, socket() of FAMILIES only,
+ * kill/tgkill of the calling process only, and with FD_CONTROL fcntl and
+ * ioctl of the few commands confine.c lists (none that makes the kernel
+ * signal another process); anything else fails with EPERM. SYSCALLS must not
+ * name fcntl or ioctl: allowed whole, they would void the commands' rules. */
+int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies, bool fd_control);
 
 /* Each file's list of the system calls it needs once confined, next to the
  * code that makes them, ended by SC_SYS_END; confine.c allows their union. */
@@ -204,8 +214,12 @@ int sc_tcp_watch(struct sc_forward *fw);
  * free at once), and frees it. */
 void sc_tcp_retire(struct sc_forward *fw);
 
-/* autoforward.c: watches the container's listeners and forwards new ones. */
+/* autoforward.c: watches the container's listeners and forwards new ones;
+ * wanted says whether REC asks for it at all (confinement allows it sockets). */
+bool sc_autoforward_wanted(const struct ps_forwards *rec);
 int sc_autoforward_start(struct sc_ctx *ctx);
+/* Bind attempts since start, and the app's ports waiting for a host port. */
+void sc_autoforward_counts(const struct sc_ctx *ctx, uint64_t *binds, uint64_t *waiting);
 void sc_autoforward_stop(struct sc_ctx *ctx);
 
 /* udp.c: starts serving every UDP forward; stop closes its flows. */

@@ -33,11 +33,11 @@
 #include "sidecar.h"
 
 /* The system calls this file needs once the sidecar is confined: accepting, dialling (a refused dial replaced in place
- * with dup3), shutting down, the spare descriptor (fcntl). confine.c allows the union of every file's list. */
+ * with dup3), shutting down. confine.c allows the union of every file's list, and fcntl and ioctl by command only
+ * (the spare descriptor's F_DUPFD_CLOEXEC is there). */
 const int sc_sys_tcp[] = {
-	SCMP_SYS(accept4),    SCMP_SYS(accept),	    SCMP_SYS(connect),	   SCMP_SYS(shutdown),
-	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
-	SCMP_SYS(fcntl),      SCMP_SYS(ioctl),	    SCMP_SYS(dup3),	   SC_SYS_END,
+	SCMP_SYS(accept4),    SCMP_SYS(accept),	     SCMP_SYS(connect),	    SCMP_SYS(shutdown), SCMP_SYS(getsockopt),
+	SCMP_SYS(setsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(dup3),	SC_SYS_END,
 };
 
 #define EVENTS_PER_WAKE 256

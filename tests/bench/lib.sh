@@ -181,6 +181,7 @@ start_container() {
 sidecar_pids() {
 	local s
 	s=$(cat "/run/portside/containers/$1/sidecar.pid" 2>/dev/null) || return 1
+	s=${s%% *} # "PID START"
 	[ -d "/proc/$s" ] || return 1
 	echo "$s"
 	pgrep -P "$s" || true

@@ -17,6 +17,13 @@
  *   faults idle ADDR PORT N SECS     N connections that never write, held SECS
  *   faults udpflood ADDR PORT N      one datagram from each of N sockets (N
  *                                    flows), 64 sockets open at a time
+ *   faults pipe-eater SECS           takes its user's whole pipe quota
+ *                                    (fs.pipe-user-pages-soft): pipes grown
+ *                                    to 1 MiB until a new one is small, at
+ *                                    most PIPES_MAX; prints "held N pipes, a
+ *                                    new pipe gets S bytes", holds them SECS
+ *   faults pipesz PATH...            the capacity (F_GETPIPE_SZ) of each pipe
+ *                                    PATH names (/proc/PID/fd/N), one a line
  * Every loop is bounded in count and time. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -313,8 +320,51 @@ static int udpflood(const char *ip, unsigned port, int n)
 	return 0;
 }
 
+#define PIPES_MAX 1024
+
+static int pipe_eater(int secs)
+{
+	static int fds[PIPES_MAX][2];
+	int n = 0, fresh[2], size;
+
+	raise_nofile();
+	/* Each pipe charges its pages to this process's user; past the soft
+	 * limit, growing one is refused and a new one gets two pages. Grown
+	 * while the kernel lets it, then default ones fill what is left (some
+	 * of the quota may be taken by other processes of the user). */
+	while (n < PIPES_MAX && pipe2(fds[n], O_CLOEXEC) == 0) {
+		if (fcntl(fds[n++][0], F_GETPIPE_SZ) < 64 * 1024)
+			break; /* the quota is gone */
+		fcntl(fds[n - 1][0], F_SETPIPE_SZ, 1024 * 1024);
+	}
+	if (pipe2(fresh, O_CLOEXEC) < 0)
+		return 1;
+	size = fcntl(fresh[0], F_GETPIPE_SZ);
+	printf("held %d pipes, a new pipe gets %d bytes\n", n, size);
+	fflush(stdout);
+	sleep((unsigned)(secs >= 0 && secs < SERVE_MAX ? secs : SERVE_MAX));
+	return 0;
+}
+
+static int pipe_sizes(int n, char **paths)
+{
+	for (int i = 0; i < n; i++) {
+		/* Non-blocking: opening a pipe's read end waits for a writer. */
+		int fd = open(paths[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+		printf("%d\n", fd < 0 ? -1 : fcntl(fd, F_GETPIPE_SZ));
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "pipe-eater"))
+		return pipe_eater(atoi(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "pipesz"))
+		return pipe_sizes(argc - 2, argv + 2);
 	if (argc == 5 && !strcmp(argv[1], "udpflood"))
 		return udpflood(argv[2], (unsigned)atoi(argv[3]), atoi(argv[4]));
 	if (argc == 3 && !strcmp(argv[1], "echo"))

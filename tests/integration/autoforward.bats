@@ -11,7 +11,17 @@ setup() {
 }
 
 teardown() {
+	[ -z "${HOLDER:-}" ] || kill "$HOLDER" 2>/dev/null || true
 	suite_teardown
+}
+
+# status_count NAME: counter NAME of the sidecar's status reply (lib/reply.h).
+status_count() {
+	echo status | timeout 3 socat -t 2 - "UNIX-CONNECT:$STATEDIR/$CT/control.sock" | grep -o "\"$1\":[0-9]*" | cut -d: -f2
+}
+
+waiting_is() {
+	[ "$(status_count autoforwardWaiting)" = "$1" ]
 }
 
 @test "public: a port the app opens later is forwarded on the first free autoforward port, and freed when closed" {
@@ -76,4 +86,33 @@ teardown() {
 	run http_get 80
 	[ "$output" = "hello from eighty" ]
 	assert_confined "$(sidecar_pid "$CT")" 0000000000000400
+}
+
+@test "every hand-out port taken: each is tried again after a growing pause, not once per waiting port every tick" {
+	echo '{"autoforwardPorts": [18130, 18131, 18132], "maxAutoforwards": 64}' >"$TMP/policy.json"
+	# 18131 and 18132 are held by someone else on the host; the app's first
+	# port takes 18130, its 40 others wait.
+	timeout 120 "$PORTSIDE_BUILD/tests/hostile" listen-many 18131 2 &
+	HOLDER=$!
+	wait_for 3 port_listening 18132
+	runc_start busy '"io.portside.autoforward": "public"' \
+		'hostile listen-many 4600 1 & echo $! >/tmp/first; sleep 1; hostile listen-many 4601 40 & exec sleep 1000'
+	assert_status 0
+	wait_for 3 port_listening 18130
+	wait_for 5 waiting_is 40
+	sleep 2
+	# Every tick tried both taken ports for each of the 40: 320 binds a
+	# second. Now each taken port is tried again after 0.25, 0.5, 1, 2 s...
+	# (capped at 30 s): a handful by now, however slow this machine is.
+	binds=$(status_count autoforwardBinds)
+	echo "bind attempts: $binds" >&2
+	[ "$binds" -ge 3 ]
+	[ "$binds" -le 24 ]
+	# The app's first port closes: the host port it frees goes to a waiting
+	# port at once, not after the next probe of the taken ones.
+	runc exec "$CT" sh -c 'kill $(cat /tmp/first)'
+	wait_for 3 waiting_is 39
+	port_listening 18130
+	[ "$(grep -c -- "forwarding 0.0.0.0:18130 -> 46[0-9]*/tcp automatically" "$STATEDIR/$CT/sidecar.log")" -eq 2 ]
+	grep -q 'cannot forward local port 46[0-9]*/tcp automatically: no free port left' "$STATEDIR/$CT/sidecar.log"
 }

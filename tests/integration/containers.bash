@@ -64,7 +64,9 @@ json_str() {
 # container running CMD (as /bin/sh -c), with portside's createRuntime and
 # poststop hooks and the annotations given as a JSON object body
 # (e.g. '"io.portside.ports": "80:3000"'). DIR/www is bind-mounted at /www.
-# HOOK_ARGS (extra hook arguments) and NETNS_PATH are read from the caller.
+# HOOK_ARGS (extra hook arguments), NETNS_PATH and CT_UID (the uid and gid
+# CMD runs as, on the host too: no user namespace; default 0) are read from
+# the caller.
 make_bundle() {
 	local dir=$1 ann=$2
 	shift 2
@@ -84,7 +86,7 @@ make_bundle() {
   "ociVersion": "1.0.2",
   "process": {
     "terminal": false,
-    "user": {"uid": 0, "gid": 0},
+    "user": {"uid": ${CT_UID:-0}, "gid": ${CT_UID:-0}},
     "args": ["/bin/sh", "-c", $cmd],
     "env": ["PATH=/bin"],
     "cwd": "/",
@@ -148,7 +150,8 @@ sidecar_pid() {
 	local f=$STATEDIR/$1/sidecar.pid
 	[ -f "$f" ] || return 1
 	local pid
-	pid=$(cat "$f")
+	# "PID START" (its start time after the pid).
+	read -r pid _ <"$f"
 	proc_alive "$pid" && grep -q '^portside-sideca' "/proc/$pid/comm" && echo "$pid"
 }
 
@@ -157,7 +160,9 @@ gone_or_zombie() {
 	! [ -r "/proc/$1/status" ] || grep -q '^State:.*Z' "/proc/$1/status"
 }
 
-# assert_confined PID [CAPS]: the process runs as nobody with no new privs, a
+# assert_confined PID [CAPS]: the process runs as a uid of its own (the same
+# real, effective, saved and filesystem uid, as its gid too; neither root nor
+# nobody, see sidecar_uid) with no new privs, a
 # seccomp filter, and exactly the capability mask CAPS in its effective,
 # permitted and bounding sets (default 0000000000000400, CAP_NET_BIND_SERVICE
 # alone: the default autoforwardPorts start at 80, below 1024).
@@ -168,8 +173,18 @@ assert_confined() {
 	grep -qP "^CapEff:\t$caps\$" "$st"
 	grep -qP "^CapPrm:\t$caps\$" "$st"
 	grep -qP "^CapBnd:\t$caps\$" "$st"
-	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "$st"
+	local uid
+	uid=$(sidecar_uid "$1")
+	[ "$uid" != 0 ]
+	[ "$uid" != 65534 ]
+	grep -qP "^Gid:\t$uid\t$uid\t$uid\t$uid\$" "$st"
 	grep -qP '^Groups:\t *$' "$st"
+}
+
+# sidecar_uid PID: the uid PID runs as, when its real, effective, saved and
+# filesystem uids agree; nothing (and failure) otherwise.
+sidecar_uid() {
+	sed -n 's/^Uid:\t\([0-9]*\)\t\1\t\1\t\1$/\1/p' "/proc/$1/status" | grep .
 }
 
 # rss PID: the process's resident memory, kB.

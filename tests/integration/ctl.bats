@@ -179,6 +179,62 @@ web() { www_start "$1" "$(ports_ann "$2")" "$3"; }
 	grep -qF "'$short' matches 2 containers" "$TMP/wait.out"
 }
 
+@test "names: a podman container's name is not a runc id's while portside does not forward the podman one" {
+	podman_setup
+	# podman's container by that name exists, not started: not forwarded.
+	trace P create --name "${CT_PREFIX}db" "$IMAGE" sleep 1000
+	assert_status 0
+	local pid_id
+	pid_id=$(podman inspect -f '{{.Id}}' "${CT_PREFIX}db")
+	# A runc container whose chosen id is that name.
+	www_start db "$(ports_ann '18962:3000')" 'httpd -f -p 3000 -h /www'
+	assert_status 0
+	[ "$CT" = "${CT_PREFIX}db" ]
+	wait_for 5 port_listening 18962
+	trace "$PORTSIDECTL" url "${CT_PREFIX}db" 3000
+	assert_status 1
+	assert_output_has "'${CT_PREFIX}db' matches 2 containers"
+	assert_output_has "${CT_PREFIX}db by id"
+	assert_output_has "${pid_id:0:12} by podman name (not running)"
+	# Whoever waits for their podman container is not told the runc one is ready.
+	trace "$PORTSIDECTL" wait "${CT_PREFIX}db" 3000 --timeout 2
+	assert_status 1
+	assert_output_has "matches 2 containers"
+	# Alone, podman's container not forwarded is what the name names: no url.
+	runc delete -f "${CT_PREFIX}db" >/dev/null 2>&1
+	wait_for 5 port_free 18962
+	trace "$PORTSIDECTL" url "${CT_PREFIX}db" 3000
+	assert_status 1
+	assert_output_has "(podman container ${pid_id:0:12}) is not forwarded by portside"
+}
+
+@test "names: a stopped podman container's name and id do not go to a runc container that took its id" {
+	podman_setup
+	podman_start ps '18963:3000' 'httpd -f -p 3000 -h /www; exec sleep 1000'
+	assert_status 0
+	local pid_id=$CT
+	wait_for 5 port_listening 18963
+	trace "$PORTSIDECTL" url "${CT_PREFIX}ps" 3000
+	assert_status 0
+	[ "$output" = "http://127.0.0.1:18963/" ]
+	trace P stop -t 0 "${CT_PREFIX}ps"
+	assert_status 0
+	wait_for 5 port_free 18963
+	# Its id free at the runtime again, another container takes it.
+	wait_for 5 refute runc state "$pid_id"
+	web_id "$pid_id" squatter "18964:3000" "httpd -f -p 3000 -h /www"
+	assert_status 0
+	wait_for 5 port_listening 18964
+	trace "$PORTSIDECTL" url "${CT_PREFIX}ps" 3000
+	assert_status 1
+	assert_output_has "is not forwarded by portside"
+	assert_output_lacks "18964"
+	# podman's id is podman's container's too: it names neither.
+	trace "$PORTSIDECTL" url "$pid_id" 3000
+	assert_status 1
+	assert_output_has "matches 2 containers"
+	assert_output_has "by podman name (not running)"
+
 @test "logs: whatever got into a sidecar's log reaches the terminal harmless, line by line, each line bounded" {
 	web logged "18609:3000" "httpd -f -p 3000 -h /www"
 	assert_status 0

@@ -20,6 +20,7 @@ teardown() {
 		runc --root "$ALT_ROOT" delete -f "$ALT_ID" 2>/dev/null || true
 	fi
 	[ -n "${HOLDER_PID:-}" ] && kill "$HOLDER_PID" 2>/dev/null
+	[ -n "${EVPID:-}" ] && kill "$EVPID" 2>/dev/null
 	[ -n "${MNT:-}" ] && umount "$MNT" 2>/dev/null
 	[ -n "${NS_PID:-}" ] && kill "$NS_PID" 2>/dev/null
 	suite_teardown
@@ -260,6 +261,44 @@ hook_direct() {
 	run ask 18491
 	[[ "$output" == peer=* ]]
 	port_free 18492
+}
+
+@test "a start reusing a running container's id: its refusal is logged, but not as that container's" {
+	runc_start victim "$(ports_ann 18495:3000)" "hostile listen 0.0.0.0 3000"
+	assert_status 0
+	victim=$CT
+	wait_for 5 listening 3000
+	"$PORTSIDECTL" events "$victim" >"$TMP/events.txt" 2>&1 &
+	EVPID=$!
+	sleep 0.5
+	ALT_ROOT=$TMP/altroot
+	ALT_ID=$victim
+	make_bundle "$TMP/alt" "$(ports_ann 22:3000)" "sleep 60"
+	# A cgroup of its own: runc names one after the id otherwise, the victim's.
+	jq --arg p "/$CT_PREFIX-alt" '.linux.cgroupsPath = $p' "$TMP/alt/config.json" >"$TMP/alt/c" &&
+		mv "$TMP/alt/c" "$TMP/alt/config.json"
+	trace bash -c 'runc --root "$0" run -d --bundle "$1" "$2" </dev/null >"$1/runtime.out" 2>&1; rc=$?; cat "$1/runtime.out"; exit $rc' \
+		"$ALT_ROOT" "$TMP/alt" "$ALT_ID"
+	assert_status 1
+	# Whoever started it is still told why.
+	assert_output_has "port 22 (ssh) is reserved"
+	# The follower polls every 100 ms: it had a dozen chances to show it.
+	sleep 1.2
+	kill "$EVPID"
+	EVPID=
+	cat "$TMP/events.txt"
+	refute grep -q "refused" "$TMP/events.txt"
+	trace "$PORTSIDECTL" logs "$victim"
+	assert_output_lacks "refused"
+	trace "$PORTSIDECTL" doctor "$victim"
+	assert_output_lacks "refused"
+	assert_output_lacks "reserved"
+	# The refusal log has it, under the id apart, with none of its text.
+	tail -1 "$RUNDIR/hook.log" |
+		grep -q "^{\"time\":\"[^\"]*\",\"idInUse\":\"$victim\",\"reason\":\"reserved\",\"message\":\"a start using this id was refused\"}$"
+	# The victim forwards as before.
+	run ask 18495
+	[[ "$output" == peer=* ]]
 }
 
 @test "ids that could name portside's own files, or overflow a socket path, are ordinary ids" {

@@ -79,6 +79,7 @@ default_sidecar() {
 	id=$SCRATCH_ID
 	# Served by the installed sidecar, started by the installed hook.
 	pid=$(in_scratch cat "/run/portside/containers/$id/sidecar.pid")
+	pid=${pid%% *} # "PID START"
 	[ "$(in_scratch readlink "/proc/$pid/exe")" = /usr/libexec/portside/portside-sidecar ]
 	trace in_scratch portsidectl ls
 	assert_output_has "3000/tcp"

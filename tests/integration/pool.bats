@@ -71,5 +71,8 @@ get() {
 	second=$CT
 	grep -q '"127.77.0.1"' "$STATEDIR/$first/forwards.json"
 	grep -q '"127.77.0.2"' "$STATEDIR/$second/forwards.json"
+	# One address a container, recorded as such: what the next hand-out counts.
+	jq -e '.poolAddress == "127.77.0.1"' "$STATEDIR/$first/forwards.json"
+	jq -e '.poolAddress == "127.77.0.2"' "$STATEDIR/$second/forwards.json"
 	refute grep -q '"127.77.0.1"' "$STATEDIR/$second/forwards.json"
 }

@@ -228,7 +228,7 @@ web() { www_start "$1" "$2" "httpd -f -p ${3:-3000} -h /www"; }
 	wait_for 2 grep -q "nothing listens on port 3001 in the container" "$STATEDIR/$CT/sidecar.log"
 }
 
-@test "the sidecar is confined: no new privs, seccomp, no capabilities, nobody, no stray fds" {
+@test "the sidecar is confined: no new privs, seccomp, no capabilities, a uid of its own, no stray fds" {
 	web confined "$(ports_ann 18097:3000)"
 	assert_status 0
 	pid=$(sidecar_pid "$CT")
@@ -401,4 +401,15 @@ web() { www_start "$1" "$2" "httpd -f -p ${3:-3000} -h /www"; }
 	[ -n "$in" ] && [ "$in" -gt 0 ]
 	[ "$in" -lt $((32 * 1024 * 1024)) ]
 	[ $((after - before)) -lt 8192 ]
+}
+
+@test "the policy's maximum starts: maxPorts 4096 on 0.0.0.0 and :: is a record of 2 MB, which the sidecar and portsidectl read" {
+	echo '{"maxPorts": 4096}' >"$TMP/policy.json"
+	runc_start maxports "$(ports_ann 21000-25095:21000-25095)" "sleep 60"
+	assert_status 0
+	[ "$(stat -c %s "$STATEDIR/$CT/forwards.json")" -gt $((1024 * 1024)) ]
+	[ "$(ss -Hltn 'sport >= :21000 and sport <= :25095' | wc -l)" -ge 4096 ]
+	trace "$PORTSIDECTL" ls
+	assert_status 0
+	assert_output_has "0.0.0.0:25095 "
 }

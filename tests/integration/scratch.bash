@@ -67,7 +67,7 @@ scratch_podman() {
 # scratch_serve NAME PORT TEXT: a podman container started inside the scratch
 # namespace with no --hooks-dir (what is installed there decides), its httpd
 # on port 3000 forwarded to host PORT; TEXT must come back through the
-# forward. Its id in SCRATCH_ID.
+# forward, from a sidecar of a uid of its own. Its id in SCRATCH_ID.
 scratch_serve() {
 	mkdir -p "$TMP/www"
 	echo "$3" >"$TMP/www/index.html"
@@ -78,13 +78,24 @@ scratch_serve() {
 	wait_for 5 bash -c "curl -fsS --max-time 2 http://127.0.0.1:$2/ >/dev/null"
 	run http_get "$2"
 	[ "$output" = "$3" ]
+	# Installed, its sidecar runs as a uid of the sidecars' range, leased
+	# to the container (no passwd entry needed), not as nobody.
+	local pid uid
+	pid=$(in_scratch cat "/run/portside/containers/$SCRATCH_ID/sidecar.pid")
+	pid=${pid%% *} # "PID START"
+	uid=$(sidecar_uid "$pid")
+	[ "$uid" != 65534 ]
+	[ "$(in_scratch cat "/run/portside/uids/$uid")" = "$SCRATCH_ID" ]
 }
 
 # scratch_podman_rm: removes every podman container of this test, from inside.
+# Listed from inside too: the container's netns is mounted in the scratch
+# namespace only, and podman outside it fails on every container that has one
+# (so a container of a failed test would stay, breaking every later podman ps).
 scratch_podman_rm() {
 	local id
 	[ -n "${CONTAINERS_CONF:-}" ] || return 0
-	for id in $(podman ps -aq --filter "name=^$CT_PREFIX"); do
+	for id in $(in_scratch podman ps -aq --filter "name=^$CT_PREFIX" 2>/dev/null); do
 		in_scratch podman rm -f -t 0 "$id" >/dev/null 2>&1
 	done
 }

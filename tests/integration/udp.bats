@@ -100,7 +100,9 @@ no_flows() {
 	wait_for 5 listening 3000
 	# A datagram from each of 8 ports: 8 flows offered, more than TCP's 4.
 	trace "$HOSTILE" udp-flows 127.0.0.1 18116 8
-	assert_output_has "of 8"
+	# Some answered (each new flow takes the one table place, so a reply
+	# may find its flow gone; "answered 0" would mean UDP served nobody).
+	[[ "$output" =~ ^answered\ [1-8]\ of\ 8$ ]]
 	# A TCP client is served all the same.
 	run ask 18117
 	assert_output_has "peer="

@@ -6,12 +6,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../lib/uids.h"
 #include "../../sidecar/sidecar.h"
 
 /* Runs FN in a child; returns its exit status (0: every check held). */
@@ -27,20 +29,28 @@ static int in_child(int (*fn)(void))
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
 }
 
+/* What the hook would lease (lib/uids.h): the range's last uid. */
+static uid_t leased(void)
+{
+	return ps_uid_base() + ps_uid_count() - 1;
+}
+
 static int confined_sidecar(void)
 {
 	const char *what;
 	pid_t parent = getppid();
 	int fd;
 
-	if (sc_confine(false, &what) < 0)
+	if (sc_confine_as(leased()) < 0 || sc_confine(false, true, &what) < 0)
 		return 1;
+	if (getuid() != leased() || geteuid() != leased() || getgid() != leased() || getegid() != leased())
+		return 8; /* the uid leased, as its gid too */
 	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 || errno != EPERM)
 		return 2; /* no new unix sockets: nothing to reach on the host */
 	if ((fd = socket(AF_NETLINK, SOCK_DGRAM, 0)) >= 0 || errno != EPERM)
 		return 3; /* no netlink of the host's netns */
 	if (kill(parent, 0) == 0 || errno != EPERM)
-		return 4; /* no signal to anyone else (other sidecars are nobody too) */
+		return 4; /* no signal to anyone else */
 	if (kill(getpid(), 0) != 0)
 		return 5; /* itself: abort() and sanitizers still work */
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
@@ -59,6 +69,105 @@ static void test_sidecar_filter(void **state)
 		fail();
 	}
 	assert_int_equal(in_child(confined_sidecar), 0);
+}
+
+/* Without a uid the hook leased, nothing is dropped to a default. */
+static int unleased_sidecar(void)
+{
+	const char *what;
+
+	if (sc_confine(false, true, &what) != -EINVAL || getuid() != 0)
+		return 1;
+	return strcmp(what, "choosing the uid (none was given)") ? 2 : 0;
+}
+
+static void test_uid_is_leased(void **state)
+{
+	(void)state;
+	/* Root, nobody (every unconfined nobody process would share it) and
+	 * anything outside the range are refused. */
+	assert_int_equal(sc_confine_as(0), -EINVAL);
+	assert_int_equal(sc_confine_as(65534), -EINVAL);
+	assert_int_equal(sc_confine_as(ps_uid_base() - 1), -EINVAL);
+	assert_int_equal(sc_confine_as(ps_uid_base() + ps_uid_count()), -EINVAL);
+	assert_true(ps_uid_base() > 65535);
+	assert_int_equal(in_child(unleased_sidecar), 0);
+}
+
+/* Without automatic forwarding, no socket of the host's netns at all: one
+ * could be connected to the host's loopback services. */
+static int confined_no_host_sockets(void)
+{
+	const char *what;
+	int fd;
+
+	if (sc_confine_as(leased()) < 0 || sc_confine(false, false, &what) < 0)
+		return 1;
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0 || errno != EPERM)
+		return 2;
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0 || errno != EPERM)
+		return 3;
+	return 0;
+}
+
+static void test_no_host_sockets(void **state)
+{
+	(void)state;
+	assert_int_equal(geteuid(), 0);
+	assert_int_equal(in_child(confined_no_host_sockets), 0);
+}
+
+/* EPERM, and nothing done. */
+#define REFUSED(call) ((call) < 0 && errno == EPERM)
+
+/* fcntl and ioctl: the commands the sidecar makes work; those that let the
+ * kernel signal a process of its choosing (F_SETOWN, F_SETSIG, O_ASYNC,
+ * FIOSETOWN, SIOCSPGRP, FIOASYNC) are refused. The descriptors are made
+ * before confinement, as the sidecar's are. */
+static int confined_fd_control(void)
+{
+	const char *what;
+	int sv[2], pp[2], one = 1, pid = getppid(), fd;
+	struct f_owner_ex ex = {F_OWNER_PID, pid};
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(pp) < 0)
+		return 1;
+	if (sc_confine_as(leased()) < 0 || sc_confine(false, true, &what) < 0)
+		return 2;
+	if (!REFUSED(fcntl(sv[0], F_SETOWN, pid)))
+		return 10;
+	if (!REFUSED(fcntl(sv[0], F_SETOWN_EX, &ex)))
+		return 11;
+	if (!REFUSED(fcntl(sv[0], F_SETSIG, SIGUSR1)))
+		return 12;
+	if (!REFUSED(fcntl(sv[0], F_SETFL, O_ASYNC | O_NONBLOCK)) || (fcntl(sv[0], F_GETFL) & O_ASYNC))
+		return 13;
+	if (!REFUSED(ioctl(sv[0], FIOSETOWN, &pid)))
+		return 14;
+	if (!REFUSED(ioctl(sv[0], SIOCSPGRP, &pid)))
+		return 15;
+	if (!REFUSED(ioctl(sv[0], FIOASYNC, &one)) || (fcntl(sv[0], F_GETFL) & O_ASYNC))
+		return 16;
+	/* What libuv and the sidecar do. */
+	if (ioctl(sv[0], FIONBIO, &one) < 0 || !(fcntl(sv[0], F_GETFL) & O_NONBLOCK))
+		return 20;
+	if (ioctl(sv[1], FIOCLEX) < 0 || !(fcntl(sv[1], F_GETFD) & FD_CLOEXEC))
+		return 21;
+	if (fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0 || !(fcntl(sv[1], F_GETFL) & O_NONBLOCK))
+		return 22;
+	if ((fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 0)) < 0)
+		return 23;
+	close(fd);
+	if (fcntl(pp[0], F_SETPIPE_SZ, 1 << 16) < 0 || fcntl(pp[0], F_GETPIPE_SZ) < (1 << 16))
+		return 24;
+	return 0;
+}
+
+static void test_fd_control(void **state)
+{
+	(void)state;
+	assert_int_equal(geteuid(), 0);
+	assert_int_equal(in_child(confined_fd_control), 0);
 }
 
 static char logdir[64];
@@ -114,7 +223,8 @@ static void test_log_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sidecar_filter),
+		cmocka_unit_test(test_uid_is_leased),	cmocka_unit_test(test_sidecar_filter),
+		cmocka_unit_test(test_no_host_sockets), cmocka_unit_test(test_fd_control),
 		cmocka_unit_test(test_log_bounded),
 	};
 

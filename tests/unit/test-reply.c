@@ -170,6 +170,7 @@ static void test_status_many_forwards(void **state)
 	free(ctx.fw);
 	free(fw);
 }
+static int status_rc(const char *json);
 
 /* The status reply carries what portsidectl ls shows: visibility always, a
  * label only where the mapping has one. */
@@ -177,7 +178,7 @@ static void test_status_label_visibility(void **state)
 {
 	(void)state;
 	struct ps_fwd_status v[2] = {0};
-	struct ps_status st = {.n = 2, .v = v}, back;
+	struct ps_status st = {.n = 2, .v = v, .auto_binds = 1234567890123ull, .auto_waiting = 40}, back;
 	char *s;
 
 	for (int i = 0; i < 2; i++) {
@@ -195,8 +196,13 @@ static void test_status_label_visibility(void **state)
 	assert_string_equal(back.v[0].map.label, "web");
 	assert_int_equal(back.v[1].map.visibility, OCI_VISIBILITY_PUBLIC);
 	assert_string_equal(back.v[1].map.label, "");
+	/* Automatic forwarding's counters (absent from an older sidecar's: 0). */
+	assert_int_equal(back.auto_binds, 1234567890123ull);
+	assert_int_equal(back.auto_waiting, 40);
 	ps_status_free(&back);
 	free(s);
+	assert_int_equal(status_rc("{\"pid\":1,\"connections\":0,\"forwards\":[],\"autoforwardBinds\":-1}"), -EPROTO);
+	assert_int_equal(status_rc("{\"pid\":1,\"connections\":0,\"forwards\":[]}"), 0);
 }
 
 static int status_rc(const char *json)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The socket factory and the sidecar's pool of its sockets (sidecar/factory.c,
  * sidecar/sockpool.c), for real: a factory forked into this process's own
- * network namespace (root: it enters it and drops to nobody), batches over
+ * network namespace (root: it enters it and drops to a sidecar uid), batches over
  * SCM_RIGHTS, refills landing on a libuv loop. */
 #include "unit.h"
 
@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../lib/uids.h"
 #include "../../sidecar/sidecar.h"
 
 static int sockopt(int fd, int level, int name)
@@ -31,8 +32,8 @@ static void start(struct sc_ctx *ctx, uv_loop_t *loop)
 	int ns;
 
 	if (getuid() != 0) {
-		fprintf(stderr,
-			"test-sockpool: needs root (the factory enters a network namespace and drops to nobody)\n");
+		fprintf(stderr, "test-sockpool: needs root (the factory enters a network namespace and drops to a "
+				"sidecar uid)\n");
 		fail();
 	}
 	memset(ctx, 0, sizeof(*ctx));
@@ -165,5 +166,8 @@ int main(void)
 	};
 
 	sc_log_init("unit");
+	/* What the hook would lease (lib/uids.h): the range's last uid. */
+	if (sc_confine_as(ps_uid_base() + ps_uid_count() - 1) < 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

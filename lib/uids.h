@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef PORTSIDE_LIB_UIDS_H
+#define PORTSIDE_LIB_UIDS_H
+
+/* The uid (and gid, the same number) each sidecar runs as: one of its own,
+ * from a range reserved at build time (the Makefile's SIDECAR_UID_BASE and
+ * SIDECAR_UID_COUNT, 2046820352 and 65536 by default), never nobody. A uid
+ * shared with anything else would share its per-user kernel quotas (pipe
+ * buffers, epoll watches, processes, pending signals) and let its processes
+ * signal the sidecar or change its limits (prlimit).
+ *
+ * No passwd entry is needed. A uid is leased to a container by a file
+ * ROOT/uids/<uid> (0600, holding the container's id), created with O_EXCL so
+ * that two hooks can never take the same one. A uid is skipped while a live
+ * process has it as any of its ids, or while passwd or group name it.
+ *
+ * A lease is held while a process of its uid runs, or while the hook that
+ * took it holds ROOT/lock (ps_lock) until its sidecar runs: poststop
+ * releases the container's lease once its sidecar is gone, ps_gc (under the
+ * lock) every lease whose uid no process has. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define PS_UIDS_DIR "uids"
+
+/* The first uid of the range and how many it holds. */
+uid_t ps_uid_base(void);
+unsigned ps_uid_count(void);
+
+/* True when UID is in the range. */
+bool ps_uid_in_range(uid_t uid);
+
+/* Leases a uid of the range to container ID into *UID: the one ID already
+ * holds when no process runs with it (a restore), else the lowest free one.
+ * Call with the lock held. -EUSERS when every uid of the range is taken;
+ * another -errno when ROOT/uids cannot be made or read. */
+int ps_uid_acquire(const char *id, uid_t *uid);
+
+/* Releases ID's leases whose uid no live process has any more. */
+void ps_uid_release(const char *id);
+
+/* Releases every lease whose uid no live process has (a container gone
+ * without poststop, a sidecar that died). Call with the lock held, so that
+ * no hook is between taking a lease and starting its sidecar. Returns how
+ * many. */
+int ps_uid_sweep(void);
+
+#endif

@@ -1,0 +1,62 @@
+#!/usr/bin/env bats
+# Where the sidecar's CPU, memory and tasks are charged (hook/cgroup.c): a
+# cgroup of its own, portside/ID, limited, in the cpu, memory and pids
+# hierarchies: neither the runtime's (no limit) nor the container's (its OOM
+# killer and pids limit are the author's).
+
+load helpers
+load containers
+
+CG=/sys/fs/cgroup
+
+setup() {
+	suite_setup
+}
+
+teardown() {
+	suite_teardown
+}
+
+# cg_of PID CONTROLLER: PID's cgroup in the v1 hierarchy of CONTROLLER.
+cg_of() {
+	grep -E "^[0-9]+:([^:]*,)?$2(,[^:]*)?:" "/proc/$1/cgroup" | cut -d: -f3
+}
+
+@test "the sidecar and its socket factory run in portside/ID, limited, not in the container's cgroup" {
+	[ -d "$CG/memory" ] && [ -d "$CG/pids" ] && [ -d "$CG/cpu" ] || skip "this host has no cgroup v1 cpu, memory and pids"
+	www_start cg "$(ports_ann '18170:3000')" 'httpd -f -p 3000 -h /www & exec sleep 1000'
+	assert_status 0
+	pid=$(sidecar_pid "$CT")
+	factory=$(pgrep -P "$pid" | head -1)
+	[ -n "$factory" ]
+	init=$(runc state "$CT" | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$')
+	for c in cpu memory pids; do
+		trace cg_of "$pid" $c
+		[ "$output" = "/portside/$CT" ]
+		[ "$(cg_of "$factory" $c)" = "/portside/$CT" ]
+		[ "$(cg_of "$init" $c)" != "/portside/$CT" ]
+	done
+	[ "$(cat "$CG/memory/portside/$CT/memory.limit_in_bytes")" = $((512 << 20)) ]
+	[ "$(cat "$CG/pids/portside/$CT/pids.max")" = 16 ]
+	[ "$(cat "$CG/cpu/portside/$CT/cpu.cfs_quota_us")" = 100000 ]
+	# It still forwards from there.
+	run http_get 18170
+	[ "$output" = "hello from cg" ]
+	# poststop removes it with the sidecar.
+	old=$CT
+	cleanup_containers
+	for c in cpu memory pids; do
+		refute test -d "$CG/$c/portside/$old"
+	done
+}
+
+@test "an empty cgroup a killed sidecar left is removed by the next start" {
+	[ -d "$CG/memory" ] || skip "this host has no cgroup v1 memory hierarchy"
+	mkdir -p "$CG/memory/portside"
+	stale=$CG/memory/portside/${CT_PREFIX}stale
+	mkdir -p "$stale"
+	www_start cg3 "$(ports_ann '18172:3000')" 'httpd -f -p 3000 -h /www & exec sleep 1000'
+	assert_status 0
+	refute test -d "$stale"
+	[ "$(cg_of "$(sidecar_pid "$CT")" memory)" = "/portside/$CT" ]
+}

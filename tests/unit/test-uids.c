@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/* Leasing the sidecars' uids (lib/uids.c) in a run directory of the test's
+ * own: distinct, reused only once free, never one a live process has, and
+ * never the same to two hooks racing without the lock. Needs root (a child
+ * takes a uid of the range), as `make check` does. */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../lib/uids.h"
+
+static char root[] = "/tmp/portside-unit-uids-XXXXXX";
+
+static int make_root(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		fprintf(stderr, "test-uids needs root (make check runs as root)\n");
+		return -1;
+	}
+	if (!mkdtemp(root))
+		return -1;
+	return setenv("PORTSIDE_RUN_DIR", root, 1);
+}
+
+static int remove_root(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Empties ROOT/uids between tests. */
+static int clear(void **state)
+{
+	char cmd[160];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/uids'", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The lease file of U: its content, or "" when there is none. */
+static const char *lease(uid_t u)
+{
+	static char buf[256];
+	char path[256];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/uids/%u", root, (unsigned)u);
+	buf[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return buf;
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* A child that runs as U until killed, as a sidecar would. */
+static pid_t run_as(uid_t u)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setresgid(u, u, u) < 0 || setresuid(u, u, u) < 0)
+			_exit(1);
+		close(p[0]);
+		close(p[1]); /* ready */
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 0);
+	close(p[0]);
+	return pid;
+}
+
+static void stop(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_distinct_and_reused(void **state)
+{
+	(void)state;
+	uid_t a, b, again;
+	struct stat st;
+	char path[256];
+
+	assert_int_equal(ps_uid_acquire("ct-a", &a), 0);
+	assert_int_equal(ps_uid_acquire("ct-b", &b), 0);
+	assert_true(ps_uid_in_range(a) && ps_uid_in_range(b));
+	assert_true(a != b);
+	assert_true(a != 65534 && b != 65534 && a > 65535);
+	assert_string_equal(lease(a), "ct-a");
+	assert_string_equal(lease(b), "ct-b");
+	snprintf(path, sizeof(path), "%s/uids/%u", root, (unsigned)a);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* A container's own lease again (a restore): the same uid. */
+	assert_int_equal(ps_uid_acquire("ct-a", &again), 0);
+	assert_int_equal(again, a);
+	/* Released: a's only; the next container may get it. */
+	ps_uid_release("ct-a");
+	assert_string_equal(lease(a), "");
+	assert_string_equal(lease(b), "ct-b");
+	assert_int_equal(ps_uid_acquire("ct-c", &again), 0);
+	assert_int_equal(again, a);
+}
+
+static void test_in_use_is_skipped_and_kept(void **state)
+{
+	(void)state;
+	uid_t a, b, c;
+	pid_t pid;
+
+	assert_int_equal(ps_uid_acquire("ct-a", &a), 0);
+	/* A process runs as a's uid (its sidecar, or anything else). */
+	pid = run_as(a);
+	/* Not released while it runs, by a release or a sweep... */
+	ps_uid_release("ct-a");
+	assert_string_equal(lease(a), "ct-a");
+	assert_int_equal(ps_uid_sweep(), 0);
+	assert_string_equal(lease(a), "ct-a");
+	/* ...and not handed out again even when its lease is gone. */
+	char path[256];
+	snprintf(path, sizeof(path), "%s/uids/%u", root, (unsigned)a);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(ps_uid_acquire("ct-b", &b), 0);
+	assert_true(b != a);
+	/* ct-b's own lease, while a process has its uid: a new one. */
+	stop(pid);
+	pid = run_as(b);
+	assert_int_equal(ps_uid_acquire("ct-b", &c), 0);
+	assert_true(c != b);
+	stop(pid);
+	/* Nothing runs as them now (a zombie holds nothing): swept. */
+	assert_int_equal(ps_uid_sweep(), 2);
+	assert_string_equal(lease(b), "");
+	assert_string_equal(lease(c), "");
+}
+
+static void test_stray_files_ignored(void **state)
+{
+	(void)state;
+	char path[256];
+	uid_t u;
+	int fd;
+
+	/* A lease file taken already is skipped (O_EXCL); names that are no
+	 * uid of the range are neither leases nor errors. */
+	assert_int_equal(ps_uid_acquire("ct-a", &u), 0);
+	ps_uid_release("ct-a");
+	snprintf(path, sizeof(path), "%s/uids/%u", root, (unsigned)u);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/uids/65534", root);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/uids/junk", root);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) >= 0);
+	close(fd);
+	uid_t v;
+	assert_int_equal(ps_uid_acquire("ct-b", &v), 0);
+	assert_true(v != u && ps_uid_in_range(v));
+	/* The sweep takes leases only: the strays outside the range stay. */
+	assert_int_equal(ps_uid_sweep(), 2);
+	snprintf(path, sizeof(path), "%s/uids/65534", root);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+#define RACERS 8
+
+/* Hooks that race without the lock still never share a uid: the lease is
+ * made with O_EXCL. */
+static void test_racing_hooks(void **state)
+{
+	(void)state;
+	int p[2];
+	pid_t pids[RACERS];
+	uid_t got[RACERS];
+
+	assert_int_equal(pipe(p), 0);
+	for (int i = 0; i < RACERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			char id[16];
+			uid_t u = 0;
+
+			snprintf(id, sizeof(id), "racer-%d", i);
+			if (ps_uid_acquire(id, &u) < 0)
+				u = 0;
+			_exit(write(p[1], &u, sizeof(u)) == sizeof(u) ? 0 : 1);
+		}
+	}
+	close(p[1]);
+	for (int i = 0; i < RACERS; i++) {
+		assert_int_equal(read(p[0], &got[i], sizeof(got[i])), sizeof(got[i]));
+		assert_true(ps_uid_in_range(got[i]));
+		for (int j = 0; j < i; j++)
+			assert_true(got[i] != got[j]);
+	}
+	close(p[0]);
+	for (int i = 0; i < RACERS; i++)
+		waitpid(pids[i], NULL, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_distinct_and_reused, clear),
+		cmocka_unit_test_setup(test_in_use_is_skipped_and_kept, clear),
+		cmocka_unit_test_setup(test_stray_files_ignored, clear),
+		cmocka_unit_test_setup(test_racing_hooks, clear),
+	};
+
+	return cmocka_run_group_tests(tests, make_root, remove_root);
+}
