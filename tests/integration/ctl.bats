@@ -234,6 +234,7 @@ web() { www_start "$1" "$(ports_ann "$2")" "$3"; }
 	assert_status 1
 	assert_output_has "matches 2 containers"
 	assert_output_has "by podman name (not running)"
+}
 
 @test "logs: whatever got into a sidecar's log reaches the terminal harmless, line by line, each line bounded" {
 	web logged "18609:3000" "httpd -f -p 3000 -h /www"
