@@ -132,7 +132,7 @@ static void on_refusal_line(const char *line, size_t len, void *arg)
 	struct ps_refusal r;
 	struct ps_event ev;
 
-	if (ps_refusal_decode(line, len, &r) < 0 || (s->only && strcmp(r.id, s->only)))
+	if (ps_refusal_decode(line, len, &r) < 0 || !ps_event_time_valid(r.time) || (s->only && strcmp(r.id, s->only)))
 		return;
 	memset(&ev, 0, sizeof(ev));
 	snprintf(ev.time, sizeof(ev.time), "%s", r.time);

@@ -3,8 +3,10 @@
  * whose sidecar serves its netns). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../lib/refusal.h"
@@ -15,29 +17,62 @@
 
 static void print_refusal(const struct ps_refusal *r, void *arg)
 {
-	char message[sizeof(r->message)];
+	char message[sizeof(r->message)], when[sizeof(r->time)];
 
 	(void)arg;
 	/* Written harmless by the hook; a log an older portside or someone
 	 * else wrote gets no control character onto the terminal either. */
 	oci_sanitize(r->message, message, sizeof(message));
-	printf("%s %s refused (%s): %s\n", r->time, r->id, ps_reason_name(r->reason), message);
+	oci_sanitize(r->time, when, sizeof(when));
+	printf("%s %s refused (%s): %s\n", when, r->id, ps_reason_name(r->reason), message);
 }
 
-/* Copies the file at PATH to stdout: 0, -ENOENT when it is not there, or
- * -EIO when stdout fails. */
+#define LOG_LINE_MAX 4096 /* bytes of one line shown; the rest is cut, marked "..." */
+
+/* One line of the log, LEN bytes (no newline), as oci_sanitize makes it: the
+ * sidecar writes its own lines, but whatever got in (a name, an error, a NUL)
+ * never reaches the terminal as it is. */
+static int show_line(const char *line, size_t len, bool cut)
+{
+	char raw[LOG_LINE_MAX + 1], clean[2 * LOG_LINE_MAX + 8];
+
+	for (size_t i = 0; i < len; i++)
+		raw[i] = line[i] ? line[i] : '?';
+	raw[len] = '\0';
+	oci_sanitize(raw, clean, sizeof(clean));
+	return printf("%s%s\n", clean, cut ? "..." : "") < 0 ? -EIO : 0;
+}
+
+/* Shows the file at PATH line by line: 0, -ENOENT when it is not there (or
+ * not a regular file), or -EIO when stdout fails. */
 static int cat(const char *path)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	char buf[65536];
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	char buf[65536], line[LOG_LINE_MAX];
+	size_t used = 0;
+	bool cut = false;
+	struct stat st;
 	ssize_t n;
 
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		return -ENOENT;
-	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0 && fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
-			return -EIO;
-	return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				if (show_line(line, used, cut) < 0)
+					return -EIO;
+				used = 0;
+				cut = false;
+			} else if (used < sizeof(line)) {
+				line[used++] = buf[i];
+			} else {
+				cut = true;
+			}
+		}
+	}
+	if ((used || cut) && show_line(line, used, cut) < 0)
+		return -EIO;
+	return fflush(stdout) == 0 ? 0 : -EIO;
 }
 
 int ctl_logs(int argc, char **argv)

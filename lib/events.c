@@ -35,6 +35,27 @@ void ps_event_time(char *buf, size_t len)
 	snprintf(buf, len, "%s.%03ldZ", s, (long)tv.tv_usec / 1000);
 }
 
+bool ps_event_time_valid(const char *t)
+{
+	/* YYYY-MM-DDTHH:MM:SS, then .fff (1 to 9 digits) or nothing, then Z. */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t i;
+
+	for (i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != shape[i])
+			return false;
+	if (t[i] == '.') {
+		size_t d = 0;
+
+		while (d < 9 && t[i + 1 + d] >= '0' && t[i + 1 + d] <= '9')
+			d++;
+		if (d == 0)
+			return false;
+		i += 1 + d;
+	}
+	return t[i] == 'Z' && t[i + 1] == '\0';
+}
+
 int ps_event_encode(const struct ps_event *ev, char *buf, size_t len)
 {
 	cleanup_json json_object *o = json_object_new_object();
@@ -104,9 +125,10 @@ int ps_event_decode(const char *line, size_t len, struct ps_event *ev)
 	if (len == 0 || len > PS_EVENT_LINE_MAX || oci_json_decode(line, len, "event", &o, NULL) < 0 ||
 	    !json_object_is_type(o, json_type_object))
 		return -EINVAL;
-	if (str(o, "time", ev->time, sizeof(ev->time), true) < 0 || str(o, "id", ev->id, sizeof(ev->id), true) < 0 ||
-	    str(o, "event", name, sizeof(name), true) < 0 || !oci_id_valid(ev->id) ||
-	    str(o, "reason", ev->reason, sizeof(ev->reason), false) < 0 ||
+	/* The time is printed as it is: digits in one shape, nothing else. */
+	if (str(o, "time", ev->time, sizeof(ev->time), true) < 0 || !ps_event_time_valid(ev->time) ||
+	    str(o, "id", ev->id, sizeof(ev->id), true) < 0 || str(o, "event", name, sizeof(name), true) < 0 ||
+	    !oci_id_valid(ev->id) || str(o, "reason", ev->reason, sizeof(ev->reason), false) < 0 ||
 	    str(o, "message", ev->message, sizeof(ev->message), false) < 0 ||
 	    str(o, "protocol", proto, sizeof(proto), false) < 0 || str(o, "hostIP", ip, sizeof(ip), false) < 0)
 		return -EINVAL;

@@ -48,6 +48,11 @@ const char *ps_event_name(enum ps_event_kind k);
 /* "2026-11-22T10:00:00.123Z", now, into BUF (at least 32 bytes). */
 void ps_event_time(char *buf, size_t len);
 
+/* Whether T is a time as ps_event_time and the hook's refusal log write it,
+ * "2026-11-22T10:00:00Z" with or without up to 9 digits of fraction: only
+ * such a time is ever decoded or shown. */
+bool ps_event_time_valid(const char *t);
+
 /* One line (with its newline) for EV into BUF; its length, or -ENOSPC. */
 int ps_event_encode(const struct ps_event *ev, char *buf, size_t len);
 

@@ -235,3 +235,27 @@ web() { www_start "$1" "$(ports_ann "$2")" "$3"; }
 	assert_output_has "matches 2 containers"
 	assert_output_has "by podman name (not running)"
 }
+
+@test "logs: whatever got into a sidecar's log reaches the terminal harmless, line by line, each line bounded" {
+	web logged "18609:3000" "httpd -f -p 3000 -h /www"
+	assert_status 0
+	# The rotated part: the sidecar writes only the current one.
+	{
+		printf 'an escape \033[2J and a bell \007 here\n'
+		printf 'not UTF-8 \377\376, a NUL \000 inside\n'
+		head -c 20000 /dev/zero | tr '\0' a
+		printf '\nlast line\n'
+	} >"$STATEDIR/$CT/sidecar.log.1"
+	"$PORTSIDECTL" logs "$CT" >"$TMP/logs.out"
+	refute grep -q "$(printf '\033')" "$TMP/logs.out"
+	refute grep -q "$(printf '\007')" "$TMP/logs.out"
+	iconv -f UTF-8 -t UTF-8 "$TMP/logs.out" >/dev/null
+	[ "$(tr -cd '\000' <"$TMP/logs.out" | wc -c)" -eq 0 ]
+	grep -q '^an escape ?\[2J and a bell ? here$' "$TMP/logs.out"
+	grep -q 'a NUL ? inside$' "$TMP/logs.out"
+	grep -q '^last line$' "$TMP/logs.out"
+	grep -q '^aaaa*\.\.\.$' "$TMP/logs.out"
+	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$TMP/logs.out")" -le 4100 ]
+	# The sidecar's own lines are still there after the rotated part.
+	grep -q "serving" "$TMP/logs.out"
+}

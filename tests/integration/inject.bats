@@ -181,3 +181,139 @@ spec_bundle() {
 	assert_status 0
 	[ "$(stat -c '%u' "$cfg")" = 65534 ]
 }
+
+# A victim bundle of root's: nobody but root may get inject to write there.
+victim() {
+	spec_bundle victim
+	cp "$TMP/victim/config.json" "$TMP/victim.orig"
+}
+
+@test "inject refuses a path through a directory another user owns, and names it" {
+	victim
+	mkdir -p "$TMP/home"
+	mv "$TMP/victim" "$TMP/home/"
+	chown 65534 "$TMP/home"
+	for p in "$TMP/home/victim/config.json" "$TMP/home/victim//config.json" "$TMP/home/./victim/config.json"; do
+		trace timeout 10 "$PORTSIDECTL" inject "$p" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
+		assert_status 1
+		assert_output_has "$TMP/home on the way belongs to uid 65534, neither root nor the file's owner (uid 0)"
+		[ "${#lines[@]}" -eq 1 ]
+		cmp "$TMP/home/victim/config.json" "$TMP/victim.orig"
+	done
+	# Writable by others and not sticky: refused; sticky (as /tmp is): crossed.
+	chown 0 "$TMP/home"
+	chmod 0777 "$TMP/home"
+	trace timeout 10 "$PORTSIDECTL" inject "$TMP/home/victim/config.json" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 1
+	assert_output_has "$TMP/home on the way (mode 0777) can be written by group or others and is not sticky"
+	cmp "$TMP/home/victim/config.json" "$TMP/victim.orig"
+	chmod 1777 "$TMP/home"
+	trace timeout 10 "$PORTSIDECTL" inject "$TMP/home/victim/config.json" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	grep -q '"io.portside.ports": "18607:3000"' "$TMP/home/victim/config.json"
+}
+
+@test "inject follows no link another user could have made, in any directory on the way; root's own links it follows" {
+	victim
+	mkdir -p "$TMP/links"
+	# A user's link to root's bundle, given as link//config.json and
+	# link/./config.json: the last name is no link, the directory is.
+	ln -s "$TMP/victim" "$TMP/links/theirs"
+	chown -h 65534 "$TMP/links/theirs"
+	for p in "$TMP/links/theirs//config.json" "$TMP/links/theirs/./config.json" "$TMP/links/theirs/config.json"; do
+		trace timeout 10 "$PORTSIDECTL" inject "$p" --ports '18608:3000' --hook "$PORTSIDE_HOOK"
+		assert_status 1
+		assert_output_has "theirs in $TMP/links is a symbolic link that someone other than root could have made: give the real path"
+		[ "${#lines[@]}" -eq 1 ]
+		cmp "$TMP/victim/config.json" "$TMP/victim.orig"
+	done
+	# Root's link in a directory only root writes (/var/run -> /run): followed,
+	# relative or absolute.
+	ln -s ../victim "$TMP/links/ours"
+	ln -s "$TMP/victim" "$TMP/links/abs"
+	trace timeout 10 "$PORTSIDECTL" inject "$TMP/links/ours/config.json" --ports '18608:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	grep -q '"io.portside.ports": "18608:3000"' "$TMP/victim/config.json"
+	trace timeout 10 "$PORTSIDECTL" inject "$TMP/links/abs/config.json" --ports '18609:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	grep -q '"io.portside.ports": "18609:3000"' "$TMP/victim/config.json"
+	if [ -L /var/run ]; then
+		trace timeout 10 "$PORTSIDECTL" inject "/var/run/..$TMP/links/abs/config.json" --ports '18608:3000' --hook "$PORTSIDE_HOOK"
+		assert_status 0
+		grep -q '"io.portside.ports": "18608:3000"' "$TMP/victim/config.json"
+	fi
+	# Root's link, but in a directory someone else can write: not followed.
+	chmod 0777 "$TMP/links"
+	cp "$TMP/victim/config.json" "$TMP/victim.orig"
+	trace timeout 10 "$PORTSIDECTL" inject "$TMP/links/ours/config.json" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 1
+	assert_output_has "ours in $TMP/links is a symbolic link that someone other than root could have made"
+	cmp "$TMP/victim/config.json" "$TMP/victim.orig"
+}
+
+@test "inject killed between writing the new file and renaming it leaves nothing behind, and the file whole" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	spec_bundle sig
+	cfg=$TMP/sig/config.json
+	# strace holds each fsync for 2 s: the signal lands while the new file
+	# exists and is not yet renamed.
+	strace -f -o /dev/null -e trace=fsync -e inject=fsync:delay_enter=2000000 \
+		"$PORTSIDECTL" inject "$cfg" --ports '18607:3000' --hook "$PORTSIDE_HOOK" &
+	tracer=$!
+	pid=
+	for _ in $(seq 50); do
+		pid=$(pgrep -P "$tracer" -x portsidectl || true)
+		[ -n "$pid" ] && [ "$(find "$TMP/sig" -maxdepth 1 -name 'config.json.*.tmp' | wc -l)" -eq 1 ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ]
+	kill -TERM "$pid"
+	wait "$tracer" || true
+	[ "$(find "$TMP/sig" -maxdepth 1 -name 'config.json.*' | wc -l)" -eq 0 ]
+	# It finished the rename first: the file is the new one, whole.
+	grep -q '"io.portside.ports": "18607:3000"' "$cfg"
+	jq empty "$cfg"
+}
+
+# The new file's name has 32 random bits: no name can be planted in advance.
+# getrandom is replaced here (LD_PRELOAD, nothing in portsidectl) so that
+# every name inject can choose is one of four, each already taken.
+@test "inject never opens what is already at a name it picks for its new file: a link, a dangling link, a FIFO, a file" {
+	command -v cc >/dev/null || skip "no C compiler"
+	cat >"$TMP/fixed-random.c" <<-'C'
+		#include <string.h>
+		#include <sys/types.h>
+		static unsigned calls;
+		ssize_t getrandom(void *buf, size_t len, unsigned flags)
+		{
+			unsigned v = calls++ % 4;
+			(void)flags;
+			memset(buf, 0, len);
+			memcpy(buf, &v, len < sizeof(v) ? len : sizeof(v));
+			return (ssize_t)len;
+		}
+	C
+	cc -shared -fPIC -o "$TMP/fixed-random.so" "$TMP/fixed-random.c"
+	spec_bundle planted
+	cfg=$TMP/planted/config.json
+	cp "$cfg" "$TMP/before.json"
+	echo "root's file" >"$TMP/roots"
+	ln -s "$TMP/roots" "$cfg.00000000.tmp"
+	ln -s "$TMP/created-through-a-link" "$cfg.00000001.tmp"
+	mkfifo "$cfg.00000002.tmp"
+	echo "someone's file" >"$cfg.00000003.tmp"
+	trace timeout 10 env LD_PRELOAD="$TMP/fixed-random.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$PORTSIDECTL" inject "$cfg" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 1
+	assert_output_has "every name tried exists"
+	cmp "$cfg" "$TMP/before.json"
+	# One name free: taken, and nothing planted was opened.
+	rm "$cfg.00000002.tmp"
+	trace timeout 10 env LD_PRELOAD="$TMP/fixed-random.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$PORTSIDECTL" inject "$cfg" --ports '18607:3000' --hook "$PORTSIDE_HOOK"
+	assert_status 0
+	grep -q '"io.portside.ports": "18607:3000"' "$cfg"
+	[ "$(cat "$TMP/roots")" = "root's file" ]
+	[ ! -e "$TMP/created-through-a-link" ]
+	[ -L "$cfg.00000000.tmp" ] && [ -L "$cfg.00000001.tmp" ]
+	[ "$(cat "$cfg.00000003.tmp")" = "someone's file" ]
+	[ ! -e "$cfg.00000002.tmp" ]
+}

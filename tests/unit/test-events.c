@@ -9,6 +9,8 @@
 #include "../../lib/events.h"
 #include "../../oci/annotations.h"
 
+#define T "2026-11-22T10:00:00.123Z" /* a good time, so that each bad line is bad for one reason */
+
 static void test_event_round_trip(void **state)
 {
 	(void)state;
@@ -42,7 +44,7 @@ static void test_event_round_trip(void **state)
 
 	/* A port not forwarded: no host side. */
 	memset(&ev, 0, sizeof(ev));
-	strcpy(ev.time, "t");
+	strcpy(ev.time, "2026-11-22T10:00:00Z"); /* as the hook's refusal log writes it */
 	strcpy(ev.id, "x");
 	ev.kind = PS_EV_REFUSED;
 	ev.has_port = true;
@@ -62,13 +64,13 @@ static void test_event_decode_refuses(void **state)
 		"",
 		"not json",
 		"[]",
-		"{\"time\":\"t\",\"id\":\"x\"}",			 /* no event */
-		"{\"time\":\"t\",\"id\":\"x\",\"event\":\"exploded\"}",	 /* unknown */
-		"{\"time\":\"t\",\"id\":\"../x\",\"event\":\"closed\"}", /* not an id */
-		"{\"time\":\"t\",\"id\":\"x\",\"event\":\"closed\",\"protocol\":\"sctp\",\"localPort\":1}",
-		"{\"time\":\"t\",\"id\":\"x\",\"event\":\"closed\",\"protocol\":\"tcp\",\"localPort\":70000}",
-		"{\"time\":\"t\",\"id\":\"x\",\"event\":\"closed\",\"protocol\":\"tcp\",\"localPort\":\"80\"}",
-		"{\"time\":\"t\",\"id\":\"x\",\"event\":\"closed\",\"protocol\":\"tcp\",\"localPort\":1,\"hostIP\":"
+		"{\"time\":\"" T "\",\"id\":\"x\"}",			     /* no event */
+		"{\"time\":\"" T "\",\"id\":\"x\",\"event\":\"exploded\"}",  /* unknown */
+		"{\"time\":\"" T "\",\"id\":\"../x\",\"event\":\"closed\"}", /* not an id */
+		"{\"time\":\"" T "\",\"id\":\"x\",\"event\":\"closed\",\"protocol\":\"sctp\",\"localPort\":1}",
+		"{\"time\":\"" T "\",\"id\":\"x\",\"event\":\"closed\",\"protocol\":\"tcp\",\"localPort\":70000}",
+		"{\"time\":\"" T "\",\"id\":\"x\",\"event\":\"closed\",\"protocol\":\"tcp\",\"localPort\":\"80\"}",
+		"{\"time\":\"" T "\",\"id\":\"x\",\"event\":\"closed\",\"protocol\":\"tcp\",\"localPort\":1,\"hostIP\":"
 		"\"nope\","
 		"\"externalPort\":1}",
 		"{\"time\":7,\"id\":\"x\",\"event\":\"closed\"}",
@@ -81,8 +83,50 @@ static void test_event_decode_refuses(void **state)
 	char big[PS_EVENT_LINE_MAX + 64];
 	memset(big, ' ', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	memcpy(big, "{\"time\":\"t\",\"id\":\"x\",\"event\":\"closed\"}", 38);
+	static const char ok[] = "{\"time\":\"" T "\",\"id\":\"x\",\"event\":\"closed\"}";
+	memcpy(big, ok, strlen(ok));
 	assert_int_equal(ps_event_decode(big, strlen(big), &ev), -EINVAL);
+}
+
+/* The time is shown as it is (`portsidectl events`, --json): nothing but
+ * digits in the one shape the sidecar writes, never a byte of anything else. */
+static void test_event_time_strict(void **state)
+{
+	(void)state;
+	static const char *const good[] = {"2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123Z",
+					   "2026-11-22T10:00:00.123456789Z"};
+	static const char *const bad[] = {
+		"",
+		"t",
+		"2026-11-22T10:00:00",		   /* no Z */
+		"2026-11-22 10:00:00Z",		   /* a space */
+		"2026-11-22T10:00:00.Z",	   /* no digit after the dot */
+		"2026-11-22T10:00:00.1234567890Z", /* ten */
+		"2026-11-22T10:00:00Zx",
+		"2026-11-22T10:00:00+01:00",
+		"\\u001b[2J2026-11-22T10:00:00Z", /* an escape, as JSON */
+		"2026-11-22T10:00:0\\u00e9Z",
+		"2026-11-22T10:00:00\\u00adZ",
+		"\\u0000026-11-22T10:00:00Z",
+		"\\u0662026-11-22T10:00:00Z", /* an Arabic-Indic digit */
+	};
+	struct ps_event ev;
+	char line[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(line, sizeof(line), "{\"time\":\"%s\",\"id\":\"x\",\"event\":\"closed\"}", good[i]);
+		assert_int_equal(ps_event_decode(line, strlen(line), &ev), 0);
+		assert_string_equal(ev.time, good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "{\"time\":\"%s\",\"id\":\"x\",\"event\":\"closed\"}", bad[i]);
+		assert_int_equal(ps_event_decode(line, strlen(line), &ev), -EINVAL);
+	}
+	/* Raw bytes that are no UTF-8 (json-c passes them through). */
+	static const char raw[] = "{\"time\":\"2026-11-22T10:00:00\xff\xfeZ\",\"id\":\"x\",\"event\":\"closed\"}";
+	assert_int_equal(ps_event_decode(raw, strlen(raw), &ev), -EINVAL);
+	assert_false(ps_event_time_valid("2026-11-22T10:00:00\xc3\xa9Z"));
+	assert_true(ps_event_time_valid("2026-11-22T10:00:00Z"));
 }
 
 static void test_kube_name(void **state)
@@ -166,7 +210,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_round_trip), cmocka_unit_test(test_event_decode_refuses),
 		cmocka_unit_test(test_kube_name),	 cmocka_unit_test(test_kube_name_not_from_bare_keys),
-		cmocka_unit_test(test_kube_name_crio),
+		cmocka_unit_test(test_kube_name_crio),	 cmocka_unit_test(test_event_time_strict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
