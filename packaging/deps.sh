@@ -26,7 +26,7 @@ done
 PACKAGES="gcc make pkg-config libseccomp-dev libcap-dev libjson-c-dev libuv1-dev \
 libcmocka-dev bats clang libclang-rt-14-dev clang-format \
 runc crun podman catatonit containernetworking-plugins iptables busybox-static iproute2 socat curl procps psmisc \
-dpkg-dev fakeroot util-linux man-db groff-base jq"
+dpkg-dev fakeroot util-linux man-db groff-base jq strace"
 # make bench: the load generators and servers, hyperfine, gnuplot for the
 # chart, jq for iperf3's and hyperfine's JSON. (docker-proxy comes from the
 # docker.io package, unpacked into the build tree by the bench, not installed.)

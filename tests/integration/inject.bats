@@ -252,7 +252,7 @@ victim() {
 }
 
 @test "inject killed between writing the new file and renaming it leaves nothing behind, and the file whole" {
-	command -v strace >/dev/null || skip "strace is not installed"
+	need strace strace
 	spec_bundle sig
 	cfg=$TMP/sig/config.json
 	# strace holds each fsync for 2 s: the signal lands while the new file
@@ -279,7 +279,7 @@ victim() {
 # getrandom is replaced here (LD_PRELOAD, nothing in portsidectl) so that
 # every name inject can choose is one of four, each already taken.
 @test "inject never opens what is already at a name it picks for its new file: a link, a dangling link, a FIFO, a file" {
-	command -v cc >/dev/null || skip "no C compiler"
+	need cc gcc
 	cat >"$TMP/fixed-random.c" <<-'C'
 		#include <string.h>
 		#include <sys/types.h>
