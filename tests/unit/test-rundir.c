@@ -317,9 +317,9 @@ static void test_sidecar_alive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_remove_everything), cmocka_unit_test(test_container_open),
-		cmocka_unit_test(test_alive_and_gc),	  cmocka_unit_test(test_gc_reads_process_file),
-		cmocka_unit_test(test_sidecar_alive),
+		cmocka_unit_test(test_remove_everything),     cmocka_unit_test(test_container_open),
+		cmocka_unit_test(test_alive_and_gc),	      cmocka_unit_test(test_sidecar_alive),
+		cmocka_unit_test(test_gc_reads_process_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
