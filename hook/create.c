@@ -77,27 +77,46 @@ static bool id_in_use(const char *id, const char *owner)
 	return cur[0] && (!owner || strcmp(cur, owner)) && ps_sidecar_alive(cur, NULL);
 }
 
+/* True when a refusal of ID's start from BUNDLE is ID's own: ID is not a
+ * running forwarded container of another bundle (a start reusing a running
+ * container's id must not put what it chose to say among that container's
+ * events). */
+static bool refusal_is_ids(const char *id, const char *bundle, int lock)
+{
+	cleanup_close int mine = -1;
+	char path[4096];
+	struct stat sb;
+
+	/* No state directory, or one recorded from this very bundle: decided
+	 * without the lock, since a refusal for a busy lock is the one whose
+	 * hook could not have it, and a wait for it now would fail too. The
+	 * race is harmless: only which log the line goes to depends on it, and
+	 * a directory made meanwhile is a container started after this
+	 * refusal was decided, never one running before it. */
+	if (bundle_is(id, bundle) ||
+	    (ps_path(path, sizeof(path), id, NULL) == 0 && lstat(path, &sb) < 0 && errno == ENOENT))
+		return true;
+	/* Else under the lock (LOCK, or taken here), which every start holds
+	 * while it makes or removes a container's state; without it, nobody's. */
+	if (lock < 0 && ps_lock(&mine, 1000) < 0)
+		return false;
+	return !id_in_use(id, NULL) && !ps_container_alive(id);
+}
+
 /* Refusals go to stderr, which runc and podman show; crun shows a hook's
  * stderr only when run.oci.hooks.stderr names a file. So they also go to the
  * refusal log (lib/refusal.h), where `portsidectl logs ID` finds them, as
- * ID's own only when ID is not a running forwarded container of another
- * bundle: a start reusing a running container's id must not put what it
- * chose to say among that container's events. Decided under the lock (LOCK,
- * or taken here), which every start holds while it makes or removes a
- * container's state; when it cannot be had, the refusal is nobody's. */
+ * ID's own when they are (refusal_is_ids). */
 static void report_errors(const char *id, const char *bundle, int lock, const struct oci_err *e)
 {
-	cleanup_close int mine = -1;
-
 	oci_err_print(e, stderr, "portside");
 	/* A refusal may come before anything else made the directory (the
 	 * first container after an install). */
 	ps_run_dir_init();
-	if ((lock < 0 && ps_lock(&mine, 1000) < 0) ||
-	    ((id_in_use(id, NULL) || ps_container_alive(id)) && !bundle_is(id, bundle)))
-		ps_refusal_log_unattributed(id, e);
-	else
+	if (refusal_is_ids(id, bundle, lock))
 		ps_refusal_log(id, e);
+	else
+		ps_refusal_log_unattributed(id, e);
 }
 
 /* Records which bundle ID came from, for poststop to check. */
@@ -301,6 +320,10 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		oci_err_addp(&e, rc == -ENOMEM ? ENOMEM : -rc, "cannot write %s", path);
 		goto out;
 	}
+	/* A few lines of it for what every later start reads of every
+	 * container (the pool's hand-out, gc): without them, the record. */
+	hook_pool_record(st->id, &fw);
+	ps_process_write(&fw);
 
 	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, fw.max_udp_flows, &e)) <
 	    0) {

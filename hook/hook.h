@@ -58,8 +58,14 @@ int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, con
 size_t hook_private_addresses(const struct oci_ip *pool_addr, struct oci_ip out[2]);
 
 /* pool.c: the first address of the policy's addressPool that no recorded
- * container binds. Call with the lock held. */
+ * container binds (read from each container's addresses file, and only
+ * where it has none from its record). Call with the lock held. */
 int hook_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_err *e);
+
+/* pool.c: writes ID's addresses file (rundir.h) from its record F, for the
+ * next hand-out to read instead of F. -E2BIG when F binds too many
+ * addresses to list (then there is no file and the record is read). */
+int hook_pool_record(const char *id, const struct ps_forwards *f);
 
 /* Closes every listener fd in F. */
 void hook_listen_close(struct ps_forwards *f);

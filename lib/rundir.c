@@ -128,6 +128,8 @@ static const char *const file_names[PS_FILES] = {
 	[PS_EVENTS] = "events",
 	[PS_EVENTS_OLD] = "events.1",
 	[PS_CONTROL_SOCK] = "control.sock",
+	[PS_ADDRESSES] = "addresses",
+	[PS_PROCESS] = "process",
 };
 
 const char *ps_file_name(enum ps_file f)
@@ -423,15 +425,60 @@ int ps_container_open(const struct ps_forwards *f, int *pidfd, int *nsfd, char *
 	return 0;
 }
 
+int ps_process_write(const struct ps_forwards *f)
+{
+	char path[4096], buf[160];
+	int n;
+
+	if (ps_file(path, sizeof(path), f->id, PS_PROCESS) < 0)
+		return -ENAMETOOLONG;
+	n = snprintf(buf, sizeof(buf), "%d %llu %s %llu\n", (int)f->pid, f->ident.pid_start, f->netns,
+		     (unsigned long long)f->ident.netns_cookie);
+	return ps_write_file(path, buf, (size_t)n);
+}
+
+/* ID's process file into F: one line, where its record may be megabytes,
+ * read by ps_gc at every start for each container whose sidecar died. */
+static int process_load(const char *id, struct ps_forwards *f)
+{
+	char path[4096], buf[160], netns[sizeof(f->netns)], end;
+	cleanup_close int fd = -1;
+	unsigned long long start, cookie;
+	int pid;
+	ssize_t n;
+
+	if (ps_file(path, sizeof(path), id, PS_PROCESS) < 0)
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+		return -errno;
+	if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return -EINVAL;
+	buf[n] = '\0';
+	if (sscanf(buf, "%d %llu %63s %llu%c", &pid, &start, netns, &cookie, &end) != 5 || end != '\n')
+		return -EINVAL;
+	f->pid = pid;
+	f->ident.pid_start = start;
+	f->ident.netns_cookie = cookie;
+	snprintf(f->netns, sizeof(f->netns), "%s", netns);
+	return 0;
+}
+
 bool ps_container_alive(const char *id)
 {
-	struct ps_forwards *f = NULL;
+	struct ps_forwards *f = calloc(1, sizeof(*f));
 	char why[160];
 	bool alive;
+	int rc;
 
-	if (ps_record_load(id, &f, NULL) < 0)
+	if (!f)
 		return false;
-	alive = ps_container_open(f, NULL, NULL, why, sizeof(why)) == 0;
+	/* A container started before the process file existed: its record. */
+	if ((rc = process_load(id, f)) == -ENOENT) {
+		free(f);
+		f = NULL;
+		rc = ps_record_load(id, &f, NULL);
+	}
+	alive = rc == 0 && ps_container_open(f, NULL, NULL, why, sizeof(why)) == 0;
 	ps_forwards_free(f);
 	return alive;
 }

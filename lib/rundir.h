@@ -19,6 +19,11 @@
  *                     whose sidecar serves it
  *     released        its poststop ran while others of its netns still run
  *     events[.1]      what its sidecar did, one JSON object a line (events.h)
+ *     addresses       the host addresses it holds against an addressPool, one
+ *                     a line: what the pool's hand-out reads (hook/pool.c)
+ *                     rather than every container's whole record
+ *     process         "PID START DEV:INO COOKIE" of its init, as recorded:
+ *                     what ps_container_alive reads rather than the record
  *
  * Containers live in a directory of their own, so that no container id
  * ("lock", "netns", "hook.log") can name one of portside's own files.
@@ -58,6 +63,8 @@ enum ps_file {
 	PS_EVENTS,	    /* events */
 	PS_EVENTS_OLD,	    /* events.1 */
 	PS_CONTROL_SOCK,    /* control.sock */
+	PS_ADDRESSES,	    /* addresses */
+	PS_PROCESS,	    /* process */
 	PS_FILES,
 };
 
@@ -124,8 +131,11 @@ pid_t ps_sidecar_alive(const char *id, int *pidfd);
 int ps_container_open(const struct ps_forwards *f, int *pidfd, int *nsfd, char *why, size_t len);
 
 /* True when the container ID's record names is still running
- * (ps_container_open). */
+ * (ps_container_open), read from ID's process file, else its record. */
 bool ps_container_alive(const char *id);
+
+/* Writes F->id's process file (the layout above) from F. */
+int ps_process_write(const struct ps_forwards *f);
 
 /* pidfd_open(2), for libcs that lack the wrapper. */
 int ps_pidfd_open(pid_t pid);

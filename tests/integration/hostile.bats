@@ -270,6 +270,28 @@ hook_direct() {
 	tail -1 "$RUNDIR/hook.log" | grep -q "^{\"time\":\"[^\"]*\",\"id\":\"$CT\",\"reason\":\"invalid\","
 }
 
+# lock_held: another process holds the hooks' lock.
+lock_held() {
+	if flock -n "$RUNDIR/lock" true; then return 1; fi
+}
+
+@test "a start refused because the lock stayed busy is its own container's refusal, in portsidectl logs" {
+	# Another hook stuck with the lock: this start's own wait times out.
+	bash -c 'exec 9>"$0"; flock 9; exec sleep 8' "$RUNDIR/lock" &
+	HOLDER_PID=$!
+	wait_for 2 lock_held
+	runc_start busy "$(ports_ann 18482:3000)" "sleep 60"
+	assert_status 1
+	assert_output_has "cannot lock"
+	kill "$HOLDER_PID"
+	HOLDER_PID=
+	# Nothing of that id exists: the refusal is this start's, lock or not.
+	trace "$PORTSIDECTL" logs "$CT"
+	assert_status 0
+	assert_output_has "cannot lock"
+	tail -1 "$RUNDIR/hook.log" | grep -q "^{\"time\":\"[^\"]*\",\"id\":\"$CT\","
+}
+
 @test "the same id under another runtime root cannot take over a live container's state" {
 	runc_start owner "$(ports_ann 18491:3000)" "hostile listen 0.0.0.0 3000"
 	assert_status 0

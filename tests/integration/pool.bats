@@ -76,3 +76,36 @@ get() {
 	jq -e '.poolAddress == "127.77.0.2"' "$STATEDIR/$second/forwards.json"
 	refute grep -q '"127.77.0.1"' "$STATEDIR/$second/forwards.json"
 }
+
+@test "the hand-out reads each container's addresses file, not its record: kept through gc and restore, gone once it stops" {
+	web kept 18805:3000
+	assert_status 0
+	kept=$CT
+	[ "$(cat "$STATEDIR/$kept/addresses")" = "127.77.0.1" ]
+	read -r pid start _ <"$STATEDIR/$kept/process"
+	[ "$pid" -gt 1 ] && [ "$start" -gt 0 ]
+	# Its sidecar dies, the container runs on; its record made garbage past
+	# any read limit: the next start neither reads it (for the pool, nor for
+	# gc, which keeps the state of a running container) nor takes its address.
+	kill -9 "$(sidecar_pid "$kept")"
+	wait_for 3 port_free 18805
+	mv "$STATEDIR/$kept/forwards.json" "$TMP/kept.json"
+	truncate -s 64M "$STATEDIR/$kept/forwards.json"
+	web next 18806:3000
+	assert_status 0
+	[ "$(cat "$STATEDIR/$CT/addresses")" = "127.77.0.2" ]
+	[ -f "$STATEDIR/$kept/addresses" ]
+	# Restored from its record: the same address, still its own.
+	mv "$TMP/kept.json" "$STATEDIR/$kept/forwards.json"
+	trace "$PORTSIDECTL" restore "$kept"
+	assert_status 0
+	run get 127.77.0.1:18805
+	[ "$output" = "hello from kept" ]
+	[ "$(cat "$STATEDIR/$kept/addresses")" = "127.77.0.1" ]
+	# Stopped: its files go with its state, and the address is free again.
+	runc delete --force "$kept"
+	refute test -e "$STATEDIR/$kept"
+	web third 18807:3000
+	assert_status 0
+	[ "$(cat "$STATEDIR/$CT/addresses")" = "127.77.0.1" ]
+}

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The addressPool hand-out (hook/pool.c) against real records in a
  * scratch run directory: the first address no record binds, never the
- * network or broadcast address, an error once the pool is full, and an
- * address free again once its record is gone. */
+ * network or broadcast address, an error once the pool is full, an
+ * address free again once its record is gone, and each container's small
+ * addresses file read rather than its record. */
 #include "unit.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -187,6 +189,95 @@ static void test_unreadable_record(void **state)
 	oci_policy_free(pol);
 }
 
+/* Writes TEXT as ID's addresses file, as the hook does beside its record. */
+static void addresses(const char *id, const char *text)
+{
+	char path[4096];
+
+	assert_int_equal(ps_path(path, sizeof(path), id, "addresses"), 0);
+	assert_int_equal(ps_write_file(path, text, strlen(text)), 0);
+}
+
+/* Makes ID's record garbage past any read limit (a sparse 64 MiB of zeros):
+ * what reading it would cost, and refuse. */
+static void record_huge(const char *id)
+{
+	char path[4096];
+	int fd;
+
+	assert_int_equal(ps_path(path, sizeof(path), id, "forwards.json"), 0);
+	assert_true((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0);
+	assert_int_equal(ftruncate(fd, 64 << 20), 0);
+	close(fd);
+}
+
+/* The hand-out reads each container's addresses file, never its record,
+ * however large: records past any read limit (a start reading whole records
+ * of 32768 forwards took 433 ms each, under the lock) do not stop it, and
+ * the addresses their files list stay taken. */
+static void test_records_not_read(void **state)
+{
+	(void)state;
+	struct oci_policy *pol;
+	struct oci_err e;
+	struct oci_ip got, want;
+	const char *doc = "{\"addressPool\": \"127.83.0.0/24\"}";
+
+	oci_err_init(&e);
+	assert_int_equal(oci_policy_parse(doc, strlen(doc), &pol, &e), 0);
+	for (unsigned i = 1; i <= 4; i++) {
+		char id[16], ip[32], line[40];
+
+		snprintf(id, sizeof(id), "huge%u", i);
+		snprintf(ip, sizeof(ip), "127.83.0.%u", i);
+		snprintf(line, sizeof(line), "%s\n", ip);
+		record(id, ip);
+		addresses(id, line);
+		record_huge(id);
+	}
+	/* A container started without a pool lists what it binds: taken too. */
+	record("nopool", "127.0.0.1");
+	addresses("nopool", "127.83.0.5\n::1\n");
+	record_huge("nopool");
+	/* One that holds nothing against the pool lists nothing. */
+	record("none", "127.0.0.1");
+	addresses("none", "");
+	record_huge("none");
+	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(oci_err_lines(&e), 0);
+	oci_ip_parse("127.83.0.6", &want);
+	assert_true(oci_ip_equal(&got, &want));
+	/* An addresses file not as the hook writes it: unknown, refused. */
+	addresses("none", "127.83.0.7");
+	assert_int_equal(hook_pool_pick(pol, &got, &e), -EIO);
+	assert_err(&e, "container none holds: its addresses file cannot be read");
+	oci_policy_free(pol);
+}
+
+/* A record from before the addresses file is read once: its file is written
+ * from it, and the next hand-out reads that instead. */
+static void test_old_record_read_once(void **state)
+{
+	(void)state;
+	struct oci_policy *pol;
+	struct oci_err e;
+	struct oci_ip got;
+	const char *doc = "{\"addressPool\": \"127.84.0.0/24\"}";
+
+	oci_err_init(&e);
+	assert_int_equal(oci_policy_parse(doc, strlen(doc), &pol, &e), 0);
+	record("old", "127.84.0.1");
+	record_n("older", "127.84.0.2", 3, false);
+	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(got.a[3], 3);
+	record_huge("old");
+	record_huge("older");
+	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(oci_err_lines(&e), 0);
+	assert_int_equal(got.a[3], 3);
+	oci_policy_free(pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +285,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_forwards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_forwards_old_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records_not_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_old_record_read_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

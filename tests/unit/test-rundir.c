@@ -205,6 +205,40 @@ static void test_alive_and_gc(void **state)
 	remove_root();
 }
 
+/* gc reads a container's process file, one line, never its record, which
+ * may be megabytes (read at every start for each container whose sidecar
+ * died): a record past any read limit does not make a running container's
+ * state go, and the line alone tells a stopped one. */
+static void test_gc_reads_process_file(void **state)
+{
+	(void)state;
+	struct ps_forwards f;
+	char path[4096], line[160];
+	int fd, n;
+
+	make_root();
+	record_self(&f);
+	write_record(&f);
+	assert_int_equal(ps_path(path, sizeof(path), "ct1", "forwards.json"), 0);
+	assert_true((fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)) >= 0);
+	assert_int_equal(ftruncate(fd, 64 << 20), 0);
+	close(fd);
+	n = snprintf(line, sizeof(line), "%d %llu %s %llu\n", (int)f.pid, f.ident.pid_start, f.netns,
+		     (unsigned long long)f.ident.netns_cookie);
+	assert_int_equal(ps_path(path, sizeof(path), "ct1", "process"), 0);
+	assert_int_equal(ps_write_file(path, line, (size_t)n), 0);
+	assert_true(ps_container_alive("ct1"));
+	assert_int_equal(ps_gc(), 0);
+	n = snprintf(line, sizeof(line), "%d %llu %s %llu\n", (int)f.pid, f.ident.pid_start + 1, f.netns,
+		     (unsigned long long)f.ident.netns_cookie);
+	assert_int_equal(ps_write_file(path, line, (size_t)n), 0);
+	assert_false(ps_container_alive("ct1"));
+	assert_int_equal(ps_gc(), 1);
+	assert_int_equal(ps_path(path, sizeof(path), "ct1", NULL), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	remove_root();
+}
+
 static void write_pid_file(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void write_pid_file(const char *fmt, ...)
 {
@@ -283,10 +317,9 @@ static void test_sidecar_alive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_remove_everything),
-		cmocka_unit_test(test_container_open),
-		cmocka_unit_test(test_alive_and_gc),
-		cmocka_unit_test(test_sidecar_alive),
+		cmocka_unit_test(test_remove_everything),     cmocka_unit_test(test_container_open),
+		cmocka_unit_test(test_alive_and_gc),	      cmocka_unit_test(test_sidecar_alive),
+		cmocka_unit_test(test_gc_reads_process_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
