@@ -419,7 +419,7 @@ int ps_container_open(const struct ps_forwards *f, int *pidfd, int *nsfd, char *
 	if (nsfd)
 		*nsfd = -1;
 	if (f->pid <= 0) {
-		snprintf(why, len, "its record names no process");
+		snprintf(why, len, "its record, from an earlier portside, names no process");
 		return -ESRCH;
 	}
 	/* A pid and a netns inode number can both be had again by anyone:
