@@ -36,11 +36,12 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 int hook_poststop(const struct oci_state *st);
 
 /* netns.c: opens the container's network namespace race-free: the config's
- * path when it names one, else /proc/PID/ns/net with PID pinned by a pidfd
- * (*PIDFD, returned for the sidecar to watch; -1 when PID is 0). *KEY gets
- * "DEV:INO" of the namespace, *IDENT what the record keeps to tell them from
- * a later process and namespace with the same numbers (PID's start time, 0
- * when PID is 0; the namespace's cookie, 0 where the kernel has none). */
+ * path when it names one (checked to be PID's), else /proc/PID/ns/net, with
+ * PID pinned by a pidfd (*PIDFD, returned for the sidecar to watch); a state
+ * without a pid is refused. *KEY gets "DEV:INO" of the namespace, *IDENT
+ * what the record keeps to tell them from a later process and namespace
+ * with the same numbers (PID's start time; the namespace's cookie, 0 where
+ * the kernel has none). */
 int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pidfd, char key[64],
 		    struct ps_ident *ident, struct oci_err *e);
 

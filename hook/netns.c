@@ -96,54 +96,54 @@ int hook_netns_open(const struct oci_config *cfg, pid_t pid, int *nsfd, int *pid
 {
 	cleanup_close int fd = -1, pfd = -1, pidns = -1, procdir = -1;
 	struct stat st, pst;
+	int rc;
 
 	*nsfd = *pidfd = -1;
 	*ident = (struct ps_ident){0};
+	/* At createRuntime and prestart the container's init exists (its
+	 * namespaces are made) and every runtime names it; the runtime-spec
+	 * requires it from "created" on. Without it nothing would end the
+	 * sidecar with the container, and the record could never show it
+	 * running: its start time is what tells it from a later process. */
+	if (pid <= 0)
+		return oci_err_add(e, EINVAL,
+				   "the state names no container process (pid): the runtime gives it at createRuntime "
+				   "and prestart, and portside needs it to tell the container from a later one");
 	/* The container's init pins the namespace's lifetime for the sidecar,
 	 * so pin the process first, whichever way the namespace is reached;
 	 * its start time goes into the record, which tells it from any later
 	 * process that gets its pid. */
-	if (pid > 0) {
-		int rc = ps_proc_pin(pid, &pfd, &procdir, &ident->pid_start);
-
-		if (rc < 0)
-			return oci_err_addp(e, -rc, "container process %d is gone", (int)pid);
-	}
+	if ((rc = ps_proc_pin(pid, &pfd, &procdir, &ident->pid_start)) < 0)
+		return oci_err_addp(e, -rc, "container process %d is gone", (int)pid);
 	if (cfg->netns_path) {
 		if ((fd = open_netns_path(cfg->netns_path, e)) < 0)
 			return -EINVAL;
 	} else {
-		if (pid <= 0)
-			return oci_err_add(e, EINVAL, "the state has no pid and the config names no network namespace");
 		if (!cfg->has_netns)
 			return oci_err_add(
 				e, EINVAL,
 				"the container shares the host's network namespace: there is nothing to forward");
 	}
-	if (pid > 0) {
-		/* Through the pinned process's directory: its namespace, never
-		 * that of a process that got its pid since. */
-		pidns = openat(procdir, "ns/net", O_RDONLY | O_CLOEXEC);
-		if (pidns < 0)
-			return oci_err_addp(e, errno, "cannot open /proc/%d/ns/net", (int)pid);
-		if (check_nsfs(pidns, "the container's network namespace", e) < 0 ||
-		    check_nstype(pidns, "the container's network namespace", e) < 0)
-			return -EINVAL;
-		/* Still running? (It may have exited since it was pinned.) */
-		if (syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0) < 0)
-			return oci_err_add(e, ESRCH, "container process %d exited during start", (int)pid);
-		if (fd < 0) {
-			fd = pidns;
-			pidns = -1;
-		} else if (fstat(fd, &st) < 0 || fstat(pidns, &pst) < 0 || st.st_dev != pst.st_dev ||
-			   st.st_ino != pst.st_ino) {
-			/* The config names one namespace, the container runs in
-			 * another: forwarding into the named one would serve
-			 * whoever else is there. */
-			return oci_err_add(e, EINVAL,
-					   "network namespace %s is not the one container process %d runs in",
-					   cfg->netns_path, (int)pid);
-		}
+	/* Through the pinned process's directory: its namespace, never that of
+	 * a process that got its pid since. */
+	pidns = openat(procdir, "ns/net", O_RDONLY | O_CLOEXEC);
+	if (pidns < 0)
+		return oci_err_addp(e, errno, "cannot open /proc/%d/ns/net", (int)pid);
+	if (check_nsfs(pidns, "the container's network namespace", e) < 0 ||
+	    check_nstype(pidns, "the container's network namespace", e) < 0)
+		return -EINVAL;
+	/* Still running? (It may have exited since it was pinned.) */
+	if (syscall(SYS_pidfd_send_signal, pfd, 0, NULL, 0) < 0)
+		return oci_err_add(e, ESRCH, "container process %d exited during start", (int)pid);
+	if (fd < 0) {
+		fd = pidns;
+		pidns = -1;
+	} else if (fstat(fd, &st) < 0 || fstat(pidns, &pst) < 0 || st.st_dev != pst.st_dev || st.st_ino != pst.st_ino) {
+		/* The config names one namespace, the container runs in another:
+		 * forwarding into the named one would serve whoever else is
+		 * there. */
+		return oci_err_add(e, EINVAL, "network namespace %s is not the one container process %d runs in",
+				   cfg->netns_path, (int)pid);
 	}
 	if (fstat(fd, &st) < 0)
 		return oci_err_addp(e, errno, "cannot stat the network namespace");

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -69,6 +70,58 @@ int ps_proc_start_time(int procdir, unsigned long long *out)
 	if (n < 0)
 		return -errno;
 	return ps_stat_start_time(buf, (size_t)n, out);
+}
+
+int ps_stat_boot_time(const char *buf, size_t len, time_t *out)
+{
+	static const char key[] = "btime ";
+	const char *end = buf + len;
+
+	for (const char *line = buf; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line)), *p = line + sizeof(key) - 1;
+
+		if (!nl)
+			nl = end;
+		if ((size_t)(nl - line) >= sizeof(key) - 1 && !memcmp(line, key, sizeof(key) - 1)) {
+			long long v = 0;
+
+			if (p == nl)
+				return -EINVAL;
+			for (; p < nl && *p >= '0' && *p <= '9'; p++) {
+				if (v > (LLONG_MAX - 9) / 10)
+					return -EINVAL;
+				v = v * 10 + (*p - '0');
+			}
+			if (p != nl || !v)
+				return -EINVAL;
+			*out = (time_t)v;
+			return 0;
+		}
+		line = nl + 1;
+	}
+	return -EINVAL;
+}
+
+int ps_start_wall_time(unsigned long long start, time_t *out)
+{
+	cleanup_fclose FILE *f = fopen("/proc/stat", "re");
+	cleanup_free char *line = NULL;
+	long hz = sysconf(_SC_CLK_TCK);
+	size_t cap = 0;
+	ssize_t n;
+	time_t boot;
+
+	if (!f)
+		return -errno;
+	if (hz <= 0)
+		return -EINVAL;
+	/* Line by line: the intr line alone may be tens of kilobytes. */
+	while ((n = getline(&line, &cap, f)) > 0)
+		if (ps_stat_boot_time(line, (size_t)n, &boot) == 0) {
+			*out = boot + (time_t)(start / (unsigned long long)hz);
+			return 0;
+		}
+	return -EINVAL;
 }
 
 int ps_proc_pin(pid_t pid, int *pidfd, int *procdir, unsigned long long *start)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* The start time in the text of a /proc/PID/stat (BUF, LEN bytes), field 22,
  * counted from the comm's last ')' (a comm may hold spaces and parentheses).
@@ -26,6 +27,16 @@ int ps_stat_start_time(const char *buf, size_t len, unsigned long long *out);
 /* The start time of the process whose /proc directory PROCDIR is (an fd of
  * /proc/PID: it names that process, never a later one with its pid). */
 int ps_proc_start_time(int procdir, unsigned long long *out);
+
+/* The boot time in the text of a /proc/stat (BUF, LEN bytes), its "btime"
+ * line: seconds since the epoch. -EINVAL when it is not there. */
+int ps_stat_boot_time(const char *buf, size_t len, time_t *out);
+
+/* The wall-clock second a process of start time START (ticks after boot)
+ * began in, at the earliest (/proc/stat's btime is whole seconds, cut down):
+ * what a pid file's mtime is compared with, the file having been written by
+ * the process after it started. */
+int ps_start_wall_time(unsigned long long start, time_t *out);
 
 /* Process PID pinned, race-free: *PROCDIR (may be NULL) its /proc/PID
  * directory, *START its start time, *PIDFD (may be NULL) a pidfd, all of one

@@ -211,11 +211,13 @@ int ps_pidfd_open(pid_t pid)
 }
 
 /* "PID START\n" as the sidecar writes it (START its start time), or
- * "PID\n" from a sidecar an earlier portside started (*START 0). */
-static int read_pid_file(const char *id, long *pid, unsigned long long *start)
+ * "PID\n" from a sidecar an earlier portside started (*START 0); *MTIME
+ * (may be NULL) the file's. */
+static int read_pid_file(const char *id, long *pid, unsigned long long *start, struct timespec *mtime)
 {
 	char path[4096], buf[64], *end;
 	cleanup_close int fd = -1;
+	struct stat st;
 	ssize_t n;
 
 	*start = 0;
@@ -224,6 +226,11 @@ static int read_pid_file(const char *id, long *pid, unsigned long long *start)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
+	if (mtime) {
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		*mtime = st.st_mtim;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return -EINVAL;
@@ -242,17 +249,50 @@ static int read_pid_file(const char *id, long *pid, unsigned long long *start)
 	return *end == '\n' || *end == '\0' ? 0 : -EINVAL;
 }
 
+/* Whether the process PID, START is the sidecar of a container whose pid
+ * file says so with its start time: the sidecar of that container, never an
+ * earlier portside's sidecar whose pid it got. */
+static bool claimed_by_new_pid_file(long pid, unsigned long long start)
+{
+	cleanup_closedir DIR *d = ps_containers_open();
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		unsigned long long other;
+		long opid;
+
+		if (de->d_type == DT_DIR && oci_id_valid(de->d_name) &&
+		    read_pid_file(de->d_name, &opid, &other, NULL) == 0 && other && opid == pid && other == start)
+			return true;
+	}
+	return false;
+}
+
+/* A pid file without a start time (an earlier portside's) names its sidecar
+ * only if the process began before the file was written (by the sidecar,
+ * once started; a second's slack for the clocks' rounding) and no new pid
+ * file claims it: whoever got the pid after the sidecar died began later. */
+static bool old_pid_file_fits(long pid, unsigned long long start, const struct timespec *mtime)
+{
+	time_t began;
+
+	if (ps_start_wall_time(start, &began) < 0 || began > mtime->tv_sec + 1)
+		return false;
+	return !claimed_by_new_pid_file(pid, start);
+}
+
 pid_t ps_sidecar_alive(const char *id, int *pidfd)
 {
 	cleanup_close int fd = -1, pfd = -1, dir = -1;
 	unsigned long long want, start;
+	struct timespec mtime;
 	char comm[32];
 	ssize_t n;
 	long pid;
 
 	if (pidfd)
 		*pidfd = -1;
-	if (read_pid_file(id, &pid, &want) < 0)
+	if (read_pid_file(id, &pid, &want, &mtime) < 0)
 		return 0;
 	/* Pinned first, then checked through its own /proc directory: a pid
 	 * read from a file may be another process's by now. */
@@ -260,11 +300,10 @@ pid_t ps_sidecar_alive(const char *id, int *pidfd)
 		return 0;
 	/* The start time the sidecar wrote tells it from any later process
 	 * with its pid. A pid file without one comes from a sidecar started
-	 * before the upgrade: its comm is all there is to check (as before),
-	 * and taking another process for it costs little (a restore refused,
-	 * a stale state kept, a signal to a process named like a sidecar),
-	 * while refusing it would leave it running, unstoppable by poststop. */
-	if (want && start != want)
+	 * before the upgrade: its process must have begun before the file was
+	 * written, and be no newer sidecar (another container's, whose
+	 * poststop would otherwise be this one's to kill). */
+	if (want ? start != want : !old_pid_file_fits(pid, start, &mtime))
 		return 0;
 	fd = openat(dir, "comm", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -382,7 +421,7 @@ int ps_container_open(const struct ps_forwards *f, int *pidfd, int *nsfd, char *
 	if (nsfd)
 		*nsfd = -1;
 	if (f->pid <= 0) {
-		snprintf(why, len, "its record names no process");
+		snprintf(why, len, "its record, from an earlier portside, names no process");
 		return -ESRCH;
 	}
 	/* A pid and a netns inode number can both be had again by anyone:

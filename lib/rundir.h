@@ -116,8 +116,9 @@ int ps_write_file(const char *path, const char *buf, size_t len);
 /* The pid of ID's sidecar if it is alive and really the one that wrote
  * sidecar.pid ("PID START": its start time checked, and its comm, on the
  * process a pidfd pins, so a recycled pid is not taken for it; a pid file
- * without a start time, from a sidecar an earlier portside started, has its
- * comm checked alone); 0 if none. When PIDFD is not NULL, *PIDFD gets that
+ * without a start time, from a sidecar an earlier portside started, names
+ * only a process that began before the file was written and that no pid file
+ * with a start time names); 0 if none. When PIDFD is not NULL, *PIDFD gets that
  * pidfd (the caller closes it): what is signalled is what was checked. */
 pid_t ps_sidecar_alive(const char *id, int *pidfd);
 

@@ -24,6 +24,11 @@ setup() {
 
 teardown() {
 	local p
+	# What a hook run by hand started (an older hook took a state without
+	# a pid): its poststop, as the runtime would run it.
+	if [ -n "${DIRECT_STATE:-}" ]; then
+		sed 's/"creating"/"stopped"/' "$DIRECT_STATE" | timeout 10 "$PORTSIDE_HOOK" $HOOK_ARGS poststop >/dev/null 2>&1 || true
+	fi
 	for p in "${ATTACKERS[@]}"; do
 		kill -9 "$p" 2>/dev/null || true
 	done
@@ -218,4 +223,32 @@ pid_again() {
 	wait_for 5 port_free 18762
 	wait_for 5 gone_or_zombie "$new"
 	proc_alive "$spid"
+}
+
+@test "a state without a pid is refused, a netns path or not: nothing would pin the container or tell it from a later one" {
+	unshare -n sleep 60 </dev/null >/dev/null 2>&1 &
+	local ns=$! dir=$TMP/nopid id=${CT_PREFIX}nopid
+	disown "$ns"
+	ATTACKERS+=("$ns")
+	wait_for 2 unshared "$ns" net
+	NETNS_PATH=/proc/$ns/ns/net make_bundle "$dir" "$(ports_ann 18763:3000)" true
+	DIRECT_STATE=$dir/state.json
+	printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","bundle":"%s","annotations":{"io.portside.ports":"18763:3000"}}' \
+		"$id" "$dir" >"$DIRECT_STATE"
+	trace timeout 5 "$PORTSIDE_HOOK" $HOOK_ARGS createRuntime <"$DIRECT_STATE"
+	assert_status 1
+	assert_output_has "the state names no container process (pid)"
+	port_free 18763
+	[ ! -e "$STATEDIR/$id" ]
+	# Nor with "pid": 0, nor without the path.
+	sed -i 's/"bundle"/"pid":0,"bundle"/' "$DIRECT_STATE"
+	trace timeout 5 "$PORTSIDE_HOOK" $HOOK_ARGS createRuntime <"$DIRECT_STATE"
+	assert_status 1
+	assert_output_has "the state names no container process (pid)"
+	make_bundle "$dir" "$(ports_ann 18763:3000)" true
+	trace timeout 5 "$PORTSIDE_HOOK" $HOOK_ARGS createRuntime <"$DIRECT_STATE"
+	assert_status 1
+	assert_output_has "the state names no container process (pid)"
+	port_free 18763
+	[ ! -e "$STATEDIR/$id" ]
 }

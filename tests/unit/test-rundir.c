@@ -239,18 +239,35 @@ static void test_gc_reads_process_file(void **state)
 	remove_root();
 }
 
+static void vwrite_pid_file(const char *id, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void vwrite_pid_file(const char *id, const char *fmt, va_list ap)
+{
+	char path[4096], buf[128];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	assert_int_equal(ps_file(path, sizeof(path), id, PS_SIDECAR_PID), 0);
+	assert_int_equal(ps_write_file(path, buf, (size_t)n), 0);
+}
+
+/* Writes ct1's pid file, or ID's. */
 static void write_pid_file(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void write_pid_file(const char *fmt, ...)
 {
-	char path[4096], buf[128];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	vwrite_pid_file("ct1", fmt, ap);
 	va_end(ap);
-	assert_int_equal(ps_file(path, sizeof(path), "ct1", PS_SIDECAR_PID), 0);
-	assert_int_equal(ps_write_file(path, buf, (size_t)n), 0);
+}
+
+static void write_pid_file_of(const char *id, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void write_pid_file_of(const char *id, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwrite_pid_file(id, fmt, ap);
+	va_end(ap);
 }
 
 static void test_sidecar_alive(void **state)
@@ -271,6 +288,7 @@ static void test_sidecar_alive(void **state)
 	assert_true(child >= 0);
 	if (child == 0) {
 		prctl(PR_SET_NAME, "portside-sidecar", 0, 0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* a failed assertion leaves none */
 		(void)!write(sync[1], "", 1);
 		pause();
 		_exit(0);
@@ -288,7 +306,8 @@ static void test_sidecar_alive(void **state)
 	write_pid_file("%d %llu\n", (int)child, start + 1);
 	assert_int_equal(ps_sidecar_alive("ct1", &pidfd), 0);
 	assert_int_equal(pidfd, -1);
-	/* An earlier portside's pid file: the comm is all there is. */
+	/* An earlier portside's pid file, written after the process began
+	 * (test_old_pid_file): the comm is all else there is. */
 	write_pid_file("%d\n", (int)child);
 	assert_int_equal(ps_sidecar_alive("ct1", NULL), child);
 	/* The start time right, the name not a sidecar's. */
@@ -314,12 +333,82 @@ static void test_sidecar_alive(void **state)
 	remove_root();
 }
 
+/* Sets the mtime of ID's pid file AGO seconds in the past. */
+static void pid_file_age(const char *id, int ago)
+{
+	struct timespec ts[2];
+	char path[4096];
+
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
+	ts[0].tv_sec -= ago;
+	ts[1] = ts[0];
+	assert_int_equal(ps_file(path, sizeof(path), id, PS_SIDECAR_PID), 0);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+/* An earlier portside's pid file ("PID", no start time) names a dead
+ * sidecar whose pid a process named like one got since: a later sidecar, or
+ * anyone's program. It began after the file was written, and when it is a
+ * sidecar, its own pid file names it with its start time: either tells it
+ * is not the one, whose poststop would otherwise kill it. */
+static void test_old_pid_file(void **state)
+{
+	(void)state;
+	unsigned long long start = 0;
+	char path[4096];
+	int sync[2];
+	pid_t child;
+	char b;
+
+	make_root();
+	assert_int_equal(ps_path(path, sizeof(path), "old", NULL), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(ps_path(path, sizeof(path), "new", NULL), 0);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(pipe2(sync, O_CLOEXEC), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		prctl(PR_SET_NAME, "portside-sidecar", 0, 0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* a failed assertion leaves none */
+		(void)!write(sync[1], "", 1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(sync[0], &b, 1), 1);
+	assert_int_equal(ps_proc_pin(child, NULL, NULL, &start), 0);
+
+	/* Written after the process began, as its sidecar would: it. */
+	write_pid_file_of("old", "%d\n", (int)child);
+	assert_int_equal(ps_sidecar_alive("old", NULL), child);
+	/* Written a minute before it began: a process that got the pid. */
+	pid_file_age("old", 60);
+	assert_int_equal(ps_sidecar_alive("old", NULL), 0);
+	/* Written again: it again. */
+	write_pid_file_of("old", "%d\n", (int)child);
+	assert_int_equal(ps_sidecar_alive("old", NULL), child);
+	/* Another container's pid file names it with its start time: that
+	 * container's sidecar, never the old one, however old its file is. */
+	write_pid_file_of("new", "%d %llu\n", (int)child, start);
+	assert_int_equal(ps_sidecar_alive("new", NULL), child);
+	assert_int_equal(ps_sidecar_alive("old", NULL), 0);
+	/* One naming another start (a sidecar long gone) claims nothing. */
+	write_pid_file_of("new", "%d %llu\n", (int)child, start + 1);
+	assert_int_equal(ps_sidecar_alive("old", NULL), child);
+
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, NULL, 0), child);
+	close(sync[0]);
+	close(sync[1]);
+	remove_root();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remove_everything),     cmocka_unit_test(test_container_open),
 		cmocka_unit_test(test_alive_and_gc),	      cmocka_unit_test(test_sidecar_alive),
-		cmocka_unit_test(test_gc_reads_process_file),
+		cmocka_unit_test(test_gc_reads_process_file), cmocka_unit_test(test_old_pid_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
