@@ -200,7 +200,7 @@ static void test_racing_hooks(void **state)
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0) {
-			char id[16];
+			char id[32];
 			uid_t u = 0;
 
 			snprintf(id, sizeof(id), "racer-%d", i);
