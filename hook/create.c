@@ -14,6 +14,7 @@
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
+#include "../lib/uids.h"
 #include "../oci/annotations.h"
 #include "../base/cleanup.h"
 #include "hook.h"
@@ -203,7 +204,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 
 	oci_err_init(&e);
 	if ((rc = oci_policy_load(o->policy_path ? o->policy_path : OCI_POLICY_PATH, !o->policy_path, &pol, &e)) < 0 ||
-	    (rc = oci_spec_parse(ann, pol, &spec, &e)) < 0)
+	    (rc = oci_spec_parse(ann, pol, &spec, &e)) < 0 || (rc = ps_uid_container_check(cfg, st->pid, &e)) < 0)
 		goto out;
 
 	/* Before anything is bound or recorded: a sidecar that cannot start

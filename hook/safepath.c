@@ -181,6 +181,14 @@ int hook_safe_open(const char *path, int *fd, struct stat *out, char *why, size_
 			close(nfd);
 			return rc;
 		}
+		/* With fs.protected_hardlinks=0 anyone can link a file of root's
+		 * (an old, vulnerable binary) into a directory others write to;
+		 * the link is root's too. One name only, then. */
+		if (sticky && S_ISREG(st.st_mode) && st.st_nlink != 1) {
+			close(nfd);
+			return say(why, len, -EPERM, "%s has %lu hard links in %s, which others can write to", next,
+				   (unsigned long)st.st_nlink, shown);
+		}
 		*out = st;
 		*fd = nfd;
 		return 0;

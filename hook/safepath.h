@@ -16,8 +16,9 @@
  * fstat in *ST: the caller executes or reads that descriptor, so that what
  * was checked is what is used. Every directory on the way must belong to
  * root and be writable by root alone, except one with the sticky bit (like
- * /tmp), whose next component must then belong to root; a regular file at
- * the end must belong to root and be writable by root alone. Anything else
+ * /tmp), whose next component must then belong to root (and, for the
+ * final file, have no other hard link); a regular file at the end must
+ * belong to root and be writable by root alone. Anything else
  * at the end (a directory, a device) is returned unchecked, for the caller
  * to refuse by its type.
  *

@@ -105,9 +105,38 @@ fail:
  * an injected config.json) names it with --sidecar. */
 #define SIDECAR_FIX "reinstall portside, or pass --sidecar PATH in the hooks.d file"
 
+/* The file at *FD (O_PATH, stat ST) begins as an ELF binary does. A script's
+ * interpreter finds its script by a path under /dev/fd that execveat from a
+ * close-on-exec descriptor leaves behind, which fails as a misleading
+ * ENOENT; so anything else is refused here, by its first bytes read
+ * through a reopening checked to be the same file. Closes *FD on failure. */
+static int elf_check(const char *path, int *fd, const struct stat *st, struct oci_err *e)
+{
+	char proc[64], magic[4];
+	cleanup_close int rfd = -1;
+	struct stat rst;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", *fd);
+	rfd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (rfd < 0 || fstat(rfd, &rst) < 0 || rst.st_dev != st->st_dev || rst.st_ino != st->st_ino) {
+		oci_close(fd);
+		return oci_err_add(e, EIO, "sidecar %s: cannot be read to check it (%s)", path, SIDECAR_FIX);
+	}
+	if (pread(rfd, magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) || memcmp(magic,
+										    "\x7f"
+										    "ELF",
+										    4)) {
+		oci_close(fd);
+		return oci_err_add(e, EIO,
+				   "sidecar %s: not an ELF executable (a script cannot be run from a descriptor; %s)",
+				   path, SIDECAR_FIX);
+	}
+	return 0;
+}
+
 /* Opens the sidecar at PATH into *FD, for hook_spawn to execute that very
  * file: absolute, there, a regular file only root can change in a directory
- * only root can change (safepath.c), executable. */
+ * only root can change (safepath.c), executable, an ELF binary. */
 static int sidecar_open(const char *path, int *fd, struct oci_err *e)
 {
 	char why[PATH_MAX + 128];
@@ -140,7 +169,7 @@ static int sidecar_open(const char *path, int *fd, struct oci_err *e)
 				   (unsigned)(st.st_mode & 07777), (st.st_mode & 0111) ? ", on a noexec mount" : "",
 				   SIDECAR_FIX);
 	}
-	return 0;
+	return elf_check(path, fd, &st, e);
 }
 
 int hook_sidecar_check(const char *path, struct oci_err *e)

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "../oci/config.h"
 #include "../oci/state.h"
 #include "rundir.h"
 
@@ -103,47 +105,149 @@ static bool lease_of(int dfd, const char *name, const char *id)
 	return !strcmp(buf, id);
 }
 
-/* Marks in USED every uid of the range that a live process has as its real,
- * effective, saved or filesystem uid or gid (a zombie holds nothing). Fails
- * closed: without /proc nothing can be known to be free. */
+/* How many threads' status files one scan reads beyond the processes' own:
+ * a container with more threads than this costs every start no more; the
+ * rest of them are seen only by their process's ids. */
+#define TASKS_MAX 65536
+
+/* Marks in USED the ids of one /proc status text BUF: real, effective, saved
+ * and filesystem uid and gid, and the supplementary groups. */
+static void mark_status(uint64_t *used, const char *buf)
+{
+	const char *l;
+
+	for (int g = 0; g < 2; g++) {
+		unsigned long v[4];
+
+		l = strstr(buf, g ? "\nGid:\t" : "\nUid:\t");
+		if (l && sscanf(l + 6, "%lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4)
+			for (int i = 0; i < 4; i++)
+				bit_set(used, v[i]);
+	}
+	if ((l = strstr(buf, "\nGroups:\t"))) {
+		char *end;
+
+		/* Up to the line's end: at most what fits in the buffer read. */
+		for (l += 9; *l && *l != '\n'; l = end) {
+			unsigned long v = strtoul(l, &end, 10);
+
+			if (end == l)
+				break;
+			bit_set(used, v);
+			end += strspn(end, " ");
+		}
+	}
+}
+
+/* Reads DFD/PATH (a status file) into BUF; false when it is gone. A status
+ * file is about 1.5 kB; a long Groups: line cut at the buffer's end loses
+ * groups past it (65536 groups do not fit in any status read). */
+static bool read_status(int dfd, const char *path, char *buf, size_t len)
+{
+	cleanup_close int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0 || (n = read(fd, buf, len - 1)) <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+/* Marks the ids of PID's other threads: a thread that called setuid(2)
+ * itself (not through libc, which changes every thread) has ids of its own. */
+static void mark_threads(uint64_t *used, int procfd, const char *pid, unsigned *budget)
+{
+	char path[64], buf[8192];
+	cleanup_closedir DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/task", pid) >= (int)sizeof(path) ||
+	    (fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while (*budget && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9' || !strcmp(de->d_name, pid) ||
+		    snprintf(path, sizeof(path), "%s/status", de->d_name) >= (int)sizeof(path))
+			continue;
+		(*budget)--;
+		if (read_status(dirfd(d), path, buf, sizeof(buf)))
+			mark_status(used, buf);
+	}
+}
+
+/* Marks in USED every uid of the range that a live process (or one of its
+ * threads, up to TASKS_MAX of them) has as any of its ids (a zombie holds
+ * nothing). Fails closed: without /proc nothing can be known to be free. */
 static int mark_running(uint64_t *used)
 {
 	cleanup_closedir DIR *d = opendir("/proc");
+	unsigned budget = TASKS_MAX;
 	struct dirent *de;
 
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		char path[64], buf[2048];
-		cleanup_close int fd = -1;
-		ssize_t n;
+		char path[64], buf[8192];
 		char *l;
 
 		if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
 		    snprintf(path, sizeof(path), "%s/status", de->d_name) >= (int)sizeof(path))
 			continue;
-		if ((fd = openat(dirfd(d), path, O_RDONLY | O_CLOEXEC)) < 0 ||
-		    (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		if (!read_status(dirfd(d), path, buf, sizeof(buf)))
 			continue; /* gone meanwhile */
-		buf[n] = '\0';
 		if ((l = strstr(buf, "\nState:\t")) && (l[8] == 'Z' || l[8] == 'X'))
 			continue;
-		for (int g = 0; g < 2; g++) {
-			unsigned long v[4];
-
-			l = strstr(buf, g ? "\nGid:\t" : "\nUid:\t");
-			if (l && sscanf(l + 6, "%lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4)
-				for (int i = 0; i < 4; i++)
-					bit_set(used, v[i]);
-		}
+		mark_status(used, buf);
+		if ((l = strstr(buf, "\nThreads:\t")) && strtoul(l + 10, NULL, 10) > 1)
+			mark_threads(used, dirfd(d), de->d_name, &budget);
 	}
 	return 0;
 }
 
-/* True when passwd or group names U: someone gave it out already. */
-static bool named(uid_t u)
+/* How many entries of passwd or group one scan reads at most. */
+#define NAMES_MAX (1u << 20)
+
+/* Opens an account file without following a link someone put there. NULL
+ * with errno set when it cannot; a missing one names nothing. */
+static FILE *open_names(const char *path)
 {
-	return getpwuid(u) || getgrgid((gid_t)u);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "r")))
+		close(fd);
+	return f;
+}
+
+/* Marks in USED every id of the range that /etc/passwd or /etc/group names:
+ * someone gave it out already. Read as files, not through NSS: a directory
+ * service (sssd, LDAP) that stalls would stall every start under the lock,
+ * and ids it hands out belong in the range's choice at build time. */
+static int mark_named(uint64_t *used)
+{
+	cleanup_fclose FILE *pw = open_names("/etc/passwd");
+	cleanup_fclose FILE *gr = NULL;
+	struct passwd *p;
+	struct group *g;
+
+	if (!pw && errno != ENOENT)
+		return -errno;
+	for (unsigned n = 0; pw && n < NAMES_MAX && (p = fgetpwent(pw)); n++) {
+		bit_set(used, p->pw_uid);
+		bit_set(used, p->pw_gid);
+	}
+	gr = open_names("/etc/group");
+	if (!gr && errno != ENOENT)
+		return -errno;
+	for (unsigned n = 0; gr && n < NAMES_MAX && (g = fgetgrent(gr)); n++)
+		bit_set(used, g->gr_gid);
+	return 0;
 }
 
 static int take(int dfd, uid_t u, const char *id)
@@ -196,14 +300,33 @@ int ps_uid_acquire(const char *id, uid_t *uid)
 		*uid = mine;
 		return 0;
 	}
-	for (unsigned i = 0; i < COUNT; i++) {
-		uid_t u = (uid_t)(BASE + i);
+	if ((rc = mark_named(used)) < 0)
+		return rc;
+	/* At random among the free ones, not the lowest: a container able to
+	 * run as any uid it likes must not know which its sidecar will get. A
+	 * uid another hook took meanwhile (O_EXCL) is marked and the draw made
+	 * again, a bounded number of times. */
+	for (int tries = 0; tries < 64; tries++) {
+		unsigned nfree = 0, pick, r;
+		uid_t u = 0;
 
-		if (bit_get(leased, u) || bit_get(used, u) || named(u))
-			continue;
+		for (unsigned i = 0; i < COUNT; i++)
+			nfree += !bit_get(leased, (uid_t)(BASE + i)) && !bit_get(used, (uid_t)(BASE + i));
+		if (!nfree)
+			return -EUSERS;
+		if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+			return errno ? -errno : -EIO;
+		pick = r % nfree; /* COUNT <= 2^20: the bias is below 2^-12 */
+		for (unsigned i = 0; i < COUNT; i++) {
+			u = (uid_t)(BASE + i);
+			if (!bit_get(leased, u) && !bit_get(used, u) && pick-- == 0)
+				break;
+		}
 		rc = take(dirfd(d), u, id);
-		if (rc == -EEXIST)
+		if (rc == -EEXIST) {
+			bit_set(leased, u);
 			continue;
+		}
 		if (rc < 0)
 			return rc;
 		*uid = u;
@@ -247,4 +370,43 @@ void ps_uid_release(const char *id)
 int ps_uid_sweep(void)
 {
 	return release(NULL);
+}
+
+int ps_uid_container_check(const struct oci_config *cfg, pid_t pid, struct oci_err *e)
+{
+	struct oci_id_map *um = cfg->uid_maps, *gm = cfg->gid_maps;
+	size_t nu = cfg->n_uid_maps, ng = cfg->n_gid_maps;
+	cleanup_free struct oci_id_map *read_u = NULL, *read_g = NULL;
+	char field[128];
+
+	/* A user namespace joined by path (a pod's) comes with no mappings in
+	 * the config: its init's maps are the ones it runs under. */
+	if (cfg->has_userns && !nu && !ng) {
+		if (!(read_u = calloc(OCI_CONFIG_ID_MAPS_MAX, sizeof(*read_u))) ||
+		    !(read_g = calloc(OCI_CONFIG_ID_MAPS_MAX, sizeof(*read_g))))
+			return oci_err_add(e, ENOMEM, "out of memory");
+		for (int g = 0; g < 2; g++) {
+			char path[64], buf[OCI_CONFIG_ID_MAPS_MAX * 36];
+			cleanup_close int fd = -1;
+			ssize_t n = -1;
+
+			snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, g ? "gid_map" : "uid_map");
+			if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+				n = read(fd, buf, sizeof(buf) - 1);
+			if (n >= 0)
+				buf[n] = '\0';
+			if (n < 0 || (size_t)n >= sizeof(buf) - 1 ||
+			    oci_id_maps_parse(buf, g ? read_g : read_u, g ? &ng : &nu) < 0)
+				return oci_err_add(
+					e, EIO, "cannot read the container's %s: its ids may be the sidecar's", path);
+		}
+		um = read_u;
+		gm = read_g;
+	}
+	if (oci_config_ids_overlap(cfg, um, nu, gm, ng, BASE, COUNT, field, sizeof(field)))
+		return oci_err_add(e, EPERM,
+				   "config: %s is in the sidecars' uid range %u-%u, reserved for portside's sidecars "
+				   "(a container process would share a sidecar's uid)",
+				   field, (unsigned)BASE, (unsigned)(BASE + COUNT - 1));
+	return 0;
 }

@@ -12,7 +12,9 @@
  * No passwd entry is needed. A uid is leased to a container by a file
  * ROOT/uids/<uid> (0600, holding the container's id), created with O_EXCL so
  * that two hooks can never take the same one. A uid is skipped while a live
- * process has it as any of its ids, or while passwd or group name it.
+ * process (or thread) has it as any of its ids, supplementary groups
+ * included, or while /etc/passwd or /etc/group name it (read as files: NSS
+ * sources such as LDAP are not asked).
  *
  * A lease is held while a process of its uid runs, or while the hook that
  * took it holds ROOT/lock (ps_lock) until its sidecar runs: poststop
@@ -21,6 +23,10 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+
+#include "../base/err.h"
+
+struct oci_config;
 
 #define PS_UIDS_DIR "uids"
 
@@ -32,7 +38,8 @@ unsigned ps_uid_count(void);
 bool ps_uid_in_range(uid_t uid);
 
 /* Leases a uid of the range to container ID into *UID: the one ID already
- * holds when no process runs with it (a restore), else the lowest free one.
+ * holds when no process runs with it (a restore), else one of the free ones
+ * at random (getrandom), so that nobody can tell in advance which.
  * Call with the lock held. -EUSERS when every uid of the range is taken;
  * another -errno when ROOT/uids cannot be made or read. */
 int ps_uid_acquire(const char *id, uid_t *uid);
@@ -45,5 +52,14 @@ void ps_uid_release(const char *id);
  * no hook is between taking a lease and starting its sidecar. Returns how
  * many. */
 int ps_uid_sweep(void);
+
+/* Refuses (-EPERM, one line naming the field in E) a container whose
+ * processes could run as a uid or gid of the range: without a user
+ * namespace, process.user.uid, .gid or an additionalGids entry in it; with
+ * one, a uidMappings or gidMappings host range overlapping it (read from
+ * /proc/PID/uid_map and gid_map when the config joins one by path and maps
+ * nothing). Only containers that cannot change uid are held to this: root
+ * with CAP_SETUID and no user namespace can become any uid at any time. */
+int ps_uid_container_check(const struct oci_config *cfg, pid_t pid, struct oci_err *e);
 
 #endif

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,9 @@ void oci_config_free(struct oci_config *c)
 	for (size_t i = 0; i < c->n_hooks; i++)
 		free(c->hooks[i].path);
 	free(c->hooks);
+	free(c->groups);
+	free(c->uid_maps);
+	free(c->gid_maps);
 	free(c);
 }
 
@@ -74,6 +78,11 @@ static int parse_namespaces(struct oci_config *c, json_object *linux_, struct oc
 		if (!json_object_is_type(ns, json_type_object) || !json_object_object_get_ex(ns, "type", &t) ||
 		    !json_object_is_type(t, json_type_string))
 			return oci_err_add(e, EINVAL, "config: linux.namespaces[%zu] has no type", i);
+		if (!strcmp(json_object_get_string(t), "user")) {
+			/* Joined by path or new: either way ids are mapped. */
+			c->has_userns = true;
+			continue;
+		}
 		if (strcmp(json_object_get_string(t), "network"))
 			continue;
 		if (c->has_netns)
@@ -119,6 +128,105 @@ static int parse_env(struct oci_config *c, json_object *process, struct oci_err 
 		if (!c->env[c->n_env])
 			return oci_err_add(e, ENOMEM, "config: out of memory");
 		c->n_env++;
+	}
+	return 0;
+}
+
+/* An id: an integer 0 to 2^32-1, as the kernel's uid_t. WHAT names it. */
+static int get_id(json_object *o, const char *what, uint32_t *out, struct oci_err *e)
+{
+	int64_t v;
+
+	if (!json_object_is_type(o, json_type_int))
+		return oci_err_add(e, EINVAL, "config: %s must be an integer, not %s", what, oci_json_type_name(o));
+	/* json-c clamps values beyond int64 and sets errno: both are refused. */
+	errno = 0;
+	v = json_object_get_int64(o);
+	if (errno || v < 0 || v > UINT32_MAX)
+		return oci_err_add(e, ERANGE, "config: %s is out of range 0-4294967295", what);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* process.user: read strictly, since the hook refuses a container whose
+ * processes could run as a sidecar's uid by it. Absent ids are 0, as the
+ * runtimes take them. */
+static int parse_user(struct oci_config *c, json_object *process, struct oci_err *e)
+{
+	json_object *user, *v;
+	size_t n;
+	int rc;
+
+	if (!process || !json_object_object_get_ex(process, "user", &user) || !user)
+		return 0;
+	if (!json_object_is_type(user, json_type_object))
+		return oci_err_add(e, EINVAL, "config: process.user must be an object");
+	if (json_object_object_get_ex(user, "uid", &v) && v && (rc = get_id(v, "process.user.uid", &c->uid, e)) < 0)
+		return rc;
+	if (json_object_object_get_ex(user, "gid", &v) && v && (rc = get_id(v, "process.user.gid", &c->gid, e)) < 0)
+		return rc;
+	if (!json_object_object_get_ex(user, "additionalGids", &v) || !v)
+		return 0;
+	if (!json_object_is_type(v, json_type_array))
+		return oci_err_add(e, EINVAL, "config: process.user.additionalGids must be an array");
+	n = json_object_array_length(v);
+	if (n > OCI_CONFIG_GROUPS_MAX)
+		return oci_err_add(e, E2BIG,
+				   "config: process.user.additionalGids has %zu entries, more than the %d "
+				   "the kernel allows",
+				   n, OCI_CONFIG_GROUPS_MAX);
+	if (n && !(c->groups = calloc(n, sizeof(*c->groups))))
+		return oci_err_add(e, ENOMEM, "config: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "process.user.additionalGids[%zu]", i);
+		if ((rc = get_id(json_object_array_get_idx(v, i), what, &c->groups[i], e)) < 0)
+			return rc;
+		c->n_groups++;
+	}
+	return 0;
+}
+
+/* linux.uidMappings or gidMappings (KEY): at most the kernel's 340 lines,
+ * each containerID, hostID and size ids, a range that fits in 32 bits. */
+static int parse_maps(json_object *linux_, const char *key, struct oci_id_map **out, size_t *nout, struct oci_err *e)
+{
+	static const char *const names[3] = {"containerID", "hostID", "size"};
+	json_object *arr;
+	size_t n;
+	int rc;
+
+	if (!linux_ || !json_object_object_get_ex(linux_, key, &arr) || !arr)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return oci_err_add(e, EINVAL, "config: linux.%s must be an array", key);
+	n = json_object_array_length(arr);
+	if (n > OCI_CONFIG_ID_MAPS_MAX)
+		return oci_err_add(e, E2BIG, "config: linux.%s has %zu entries, more than the %d the kernel allows",
+				   key, n, OCI_CONFIG_ID_MAPS_MAX);
+	if (n && !(*out = calloc(n, sizeof(**out))))
+		return oci_err_add(e, ENOMEM, "config: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_object *m = json_object_array_get_idx(arr, i), *v;
+		uint32_t f[3];
+
+		if (!json_object_is_type(m, json_type_object))
+			return oci_err_add(e, EINVAL, "config: linux.%s[%zu] must be an object", key, i);
+		for (int k = 0; k < 3; k++) {
+			char what[96];
+
+			snprintf(what, sizeof(what), "linux.%s[%zu].%s", key, i, names[k]);
+			if (!json_object_object_get_ex(m, names[k], &v) || !v)
+				return oci_err_add(e, EINVAL, "config: linux.%s[%zu] has no %s", key, i, names[k]);
+			if ((rc = get_id(v, what, &f[k], e)) < 0)
+				return rc;
+		}
+		if (f[2] == 0 || (uint64_t)f[0] + f[2] > 1ull << 32 || (uint64_t)f[1] + f[2] > 1ull << 32)
+			return oci_err_add(e, ERANGE, "config: linux.%s[%zu] is an empty range or ends past 2^32", key,
+					   i);
+		(*out)[i] = (struct oci_id_map){f[0], f[1], f[2]};
+		(*nout)++;
 	}
 	return 0;
 }
@@ -196,7 +304,9 @@ int oci_config_parse(const char *buf, size_t len, struct oci_config **out, struc
 		return oci_err_add(e, ENOMEM, "config: out of memory");
 	if ((rc = oci_annotations_from_json(ann, "config", &c->ann, e)) < 0 ||
 	    (rc = parse_namespaces(c, linux_, e)) < 0 || (rc = parse_env(c, process, e)) < 0 ||
-	    (rc = parse_hooks(c, hooks, e)) < 0) {
+	    (rc = parse_hooks(c, hooks, e)) < 0 || (rc = parse_user(c, process, e)) < 0 ||
+	    (rc = parse_maps(linux_, "uidMappings", &c->uid_maps, &c->n_uid_maps, e)) < 0 ||
+	    (rc = parse_maps(linux_, "gidMappings", &c->gid_maps, &c->n_gid_maps, e)) < 0) {
 		oci_config_free(c);
 		return rc;
 	}
@@ -217,4 +327,90 @@ int oci_config_load(const char *bundle, struct oci_config **out, struct oci_err 
 	if (rc < 0)
 		return rc;
 	return oci_config_parse(buf, len, out, e);
+}
+
+/* True when MAPS (N) has a host range overlapping BASE..BASE+COUNT-1; its
+ * index in *AT. */
+static bool maps_overlap(const struct oci_id_map *maps, size_t n, uint32_t base, uint32_t count, size_t *at)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((uint64_t)maps[i].host_id < (uint64_t)base + count &&
+		    (uint64_t)base < (uint64_t)maps[i].host_id + maps[i].size) {
+			*at = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool in(uint32_t v, uint32_t base, uint32_t count)
+{
+	return v >= base && v - base < count;
+}
+
+bool oci_config_ids_overlap(const struct oci_config *c, const struct oci_id_map *uid_maps, size_t n_uid,
+			    const struct oci_id_map *gid_maps, size_t n_gid, uint32_t base, uint32_t count, char *field,
+			    size_t len)
+{
+	size_t i;
+
+	if (c->has_userns) {
+		for (int g = 0; g < 2; g++) {
+			const struct oci_id_map *m = g ? gid_maps : uid_maps;
+
+			if (maps_overlap(m, g ? n_gid : n_uid, base, count, &i)) {
+				snprintf(field, len, "linux.%s[%zu] (host ids %" PRIu32 "-%" PRIu64 ")",
+					 g ? "gidMappings" : "uidMappings", i, m[i].host_id,
+					 (uint64_t)m[i].host_id + m[i].size - 1);
+				return true;
+			}
+		}
+		return false;
+	}
+	if (in(c->uid, base, count)) {
+		snprintf(field, len, "process.user.uid %" PRIu32, c->uid);
+		return true;
+	}
+	if (in(c->gid, base, count)) {
+		snprintf(field, len, "process.user.gid %" PRIu32, c->gid);
+		return true;
+	}
+	for (i = 0; i < c->n_groups; i++) {
+		if (in(c->groups[i], base, count)) {
+			snprintf(field, len, "process.user.additionalGids[%zu] %" PRIu32, i, c->groups[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+int oci_id_maps_parse(const char *text, struct oci_id_map *maps, size_t *n)
+{
+	const char *p = text;
+
+	*n = 0;
+	while (*p) {
+		unsigned long long f[3];
+		char *end;
+
+		for (int k = 0; k < 3; k++) {
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			errno = 0;
+			f[k] = strtoull(p, &end, 10);
+			if (errno || f[k] > UINT32_MAX)
+				return -EINVAL;
+			p = end;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p && *p++ != '\n')
+			return -EINVAL;
+		if (*n >= OCI_CONFIG_ID_MAPS_MAX || f[2] == 0 || f[1] + f[2] > 1ull << 32)
+			return -EINVAL;
+		maps[(*n)++] = (struct oci_id_map){(uint32_t)f[0], (uint32_t)f[1], (uint32_t)f[2]};
+	}
+	return 0;
 }

@@ -138,3 +138,25 @@ refused() {
 	run http_get 18884
 	[ "$output" = "hello from revive" ]
 }
+
+@test "a hard link of root's in a sticky directory is refused: with fs.protected_hardlinks=0 anyone could have made it" {
+	p=$(copy "$TMP/elsewhere")
+	mkdir -p "$TMP/stickyl"
+	chmod 1777 "$TMP/stickyl"
+	ln "$p" "$TMP/stickyl/portside-sidecar"
+	refused "$TMP/stickyl/portside-sidecar" "$TMP/stickyl/portside-sidecar has 2 hard links in $TMP/stickyl, which others can write to"
+}
+
+@test "a script as the sidecar is refused with what it is, not an exec error" {
+	mkdir -p "$TMP/script"
+	printf '#!/bin/sh\nexit 0\n' >"$TMP/script/portside-sidecar"
+	chmod 0755 "$TMP/script/portside-sidecar"
+	HOOK_ARGS="--policy $TMP/policy.json --sidecar $TMP/script/portside-sidecar"
+	runc_start script "$(ports_ann 18884:3000)" "sleep 60"
+	[ "$status" -ne 0 ]
+	assert_output_has "portside: sidecar $TMP/script/portside-sidecar: not an ELF executable (a script cannot be run from a descriptor;"
+	[ "$(grep -c "portside: sidecar" <<<"$output")" = 1 ]
+	[ ! -e "$STATEDIR/$CT" ]
+	port_free 18884
+	runc delete -f "$CT" 2>/dev/null || true
+}

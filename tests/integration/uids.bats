@@ -147,3 +147,19 @@ no_lease_of() {
 	runc delete "$CT"
 	wait_for 3 no_lease_of "$CT"
 }
+
+@test "a container whose process.user.uid is a uid of the range is refused, nothing left: it would share a sidecar's uid" {
+	# Without a user namespace the container's ids are host ids; at the
+	# hook's time its init is still root, so no scan could see it coming.
+	CT_UID=$UID_BASE web squatter "$(ports_ann 18866:3000)"
+	[ "$status" -ne 0 ]
+	assert_output_has "portside: config: process.user.uid $UID_BASE is in the sidecars' uid range $UID_BASE-$((UID_BASE + UID_COUNT - 1))"
+	[ "$(grep -c "portside: config: process.user" <<<"$output")" = 1 ]
+	[ ! -e "$STATEDIR/$CT" ]
+	port_free 18866
+	no_lease_of "$CT"
+	for p in $(all_sidecars); do
+		[ "$(tr '\0' ' ' <"/proc/$p/cmdline")" != "portside-sidecar --id $CT "* ]
+	done
+	runc delete -f "$CT" 2>/dev/null || true
+}

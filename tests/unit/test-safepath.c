@@ -174,6 +174,21 @@ static void test_sticky(void **state)
 	file(f, sizeof(f), "sticky/nobodydir/sidecar", 0755, 0);
 	snprintf(want, sizeof(want), "%s is owned by uid 65534 in %s/sticky", d, top);
 	expect(f, -EPERM, want);
+	/* A second name of root's file in it: with fs.protected_hardlinks=0
+	 * anyone may have linked it there. */
+	dir(d, sizeof(d), "linksrc", 0755, 0);
+	file(f, sizeof(f), "linksrc/sidecar", 0755, 0);
+	snprintf(want, sizeof(want), "%s/sticky/linked", top);
+	assert_int_equal(link(f, want), 0);
+	{
+		char why[1024];
+
+		snprintf(why, sizeof(why), "%s/sticky/linked has 2 hard links in %s/sticky, which others can write to",
+			 top, top);
+		expect(want, -EPERM, why);
+	}
+	/* The same file outside a sticky directory passes. */
+	expect(f, 0, NULL);
 	/* Group-writable and sticky: the same rule. */
 	dir(d, sizeof(d), "stickyg", 01775, 0);
 	expect(file(f, sizeof(f), "stickyg/sidecar", 0755, 0), 0, NULL);

@@ -34,18 +34,26 @@ static int remove_dir(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Writes DIR/NAME with MODE; returns its path in BUF. */
-static const char *file(char *buf, size_t len, const char *name, mode_t mode)
+/* Writes DIR/NAME with MODE, beginning as an ELF binary does (or as a
+ * script, for script_file); returns its path in BUF. */
+static const char *file_of(char *buf, size_t len, const char *name, mode_t mode, const char *head)
 {
 	int fd;
 
 	snprintf(buf, len, "%s/%s", dir, name);
 	fd = open(buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "#!/bin/sh\n", 10), 10);
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
 	close(fd);
 	assert_int_equal(chmod(buf, mode), 0);
 	return buf;
+}
+
+static const char *file(char *buf, size_t len, const char *name, mode_t mode)
+{
+	return file_of(buf, len, name, mode,
+		       "\x7f"
+		       "ELF\x02\x01\x01");
 }
 
 static void test_missing(void **state)
@@ -103,12 +111,30 @@ static void test_executable(void **state)
 	assert_int_equal(oci_err_lines(&e), 0);
 }
 
+/* A script would fail under execveat from a close-on-exec descriptor with
+ * ENOENT; it is refused by what it is, and so is a file too short to say. */
+static void test_script(void **state)
+{
+	(void)state;
+	char path[128], want[256];
+	struct oci_err e;
+
+	oci_err_init(&e);
+	assert_int_equal(hook_sidecar_check(file_of(path, sizeof(path), "script", 0755, "#!/bin/sh\n"), &e), -EIO);
+	snprintf(want, sizeof(want), "sidecar %s: not an ELF executable (a script cannot be run from a descriptor;",
+		 path);
+	assert_err(&e, want);
+	assert_int_equal(oci_err_lines(&e), 1);
+	oci_err_init(&e);
+	assert_int_equal(hook_sidecar_check(file_of(path, sizeof(path), "short", 0755, "\x7f"), &e), -EIO);
+	assert_err(&e, "not an ELF executable");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_missing),
-		cmocka_unit_test(test_not_executable),
-		cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_missing),	       cmocka_unit_test(test_script),
+		cmocka_unit_test(test_not_executable), cmocka_unit_test(test_not_regular),
 		cmocka_unit_test(test_executable),
 	};
 

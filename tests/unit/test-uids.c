@@ -5,10 +5,17 @@
  * takes a uid of the range), as `make check` does. */
 #include "unit.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,7 +127,7 @@ static void test_distinct_and_reused(void **state)
 	assert_string_equal(lease(a), "");
 	assert_string_equal(lease(b), "ct-b");
 	assert_int_equal(ps_uid_acquire("ct-c", &again), 0);
-	assert_int_equal(again, a);
+	assert_true(again != b && ps_uid_in_range(again));
 }
 
 static void test_in_use_is_skipped_and_kept(void **state)
@@ -162,8 +169,9 @@ static void test_stray_files_ignored(void **state)
 	uid_t u;
 	int fd;
 
-	/* A lease file taken already is skipped (O_EXCL); names that are no
-	 * uid of the range are neither leases nor errors. */
+	/* A lease file of the range made by someone else is skipped as
+	 * leased when the directory is read, before any O_EXCL; names that are
+	 * no uid of the range are neither leases nor errors. */
 	assert_int_equal(ps_uid_acquire("ct-a", &u), 0);
 	ps_uid_release("ct-a");
 	snprintf(path, sizeof(path), "%s/uids/%u", root, (unsigned)u);
@@ -221,6 +229,192 @@ static void test_racing_hooks(void **state)
 		waitpid(pids[i], NULL, 0);
 }
 
+/* Forks a child in a mount namespace of its own where /etc/passwd names
+ * every uid of the range but A and B, and /etc/group names B when
+ * GROUP_B: the choice it is left is between those two, and can be checked
+ * (65534 lease files would cost each acquire as many reads). Returns 0 in
+ * the child, its pid in the parent; a child that cannot set up exits 100. */
+static pid_t fork_limited(uid_t a, uid_t b, bool group_b)
+{
+	char pw[300], gr[300];
+	pid_t pid = fork();
+	FILE *f;
+
+	assert_true(pid >= 0);
+	if (pid)
+		return pid;
+	/* A scan that looked each uid up in a passwd this long would take
+	 * hours: a failure, not a hang. */
+	alarm(20);
+	snprintf(pw, sizeof(pw), "%s/passwd", root);
+	snprintf(gr, sizeof(gr), "%s/group", root);
+	if (!(f = fopen(pw, "we")))
+		_exit(100);
+	fprintf(f, "root:x:0:0:root:/root:/bin/sh\n");
+	for (unsigned i = 0; i < ps_uid_count(); i++)
+		if (ps_uid_base() + i != a && ps_uid_base() + i != b)
+			fprintf(f, "u%u:x:%u:0::/:/bin/false\n", i, ps_uid_base() + i);
+	fclose(f);
+	if (!(f = fopen(gr, "we")))
+		_exit(100);
+	fprintf(f, "root:x:0:\n");
+	if (group_b)
+		fprintf(f, "svc:x:%u:\n", (unsigned)b);
+	fclose(f);
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount(pw, "/etc/passwd", NULL, MS_BIND, NULL) < 0 || mount(gr, "/etc/group", NULL, MS_BIND, NULL) < 0)
+		_exit(100);
+	return 0;
+}
+
+static void wait_ok(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* In a child: acquires for "probe" ROUNDS times, releasing each; exits 1
+ * unless every one was WANT. */
+static void __attribute__((noreturn)) always(uid_t want, int rounds)
+{
+	for (int i = 0; i < rounds; i++) {
+		uid_t u = 0;
+
+		if (ps_uid_acquire("probe", &u) < 0 || u != want)
+			_exit(1);
+		ps_uid_release("probe");
+	}
+	_exit(0);
+}
+
+/* Not the lowest free uid first: a container must not be able to tell
+ * which uid its sidecar will get. The lowest-first choice gives twelve
+ * leases in rising order (past uids running sidecars hold); a random one
+ * does so with odds of 1 in 12!, about 2e-9. */
+static void test_random(void **state)
+{
+	(void)state;
+	bool rising = true;
+	uid_t last = 0;
+
+	for (unsigned i = 0; i < 12; i++) {
+		char id[16];
+		uid_t u;
+
+		snprintf(id, sizeof(id), "ct-%u", i);
+		assert_int_equal(ps_uid_acquire(id, &u), 0);
+		assert_true(ps_uid_in_range(u));
+		rising = rising && u > last;
+		last = u;
+	}
+	assert_false(rising);
+}
+
+/* A child as root with A among its supplementary groups, or a thread of it
+ * whose own uid (set by the raw system call, for that thread alone) is A. */
+struct thread_arg {
+	uid_t uid;
+	int ready;
+};
+
+static void *thread_as(void *arg)
+{
+	struct thread_arg *t = arg;
+
+	if (syscall(SYS_setresuid, t->uid, t->uid, t->uid) == 0)
+		close(t->ready);
+	pause();
+	return NULL;
+}
+
+static pid_t run_with(uid_t a, bool thread)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct thread_arg t = {a, p[1]};
+		gid_t g = a;
+		pthread_t th;
+
+		/* Gone with the test, even one that failed before stop(). */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(p[0]);
+		if (thread) {
+			if (pthread_create(&th, NULL, thread_as, &t) != 0)
+				_exit(1);
+		} else {
+			if (setgroups(1, &g) < 0)
+				_exit(1);
+			close(p[1]); /* ready */
+		}
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 0);
+	close(p[0]);
+	return pid;
+}
+
+/* Supplementary groups and threads' own ids hold a uid too: of the two free
+ * ones, the lower is held, so a scan that missed it could take it (and the
+ * old lowest-first choice would). */
+static void test_groups_and_threads_held(void **state)
+{
+	(void)state;
+	uid_t a = ps_uid_base() + 10, b = ps_uid_base() + 20;
+	pid_t pid, child;
+
+	for (int thread = 0; thread < 2; thread++) {
+		pid = run_with(a, thread);
+		if (!(child = fork_limited(a, b, false)))
+			always(b, 4);
+		wait_ok(child);
+		stop(pid);
+	}
+	/* Neither held now: two leases take both. */
+	if (!(child = fork_limited(a, b, false))) {
+		uid_t u, v;
+
+		_exit(ps_uid_acquire("probe", &u) < 0 || ps_uid_acquire("probe-2", &v) < 0 ||
+		      !((u == a && v == b) || (u == b && v == a)));
+	}
+	wait_ok(child);
+}
+
+/* /etc/passwd and /etc/group, read as files, hold the ids they name: with
+ * A passwd's too and B group's, nothing is left. */
+static void test_named_held(void **state)
+{
+	(void)state;
+	uid_t a = ps_uid_base() + 10, b = ps_uid_base() + 20, u;
+	pid_t child;
+	int fd;
+	char path[300];
+
+	/* A is leased (not named): B alone is left, and group names it. */
+	snprintf(path, sizeof(path), "%s/uids", root);
+	assert_true(mkdir(path, 0700) == 0 || errno == EEXIST);
+	snprintf(path, sizeof(path), "%s/uids/%u", root, (unsigned)a);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) >= 0);
+	close(fd);
+	if (!(child = fork_limited(a, b, true)))
+		_exit(ps_uid_acquire("probe", &u) != -EUSERS);
+	wait_ok(child);
+	/* Without the group entry, B it is. */
+	if (!(child = fork_limited(a, b, false)))
+		always(b, 1);
+	wait_ok(child);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +422,9 @@ int main(void)
 		cmocka_unit_test_setup(test_in_use_is_skipped_and_kept, clear),
 		cmocka_unit_test_setup(test_stray_files_ignored, clear),
 		cmocka_unit_test_setup(test_racing_hooks, clear),
+		cmocka_unit_test_setup(test_random, clear),
+		cmocka_unit_test_setup(test_groups_and_threads_held, clear),
+		cmocka_unit_test_setup(test_named_held, clear),
 	};
 
 	return cmocka_run_group_tests(tests, make_root, remove_root);
