@@ -23,10 +23,11 @@
 
 #include "../lib/clock.h"
 #include "ctl.h"
+#include "paths.h"
 
-/* root's programs only, as sudo's secure_path has them. */
-static const char *const search[] = {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"};
-#define SEARCH_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* root's programs only, as sudo's secure_path has them: the system's
+ * directories and portsidectl's own (the Makefile's PORTSIDE_TOOL_PATH). */
+#define SEARCH_PATH "PATH=" PORTSIDE_TOOL_PATH
 
 /* Variables passed on as they are: each only selects a local configuration
  * file or socket. podman's config files: the tests, and an admin, point
@@ -79,9 +80,11 @@ static bool find(const char *name, char *buf, size_t len)
 {
 	if (strchr(name, '/'))
 		return false;
-	for (size_t i = 0; i < sizeof(search) / sizeof(search[0]); i++)
-		if (snprintf(buf, len, "%s/%s", search[i], name) < (int)len && access(buf, X_OK) == 0)
+	for (const char *d = PORTSIDE_TOOL_PATH, *end; *d; d = *end ? end + 1 : end) {
+		end = strchrnul(d, ':');
+		if (snprintf(buf, len, "%.*s/%s", (int)(end - d), d, name) < (int)len && access(buf, X_OK) == 0)
 			return true;
+	}
 	return false;
 }
 

@@ -49,10 +49,7 @@ default_sidecar() {
 	for f in usr/libexec/oci/hooks.d/portside-hook usr/bin/portsidectl usr/libexec/portside/portside-sidecar \
 		usr/share/containers/oci/hooks.d/portside.json; do
 		[ -f "$TMP/root/$f" ] || { echo "not installed: $f" >&2; false; }
-		# What PREFIX names (the hook's, the sidecar's, the data's paths);
-		# portsidectl's fixed search path for podman holds /usr/local/bin
-		# whatever PREFIX is, and is not one of them.
-		! grep -qE '/usr/local/(libexec|share|lib/)' "$TMP/root/$f" || { echo "$f names /usr/local" >&2; false; }
+		! grep -q /usr/local "$TMP/root/$f" || { echo "$f names /usr/local" >&2; false; }
 	done
 	[ "$(default_sidecar "$TMP/root/usr/libexec/oci/hooks.d/portside-hook")" = /usr/libexec/portside/portside-sidecar ]
 	grep -q /usr/libexec/oci/hooks.d/portside-hook "$TMP/root/usr/bin/portsidectl"

@@ -11,6 +11,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "paths.h"
+
 #include "../../ctl/ctl.h"
 #include "../../lib/clock.h"
 
@@ -110,7 +112,7 @@ static void test_path_and_env(void **state)
 	unsetenv("LD_PRELOAD");
 	assert_int_equal(rc, -ENOENT);
 	assert_true(n > 0);
-	assert_non_null(strstr(out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"));
+	assert_non_null(strstr(out, "PATH=" PORTSIDE_TOOL_PATH "\n"));
 	assert_non_null(strstr(out, "CONTAINERS_CONF=/etc/containers/test.conf\n"));
 	assert_non_null(strstr(out, "LC_ALL=C\n"));
 	assert_null(strstr(out, "CONTAINER_HOST"));
