@@ -17,16 +17,6 @@ void sc_udp_credit_earn(uint64_t *credit, size_t n, int family)
 	*credit = c > SC_UDP_CREDIT_MAX ? SC_UDP_CREDIT_MAX : c;
 }
 
-bool sc_udp_credit_spend(uint64_t *credit, size_t n, int family)
-{
-	uint64_t cost = sc_udp_wire_bytes(n, family);
-
-	if (cost > *credit)
-		return false; /* a datagram cannot be cut: all of it or none */
-	*credit -= cost;
-	return true;
-}
-
 void sc_udp_bucket_init(struct sc_udp_bucket *b, uint64_t now_ms)
 {
 	b->bytes = SC_UDP_ALLOWANCE_BURST;

@@ -60,9 +60,6 @@ uint64_t sc_udp_wire_bytes(size_t n, int family);
 /* A client of FAMILY sent N bytes: *CREDIT grows by the factor, to the cap. */
 void sc_udp_credit_earn(uint64_t *credit, size_t n, int family);
 
-/* May the app send N bytes to a client of FAMILY? If so, *CREDIT pays. */
-bool sc_udp_credit_spend(uint64_t *credit, size_t n, int family);
-
 /* May the app send N bytes to a client of FAMILY at NOW_MS? The flow's
  * *CREDIT pays what it can; the rest comes from the flow's own *ALLOWANCE
  * and the shared bucket B at once, or the datagram is dropped and nothing

@@ -25,6 +25,17 @@ static unsigned replies_for(size_t sent, size_t n, int family)
 	return k;
 }
 
+/* The app sends N bytes to a client of FAMILY, paid from *CREDIT alone (no
+ * allowance left): what a flow past its first answer has. */
+static bool pay(uint64_t *credit, size_t n, int family)
+{
+	uint64_t allowance = 0;
+	struct sc_udp_bucket b;
+
+	sc_udp_bucket_init(&b, 1000);
+	return sc_udp_reply_pay(credit, &allowance, &b, 1000, n, family);
+}
+
 static void test_wire_bytes(void **state)
 {
 	(void)state;
@@ -38,12 +49,16 @@ static void test_wire_bytes(void **state)
 static void test_spoofed_datagram(void **state)
 {
 	(void)state;
-	uint64_t credit = SC_UDP_REPLY_ALLOWANCE;
+	uint64_t credit = 0, allowance = SC_UDP_REPLY_ALLOWANCE;
+	struct sc_udp_bucket b;
 
+	sc_udp_bucket_init(&b, 1000);
 	sc_udp_credit_earn(&credit, 1, AF_INET);
-	assert_int_equal(credit, 4096 + 3 * 29);
-	assert_false(sc_udp_credit_spend(&credit, 60000, AF_INET)); /* too big for the budget: dropped whole */
-	assert_int_equal(credit, 4096 + 3 * 29);		    /* and costs nothing */
+	assert_int_equal(credit, 3 * 29);
+	/* Too big for the budget: dropped whole, and it costs nothing. */
+	assert_false(sc_udp_reply_pay(&credit, &allowance, &b, 1000, 60000, AF_INET));
+	assert_int_equal(credit, 3 * 29);
+	assert_int_equal(allowance, SC_UDP_REPLY_ALLOWANCE);
 	assert_int_equal(replies_for(1, 60000, AF_INET), 0);
 	assert_int_equal(replies_for(1, 1000, AF_INET), 4); /* 4 x 1028 <= 4183 */
 	/* Tiny replies pay for their headers: not 4000 of them. */
@@ -63,7 +78,7 @@ static void test_dns(void **state)
 
 	for (int i = 0; i < 1000; i++) {
 		sc_udp_credit_earn(&credit, 1400, AF_INET6);
-		assert_true(sc_udp_credit_spend(&credit, 1405, AF_INET6));
+		assert_true(pay(&credit, 1405, AF_INET6));
 	}
 }
 
@@ -77,9 +92,9 @@ static void test_grows_to_the_cap(void **state)
 	assert_int_equal(credit, 3000);
 	sc_udp_credit_earn(&credit, 972, AF_INET);
 	assert_int_equal(credit, 6000);
-	assert_true(sc_udp_credit_spend(&credit, 5972, AF_INET));
+	assert_true(pay(&credit, 5972, AF_INET));
 	assert_int_equal(credit, 0);
-	assert_false(sc_udp_credit_spend(&credit, 0, AF_INET)); /* even an empty datagram has headers */
+	assert_false(pay(&credit, 0, AF_INET)); /* even an empty datagram has headers */
 	for (int i = 0; i < 1000; i++)
 		sc_udp_credit_earn(&credit, 65507, AF_INET);
 	assert_int_equal(credit, SC_UDP_CREDIT_MAX);
