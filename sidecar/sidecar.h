@@ -35,6 +35,16 @@ struct sc_forward {
 	uv_poll_t poll;
 	bool polling;
 	struct sc_target_cache target;
+	/* Made by automatic forwarding (autoforward.c) because the app opened
+	 * the port: it goes away when the app closes it. Not the record's
+	 * auto_assigned, which says only that the host port was handed out
+	 * from autoforwardPorts (a recorded mapping stays whatever the app
+	 * does). A pin (a live expose of the same mapping) clears it. */
+	bool automatic;
+	/* Out of ctx->fw, its listener closed, while its connections drain
+	 * (sc_forward_unserve); freed when the last one ends. */
+	bool draining;
+	struct sc_forward *next_draining;
 	/* counters, for portsidectl */
 	uint64_t conns_total, bytes_in, bytes_out;
 	unsigned conns_live;
@@ -46,6 +56,8 @@ struct sc_ctx {
 	struct ps_forwards *rec;
 	struct sc_forward **fw; /* explicit ones first, then automatic ones */
 	size_t nfw;
+	struct sc_forward *draining; /* unserved, their connections still open */
+	int listen_factory_fd;	     /* the host listener factory (listenfactory.c), -1: none */
 
 	int ctl_fd; /* control socket, listening */
 	uv_poll_t ctl_poll;
@@ -214,6 +226,28 @@ int sc_tcp_watch(struct sc_forward *fw);
  * free at once), and frees it. */
 void sc_tcp_retire(struct sc_forward *fw);
 
+/* core.c: FW is served no more: out of ctx->fw, its listener closed at
+ * once (the host port is free for anyone), its TCP connections left to end
+ * on their own unless CLOSE_CONNS (then closed now); a UDP forward's flows
+ * end with it (their replies would leave through its socket). FW is freed
+ * once nothing points at it (its last connection closed). */
+void sc_forward_unserve(struct sc_forward *fw, bool close_conns);
+
+/* listenfactory.c: the host listener factory, forked before confinement
+ * when REC's policy allows automatic forwarding at all (autoforwardPorts and
+ * maxAutoforwards > 0), whatever its mode now, so that a live switch to
+ * public or all works: the one process that may bind host sockets (with
+ * CAP_NET_BIND_SERVICE when a hand-out port is below 1024), and only a port
+ * of REC's autoforwardPorts on REC's bind addresses. The sidecar itself then
+ * creates no IPv4/IPv6 socket in the host's namespace. */
+bool sc_listen_factory_wanted(const struct ps_forwards *rec);
+int sc_listen_factory_start(struct sc_ctx *ctx);
+/* Listeners on PORT/tcp at every bind address of the record, all or nothing,
+ * as ps_listen_all does (FDS: one per bind address, -1 where IPv6 is
+ * missing): 0 or -errno (-EADDRINUSE: in use; -EPERM: no factory, or PORT
+ * is not a hand-out port). */
+int sc_host_listen(struct sc_ctx *ctx, unsigned port, int *fds);
+
 /* autoforward.c: watches the container's listeners and forwards new ones;
  * wanted says whether REC asks for it at all (confinement allows it sockets). */
 bool sc_autoforward_wanted(const struct ps_forwards *rec);
@@ -221,10 +255,17 @@ int sc_autoforward_start(struct sc_ctx *ctx);
 /* Bind attempts since start, and the app's ports waiting for a host port. */
 void sc_autoforward_counts(const struct sc_ctx *ctx, uint64_t *binds, uint64_t *waiting);
 void sc_autoforward_stop(struct sc_ctx *ctx);
+/* The mode from now on (ctx->rec->autoforward too). NEVER unserves every
+ * automatic forward (their connections keep flowing); PUBLIC or ALL start
+ * the watch if it was off. -EPERM with WHY (LEN bytes) when this sidecar
+ * cannot forward automatically (no listener factory). */
+int sc_autoforward_set(struct sc_ctx *ctx, enum oci_autoforward mode, char *why, size_t len);
 
 /* udp.c: starts serving every UDP forward; stop closes its flows. */
 int sc_udp_start(struct sc_ctx *ctx);
 void sc_udp_stop(struct sc_ctx *ctx);
+/* Starts serving FW's socket (a UDP forward added while running). */
+int sc_udp_watch(struct sc_forward *fw);
 
 /* reply.c: the reply to STATUS (lib/reply.h), a new newline-terminated
  * string; NULL when out of memory. */
