@@ -41,6 +41,7 @@ OCI_SRC := $(wildcard oci/*.c) $(BASE_SRC)
 LIB_SRC := $(wildcard lib/*.c)
 CTL_SRC := $(wildcard ctl/*.c)
 HOOK_SRC := $(wildcard hook/*.c)
+TABLE_SRC := $(wildcard table/*.c)
 SIDECAR_SRC := $(wildcard sidecar/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
@@ -48,6 +49,7 @@ OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
 HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/%.o)
+TABLE_OBJ := $(TABLE_SRC:%.c=$(BUILD)/%.o)
 SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -124,20 +126,24 @@ $(BUILD)/libctl.a: $(filter-out $(BUILD)/ctl/main.o,$(CTL_OBJ))
 $(BUILD)/libhook.a: $(filter-out $(BUILD)/hook/main.o,$(HOOK_OBJ))
 	$(AR) rcs $@ $^
 
+# The port table's one path (table/table.h), below the hook and portsidectl.
+$(BUILD)/libtable.a: $(TABLE_OBJ)
+	$(AR) rcs $@ $^
+
 $(BUILD)/libsidecar.a: $(filter-out $(BUILD)/sidecar/main.o,$(SIDECAR_OBJ))
 	$(AR) rcs $@ $^
 
-$(BUILD)/portsidectl: $(BUILD)/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libhook.a $(BUILD)/libportside.a $(BUILD)/liboci.a
+$(BUILD)/portsidectl: $(BUILD)/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/portside-hook: $(BUILD)/hook/main.o $(BUILD)/libhook.a $(BUILD)/libportside.a $(BUILD)/liboci.a
+$(BUILD)/portside-hook: $(BUILD)/hook/main.o $(BUILD)/libhook.a $(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/portside-sidecar: $(BUILD)/sidecar/main.o $(BUILD)/libsidecar.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libctl.a $(BUILD)/libsidecar.a $(BUILD)/libhook.a \
-		$(BUILD)/libportside.a $(BUILD)/liboci.a
+		$(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
@@ -248,7 +254,7 @@ DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB = portside_$(VERSION)_$(DEB_ARCH).deb
 deb: $(DEB)
 $(DEB): packaging/deb/control.in packaging/deb/postrm packaging/hooks.d/portside.json.in $(MAN_PAGES) \
-		packaging/completion/portsidectl.bash $(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(SIDECAR_SRC)
+		packaging/completion/portsidectl.bash $(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(TABLE_SRC) $(SIDECAR_SRC)
 	rm -rf $(BUILD)/deb
 	# Built apart, with PREFIX=/usr: the hook finds the sidecar by its
 	# installed path, compiled in.
@@ -269,7 +275,7 @@ clean:
 
 # ---- style ----
 
-FMT_FILES := $(wildcard base/*.[ch] oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
+FMT_FILES := $(wildcard base/*.[ch] oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] table/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
 	tests/bench/*.c)
 fmt:
 	clang-format -i $(FMT_FILES)

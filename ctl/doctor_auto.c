@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../hook/hook.h"
+#include "../table/table.h"
 #include "../lib/rundir.h"
 #include "../base/cleanup.h"
 #include "../oci/policy.h"
@@ -48,10 +48,10 @@ static void holder(const char *self, unsigned port, char *buf, size_t len)
 		return;
 	/* Not portside's: is it taken at all? (Read, never bound: a test bind
 	 * could make a real app's bind fail.) */
-	if (hook_port_listened(port, OCI_PROTO_TCP)) {
+	if (tb_port_listened(port, OCI_PROTO_TCP)) {
 		char who[96];
 
-		hook_port_holder(port, OCI_PROTO_TCP, who, sizeof(who));
+		tb_port_holder(port, OCI_PROTO_TCP, who, sizeof(who));
 		snprintf(buf, len, "%u: %.96s", port, who[0] ? who : "another process");
 	}
 }

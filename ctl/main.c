@@ -96,6 +96,7 @@ static bool wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	ps_prog = "portsidectl"; /* what table/ says (lib/warn.h) */
 	if (argc < 2) {
 		usage(stderr);
 		return CTL_EXIT_USAGE;

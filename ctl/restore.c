@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* portsidectl restore ID: a new sidecar for a running container whose
- * sidecar died, with the same mappings (hook/restore.c does the work, as the
+ * sidecar died, with the same mappings (table/restore.c does the work, as the
  * hook would). What an operator paged at night runs after `ls` shows "dead". */
 #include <stdio.h>
 
-#include "../hook/hook.h"
+#include "../table/table.h"
 #include "../lib/rundir.h"
 #include "ctl.h"
 
@@ -28,7 +28,7 @@ int ctl_restore(int argc, char **argv)
 	if (owner[0])
 		snprintf(id, sizeof(id), "%s", owner);
 	oci_err_init(&e);
-	if (hook_restore(id, PORTSIDE_SIDECAR_PATH, &e) < 0) {
+	if (tb_restore(id, PORTSIDE_SIDECAR_PATH, &e) < 0) {
 		oci_err_print(&e, stderr, "portsidectl");
 		return CTL_EXIT_INVALID;
 	}

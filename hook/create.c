@@ -210,7 +210,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	/* Before anything is bound or recorded: a sidecar that cannot start
 	 * refuses the container with its path, not with an exec error later. */
 	sidecar_path(o, sidecar, sizeof(sidecar));
-	if ((rc = hook_sidecar_check(sidecar, &e)) < 0)
+	if ((rc = tb_sidecar_check(sidecar, &e)) < 0)
 		goto out;
 
 	if ((rc = ps_run_dir_init()) < 0) {
@@ -260,18 +260,18 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		fw.known[fw.n_known].port = spec.ports->v[i].local_port;
 		fw.known[fw.n_known++].proto = spec.ports->v[i].proto;
 	}
-	if (pol->has_pool && (rc = hook_pool_pick(pol, &pool_addr, &e)) < 0)
+	if (pol->has_pool && (rc = tb_pool_pick(pol, &pool_addr, &e)) < 0)
 		goto out;
 	/* What the next container's hand-out counts as taken. */
 	if (pol->has_pool)
 		fw.pool_address = pool_addr;
-	if ((rc = hook_listen(spec.ports, pol, pol->has_pool ? &pool_addr : NULL, &fw, &e)) < 0)
+	if ((rc = tb_bind(spec.ports, pol, pol->has_pool ? &pool_addr : NULL, &fw, &e)) < 0)
 		goto out;
 	/* Automatic listeners bind where explicit ones without a hostIP and
 	 * with the policy's visibility do. */
 	fw.visibility = pol->visibility;
 	if (pol->visibility == OCI_VISIBILITY_PRIVATE) {
-		fw.n_bind = hook_private_addresses(pol->has_pool ? &pool_addr : NULL, fw.bind);
+		fw.n_bind = tb_private_addresses(pol->has_pool ? &pool_addr : NULL, fw.bind);
 	} else if (pol->has_pool) {
 		fw.bind[fw.n_bind++] = pool_addr;
 	} else if (pol->n_host_ips) {
@@ -323,10 +323,10 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	}
 	/* A few lines of it for what every later start reads of every
 	 * container (the pool's hand-out, gc): without them, the record. */
-	hook_pool_record(st->id, &fw);
+	tb_pool_record(st->id, &fw);
 	ps_process_write(&fw);
 
-	if ((rc = hook_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, fw.max_udp_flows, &e)) <
+	if ((rc = tb_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, fw.max_udp_flows, &e)) <
 	    0) {
 		char log[4096];
 
@@ -348,7 +348,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	rc = 0;
 out:
 	/* The sidecar holds its own copies now; the hook's go. */
-	hook_listen_close(&fw);
+	tb_listen_close(&fw);
 	free(fw.v);
 	if (rc < 0 && made_dir)
 		ps_state_remove(st->id);

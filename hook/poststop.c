@@ -38,7 +38,7 @@ static void stop_and_remove(const char *id)
 			wait_exit(pidfd, 1000);
 		}
 	}
-	hook_cgroup_remove(id);
+	tb_cgroup_remove(id);
 	ps_netns_forget(id);
 	/* Its uid, once no process has it (lib/uids.h): a sidecar that would
 	 * not die keeps it until a later sweep finds it gone. */

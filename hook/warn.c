@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The hook's one-line messages on stderr, where runtimes show them; in the
- * library, so that portsidectl restore (hook/restore.c) says them too. */
+/* The hook's one-line messages on stderr, where runtimes show them. */
 #include <stdarg.h>
 #include <stdio.h>
 

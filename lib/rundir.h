@@ -20,7 +20,7 @@
  *     released        its poststop ran while others of its netns still run
  *     events[.1]      what its sidecar did, one JSON object a line (events.h)
  *     addresses       the host addresses it holds against an addressPool, one
- *                     a line: what the pool's hand-out reads (hook/pool.c)
+ *                     a line: what the pool's hand-out reads (table/pool.c)
  *                     rather than every container's whole record
  *     process         "PID START DEV:INO COOKIE" of its init, as recorded:
  *                     what ps_container_alive reads rather than the record

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Where the sidecar's CPU, memory and tasks are charged (hook/cgroup.c): a
+# Where the sidecar's CPU, memory and tasks are charged (table/cgroup.c): a
 # cgroup of its own, portside/ID, limited, in the cpu, memory and pids
 # hierarchies: neither the runtime's (no limit) nor the container's (its OOM
 # killer and pids limit are the author's).

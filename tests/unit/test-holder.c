@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Who holds a host port (hook/listen.c hook_port_holder), as the hook's
+/* Who holds a host port (table/bind.c tb_port_holder), as the hook's
  * refusals and portsidectl doctor, wait and url name it: a process names
  * itself, so its name must come out harmless for a terminal and valid UTF-8
  * for JSON. Real sockets of this process, found through /proc. */
@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../hook/hook.h"
+#include "../../table/table.h"
 #include "../../oci/input.h"
 
 /* A socket of TYPE bound to 127.0.0.1 on a port the kernel picks (listening
@@ -31,14 +31,14 @@ static int bound(int type, unsigned *port)
 	return fd;
 }
 
-/* What hook_port_holder says of PORT/PROTO while this process is called NAME. */
+/* What tb_port_holder says of PORT/PROTO while this process is called NAME. */
 static void holder_named(const char *name, unsigned port, unsigned proto, char *buf, size_t len)
 {
 	char before[16] = "";
 
 	assert_int_equal(prctl(PR_GET_NAME, before), 0);
 	assert_int_equal(prctl(PR_SET_NAME, name), 0);
-	hook_port_holder(port, proto, buf, len);
+	tb_port_holder(port, proto, buf, len);
 	assert_int_equal(prctl(PR_SET_NAME, before), 0);
 }
 

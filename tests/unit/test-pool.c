@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The addressPool hand-out (hook/pool.c) against real records in a
+/* The addressPool hand-out (table/pool.c) against real records in a
  * scratch run directory: the first address no record binds, never the
  * network or broadcast address, an error once the pool is full, an
  * address free again once its record is gone, and each container's small
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../hook/hook.h"
+#include "../../table/table.h"
 #include "../../lib/rundir.h"
 
 static char root[64];
@@ -91,20 +91,20 @@ static void test_pick(void **state)
 	oci_err_init(&e);
 	assert_int_equal(oci_policy_parse(doc, strlen(doc), &pol, &e), 0);
 	/* /30: .0 is the network, .3 the broadcast: .1 and .2 are the pool. */
-	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), 0);
 	oci_ip_parse("127.80.0.1", &want);
 	assert_true(oci_ip_equal(&got, &want));
 	record("one", "127.80.0.1");
-	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), 0);
 	oci_ip_parse("127.80.0.2", &want);
 	assert_true(oci_ip_equal(&got, &want));
 	record("two", "127.80.0.2");
-	assert_int_equal(hook_pool_pick(pol, &got, &e), -EADDRINUSE);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), -EADDRINUSE);
 	assert_int_equal(oci_err_lines(&e), 1);
 	assert_non_null(strstr(e.msg[0], "addressPool is in use"));
 	/* A stopped container's record gone: its address is free again. */
 	assert_int_equal(ps_state_remove("one"), 0);
-	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), 0);
 	oci_ip_parse("127.80.0.1", &want);
 	assert_true(oci_ip_equal(&got, &want));
 	oci_policy_free(pol);
@@ -128,7 +128,7 @@ static void many_forwards(bool pool)
 		snprintf(ip, sizeof(ip), "127.81.0.%u", i);
 		record_n(id, ip, 256, pool);
 	}
-	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), 0);
 	oci_ip_parse("127.81.0.18", &want);
 	assert_true(oci_ip_equal(&got, &want));
 	oci_policy_free(pol);
@@ -169,7 +169,7 @@ static void test_unreadable_record(void **state)
 	record("broken", "127.82.0.2");
 	assert_int_equal(ps_file(path, sizeof(path), "broken", PS_FORWARDS), 0);
 	assert_int_equal(ps_write_file(path, "{\"forwards\": 1}", 15), 0);
-	assert_int_equal(hook_pool_pick(pol, &got, &e), -EIO);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), -EIO);
 	assert_int_equal(oci_err_lines(&e), 1);
 	assert_err(&e, "container broken holds: its record cannot be read");
 	/* A container that joined another's netns has no record: no address. */
@@ -177,14 +177,14 @@ static void test_unreadable_record(void **state)
 	assert_int_equal(ps_path(path, sizeof(path), "joined", NULL), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
 	oci_err_init(&e);
-	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), 0);
 	assert_int_equal(got.a[3], 2);
 	/* No list of containers at all: nothing is known to be free. */
 	assert_int_equal(ps_state_remove("fine"), 0);
 	assert_int_equal(ps_state_remove("joined"), 0);
 	assert_int_equal(ps_path(path, sizeof(path), NULL, NULL), 0);
 	assert_int_equal(rmdir(path), 0);
-	assert_int_equal(hook_pool_pick(pol, &got, &e), -ENOENT);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), -ENOENT);
 	assert_err(&e, "cannot list the containers under");
 	oci_policy_free(pol);
 }
@@ -243,13 +243,13 @@ static void test_records_not_read(void **state)
 	record("none", "127.0.0.1");
 	addresses("none", "");
 	record_huge("none");
-	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), 0);
 	assert_int_equal(oci_err_lines(&e), 0);
 	oci_ip_parse("127.83.0.6", &want);
 	assert_true(oci_ip_equal(&got, &want));
 	/* An addresses file not as the hook writes it: unknown, refused. */
 	addresses("none", "127.83.0.7");
-	assert_int_equal(hook_pool_pick(pol, &got, &e), -EIO);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), -EIO);
 	assert_err(&e, "container none holds: its addresses file cannot be read");
 	oci_policy_free(pol);
 }
@@ -268,11 +268,11 @@ static void test_old_record_read_once(void **state)
 	assert_int_equal(oci_policy_parse(doc, strlen(doc), &pol, &e), 0);
 	record("old", "127.84.0.1");
 	record_n("older", "127.84.0.2", 3, false);
-	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), 0);
 	assert_int_equal(got.a[3], 3);
 	record_huge("old");
 	record_huge("older");
-	assert_int_equal(hook_pool_pick(pol, &got, &e), 0);
+	assert_int_equal(tb_pool_pick(pol, &got, &e), 0);
 	assert_int_equal(oci_err_lines(&e), 0);
 	assert_int_equal(got.a[3], 3);
 	oci_policy_free(pol);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The walk that decides whether anyone but root could change the sidecar
- * root runs (hook/safepath.c), on real directories: owners, modes, the
+ * root runs (table/safepath.c), on real directories: owners, modes, the
  * sticky bit, symbolic links. Needs root (it chowns), as `make check` does. */
 #include "unit.h"
 
@@ -12,14 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../hook/hook.h"
-#include "../../hook/safepath.h"
-
-/* hook/main.c's, which this test does not link. */
-void hook_warn(const char *fmt, ...)
-{
-	(void)fmt;
-}
+#include "../../table/table.h"
+#include "../../table/safepath.h"
 
 #define NOBODY 65534
 
@@ -73,7 +67,7 @@ static const char *file(char *buf, size_t len, const char *rel, mode_t mode, uid
 	return buf;
 }
 
-/* hook_safe_open(PATH) returns RC, with WHY (NULL: anything) in its reason;
+/* tb_safe_open(PATH) returns RC, with WHY (NULL: anything) in its reason;
  * on success the descriptor is PATH's file (same inode as stat(PATH)). */
 static void expect(const char *path, int rc, const char *why)
 {
@@ -81,7 +75,7 @@ static void expect(const char *path, int rc, const char *why)
 	struct stat st, want;
 	int fd;
 
-	assert_int_equal(hook_safe_open(path, &fd, &st, got, sizeof(got)), rc);
+	assert_int_equal(tb_safe_open(path, &fd, &st, got, sizeof(got)), rc);
 	if (why && !strstr(got, why)) {
 		fprintf(stderr, "reason for %s: \"%s\", wanted \"%s\"\n", path, got, why);
 		fail();
@@ -264,7 +258,7 @@ static void test_walk_errors(void **state)
 	int fd;
 	struct stat st;
 	char why[256];
-	assert_int_equal(hook_safe_open(top, &fd, &st, why, sizeof(why)), 0);
+	assert_int_equal(tb_safe_open(top, &fd, &st, why, sizeof(why)), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	close(fd);
 }
@@ -280,7 +274,7 @@ static void test_refusal(void **state)
 	dir(d, sizeof(d), "refused", 0775, 0);
 	file(f, sizeof(f), "refused/portside-sidecar", 0755, 0);
 	oci_err_init(&e);
-	assert_int_equal(hook_sidecar_check(f, &e), -EIO);
+	assert_int_equal(tb_sidecar_check(f, &e), -EIO);
 	assert_int_equal(oci_err_lines(&e), 1);
 	snprintf(want, sizeof(want),
 		 "sidecar %s: %s is writable by its group (mode 0775); root runs it, so only root may be able to "
@@ -306,7 +300,7 @@ static int noexec_child(void)
 		return 2;
 	close(fd);
 	oci_err_init(&e);
-	if (hook_sidecar_check(f, &e) != -EIO || !strstr(e.msg[0], "not executable (mode 0755, on a noexec mount;"))
+	if (tb_sidecar_check(f, &e) != -EIO || !strstr(e.msg[0], "not executable (mode 0755, on a noexec mount;"))
 		return 3;
 	return 0;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The hook's check of the sidecar's path (hook/spawn.c), made before anything
+/* The hook's check of the sidecar's path (table/spawn.c), made before anything
  * is forked or bound: every refusal names the path and says what is wrong. */
 #include "unit.h"
 
@@ -8,14 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../hook/hook.h"
+#include "../../table/table.h"
 #include "../../lib/refusal.h"
-
-/* hook/main.c's, which this test does not link. */
-void hook_warn(const char *fmt, ...)
-{
-	(void)fmt;
-}
 
 static char dir[] = "/tmp/portside-unit-spawn-XXXXXX";
 
@@ -64,7 +58,7 @@ static void test_missing(void **state)
 
 	snprintf(path, sizeof(path), "%s/no/such/portside-sidecar", dir);
 	oci_err_init(&e);
-	assert_int_equal(hook_sidecar_check(path, &e), -EIO);
+	assert_int_equal(tb_sidecar_check(path, &e), -EIO);
 	assert_int_equal(oci_err_lines(&e), 1);
 	snprintf(want, sizeof(want), "sidecar %s: not found (reinstall portside, or pass --sidecar PATH", path);
 	assert_err(&e, want);
@@ -80,7 +74,7 @@ static void test_not_executable(void **state)
 
 	file(path, sizeof(path), "plain", 0644);
 	oci_err_init(&e);
-	assert_int_equal(hook_sidecar_check(path, &e), -EIO);
+	assert_int_equal(tb_sidecar_check(path, &e), -EIO);
 	snprintf(want, sizeof(want), "sidecar %s: not executable (mode 0644;", path);
 	assert_err(&e, want);
 }
@@ -92,11 +86,11 @@ static void test_not_regular(void **state)
 	char want[512];
 
 	oci_err_init(&e);
-	assert_int_equal(hook_sidecar_check(dir, &e), -EIO);
+	assert_int_equal(tb_sidecar_check(dir, &e), -EIO);
 	snprintf(want, sizeof(want), "sidecar %s: not a regular file", dir);
 	assert_err(&e, want);
 	oci_err_init(&e);
-	assert_int_equal(hook_sidecar_check("build/portside-sidecar", &e), -EIO);
+	assert_int_equal(tb_sidecar_check("build/portside-sidecar", &e), -EIO);
 	assert_err(&e, "sidecar build/portside-sidecar: not an absolute path");
 }
 
@@ -107,7 +101,7 @@ static void test_executable(void **state)
 	struct oci_err e;
 
 	oci_err_init(&e);
-	assert_int_equal(hook_sidecar_check(file(path, sizeof(path), "ok", 0755), &e), 0);
+	assert_int_equal(tb_sidecar_check(file(path, sizeof(path), "ok", 0755), &e), 0);
 	assert_int_equal(oci_err_lines(&e), 0);
 }
 
@@ -120,13 +114,13 @@ static void test_script(void **state)
 	struct oci_err e;
 
 	oci_err_init(&e);
-	assert_int_equal(hook_sidecar_check(file_of(path, sizeof(path), "script", 0755, "#!/bin/sh\n"), &e), -EIO);
+	assert_int_equal(tb_sidecar_check(file_of(path, sizeof(path), "script", 0755, "#!/bin/sh\n"), &e), -EIO);
 	snprintf(want, sizeof(want), "sidecar %s: not an ELF executable (a script cannot be run from a descriptor;",
 		 path);
 	assert_err(&e, want);
 	assert_int_equal(oci_err_lines(&e), 1);
 	oci_err_init(&e);
-	assert_int_equal(hook_sidecar_check(file_of(path, sizeof(path), "short", 0755, "\x7f"), &e), -EIO);
+	assert_int_equal(tb_sidecar_check(file_of(path, sizeof(path), "short", 0755, "\x7f"), &e), -EIO);
 	assert_err(&e, "not an ELF executable");
 }
 

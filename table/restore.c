@@ -20,9 +20,9 @@
 #include "../lib/sidecar_fds.h"
 #include "../base/cleanup.h"
 #include "../oci/ports.h"
-#include "hook.h"
+#include "table.h"
 
-int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
+int tb_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 {
 	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
 	struct ps_forwards *f = NULL;
@@ -45,7 +45,7 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 		goto out;
 	}
 	snprintf(sidecar, sizeof(sidecar), "%s", f->sidecar[0] ? f->sidecar : sidecar_default);
-	if ((rc = hook_sidecar_check(sidecar, e)) < 0)
+	if ((rc = tb_sidecar_check(sidecar, e)) < 0)
 		goto out;
 
 	/* The host ports again, where the record says (a pool address too);
@@ -66,7 +66,7 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 		oci_ip_format(&w->host_ip, ip);
 		who[0] = '\0';
 		if (listeners[i] == -EADDRINUSE)
-			hook_port_holder(w->external_port, w->proto, who, sizeof(who));
+			tb_port_holder(w->external_port, w->proto, who, sizeof(who));
 		rc = oci_err_add(e, -listeners[i], "cannot bind host port %s%s%s:%u/%s again: %s%s%s",
 				 w->host_ip.family == AF_INET6 ? "[" : "", ip, w->host_ip.family == AF_INET6 ? "]" : "",
 				 w->external_port, oci_proto_name(w->proto), strerror(-listeners[i]),
@@ -77,7 +77,7 @@ int hook_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 	char p[4096];
 	if (ps_file(p, sizeof(p), id, PS_SIDECAR_PID) == 0)
 		unlink(p);
-	if ((rc = hook_spawn(sidecar, id, nsfd, pidfd, listeners, f->n, f->max_connections, f->max_udp_flows, e)) < 0)
+	if ((rc = tb_spawn(sidecar, id, nsfd, pidfd, listeners, f->n, f->max_connections, f->max_udp_flows, e)) < 0)
 		goto out;
 	rc = 0;
 out:

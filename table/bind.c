@@ -13,7 +13,7 @@
 
 #include "../lib/listen.h"
 #include "../base/cleanup.h"
-#include "hook.h"
+#include "table.h"
 
 /* /proc/net/{tcp,tcp6,udp,udp6}: the socket inodes bound to PORT (listening
  * for TCP). At most MAX. */
@@ -51,14 +51,14 @@ static size_t holder_inodes(unsigned port, unsigned proto, unsigned long *inodes
 	return n;
 }
 
-bool hook_port_listened(unsigned port, unsigned proto)
+bool tb_port_listened(unsigned port, unsigned proto)
 {
 	unsigned long inode;
 
 	return holder_inodes(port, proto, &inode, 1) > 0;
 }
 
-void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
+void tb_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 {
 	unsigned long inodes[16];
 	size_t n = holder_inodes(port, proto, inodes, 16);
@@ -109,7 +109,7 @@ void hook_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 	}
 }
 
-size_t hook_private_addresses(const struct oci_ip *pool_addr, struct oci_ip out[2])
+size_t tb_private_addresses(const struct oci_ip *pool_addr, struct oci_ip out[2])
 {
 	if (pool_addr && oci_ip_is_loopback(pool_addr)) {
 		out[0] = *pool_addr;
@@ -136,7 +136,7 @@ static size_t addresses(const struct oci_mapping *m, const struct oci_policy *po
 		return 1;
 	}
 	if (m->visibility == OCI_VISIBILITY_PRIVATE) {
-		size_t n = hook_private_addresses(pool_addr, out);
+		size_t n = tb_private_addresses(pool_addr, out);
 
 		*defaults = n == 2;
 		return n;
@@ -159,7 +159,7 @@ static size_t addresses(const struct oci_mapping *m, const struct oci_policy *po
 static int add_forward(struct ps_forwards *f, const struct oci_mapping *m, const struct oci_ip *ip, unsigned ext,
 		       bool is_auto, int fd)
 {
-	/* Doubled at each power of two (F starts empty, hook_listen's caller):
+	/* Doubled at each power of two (F starts empty, tb_bind's caller):
 	 * thousands of forwards are not copied over one by one. */
 	if (!f->n || !(f->n & (f->n - 1))) {
 		struct ps_forward *nv = realloc(f->v, (f->n ? 2 * f->n : 1) * sizeof(*nv));
@@ -191,7 +191,7 @@ static void explain(int rc, const struct oci_ip *ip, unsigned port, unsigned pro
 
 	oci_ip_format(ip, addr);
 	if (rc == -EADDRINUSE) {
-		hook_port_holder(port, proto, who, sizeof(who));
+		tb_port_holder(port, proto, who, sizeof(who));
 		oci_err_add(e, EADDRINUSE, "host port %u/%s is already in use%s%s (io.portside.ports entry %u)", port,
 			    oci_proto_name(proto), who[0] ? " by " : "", who, m->entry);
 	} else if (rc == -EADDRNOTAVAIL) {
@@ -266,8 +266,8 @@ static int hand_out_try(unsigned port, void *arg)
 	return bind_mapping(h->m, h->pol, h->pool_addr, port, true, true, h->f, h->e);
 }
 
-int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, const struct oci_ip *pool_addr,
-		struct ps_forwards *f, struct oci_err *e)
+int tb_bind(const struct oci_ports *ports, const struct oci_policy *pol, const struct oci_ip *pool_addr,
+	    struct ps_forwards *f, struct oci_err *e)
 {
 	unsigned before = e->count;
 
@@ -312,13 +312,13 @@ int hook_listen(const struct oci_ports *ports, const struct oci_policy *pol, con
 				    h.m->local_port, oci_proto_name(h.m->proto), h.m->entry);
 	}
 	if (e->count != before) {
-		hook_listen_close(f);
+		tb_listen_close(f);
 		return -EADDRINUSE;
 	}
 	return 0;
 }
 
-void hook_listen_close(struct ps_forwards *f)
+void tb_listen_close(struct ps_forwards *f)
 {
 	for (size_t i = 0; i < f->n; i++)
 		if (f->v[i].fd >= 0)

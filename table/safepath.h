@@ -27,6 +27,6 @@
  * is writable by its group (mode 0775)"); or the walk's -errno (-ENOENT,
  * -ENOTDIR, -ELOOP, -ENAMETOOLONG, -EINVAL for a relative PATH), WHY then
  * naming the component. */
-int hook_safe_open(const char *path, int *fd, struct stat *st, char *why, size_t len);
+int tb_safe_open(const char *path, int *fd, struct stat *st, char *why, size_t len);
 
 #endif

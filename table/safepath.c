@@ -70,7 +70,7 @@ static void shown_step(char *shown, size_t len, const char *name)
 		shown[n] = '\0';
 }
 
-int hook_safe_open(const char *path, int *fd, struct stat *out, char *why, size_t len)
+int tb_safe_open(const char *path, int *fd, struct stat *out, char *why, size_t len)
 {
 	char todo[PATH_MAX], shown[PATH_MAX], next[PATH_MAX];
 	cleanup_close int cur = -1;

@@ -14,7 +14,7 @@
 #include "../lib/rundir.h"
 #include "../base/cleanup.h"
 #include "../oci/input.h"
-#include "hook.h"
+#include "table.h"
 
 #define POOL_SCAN_MAX 65536 /* candidates tried, whatever the pool's size */
 
@@ -77,7 +77,7 @@ static int holds(const struct ps_forwards *f, struct oci_ip out[ADDRESSES_MAX], 
 	return 0;
 }
 
-int hook_pool_record(const char *id, const struct ps_forwards *f)
+int tb_pool_record(const char *id, const struct ps_forwards *f)
 {
 	struct oci_ip ips[ADDRESSES_MAX];
 	char path[4096], buf[ADDRESSES_MAX * (OCI_IP_LEN + 1) + 1];
@@ -150,7 +150,7 @@ static int mark_container(const struct oci_policy *pol, const char *id, struct t
 		for (size_t i = 0; i < n; i++)
 			mark(pol, &ips[i], t);
 		/* Best effort: without it, the next start reads the record again. */
-		hook_pool_record(id, f);
+		tb_pool_record(id, f);
 	} else {
 		for (size_t i = 0; i < f->n; i++)
 			mark(pol, &f->v[i].host_ip, t);
@@ -172,7 +172,7 @@ static void add(unsigned char *a, size_t len, unsigned long k)
 	}
 }
 
-int hook_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_err *e)
+int tb_pool_pick(const struct oci_policy *pol, struct oci_ip *out, struct oci_err *e)
 {
 	struct taken t;
 	cleanup_closedir DIR *d = ps_containers_open();

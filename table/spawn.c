@@ -24,10 +24,11 @@
 #include <unistd.h>
 
 #include "../lib/rundir.h"
+#include "../lib/warn.h"
 #include "../lib/sidecar_fds.h"
 #include "../lib/uids.h"
 #include "../base/cleanup.h"
-#include "hook.h"
+#include "table.h"
 #include "safepath.h"
 #include "../lib/clock.h"
 
@@ -93,7 +94,7 @@ static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, int exe,
 			envp[ne++] = kv;
 	}
 	envp[ne] = NULL;
-	if (hook_cgroup_enter(id, SC_FD_READY) < 0)
+	if (tb_cgroup_enter(id, SC_FD_READY) < 0)
 		_exit(127);
 	syscall(SYS_execveat, exe_at, "", argv, envp, AT_EMPTY_PATH);
 fail:
@@ -134,7 +135,7 @@ static int elf_check(const char *path, int *fd, const struct stat *st, struct oc
 	return 0;
 }
 
-/* Opens the sidecar at PATH into *FD, for hook_spawn to execute that very
+/* Opens the sidecar at PATH into *FD, for tb_spawn to execute that very
  * file: absolute, there, a regular file only root can change in a directory
  * only root can change (safepath.c), executable, an ELF binary. */
 static int sidecar_open(const char *path, int *fd, struct oci_err *e)
@@ -147,7 +148,7 @@ static int sidecar_open(const char *path, int *fd, struct oci_err *e)
 	*fd = -1;
 	if (path[0] != '/')
 		return oci_err_add(e, EIO, "sidecar %s: not an absolute path (%s)", path, SIDECAR_FIX);
-	rc = hook_safe_open(path, fd, &st, why, sizeof(why));
+	rc = tb_safe_open(path, fd, &st, why, sizeof(why));
 	if (rc == -ENOENT || rc == -ENOTDIR)
 		return oci_err_add(e, EIO, "sidecar %s: not found (%s)", path, SIDECAR_FIX);
 	/* Whoever can change it could have root run their own program. */
@@ -172,7 +173,7 @@ static int sidecar_open(const char *path, int *fd, struct oci_err *e)
 	return elf_check(path, fd, &st, e);
 }
 
-int hook_sidecar_check(const char *path, struct oci_err *e)
+int tb_sidecar_check(const char *path, struct oci_err *e)
 {
 	cleanup_close int fd = -1;
 
@@ -209,10 +210,10 @@ static void raise_nofile(unsigned max_conns, unsigned max_udp_flows, size_t nlis
 
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			return;
-		hook_warn("the sidecar's descriptor limit stays at %llu, short of the %llu that maxConnections %u "
-			  "and maxUdpFlows %u need: %s",
-			  (unsigned long long)rl.rlim_max, (unsigned long long)want, max_conns, max_udp_flows,
-			  strerror(errno));
+		ps_warn("the sidecar's descriptor limit stays at %llu, short of the %llu that maxConnections %u "
+			"and maxUdpFlows %u need: %s",
+			(unsigned long long)rl.rlim_max, (unsigned long long)want, max_conns, max_udp_flows,
+			strerror(errno));
 	}
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
@@ -222,7 +223,7 @@ static void raise_nofile(unsigned max_conns, unsigned max_udp_flows, size_t nlis
  * "ok\n" or "error: WHY\n" from the sidecar. */
 static int read_report(int fd, char *buf, size_t len, pid_t *pid, struct oci_err *e)
 {
-	long deadline = ps_now_ms() + HOOK_READY_TIMEOUT_MS;
+	long deadline = ps_now_ms() + TB_READY_TIMEOUT_MS;
 	size_t got = 0;
 
 	*pid = 0;
@@ -246,7 +247,7 @@ static int read_report(int fd, char *buf, size_t len, pid_t *pid, struct oci_err
 			memmove(buf, nl + 1, got + 1);
 		}
 		if (left <= 0)
-			return oci_err_add(e, ETIMEDOUT, "sidecar not ready after %d ms", HOOK_READY_TIMEOUT_MS);
+			return oci_err_add(e, ETIMEDOUT, "sidecar not ready after %d ms", TB_READY_TIMEOUT_MS);
 		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
 			return oci_err_addp(e, errno, "waiting for the sidecar");
 		if (!(p.revents & (POLLIN | POLLHUP)))
@@ -276,8 +277,8 @@ static int lease_uid(const char *id, uid_t *uid, struct oci_err *e)
 	return 0;
 }
 
-int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
-	       unsigned max_conns, unsigned max_udp_flows, struct oci_err *e)
+int tb_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
+	     unsigned max_conns, unsigned max_udp_flows, struct oci_err *e)
 {
 	cleanup_close int rd = -1, wr = -1, exe = -1;
 	char report[512];
@@ -286,7 +287,7 @@ int hook_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const i
 	uid_t uid;
 
 	/* Checked again here, and the descriptor checked is what runs: the
-	 * path may have been swapped since hook_sidecar_check. */
+	 * path may have been swapped since tb_sidecar_check. */
 	if (sidecar_open(sidecar, &exe, e) < 0)
 		return -EIO;
 

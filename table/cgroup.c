@@ -37,7 +37,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
-#include "hook.h"
+#include "table.h"
 
 #define CG_PARENT "portside"
 /* A sidecar needs a few MB; connections add their buffers and pipes. Far
@@ -149,7 +149,7 @@ static bool find_mount(const char *controller, char *out, size_t len)
 	return false;
 }
 
-int hook_cgroup_enter(const char *id, int report)
+int tb_cgroup_enter(const char *id, int report)
 {
 	char mem[32], pids[16], cpu[48], quota[16], period[16], mnt[1024];
 	const struct cg_limit v1_cpu[] = {{"cpu.cfs_period_us", period}, {"cpu.cfs_quota_us", quota}};
@@ -198,7 +198,7 @@ static size_t mounts(char mnt[][1024])
 	return n;
 }
 
-void hook_cgroup_remove(const char *id)
+void tb_cgroup_remove(const char *id)
 {
 	char mnt[4][1024];
 	size_t n = mounts(mnt);
