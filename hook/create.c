@@ -307,6 +307,19 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	}
 	/* The sidecar it is started with, for a restore. */
 	snprintf(fw.sidecar, sizeof(fw.sidecar), "%s", sidecar);
+	/* The policy it was started under, for a live change to read again
+	 * (table/change.c): a relative --policy is the hook's working
+	 * directory's (the bundle's), so recorded whole. */
+	if (o->policy_path) {
+		cleanup_free char *abs =
+			o->policy_path[0] == '/' ? strdup(o->policy_path) : realpath(o->policy_path, NULL);
+
+		if (!abs || strlen(abs) >= sizeof(fw.policy)) {
+			rc = oci_err_add(&e, ENAMETOOLONG, "cannot record the policy's path %.256s", o->policy_path);
+			goto out;
+		}
+		snprintf(fw.policy, sizeof(fw.policy), "%s", abs);
+	}
 	/* The name a CRI runtime gave the container with its own keys, for
 	 * `portsidectl doctor POD/CONTAINER`: a claim until the runtime
 	 * confirms it (ctl/resolve.c). podman's pods are named by podman's

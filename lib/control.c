@@ -37,29 +37,50 @@ static int wait_fd(int fd, short ev, long deadline)
 	}
 }
 
-static int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, size_t len, int timeout_ms)
+/* A connected, non-blocking socket to ID's sidecar in *FD. */
+static int dial(const char *id, int *fd)
 {
 	struct sockaddr_un sa;
-	cleanup_close int fd = -1, dirfd = -1;
-	long deadline = ps_now_ms() + timeout_ms;
-	size_t got = 0;
-	char line[512]; /* "adopt " and an id (at most OCI_ID_MAX_LEN) fit */
-	int rc, n;
+	cleanup_close int dirfd = -1;
+	int rc;
 
 	if ((rc = ps_control_addr(id, &sa, &dirfd)) < 0)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (*fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS && errno != EAGAIN)
+	if (connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS && errno != EAGAIN)
 		return -errno;
-	n = snprintf(line, sizeof(line), "%s\n", cmd);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return -ENAMETOOLONG; /* never send a cut request */
-	if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
-		return rc;
-	if (ps_send_fd(fd, line, (size_t)n, pass, 0) != n)
-		return -EIO;
+	return 0;
+}
+
+/* Sends BUF[0..LEN) whole, the N descriptors FDS with its first byte. */
+static int send_all(int fd, const char *buf, size_t len, const int *fds, size_t n, long deadline)
+{
+	while (len > 0) {
+		ssize_t w;
+		int rc;
+
+		if ((rc = wait_fd(fd, POLLOUT, deadline)) < 0)
+			return rc;
+		w = ps_send_fds(fd, buf, len, fds, n, MSG_DONTWAIT);
+		if (w == -EAGAIN)
+			continue;
+		if (w <= 0)
+			return w < 0 ? (int)w : -EIO;
+		n = 0; /* they went with the first byte */
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The reply, NUL-terminated: read until the sidecar closes. */
+static int read_reply(int fd, char *reply, size_t len, long deadline)
+{
+	size_t got = 0;
+	int rc;
+
 	while (got + 1 < len) {
 		ssize_t r;
 
@@ -78,9 +99,120 @@ static int ps_control_call_fd(const char *id, const char *cmd, int pass, char *r
 	return (int)got;
 }
 
+static int ps_control_call_fd(const char *id, const char *cmd, int pass, char *reply, size_t len, int timeout_ms)
+{
+	cleanup_close int fd = -1;
+	long deadline = ps_now_ms() + timeout_ms;
+	char line[512]; /* "adopt " and an id (at most OCI_ID_MAX_LEN) fit */
+	int rc, n;
+
+	if ((rc = dial(id, &fd)) < 0)
+		return rc;
+	n = snprintf(line, sizeof(line), "%s\n", cmd);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -ENAMETOOLONG; /* never send a cut request */
+	if ((rc = send_all(fd, line, (size_t)n, &pass, pass >= 0, deadline)) < 0)
+		return rc;
+	return read_reply(fd, reply, len, deadline);
+}
+
+static bool reason_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= PS_APPLY_REASON_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool by_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= PS_APPLY_BY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+int ps_apply_head_encode(const struct ps_apply_head *h, char *buf, size_t len)
+{
+	int n;
+
+	if (h->bytes == 0 || h->bytes > PS_APPLY_MAX_BYTES || h->nfds > PS_APPLY_MAX_FDS || !reason_valid(h->reason) ||
+	    !by_valid(h->by))
+		return -EINVAL;
+	n = snprintf(buf, len, "apply %zu %zu %s %s %s\n", h->bytes, h->nfds, h->close_conns ? "close" : "keep",
+		     h->reason, h->by);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
+}
+
+int ps_apply_head_decode(const char *arg, struct ps_apply_head *h)
+{
+	char close_word[8];
+	unsigned long long bytes, nfds;
+	int at = 0;
+
+	memset(h, 0, sizeof(*h));
+	/* Digits only (no sign, no space before them), then the words. */
+	if (arg[0] < '0' || arg[0] > '9' ||
+	    sscanf(arg, "%llu %llu %7[a-z] %23[a-z-] %n", &bytes, &nfds, close_word, h->reason, &at) != 4 || !at)
+		return -EINVAL;
+	if (bytes == 0 || bytes > PS_APPLY_MAX_BYTES || nfds > PS_APPLY_MAX_FDS)
+		return -EINVAL;
+	if (strcmp(close_word, "close") && strcmp(close_word, "keep"))
+		return -EINVAL;
+	if (snprintf(h->by, sizeof(h->by), "%s", arg + at) >= (int)sizeof(h->by) || !by_valid(h->by) ||
+	    !reason_valid(h->reason))
+		return -EINVAL;
+	h->bytes = (size_t)bytes;
+	h->nfds = (size_t)nfds;
+	h->close_conns = !strcmp(close_word, "close");
+	return 0;
+}
+
+int ps_ctl_apply(const char *id, const struct ps_apply_head *h, const char *body, const int *fds, char *reply,
+		 size_t len, int timeout_ms)
+{
+	cleanup_close int fd = -1;
+	long deadline = ps_now_ms() + timeout_ms;
+	char line[PS_APPLY_BY_MAX + PS_APPLY_REASON_MAX + 64];
+	size_t sent = 0, chunks;
+	int n, rc;
+
+	if ((n = ps_apply_head_encode(h, line, sizeof(line))) < 0)
+		return n;
+	if ((rc = dial(id, &fd)) < 0)
+		return rc;
+	/* The line with the first PS_FDPASS_MAX descriptors, then the body in
+	 * as many pieces as there are more of them (a piece at least a byte:
+	 * each forward takes far more than a byte of the body). */
+	chunks = h->nfds ? (h->nfds + PS_FDPASS_MAX - 1) / PS_FDPASS_MAX : 1;
+	if (chunks - 1 > h->bytes)
+		return -EINVAL;
+	if ((rc = send_all(fd, line, (size_t)n, fds, h->nfds < PS_FDPASS_MAX ? h->nfds : PS_FDPASS_MAX, deadline)) < 0)
+		return rc;
+	for (size_t c = 1; c <= chunks; c++) {
+		size_t first = c * PS_FDPASS_MAX, k = first < h->nfds ? h->nfds - first : 0;
+		size_t piece = c == chunks ? h->bytes - sent : 1;
+
+		if (k > PS_FDPASS_MAX)
+			k = PS_FDPASS_MAX;
+		if (piece && (rc = send_all(fd, body + sent, piece, fds + (k ? first : 0), k, deadline)) < 0)
+			return rc;
+		sent += piece;
+	}
+	return read_reply(fd, reply, len, deadline);
+}
+
 static const char *const words[] = {
 	[PS_CTL_STOP] = "stop",	  [PS_CTL_STATUS] = "status",	[PS_CTL_LISTENERS] = "listeners",
-	[PS_CTL_ADOPT] = "adopt", [PS_CTL_RELEASE] = "release",
+	[PS_CTL_ADOPT] = "adopt", [PS_CTL_RELEASE] = "release", [PS_CTL_APPLY] = "apply",
 };
 
 static bool takes_id(enum ps_ctl_cmd cmd)
@@ -92,7 +224,7 @@ int ps_ctl_encode(enum ps_ctl_cmd cmd, const char *id, char *buf, size_t len)
 {
 	int n;
 
-	if ((unsigned)cmd >= PS_CTL_UNKNOWN)
+	if ((unsigned)cmd >= PS_CTL_UNKNOWN || cmd == PS_CTL_APPLY)
 		return -EINVAL;
 	n = takes_id(cmd) ? snprintf(buf, len, "%s %s\n", words[cmd], id ? id : "")
 			  : snprintf(buf, len, "%s\n", words[cmd]);
@@ -107,6 +239,12 @@ enum ps_ctl_cmd ps_ctl_decode(const char *line, const char **arg)
 
 		if (strncmp(line, words[c], w))
 			continue;
+		if (c == PS_CTL_APPLY) {
+			if (line[w] != ' ')
+				return PS_CTL_UNKNOWN;
+			*arg = line + w + 1;
+			return PS_CTL_APPLY;
+		}
 		if (!takes_id((enum ps_ctl_cmd)c))
 			return line[w] == '\0' ? (enum ps_ctl_cmd)c : PS_CTL_UNKNOWN;
 		if (line[w] != ' ' || !oci_id_valid(line + w + 1))

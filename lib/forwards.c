@@ -73,6 +73,8 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 		json_object_object_add(root, "sidecar", json_object_new_string(f->sidecar));
 	if (f->kube_name[0])
 		json_object_object_add(root, "kubeName", json_object_new_string(f->kube_name));
+	if (f->policy[0])
+		json_object_object_add(root, "policy", json_object_new_string(f->policy));
 	json_object_object_add(root, "maxConnections", json_object_new_int((int)f->max_connections));
 	json_object_object_add(root, "udpIdleTimeout", json_object_new_int((int)f->udp_idle_timeout));
 	if (f->max_udp_flows) /* 0: not set, the default on read */
@@ -163,6 +165,8 @@ void ps_mapping_encode(json_object *o, const struct ps_forward *w)
 	json_object_object_add(o, "visibility", json_object_new_string(oci_visibility_name(w->visibility)));
 	if (w->label[0])
 		json_object_object_add(o, "label", json_object_new_string(w->label));
+	if (w->automatic)
+		json_object_object_add(o, "automatic", json_object_new_boolean(true));
 }
 
 int ps_mapping_decode(json_object *o, struct ps_forward *w, struct oci_err *e)
@@ -195,6 +199,13 @@ int ps_mapping_decode(json_object *o, struct ps_forward *w, struct oci_err *e)
 		    !oci_label_valid(json_object_get_string(v), (size_t)json_object_get_string_len(v)))
 			return oci_err_add(e, EINVAL, "forwards: bad label");
 		snprintf(w->label, sizeof(w->label), "%s", json_object_get_string(v));
+	}
+	/* "automatic", optional: a status from a sidecar before live changes
+	 * has none (then a hand-out is all "auto" tells). */
+	if (json_object_object_get_ex(o, "automatic", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return oci_err_add(e, EINVAL, "forwards: bad automatic");
+		w->automatic = json_object_get_boolean(v);
 	}
 	return 0;
 }
@@ -262,6 +273,13 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 		    (size_t)json_object_get_string_len(v) >= sizeof(f->sidecar) || json_object_get_string(v)[0] != '/')
 			goto bad;
 		snprintf(f->sidecar, sizeof(f->sidecar), "%s", json_object_get_string(v));
+	}
+	/* Optional: the default policy, or a record from before live changes. */
+	if (json_object_object_get_ex(root, "policy", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    (size_t)json_object_get_string_len(v) >= sizeof(f->policy) || json_object_get_string(v)[0] != '/')
+			goto bad;
+		snprintf(f->policy, sizeof(f->policy), "%s", json_object_get_string(v));
 	}
 	/* Optional: only a Kubernetes pod's container has one. portsidectl
 	 * finds containers by it, so it is checked as the hook checked it. */

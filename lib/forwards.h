@@ -25,9 +25,10 @@
  * list of OCI_POLICY_MAX_HOSTIPS; 0.0.0.0 and :: are two), each forward's
  * entry at its longest (5-digit ports, a 39-byte IPv6 address, a 32-byte
  * label, 10-digit entry and fd: 347 bytes pretty-printed), each local port
- * of the annotation in "known" (56 bytes), and the rest (about 38 KiB at
- * its longest: the sidecar path's 4095 bytes all escaped, 1024
- * autoforwardPorts, a Kubernetes name), with room for fields to come. The
+ * of the annotation in "known" (56 bytes), and the rest (about 62 KiB at
+ * its longest: the sidecar's and the policy's paths, 4095 bytes each all
+ * escaped, 1024 autoforwardPorts, a Kubernetes name), with room for fields
+ * to come. The
  * readers (ps_forwards_decode, ps_record_load) take up to this, the writer
  * (ps_forwards_encode) refuses more; tests/unit/test-forwards-max.c encodes
  * a record of every maximum and reads it back. A new field adds its worst
@@ -35,7 +36,7 @@
 #define PS_FORWARDS_MAX_FORWARDS   (OCI_PORTS_HARD_MAX * OCI_POLICY_MAX_HOSTIPS)
 #define PS_FORWARD_MAX_BYTES	   384
 #define PS_KNOWN_MAX_BYTES	   64
-#define PS_FORWARDS_REST_MAX_BYTES (64 * 1024)
+#define PS_FORWARDS_REST_MAX_BYTES (96 * 1024)
 #define PS_FORWARDS_MAX_BYTES                                                                                          \
 	(PS_FORWARDS_MAX_FORWARDS * PS_FORWARD_MAX_BYTES + OCI_PORTS_HARD_MAX * PS_KNOWN_MAX_BYTES +                   \
 	 PS_FORWARDS_REST_MAX_BYTES)
@@ -49,7 +50,10 @@ struct ps_forward {
 	uint8_t proto; /* enum oci_proto */
 	bool expose_localhost;
 	bool proxy_protocol;
-	bool auto_assigned;    /* the external port came from autoforwardPorts */
+	bool auto_assigned; /* the external port came from autoforwardPorts */
+	/* In the sidecar's status only, never in the record: forwarded because
+	 * the app opened the port (automatic forwarding), gone when it closes. */
+	bool automatic;
 	struct oci_ip host_ip; /* the address the listener is bound to */
 	int fd;		       /* its descriptor in the sidecar; -1 when none */
 	unsigned entry;	       /* the annotation entry it came from */
@@ -75,6 +79,7 @@ struct ps_forwards {
 	char netns[64];			   /* "DEV:INO" of the container's network namespace */
 	struct ps_ident ident;		   /* pidStartTime, netnsCookie */
 	char sidecar[4096];		   /* the sidecar the hook started ("": unknown), for restore */
+	char policy[4096];		   /* the policy file the hook read ("": the default), for live changes */
 	char kube_name[OCI_KUBE_NAME_MAX]; /* NS/POD/CONTAINER (oci_kube_name), "" when none */
 	unsigned max_connections;	   /* the policy\'s, for the sidecar */
 	unsigned udp_idle_timeout;	   /* seconds */

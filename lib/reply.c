@@ -39,6 +39,10 @@ char *ps_status_encode(const struct ps_status *s)
 	json_object_object_add(o, "connections", json_object_new_uint64(s->conns_live));
 	json_object_object_add(o, "autoforwardBinds", json_object_new_uint64(s->auto_binds));
 	json_object_object_add(o, "autoforwardWaiting", json_object_new_uint64(s->auto_waiting));
+	if (s->autoforward >= 0)
+		json_object_object_add(
+			o, "autoforward",
+			json_object_new_string(oci_autoforward_name((enum oci_autoforward)s->autoforward)));
 	json_object_object_add(o, "forwards", arr);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct ps_fwd_status *fw = &s->v[i];
@@ -140,6 +144,16 @@ int ps_status_decode(const char *buf, size_t len, struct ps_status *out, struct 
 	    counter(root, "autoforwardWaiting", &out->auto_waiting, e) < 0)
 		return -EPROTO;
 	out->pid = (long long)(pid > INT32_MAX ? 0 : pid);
+	/* Optional: a sidecar from before live changes says nothing of it. */
+	out->autoforward = -1;
+	if (json_object_object_get_ex(root, "autoforward", &v)) {
+		enum oci_autoforward a;
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    oci_autoforward_parse(json_object_get_string(v), &a) < 0)
+			return oci_err_add(e, EPROTO, "reply: bad autoforward");
+		out->autoforward = (int)a;
+	}
 	n = json_object_array_length(arr);
 	if (n && !(out->v = calloc(n, sizeof(*out->v))))
 		return oci_err_add(e, ENOMEM, "reply: out of memory");

@@ -6,7 +6,8 @@
  * each, encoded by the sidecar and decoded by portsidectl, only here:
  *
  *   status:    {"pid":N,"connections":N,"autoforwardBinds":N,
- *               "autoforwardWaiting":N,"forwards":[{MAPPING,"connections":N,
+ *               "autoforwardWaiting":N,"autoforward":MODE,
+ *               "forwards":[{MAPPING,"connections":N,
  *               "connectionsTotal":N,"bytesIn":N,"bytesOut":N}, ...]}
  *   listeners: {"listeners":[{"protocol":"tcp","port":N,"address":"::",
  *               "dual":true,"mapped":false}, ...]}   or   {"error":"..."}
@@ -41,6 +42,7 @@ struct ps_status {
 	/* automatic forwarding: host ports it tried to bind since start, and
 	 * the app's ports waiting for one (0 from a sidecar that sent none) */
 	uint64_t auto_binds, auto_waiting;
+	int autoforward; /* enum oci_autoforward, the mode now; -1: a sidecar that sent none */
 	size_t n;
 	struct ps_fwd_status *v;
 };

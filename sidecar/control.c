@@ -12,11 +12,15 @@
 #include <unistd.h>
 
 #include "../lib/control.h"
+#include "../lib/forwards.h"
 #include "../lib/fdpass.h"
 #include "../base/cleanup.h"
 #include "../oci/ports.h"
 #include "../oci/state.h"
 #include "sidecar.h"
+
+/* The request line's longest ("apply" with who asked is the longest). */
+#define LINE_MAX_BYTES 512
 
 struct ctl_client {
 	uv_poll_t poll;
@@ -24,6 +28,17 @@ struct ctl_client {
 	struct sc_ctx *ctx;
 	char *out; /* a reply not yet written whole */
 	size_t len, off;
+	/* What came so far: the request line, then an APPLY's table and its
+	 * listeners (at most the head's count: more is a refusal). */
+	char line[LINE_MAX_BYTES];
+	size_t line_len;
+	bool applying;
+	struct ps_apply_head head;
+	char *body;
+	size_t body_len;
+	int *fds;
+	size_t nfds;
+	bool too_many_fds;
 	struct ctl_client *next; /* every open client, for shutdown */
 };
 
@@ -33,6 +48,10 @@ static void on_client_closed(uv_handle_t *h)
 
 	close(cl->fd);
 	free(cl->out);
+	for (size_t i = 0; i < cl->nfds; i++)
+		close(cl->fds[i]);
+	free(cl->fds);
+	free(cl->body);
 	free(cl);
 }
 
@@ -107,68 +126,175 @@ static char *listeners(struct sc_ctx *ctx)
 	return ps_listeners_encode(l, ntcp + nudp, 0);
 }
 
-static void on_request(uv_poll_t *p, int st, int events)
+/* Answers the request in CL->line (PASSED: a descriptor that came with it,
+ * or -1). */
+static void answer(struct ctl_client *cl, int passed)
 {
-	struct ctl_client *cl = p->data;
-	char line[OCI_ID_MAX_LEN + 32];
-	int passed = -1;
-	ssize_t n;
+	const char *arg;
+	enum ps_ctl_cmd cmd = ps_ctl_decode(cl->line, &arg);
 
-	(void)events;
-	n = st < 0 ? -1 : ps_recv_fd(cl->fd, line, sizeof(line) - 1, &passed, MSG_DONTWAIT);
-	if (n == -EAGAIN)
+	if (cmd == PS_CTL_ADOPT && passed >= 0) {
+		/* A container joined the netns: its init's pidfd comes along. */
+		int rc = sc_watch_add(cl->ctx, arg, passed);
+
+		passed = -1;
+		if (rc == 0)
+			sc_log("container %.12s joined the network namespace", arg);
+		reply(cl->fd, rc == 0 ? "ok\n" : "error: cannot watch it\n", rc == 0 ? 3 : 23);
+	} else if (cmd == PS_CTL_RELEASE) {
+		/* ID's poststop ran. Reply first: releasing the last one
+		 * stops the sidecar, and this client with it. */
+		struct sc_ctx *ctx = cl->ctx;
+		unsigned left = sc_watch_remaining(ctx) - (sc_watch_running(ctx, arg) ? 1 : 0);
+		char r[32], id[sizeof(cl->line)];
+		int len = ps_ctl_remaining_encode(left, r, sizeof(r));
+
+		snprintf(id, sizeof(id), "%s", arg);
+		reply(cl->fd, r, (size_t)len);
+		if (passed >= 0)
+			close(passed);
+		client_close(cl);
+		sc_watch_release(ctx, id);
 		return;
-	if (n > 0) {
-		line[n] = '\0';
-		line[strcspn(line, "\r\n")] = '\0';
-		const char *arg;
-		enum ps_ctl_cmd cmd = ps_ctl_decode(line, &arg);
-
-		if (cmd == PS_CTL_ADOPT && passed >= 0) {
-			/* A container joined the netns: its init's pidfd comes along. */
-			int rc = sc_watch_add(cl->ctx, arg, passed);
-
-			passed = -1;
-			if (rc == 0)
-				sc_log("container %.12s joined the network namespace", arg);
-			reply(cl->fd, rc == 0 ? "ok\n" : "error: cannot watch it\n", rc == 0 ? 3 : 23);
-		} else if (cmd == PS_CTL_RELEASE) {
-			/* ID's poststop ran. Reply first: releasing the last one
-			 * stops the sidecar, and this client with it. */
-			struct sc_ctx *ctx = cl->ctx;
-			unsigned left = sc_watch_remaining(ctx) - (sc_watch_running(ctx, arg) ? 1 : 0);
-			char r[32], id[sizeof(line)];
-			int len = ps_ctl_remaining_encode(left, r, sizeof(r));
-
-			snprintf(id, sizeof(id), "%s", arg);
-			reply(cl->fd, r, (size_t)len);
-			if (passed >= 0)
-				close(passed);
-			client_close(cl);
-			sc_watch_release(ctx, id);
-			return;
-		} else if (cmd == PS_CTL_STOP) {
-			reply(cl->fd, "ok\n", 3);
-			client_close(cl);
-			sc_shutdown(cl->ctx, "stop requested");
-			return;
-		} else if (cmd == PS_CTL_STATUS) {
-			if (passed >= 0)
-				close(passed);
-			reply_long(cl, sc_reply_status(cl->ctx));
-			return;
-		} else if (cmd == PS_CTL_LISTENERS) {
-			if (passed >= 0)
-				close(passed);
-			reply_long(cl, listeners(cl->ctx));
-			return;
-		} else {
-			reply(cl->fd, "error: unknown request\n", 23);
-		}
+	} else if (cmd == PS_CTL_STOP) {
+		reply(cl->fd, "ok\n", 3);
+		client_close(cl);
+		sc_shutdown(cl->ctx, "stop requested");
+		return;
+	} else if (cmd == PS_CTL_STATUS) {
+		if (passed >= 0)
+			close(passed);
+		reply_long(cl, sc_reply_status(cl->ctx));
+		return;
+	} else if (cmd == PS_CTL_LISTENERS) {
+		if (passed >= 0)
+			close(passed);
+		reply_long(cl, listeners(cl->ctx));
+		return;
+	} else {
+		reply(cl->fd, "error: unknown request\n", 23);
 	}
 	if (passed >= 0)
 		close(passed); /* an fd nobody asked for */
 	client_close(cl);
+}
+
+/* The APPLY's table came whole: served, or refused with the sidecar as
+ * it was. */
+static void answer_apply(struct ctl_client *cl)
+{
+	char why[256], out[300];
+	int rc = -EINVAL, n;
+
+	if (cl->too_many_fds || cl->nfds != cl->head.nfds)
+		snprintf(why, sizeof(why), "%zu listeners came, the request said %zu", cl->nfds, cl->head.nfds);
+	else
+		rc = sc_apply(cl->ctx, &cl->head, cl->body, cl->fds, cl->nfds, why, sizeof(why));
+	if (rc == 0)
+		cl->nfds = 0; /* the sidecar's, or closed, now */
+	n = rc == 0 ? snprintf(out, sizeof(out), "ok\n") : snprintf(out, sizeof(out), "error: %s\n", why);
+	if (rc < 0)
+		sc_log("port table change by %s refused: %s", cl->head.by[0] ? cl->head.by : "?", why);
+	reply(cl->fd, out, (size_t)n);
+	client_close(cl);
+}
+
+/* Keeps the N descriptors that came, up to what an APPLY announced (or
+ * one, with a plain request); any beyond are closed and make it a refusal. */
+static void keep_fds(struct ctl_client *cl, const int *got, size_t n)
+{
+	size_t max = cl->applying ? cl->head.nfds : 1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (cl->nfds >= max) {
+			close(got[i]);
+			cl->too_many_fds = true;
+			continue;
+		}
+		cl->fds[cl->nfds++] = got[i];
+	}
+}
+
+/* The request line ended (at NL in cl->line): an APPLY's head makes room
+ * for its table, and the bytes after the line are its first. */
+static int start_apply(struct ctl_client *cl, const char *arg, const char *rest, size_t nrest)
+{
+	int *fds;
+
+	if (ps_apply_head_decode(arg, &cl->head) < 0)
+		return -EINVAL;
+	if (nrest > cl->head.bytes || !(cl->body = malloc(cl->head.bytes + 1)) ||
+	    !(fds = realloc(cl->fds, (cl->head.nfds ? cl->head.nfds : 1) * sizeof(int))))
+		return -ENOMEM;
+	cl->fds = fds;
+	cl->applying = true;
+	memcpy(cl->body, rest, nrest);
+	cl->body_len = nrest;
+	return 0;
+}
+
+static void on_request(uv_poll_t *p, int st, int events)
+{
+	struct ctl_client *cl = p->data;
+	int got[PS_FDPASS_MAX];
+	size_t ngot = 0;
+	ssize_t n;
+
+	(void)events;
+	if (st < 0) {
+		client_close(cl);
+		return;
+	}
+	if (cl->applying)
+		n = ps_recv_fds(cl->fd, cl->body + cl->body_len, cl->head.bytes - cl->body_len, got, PS_FDPASS_MAX,
+				&ngot, MSG_DONTWAIT);
+	else
+		n = ps_recv_fds(cl->fd, cl->line + cl->line_len, sizeof(cl->line) - 1 - cl->line_len, got,
+				PS_FDPASS_MAX, &ngot, MSG_DONTWAIT);
+	if (n == -EAGAIN)
+		return;
+	if (!cl->fds && !(cl->fds = calloc(1, sizeof(int)))) {
+		for (size_t i = 0; i < ngot; i++)
+			close(got[i]);
+		client_close(cl);
+		return;
+	}
+	keep_fds(cl, got, ngot);
+	if (n <= 0) { /* closed before a whole request came: nothing to do */
+		client_close(cl);
+		return;
+	}
+	if (cl->applying) {
+		cl->body_len += (size_t)n;
+		if (cl->body_len == cl->head.bytes)
+			answer_apply(cl);
+		return;
+	}
+	cl->line_len += (size_t)n;
+	cl->line[cl->line_len] = '\0';
+	char *nl = memchr(cl->line, '\n', cl->line_len);
+	if (!nl && cl->line_len + 1 < sizeof(cl->line))
+		return; /* more of the line to come */
+	size_t rest = nl ? cl->line_len - (size_t)(nl + 1 - cl->line) : 0;
+	if (nl)
+		*nl = '\0';
+	cl->line[strcspn(cl->line, "\r")] = '\0';
+	const char *arg;
+	if (nl && ps_ctl_decode(cl->line, &arg) == PS_CTL_APPLY) {
+		int rc = start_apply(cl, arg, nl + 1, rest);
+
+		if (rc < 0) {
+			reply(cl->fd, rc == -ENOMEM ? "error: out of memory\n" : "error: bad apply request\n",
+			      rc == -ENOMEM ? 21 : 25);
+			client_close(cl);
+		} else if (cl->body_len == cl->head.bytes) {
+			answer_apply(cl);
+		}
+		return;
+	}
+	int passed = cl->nfds ? cl->fds[0] : -1;
+	cl->nfds = 0;
+	answer(cl, passed);
 }
 
 static void on_connect(uv_poll_t *p, int st, int events)

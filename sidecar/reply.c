@@ -9,7 +9,10 @@
 
 char *sc_reply_status(const struct sc_ctx *ctx)
 {
-	struct ps_status s = {.pid = getpid(), .conns_live = ctx->conns_live, .n = ctx->nfw};
+	struct ps_status s = {.pid = getpid(),
+			      .conns_live = ctx->conns_live,
+			      .autoforward = (int)ctx->rec->autoforward,
+			      .n = ctx->nfw};
 	cleanup_free struct ps_fwd_status *v = calloc(ctx->nfw ? ctx->nfw : 1, sizeof(*v));
 
 	if (!v)
@@ -26,6 +29,7 @@ char *sc_reply_status(const struct sc_ctx *ctx)
 			.bytes_in = fw->bytes_in,
 			.bytes_out = fw->bytes_out,
 		};
+		v[i].map.automatic = fw->automatic;
 	}
 	return ps_status_encode(&s);
 }

@@ -271,6 +271,13 @@ int sc_udp_watch(struct sc_forward *fw);
  * string; NULL when out of memory. */
 char *sc_reply_status(const struct sc_ctx *ctx);
 
+/* apply.c: serves the table in BODY (an APPLY request, head H) from now on,
+ * with the N listeners FDS it names (each closed, or the sidecar's, after).
+ * 0, or -errno with why in WHY (LEN bytes), the sidecar unchanged. */
+struct ps_apply_head;
+int sc_apply(struct sc_ctx *ctx, const struct ps_apply_head *h, const char *body, int *fds, size_t n, char *why,
+	     size_t len);
+
 /* control.c: serves the control socket; stop closes it and its clients. */
 int sc_control_start(struct sc_ctx *ctx);
 void sc_control_stop(struct sc_ctx *ctx);

@@ -55,6 +55,8 @@ static struct ps_forwards *longest_record(size_t n)
 	memset(f->netns, 1, sizeof(f->netns) - 1);
 	f->sidecar[0] = '/';
 	memset(f->sidecar + 1, 1, sizeof(f->sidecar) - 2);
+	f->policy[0] = '/';
+	memset(f->policy + 1, 1, sizeof(f->policy) - 2);
 	/* Three DNS names as long as the field holds. */
 	part = (sizeof(f->kube_name) - 3) / 3;
 	part = part > 253 ? 253 : part;
@@ -152,6 +154,7 @@ static void test_largest_record_read_back(void **state)
 	assert_int_equal(g->n_known, OCI_PORTS_HARD_MAX);
 	assert_int_equal(g->n_bind, OCI_POLICY_MAX_HOSTIPS);
 	assert_string_equal(g->sidecar, f->sidecar);
+	assert_string_equal(g->policy, f->policy);
 	assert_string_equal(g->kube_name, f->kube_name);
 	assert_true(oci_ip_equal(&g->pool_address, &f->pool_address));
 	assert_memory_equal(&g->v[g->n - 1], &f->v[f->n - 1], sizeof(f->v[0]));
