@@ -19,6 +19,16 @@ int ctl_wait(int argc, char **argv);
 int ctl_url(int argc, char **argv);
 int ctl_events(int argc, char **argv);
 int ctl_restore(int argc, char **argv);
+int ctl_expose(int argc, char **argv);
+int ctl_unexpose(int argc, char **argv);
+int ctl_autoforward(int argc, char **argv);
+
+/* expose.c: restore of a sidecar that runs: serves what ID's record says
+ * (TB_SYNC, table/change.h); and how a change's outcome is printed. */
+struct tb_outcome;
+struct oci_err;
+int ctl_sync(const char *id, struct tb_outcome *o, struct oci_err *e);
+void ctl_print_outcome(const struct tb_outcome *o);
 
 /* state.c: reading /run/portside. */
 #include <stdbool.h>

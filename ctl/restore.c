@@ -4,6 +4,7 @@
  * hook would). What an operator paged at night runs after `ls` shows "dead". */
 #include <stdio.h>
 
+#include "../table/change.h"
 #include "../table/table.h"
 #include "../lib/rundir.h"
 #include "ctl.h"
@@ -28,6 +29,25 @@ int ctl_restore(int argc, char **argv)
 	if (owner[0])
 		snprintf(id, sizeof(id), "%s", owner);
 	oci_err_init(&e);
+	/* A sidecar that runs is told to serve what the record says: what
+	 * mends a change that was cut short (doctor asks for this). */
+	if (ps_sidecar_alive(id, NULL)) {
+		struct tb_outcome o;
+
+		rc = ctl_sync(id, &o, &e);
+		if (rc < 0) {
+			oci_err_print(&e, stderr, "portsidectl");
+			tb_outcome_free(&o);
+			return CTL_EXIT_INVALID;
+		}
+		ctl_print_outcome(&o);
+		if (!o.added->n && !o.removed->n && !o.rebound)
+			printf("nothing to restore: the sidecar of %s is running and serves its record\n", ctl_sid(id));
+		else
+			printf("restored %s: its sidecar serves its record again\n", ctl_sid(id));
+		tb_outcome_free(&o);
+		return CTL_EXIT_OK;
+	}
 	if (tb_restore(id, PORTSIDE_SIDECAR_PATH, &e) < 0) {
 		oci_err_print(&e, stderr, "portsidectl");
 		return CTL_EXIT_INVALID;

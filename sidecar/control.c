@@ -199,11 +199,12 @@ static void answer_apply(struct ctl_client *cl)
 	client_close(cl);
 }
 
-/* Keeps the N descriptors that came, up to what an APPLY announced (or
- * one, with a plain request); any beyond are closed and make it a refusal. */
+/* Keeps the N descriptors that came, up to what an APPLY announced (before
+ * its line is read: what one message carries); any beyond are closed and
+ * make it a refusal. */
 static void keep_fds(struct ctl_client *cl, const int *got, size_t n)
 {
-	size_t max = cl->applying ? cl->head.nfds : 1;
+	size_t max = cl->applying ? cl->head.nfds : PS_FDPASS_MAX;
 
 	for (size_t i = 0; i < n; i++) {
 		if (cl->nfds >= max) {
@@ -223,9 +224,12 @@ static int start_apply(struct ctl_client *cl, const char *arg, const char *rest,
 
 	if (ps_apply_head_decode(arg, &cl->head) < 0)
 		return -EINVAL;
-	if (nrest > cl->head.bytes || !(cl->body = malloc(cl->head.bytes + 1)) ||
-	    !(fds = realloc(cl->fds, (cl->head.nfds ? cl->head.nfds : 1) * sizeof(int))))
+	if (nrest > cl->head.bytes)
+		return -EINVAL;
+	if (!(cl->body = malloc(cl->head.bytes + 1)) ||
+	    !(fds = realloc(cl->fds, (cl->head.nfds > PS_FDPASS_MAX ? cl->head.nfds : PS_FDPASS_MAX) * sizeof(int))))
 		return -ENOMEM;
+	cl->too_many_fds |= cl->nfds > cl->head.nfds;
 	cl->fds = fds;
 	cl->applying = true;
 	memcpy(cl->body, rest, nrest);
@@ -253,7 +257,7 @@ static void on_request(uv_poll_t *p, int st, int events)
 				PS_FDPASS_MAX, &ngot, MSG_DONTWAIT);
 	if (n == -EAGAIN)
 		return;
-	if (!cl->fds && !(cl->fds = calloc(1, sizeof(int)))) {
+	if (!cl->fds && !(cl->fds = calloc(PS_FDPASS_MAX, sizeof(int)))) {
 		for (size_t i = 0; i < ngot; i++)
 			close(got[i]);
 		client_close(cl);
@@ -292,7 +296,10 @@ static void on_request(uv_poll_t *p, int st, int events)
 		}
 		return;
 	}
+	/* A plain request takes one descriptor at most (ADOPT's pidfd). */
 	int passed = cl->nfds ? cl->fds[0] : -1;
+	for (size_t i = 1; i < cl->nfds; i++)
+		close(cl->fds[i]);
 	cl->nfds = 0;
 	answer(cl, passed);
 }

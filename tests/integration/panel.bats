@@ -309,10 +309,10 @@ utf8_json() {
 	wait_for 5 bash -c "curl -fsS --max-time 1 http://\$(echo '$addr' | sed 's|http://||; s|:.*||'):18861/ | grep -q 'hello from revive'"
 	trace "$PORTSIDECTL" ls
 	assert_output_lacks "dead"
-	# Running: nothing to restore.
+	# Running, and serving its record: nothing to restore.
 	trace "$PORTSIDECTL" restore "${CT_PREFIX}revive"
-	assert_status 1
-	assert_output_has "is running: nothing to restore"
+	assert_status 0
+	assert_output_has "is running and serves its record"
 	# Stopped: nothing to restore either, and said so.
 	kill -9 "$new"
 	runc kill "${CT_PREFIX}revive" KILL

@@ -1,0 +1,37 @@
+#!/usr/bin/env bats
+# Changing a running container's ports (portsidectl expose, unexpose,
+# autoforward), against real runc and podman containers and a pod.
+
+load helpers
+load containers
+
+setup() {
+	suite_setup
+}
+
+teardown() {
+	[ -n "${CLIENT:-}" ] && kill "$CLIENT" 2>/dev/null
+	suite_teardown
+}
+
+@test "expose adds a mapping to a running container; unexpose takes it away" {
+	www_start live1 "$(ports_ann '18900:3000')" 'httpd -p 3000 -h /www; httpd -f -p 3001 -h /www'
+	assert_status 0
+	run http_get 18900
+	[ "$output" = "hello from live1" ]
+	refute http_get 18901
+	trace "$PORTSIDECTL" expose "$CT" 18901:3001
+	assert_status 0
+	assert_output_has "forwarding 0.0.0.0:18901 -> 3001/tcp"
+	run http_get 18901
+	[ "$output" = "hello from live1" ]
+	trace "$PORTSIDECTL" ls
+	assert_output_has "18901"
+	trace "$PORTSIDECTL" unexpose "$CT" 18901
+	assert_status 0
+	assert_output_has "stopped forwarding 0.0.0.0:18901 -> 3001/tcp"
+	refute http_get 18901
+	port_free 18901
+	run http_get 18900
+	[ "$output" = "hello from live1" ]
+}
