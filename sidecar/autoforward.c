@@ -264,6 +264,7 @@ static int open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 			close(fds[i]);
 			continue;
 		}
+		fw->automatic = true; /* goes with the port; a live expose pins it */
 		if (sc_tcp_watch(fw) < 0) {
 			sc_log("cannot watch an automatic listener");
 			sc_forward_remove(ctx, fw);
