@@ -150,7 +150,13 @@ int ctl_expose(int argc, char **argv)
 		ctl_warn("usage: portsidectl expose ID SPEC... | expose --json '[{...}]' ID");
 		return CTL_EXIT_USAGE;
 	}
-	/* The compact spelling's entries are the arguments, one each. */
+	/* The compact spelling's entries are the arguments, one each. --json
+	 * says the value is JSON: never read as the compact spelling, whose
+	 * errors about it would make no sense. */
+	if (json && json[strspn(json, " \t\r\n")] != '[') {
+		ctl_warn("expose: --json takes a JSON array of mappings, [{\"localPort\": ...}, ...]");
+		return CTL_EXIT_INVALID;
+	}
 	if (json) {
 		spec = strdup(json);
 	} else {
