@@ -35,3 +35,24 @@ teardown() {
 	run http_get 18900
 	[ "$output" = "hello from live1" ]
 }
+
+@test "a change cut short after its record: doctor names it, restore mends it" {
+	www_start cut1 "$(ports_ann '18902:3000')" 'httpd -p 3000 -h /www; httpd -f -p 3001 -h /www'
+	assert_status 0
+	PORTSIDE_FAULT_PAUSE=recorded "$PORTSIDECTL" expose "$CT" 18903:3001 2>"$TMP/expose.err" &
+	local pid=$!
+	wait_for 10 grep -q "paused at recorded" "$TMP/expose.err"
+	kill -9 "$pid"
+	wait "$pid" || true
+	port_free 18903
+	trace "$PORTSIDECTL" doctor "$CT"
+	assert_status 1
+	assert_output_has "a change was cut short"
+	assert_output_has "portsidectl restore"
+	trace "$PORTSIDECTL" restore "$CT"
+	assert_status 0
+	run http_get 18903
+	[ "$output" = "hello from cut1" ]
+	trace "$PORTSIDECTL" doctor "$CT"
+	assert_output_lacks "cut short"
+}
