@@ -161,8 +161,10 @@ int ps_apply_head_decode(const char *arg, struct ps_apply_head *h)
 	memset(h, 0, sizeof(*h));
 	/* Digits only (no sign, no space before them), then the words. */
 	if (arg[0] < '0' || arg[0] > '9' ||
-	    sscanf(arg, "%llu %llu %7[a-z] %23[a-z-] %n", &bytes, &nfds, close_word, h->reason, &at) != 4 || !at)
-		return -EINVAL;
+	    sscanf(arg, "%llu %llu %7[a-z] %23[a-z-]%n", &bytes, &nfds, close_word, h->reason, &at) != 4 || !at ||
+	    arg[at] != ' ')
+		return -EINVAL; /* a reason cut at its longest is not one */
+	at++;
 	if (bytes == 0 || bytes > PS_APPLY_MAX_BYTES || nfds > PS_APPLY_MAX_FDS)
 		return -EINVAL;
 	if (strcmp(close_word, "close") && strcmp(close_word, "keep"))
