@@ -243,7 +243,8 @@ static int do_expose(struct work *w, const struct tb_change *c, struct oci_err *
 		oci_ports_free(ports);
 		return oci_err_add(e, ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < ports->n && e->count == before; i++) {
+	/* Every entry checked, each problem said (as at start). */
+	for (size_t i = 0; i < ports->n; i++) {
 		const struct oci_mapping *m = &ports->v[i];
 
 		if (!m->expose) { /* known, never exposed: automatic forwarding leaves it */
