@@ -11,11 +11,6 @@
 #include "../oci/ports.h"
 #include "findings.h"
 
-static bool same_listener(const struct ps_forward *a, const struct ps_forward *b)
-{
-	return a->proto == b->proto && a->external_port == b->external_port && oci_ip_equal(&a->host_ip, &b->host_ip);
-}
-
 static void mend(struct finding *f, const char *id, const struct ps_forward *w, const char *what)
 {
 	char addr[OCI_IP_LEN + 16];
@@ -40,7 +35,7 @@ size_t ctl_diagnose_table(const char *id, const struct ps_forwards *rec, const s
 		bool served = false;
 
 		for (size_t k = 0; k < st->n && !served; k++)
-			served = same_listener(&st->v[k].map, &rec->v[i]) && !st->v[k].map.automatic;
+			served = ps_forward_same_listener(&st->v[k].map, &rec->v[i]) && !st->v[k].map.automatic;
 		if (!served)
 			mend(&f[n++], id, &rec->v[i], "the record has this mapping, the sidecar does not serve it");
 	}
@@ -48,7 +43,7 @@ size_t ctl_diagnose_table(const char *id, const struct ps_forwards *rec, const s
 		bool recorded = st->v[k].map.automatic;
 
 		for (size_t i = 0; i < rec->n && !recorded; i++)
-			recorded = same_listener(&st->v[k].map, &rec->v[i]);
+			recorded = ps_forward_same_listener(&st->v[k].map, &rec->v[i]);
 		if (!recorded)
 			mend(&f[n++], id, &st->v[k].map,
 			     "the sidecar serves this mapping, the record does not have it");

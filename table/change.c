@@ -80,16 +80,11 @@ static void reword(struct oci_err *e, unsigned start)
 	}
 }
 
-static bool same_listener(const struct ps_forward *a, const struct ps_forward *b)
-{
-	return a->proto == b->proto && a->external_port == b->external_port && oci_ip_equal(&a->host_ip, &b->host_ip);
-}
-
 /* A served forward (the status) on W's listener, or NULL. */
 static const struct ps_forward *served(const struct ps_status *st, const struct ps_forward *w)
 {
 	for (size_t i = 0; i < st->n; i++)
-		if (same_listener(&st->v[i].map, w))
+		if (ps_forward_same_listener(&st->v[i].map, w))
 			return &st->v[i].map;
 	return NULL;
 }
@@ -150,15 +145,6 @@ static unsigned last_entry(const struct ps_forwards *f)
 	return n;
 }
 
-static bool hosts_overlap(const struct oci_ip *a, const struct oci_ip *b)
-{
-	if (!a->family || !b->family)
-		return true;
-	if (a->family != b->family)
-		return false;
-	return oci_ip_is_any(a) || oci_ip_is_any(b) || oci_ip_equal(a, b);
-}
-
 /* What a change works on: the table being made, the listeners bound for it
  * (fds[i] for forward i, -1: the sidecar has it), and what to tell. */
 struct work {
@@ -182,7 +168,7 @@ static int expose_one(struct work *w, const struct oci_mapping *m, unsigned base
 		const struct ps_forward *o = &w->t->v[i];
 
 		if (o->proto != m->proto || o->external_port != m->external_port ||
-		    !hosts_overlap(&o->host_ip, &m->host_ip))
+		    !oci_hosts_overlap(&o->host_ip, &m->host_ip))
 			continue;
 		if (o->local_port == m->local_port && (!m->host_ip.family || oci_ip_equal(&o->host_ip, &m->host_ip))) {
 			already = true;
@@ -200,7 +186,7 @@ static int expose_one(struct work *w, const struct oci_mapping *m, unsigned base
 		const struct ps_forward *s = &w->st.v[i].map;
 
 		if (!s->automatic || s->proto != m->proto || s->external_port != m->external_port ||
-		    !hosts_overlap(&s->host_ip, &m->host_ip))
+		    !oci_hosts_overlap(&s->host_ip, &m->host_ip))
 			continue;
 		if (s->local_port != m->local_port || m->host_ip.family || s->visibility != m->visibility)
 			return oci_err_add(e, EADDRINUSE,
@@ -396,9 +382,9 @@ static void strays(struct work *w)
 		bool known = s->automatic;
 
 		for (size_t k = 0; k < w->t->n && !known; k++)
-			known = same_listener(&w->t->v[k], s);
+			known = ps_forward_same_listener(&w->t->v[k], s);
 		for (size_t k = 0; k < w->out->removed->n && !known; k++)
-			known = same_listener(&w->out->removed->v[k], s);
+			known = ps_forward_same_listener(&w->out->removed->v[k], s);
 		if (!known)
 			push(w->out->removed, s);
 	}
