@@ -63,8 +63,10 @@ teardown() {
 	trace "$PORTSIDECTL" expose "$CT" 18700-18799:3100-3199
 	assert_status 0
 	[ "$(grep -c '^forwarding' <<<"$output")" -ge 100 ]
+	wait_for 5 http_get 18700
 	run http_get 18700
 	[ "$output" = "hello from range1" ]
+	wait_for 5 http_get 18799
 	run http_get 18799
 	[ "$output" = "hello from range1" ]
 	trace "$PORTSIDECTL" unexpose "$CT" --local 3150
