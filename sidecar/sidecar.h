@@ -265,10 +265,15 @@ int sc_autoforward_start(struct sc_ctx *ctx);
 /* Bind attempts since start, and the app's ports waiting for a host port. */
 void sc_autoforward_counts(const struct sc_ctx *ctx, uint64_t *binds, uint64_t *waiting);
 void sc_autoforward_stop(struct sc_ctx *ctx);
-/* The mode from now on (ctx->rec->autoforward too). NEVER unserves every
- * automatic forward (their connections keep flowing); PUBLIC or ALL start
- * the watch if it was off. -EPERM with WHY (LEN bytes) when this sidecar
- * cannot forward automatically (no listener factory). */
+/* The mode from now on (ctx->rec->autoforward too). NEVER stops the watch
+ * and unserves every automatic forward (their connections keep flowing;
+ * an event "autoforward-never" each), and always succeeds; PUBLIC or ALL
+ * start the watch if it was off, and PUBLIC after ALL unserves the
+ * automatic forwards of localhost-only ports ("autoforward-public").
+ * Recorded mappings stay, handed-out ports (auto_assigned) too. -EPERM with
+ * WHY (LEN bytes, one line) when this sidecar cannot forward automatically
+ * (no listener factory: the policy's autoforwardPorts are empty or its
+ * maxAutoforwards is 0); -EINVAL for another MODE. */
 int sc_autoforward_set(struct sc_ctx *ctx, enum oci_autoforward mode, char *why, size_t len);
 
 /* udp.c: starts serving every UDP forward; stop closes its flows. */
