@@ -209,7 +209,7 @@ fuzz-long: deps-if-missing fuzz-build
 
 # The parsers a container's author feeds (oci/), the JSON grammar check, and
 # the codecs portsidectl reads sidecars' files and replies with.
-FUZZ_SRC := $(OCI_SRC) lib/events.c lib/reply.c lib/forwards.c
+FUZZ_SRC := $(OCI_SRC) lib/events.c lib/reply.c lib/forwards.c lib/ctlcodec.c
 fuzz-build:
 	@mkdir -p $(BUILD)/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \

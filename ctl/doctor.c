@@ -194,7 +194,21 @@ static size_t examine_raw(const char *want, struct finding *findings, size_t max
 			 ctl_sid(id));
 		nf++;
 	}
-	ps_ask_status(id, &st, CTL_ASK_MS);
+	/* The record and the status read together, under the lock a live
+	 * change holds from its record to the sidecar's answer: else one
+	 * under way would look cut short. A lock held long (a start) leaves
+	 * the comparison out rather than guess. */
+	{
+		cleanup_close int lock = -1;
+		struct ps_forwards *now = NULL;
+
+		if (ps_lock(&lock, 1000) == 0 && ps_record_load(id, &now, NULL) == 0 &&
+		    ps_ask_status(id, &st, CTL_ASK_MS) == 0)
+			nf += ctl_diagnose_table(id, now, &st, findings + nf, max - nf);
+		else if (!st.v)
+			ps_ask_status(id, &st, CTL_ASK_MS);
+		ps_forwards_free(now);
+	}
 
 	const struct ps_listener *seen = ls.v;
 	size_t ns = ls.n;

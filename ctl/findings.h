@@ -31,4 +31,11 @@ void ctl_addr_list(const struct ps_listener *s, size_t n, unsigned port, char *b
 void ctl_diagnose_auto(const char *id, const struct ps_forwards *rec, const struct ps_listener *s, size_t n,
 		       unsigned port, const struct ps_fwd_status *l, size_t nl, struct finding *f);
 
+/* doctor_table.c: where the sidecar's status ST and ID's record REC
+ * disagree (a live change cut short), a problem each in F (at most MAX);
+ * how many. */
+struct ps_status;
+size_t ctl_diagnose_table(const char *id, const struct ps_forwards *rec, const struct ps_status *st, struct finding *f,
+			  size_t max);
+
 #endif

@@ -194,7 +194,6 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	struct oci_spec spec = {NULL, 0};
 	struct ps_forwards fw = {.v = NULL};
 	cleanup_close int lock = -1, nsfd = -1, pidfd = -1;
-	cleanup_free char *doc = NULL;
 	cleanup_free int *listeners = NULL;
 	char path[4096], sidecar[PATH_MAX], key[64];
 	struct oci_ip pool_addr;
@@ -301,10 +300,8 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		rc = oci_err_add(&e, ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < fw.n; i++) {
+	for (size_t i = 0; i < fw.n; i++)
 		listeners[i] = fw.v[i].fd;
-		fw.v[i].fd = SC_FD_FIRST_LISTENER + (int)i;
-	}
 	/* The sidecar it is started with, for a restore. */
 	snprintf(fw.sidecar, sizeof(fw.sidecar), "%s", sidecar);
 	/* The policy it was started under, for a live change to read again
@@ -326,17 +323,8 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	 * database, a plain runc container by nothing it writes itself. */
 	if (oci_kube_name(ann, fw.kube_name, sizeof(fw.kube_name)) < 0)
 		fw.kube_name[0] = '\0';
-	rc = ps_forwards_encode(&fw, &doc);
-	for (size_t i = 0; i < fw.n; i++)
-		fw.v[i].fd = listeners[i];
-	if (rc < 0 ||
-	    (ps_file(path, sizeof(path), st->id, PS_FORWARDS), rc = ps_write_file(path, doc, strlen(doc))) < 0) {
-		oci_err_addp(&e, rc == -ENOMEM ? ENOMEM : -rc, "cannot write %s", path);
+	if ((rc = tb_record_write(st->id, &fw, &e)) < 0)
 		goto out;
-	}
-	/* A few lines of it for what every later start reads of every
-	 * container (the pool's hand-out, gc): without them, the record. */
-	tb_pool_record(st->id, &fw);
 	ps_process_write(&fw);
 
 	if ((rc = tb_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, fw.max_udp_flows, &e)) <

@@ -10,6 +10,11 @@
 #include "../oci/input.h"
 #include "../oci/ports.h"
 
+bool ps_forward_same_listener(const struct ps_forward *a, const struct ps_forward *b)
+{
+	return a->proto == b->proto && a->external_port == b->external_port && oci_ip_equal(&a->host_ip, &b->host_ip);
+}
+
 void ps_forwards_free(struct ps_forwards *f)
 {
 	if (!f)

@@ -106,6 +106,10 @@ struct ps_forwards {
 	struct ps_forward *v;
 };
 
+/* True when A and B are one host listener: the same address, port and
+ * protocol (what a live change and the sidecar match forwards by). */
+bool ps_forward_same_listener(const struct ps_forward *a, const struct ps_forward *b);
+
 /* A new JSON document for F in *OUT (the caller frees it); -EFBIG past
  * PS_FORWARDS_MAX_FORWARDS forwards or PS_FORWARDS_MAX_BYTES, which no
  * reader would take. */

@@ -58,6 +58,11 @@ int oci_proto_parse(const char *s, uint8_t *proto);
  * nothing else (no control bytes, no quotes, no UTF-8) gets through. */
 bool oci_label_valid(const char *s, size_t len);
 
+/* True when listeners on host addresses A and B (family 0: "not given",
+ * every address) would take the same port: the same address, or one of
+ * them the family's any address. */
+bool oci_hosts_overlap(const struct oci_ip *a, const struct oci_ip *b);
+
 /* The first mapping that is exposed, or NULL. */
 const struct oci_mapping *oci_ports_first_exposed(const struct oci_ports *p);
 

@@ -13,7 +13,7 @@
 /* Two host-side listeners collide when their protocol and port match and their
  * addresses overlap: "not given" binds every address, 0.0.0.0 every IPv4 one,
  * :: every IPv6 one. */
-static bool hosts_overlap(const struct oci_ip *a, const struct oci_ip *b)
+bool oci_hosts_overlap(const struct oci_ip *a, const struct oci_ip *b)
 {
 	if (!a->family || !b->family)
 		return true;
@@ -48,7 +48,7 @@ static void check_across(const struct oci_ports *p, const struct oci_policy *pol
 			if (a->proto != o->proto)
 				continue;
 			if (a->expose && o->expose && a->external_port && a->external_port == o->external_port &&
-			    hosts_overlap(&a->host_ip, &o->host_ip)) {
+			    oci_hosts_overlap(&a->host_ip, &o->host_ip)) {
 				oci_err_add(e, EINVAL, ANN " entries %u and %u: external port %u/%s is mapped twice",
 					    o->entry, a->entry, a->external_port, oci_proto_name(a->proto));
 				break;

@@ -28,15 +28,10 @@
 #include "../oci/ports.h"
 #include "sidecar.h"
 
-static bool same_listener(const struct ps_forward *a, const struct ps_forward *b)
-{
-	return a->proto == b->proto && a->external_port == b->external_port && oci_ip_equal(&a->host_ip, &b->host_ip);
-}
-
 static struct sc_forward *served(const struct sc_ctx *ctx, const struct ps_forward *w)
 {
 	for (size_t i = 0; i < ctx->nfw; i++)
-		if (same_listener(&ctx->fw[i]->cfg, w))
+		if (ps_forward_same_listener(&ctx->fw[i]->cfg, w))
 			return ctx->fw[i];
 	return NULL;
 }
@@ -113,7 +108,7 @@ static int check(const struct sc_ctx *ctx, const struct ps_forwards *t, size_t n
 		const struct ps_forward *w = &t->v[i];
 
 		for (size_t k = 0; k < i; k++)
-			if (same_listener(&t->v[k], w))
+			if (ps_forward_same_listener(&t->v[k], w))
 				return snprintf(why, len, "host port %u/%s is in the table twice", w->external_port,
 						oci_proto_name(w->proto)),
 				       -EINVAL;
@@ -207,7 +202,7 @@ static void apply(struct sc_ctx *ctx, struct ps_forwards *t, int *fds, const str
 		bool keep = false;
 
 		for (size_t k = 0; k < t->n && !keep; k++)
-			keep = same_listener(&t->v[k], &fw->cfg);
+			keep = ps_forward_same_listener(&t->v[k], &fw->cfg);
 		if (keep || (fw->automatic && !named(t, fw->cfg.local_port, fw->cfg.proto)))
 			continue;
 		removed++;

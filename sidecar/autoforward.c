@@ -3,9 +3,15 @@
  * socket lives in the container's netns) which TCP ports the app listens on.
  * A new one, unless the annotation names it (mapped, or a bare LOCAL that is
  * never exposed) or it is 22 or 8283, gets a host listener on the first free
- * port of the policy's autoforwardPorts; with mode "public" only ports opened
- * on a non-loopback address count. When the app stops listening, the host
- * listener closes and its port is free again.
+ * port of the policy's autoforwardPorts, bound by the listener factory
+ * (listenfactory.c: the sidecar itself makes no host socket); with mode
+ * "public" only ports opened on a non-loopback address count. When the app
+ * stops listening, the host listener closes and its port is free again.
+ * What this watch made is marked automatic: a recorded mapping whose host
+ * port the hook handed out (auto_assigned) is not the watch's, and stays.
+ * The mode can change while running (sc_autoforward_set): "never" stops the
+ * watch and unserves the automatic forwards, their connections left to end
+ * on their own.
  *
  * When every hand-out port is taken (by other containers, or by anyone on the
  * host), trying them all for every waiting port every tick cost the sidecar a
@@ -24,23 +30,15 @@
  *    from where the last tick's budget ran out, so that none starves.
  * The bind attempts and the waiting ports are counted in the status reply. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <seccomp.h>
 
 #include "../lib/listen.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
 #include "sidecar.h"
-
-/* The system calls this file needs once the sidecar is confined: host listeners for ports the app opens (lib/listen.c).
- * confine.c allows the union of every file's list. */
-const int sc_sys_autoforward[] = {
-	SCMP_SYS(bind),
-	SCMP_SYS(listen),
-	SC_SYS_END,
-};
 
 #define AUTO_TICK_MS   250
 #define MAX_SEEN       512
@@ -105,7 +103,7 @@ static bool known(const struct sc_ctx *ctx, unsigned port)
 static bool forwarded_auto(const struct sc_ctx *ctx, unsigned port)
 {
 	for (size_t i = 0; i < ctx->nfw; i++)
-		if (ctx->fw[i]->cfg.auto_assigned && ctx->fw[i]->cfg.local_port == port)
+		if (ctx->fw[i]->automatic && ctx->fw[i]->cfg.local_port == port)
 			return true;
 	return false;
 }
@@ -119,10 +117,10 @@ static unsigned auto_count(const struct sc_ctx *ctx)
 	for (size_t i = 0; i < ctx->nfw; i++) {
 		bool dup = false;
 
-		if (!ctx->fw[i]->cfg.auto_assigned)
+		if (!ctx->fw[i]->automatic)
 			continue;
 		for (size_t k = 0; k < i && !dup; k++)
-			dup = ctx->fw[k]->cfg.auto_assigned && ctx->fw[k]->cfg.local_port == ctx->fw[i]->cfg.local_port;
+			dup = ctx->fw[k]->automatic && ctx->fw[k]->cfg.local_port == ctx->fw[i]->cfg.local_port;
 		n += !dup;
 	}
 	return n;
@@ -137,12 +135,10 @@ static bool external_taken(const struct sc_ctx *ctx, unsigned port)
 }
 
 /* Binds EXT on every bind address, all or nothing, as the hook binds an
- * explicit mapping (lib/listen.c). */
-static int bind_all(const struct sc_ctx *ctx, unsigned ext, int *fds)
+ * explicit mapping (lib/listen.c), through the listener factory. */
+static int bind_all(struct sc_ctx *ctx, unsigned ext, int *fds)
 {
-	size_t bad;
-
-	return ps_listen_all(ctx->rec->bind, ctx->rec->n_bind, ext, OCI_PROTO_TCP, true, fds, &bad);
+	return sc_host_listen(ctx, ext, fds);
 }
 
 /* The hand-out (ps_hand_out, as the hook's): a host port no forward of
@@ -264,12 +260,10 @@ static int open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 			close(fds[i]);
 			continue;
 		}
-		fw->automatic = true; /* goes with the port; a live expose pins it */
+		fw->automatic = true;
 		if (sc_tcp_watch(fw) < 0) {
 			sc_log("cannot watch an automatic listener");
-			sc_forward_remove(ctx, fw);
-			close(fds[i]);
-			free(fw);
+			sc_forward_unserve(fw, true); /* closes its listener, frees it */
 			continue;
 		}
 		oci_ip_format(&cfg.host_ip, ip);
@@ -350,11 +344,6 @@ static void wait_reset(struct sc_auto *a)
 	}
 }
 
-bool sc_autoforward_wanted(const struct ps_forwards *rec)
-{
-	return rec->autoforward != OCI_AUTOFORWARD_NEVER && rec->n_auto_ports > 0 && rec->max_autoforwards > 0;
-}
-
 void sc_autoforward_counts(const struct sc_ctx *ctx, uint64_t *binds, uint64_t *waiting)
 {
 	*binds = ctx->autoforward ? ctx->autoforward->binds : 0;
@@ -370,7 +359,8 @@ static void on_tick(uv_timer_t *t)
 	bool freed = false;
 	size_t n = 0;
 
-	if (ctx->stopping || sc_listeners(ctx, OCI_PROTO_TCP, 0, seen, MAX_SEEN, &n) < 0)
+	if (ctx->stopping || ctx->rec->autoforward == OCI_AUTOFORWARD_NEVER ||
+	    sc_listeners(ctx, OCI_PROTO_TCP, 0, seen, MAX_SEEN, &n) < 0)
 		return;
 	/* The dial targets, from the same dump (unless a full table cut it). */
 	if (n < MAX_SEEN)
@@ -431,7 +421,9 @@ static void on_tick(uv_timer_t *t)
 		struct sc_forward *fw = ctx->fw[i];
 		bool still = false;
 
-		if (!fw->cfg.auto_assigned)
+		/* What this watch made only: a recorded mapping whose host
+		 * port was handed out at start (auto_assigned) stays. */
+		if (!fw->automatic)
 			continue;
 		for (size_t k = 0; k < n && !still; k++)
 			still = seen[k].port == fw->cfg.local_port;
@@ -440,23 +432,108 @@ static void on_tick(uv_timer_t *t)
 		sc_log_limited("stopped forwarding host port %u -> %u/tcp: the app closed it", fw->cfg.external_port,
 			       fw->cfg.local_port);
 		sc_event(ctx, PS_EV_CLOSED, &fw->cfg, "app-closed", "the app closed it");
-		sc_tcp_retire(fw);
+		/* Its connections go with it: the app's end is gone anyway. */
+		sc_forward_unserve(fw, true);
 		freed = true;
 	}
 	if (freed)
 		wait_reset(a);
 }
 
+/* Whether the policy lets this sidecar forward automatically at all: the
+ * listener factory says so (it is started for that policy alone). The
+ * watch then runs while the mode is not "never", and can be switched at
+ * any time (sc_autoforward_set). */
 int sc_autoforward_start(struct sc_ctx *ctx)
 {
-	if (!sc_autoforward_wanted(ctx->rec))
+	if (ctx->listen_factory_fd < 0)
 		return 0;
 	ctx->autoforward = calloc(1, sizeof(*ctx->autoforward));
 	if (!ctx->autoforward)
 		return UV_ENOMEM;
 	uv_timer_init(ctx->loop, &ctx->autoforward->timer);
 	ctx->autoforward->timer.data = ctx;
+	if (ctx->rec->autoforward == OCI_AUTOFORWARD_NEVER)
+		return 0;
 	return uv_timer_start(&ctx->autoforward->timer, on_tick, 0, AUTO_TICK_MS);
+}
+
+/* Unserves the automatic forwards (LOCALHOST_ONLY: only those of ports the
+ * app opened on localhost only), their connections left to end on their
+ * own, each with an event of REASON. */
+static unsigned unserve_automatic(struct sc_ctx *ctx, bool localhost_only, const char *reason, const char *why)
+{
+	unsigned n = 0;
+
+	for (size_t i = ctx->nfw; i-- > 0;) {
+		struct sc_forward *fw = ctx->fw[i];
+
+		if (!fw->automatic || (localhost_only && !fw->cfg.expose_localhost))
+			continue;
+		sc_event(ctx, PS_EV_CLOSED, &fw->cfg, reason, "%s", why);
+		sc_forward_unserve(fw, false);
+		n++;
+	}
+	return n;
+}
+
+int sc_autoforward_set(struct sc_ctx *ctx, enum oci_autoforward mode, char *why, size_t len)
+{
+	struct sc_auto *a = ctx->autoforward;
+	enum oci_autoforward was = ctx->rec->autoforward;
+	unsigned n = 0;
+
+	if (mode == OCI_AUTOFORWARD_NEVER) {
+		/* Always possible: it only takes away. */
+		ctx->rec->autoforward = mode;
+		if (!a)
+			return 0;
+		uv_timer_stop(&a->timer);
+		n = unserve_automatic(ctx, false, "autoforward-never", "automatic forwarding was switched off");
+		/* What the watch knew goes: switched on again, it starts afresh. */
+		a->n_wait = a->next = 0;
+		memset(a->failed, 0, sizeof(a->failed));
+		memset(a->skipped, 0, sizeof(a->skipped));
+		if (was != mode)
+			sc_log("automatic forwarding switched off: %u automatic forward%s unserved (their connections "
+			       "stay)",
+			       n, n == 1 ? "" : "s");
+		return 0;
+	}
+	if (mode != OCI_AUTOFORWARD_PUBLIC && mode != OCI_AUTOFORWARD_ALL) {
+		snprintf(why, len, "unknown automatic forwarding mode");
+		return -EINVAL;
+	}
+	if (!a) {
+		snprintf(why, len, "%s",
+			 ctx->rec->n_auto_ports == 0 ? "this container's policy gives no autoforwardPorts"
+			 : ctx->rec->max_autoforwards == 0
+				 ? "the policy's maxAutoforwards is 0"
+				 : "this sidecar has no listener factory (it could not be started)");
+		return -EPERM;
+	}
+	ctx->rec->autoforward = mode;
+	if (mode == OCI_AUTOFORWARD_PUBLIC && was == OCI_AUTOFORWARD_ALL) {
+		/* "public" would not have forwarded what the app opened on
+		 * localhost only. */
+		n = unserve_automatic(ctx, true, "autoforward-public",
+				      "automatic forwarding was set to public: the app listens on localhost only");
+		size_t keep = 0;
+
+		for (size_t i = 0; i < a->n_wait; i++)
+			if (!a->wait[i].loopback_only)
+				a->wait[keep++] = a->wait[i];
+		a->n_wait = keep;
+		a->next = 0;
+		if (n)
+			wait_reset(a); /* hand-out ports and slots came free */
+	}
+	if (was != mode)
+		sc_log("automatic forwarding set to %s%s", mode == OCI_AUTOFORWARD_ALL ? "all" : "public",
+		       n ? " (localhost-only ports unserved)" : "");
+	if (!uv_is_active((uv_handle_t *)&a->timer) && !ctx->stopping)
+		return uv_timer_start(&a->timer, on_tick, 0, AUTO_TICK_MS);
+	return 0;
 }
 
 static void on_closed(uv_handle_t *h)

@@ -24,7 +24,8 @@ static uid_t sc_uid;
 /* The union of every file's list (sc_sys_*, kept next to the code that
  * makes the calls): nothing that opens files, creates processes, or changes
  * identity. */
-static const int *const lists[] = {sc_sys_core, sc_sys_tcp, sc_sys_relay, sc_sys_udp, sc_sys_autoforward, sc_sys_log};
+static const int *const lists[] = {sc_sys_core,		  sc_sys_tcp, sc_sys_relay, sc_sys_udp,
+				   sc_sys_listen_factory, sc_sys_log};
 
 static size_t gather(int *out, size_t max)
 {
@@ -104,22 +105,20 @@ int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t n
 	return rc;
 }
 
-static int load_seccomp(bool host_sockets)
+static int load_seccomp(void)
 {
-	/* New sockets in the host's netns (socket() makes them in the
-	 * sidecar's own, the host's) only for automatic forwarding's
-	 * listeners: the control socket is bound before, netlink and the
-	 * container's sockets come from the factory. A sidecar that can make
-	 * one can also connect it to the host's loopback services, which
-	 * seccomp cannot tell from a dial into the container (connect's
-	 * address is behind a pointer, the netns behind the fd): so a sidecar
-	 * without automatic forwarding gets none. */
-	static const int families[] = {AF_INET, AF_INET6};
-
+	/* No new socket at all: socket() would make it in the sidecar's own
+	 * netns, the host's, and one could be connected to the host's
+	 * loopback services, which seccomp cannot tell from a dial into the
+	 * container (connect's address is behind a pointer, the netns behind
+	 * the fd). The control socket is bound before; netlink and the
+	 * container's sockets come from the socket factory (factory.c), host
+	 * listeners for automatic forwarding from the listener factory
+	 * (listenfactory.c). */
 	int allowed[256];
 	size_t n = gather(allowed, sizeof(allowed) / sizeof(allowed[0]));
 
-	return sc_seccomp_load(allowed, n, families, host_sockets ? sizeof(families) / sizeof(families[0]) : 0, true);
+	return sc_seccomp_load(allowed, n, NULL, 0, true);
 }
 
 int sc_confine_as(uid_t uid)
@@ -212,12 +211,12 @@ int sc_drop_privileges(bool keep_bind, const char **what)
 	return rc;
 }
 
-int sc_confine(bool keep_bind, bool host_sockets, const char **what)
+int sc_confine(const char **what)
 {
-	int rc = sc_drop_privileges(keep_bind, what);
+	int rc = sc_drop_privileges(false, what);
 
 	if (rc < 0)
 		return rc;
 	*what = "loading the seccomp filter";
-	return load_seccomp(host_sockets);
+	return load_seccomp();
 }

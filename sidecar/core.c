@@ -102,6 +102,9 @@ void sc_forward_closed(uv_handle_t *h)
 {
 	struct sc_forward *fw = h->data;
 
-	close(fw->cfg.fd);
+	if (fw->cfg.fd >= 0)
+		close(fw->cfg.fd);
 	fw->cfg.fd = -1;
+	fw->poll_open = false;
+	sc_forward_release(fw);
 }

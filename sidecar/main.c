@@ -4,7 +4,8 @@
  * Started by portside-hook only, with the descriptors of lib/sidecar_fds.h.
  * Start-up in a visible order: log, record, control socket (host namespaces),
  * the socket factory forked into the container's netns and the netlink
- * sockets it hands over, confinement (seccomp last), then the loop. The
+ * sockets it hands over, the host listener factory (when the policy allows
+ * automatic forwarding), confinement (seccomp last), then the loop. The
  * sidecar itself never leaves the host's namespaces. */
 #include <errno.h>
 #include <fcntl.h>
@@ -155,7 +156,12 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"id", required_argument, NULL, 'i'}, {"uid", required_argument, NULL, 'u'}, {NULL, 0, NULL, 0}};
-	struct sc_ctx ctx = {.ctl_fd = -1, .diag_fd = -1, .route_fd = -1, .factory_fd = -1, .stop = stop_all};
+	struct sc_ctx ctx = {.ctl_fd = -1,
+			     .diag_fd = -1,
+			     .route_fd = -1,
+			     .factory_fd = -1,
+			     .listen_factory_fd = -1,
+			     .stop = stop_all};
 	const char *id = NULL, *what;
 	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY}; /* unknown: nothing to warn of */
 	unsigned long uid = 0;
@@ -235,14 +241,13 @@ int main(int argc, char **argv)
 		fail("cannot open netlink sockets in the container's network namespace: %s",
 		     strerror(-(ctx.diag_fd < 0 ? ctx.diag_fd : ctx.route_fd)));
 
-	/* Automatic forwarding may bind a port below 1024 later: keep just
-	 * CAP_NET_BIND_SERVICE for it, nothing else, and only then. */
-	bool keep_bind = false;
-	for (size_t i = 0; i < ctx.rec->n_auto_ports && ctx.rec->autoforward != OCI_AUTOFORWARD_NEVER &&
-			   ctx.rec->max_autoforwards > 0;
-	     i++)
-		keep_bind |= ctx.rec->auto_ports[i] < 1024;
-	if ((rc = sc_confine(keep_bind, sc_autoforward_wanted(ctx.rec), &what)) < 0)
+	/* Automatic forwarding's host listeners come from a factory of their
+	 * own, forked now (before confinement) whatever the mode, so that a
+	 * live switch to public or all works: it alone keeps
+	 * CAP_NET_BIND_SERVICE (a hand-out port below 1024) and may bind. */
+	if (sc_listen_factory_wanted(ctx.rec) && (rc = sc_listen_factory_start(&ctx)) < 0)
+		fail("cannot start the listener factory: %s", strerror(-rc));
+	if ((rc = sc_confine(&what)) < 0)
 		fail("confinement failed %s: %s", what, strerror(-rc));
 
 	ctx.loop = uv_default_loop();
@@ -288,10 +293,13 @@ int main(int argc, char **argv)
 	close(ctx.diag_fd);
 	close(ctx.route_fd);
 	close(ctx.factory_fd); /* the factory sees EOF and exits */
+	if (ctx.listen_factory_fd >= 0)
+		close(ctx.listen_factory_fd); /* so does the listener factory */
 	sc_pool_free(&ctx);
 	for (size_t i = 0; i < ctx.nfw; i++)
 		free(ctx.fw[i]);
 	free(ctx.fw);
+	sc_draining_free(&ctx);
 	ps_forwards_free(ctx.rec);
 	sc_log("stopped");
 	sc_events_close(&ctx);

@@ -11,7 +11,7 @@ char *sc_reply_status(const struct sc_ctx *ctx)
 {
 	struct ps_status s = {.pid = getpid(),
 			      .conns_live = ctx->conns_live,
-			      .autoforward = (int)ctx->rec->autoforward,
+			      .autoforward = ctx->rec ? (int)ctx->rec->autoforward : -1,
 			      .n = ctx->nfw};
 	cleanup_free struct ps_fwd_status *v = calloc(ctx->nfw ? ctx->nfw : 1, sizeof(*v));
 
@@ -22,6 +22,8 @@ char *sc_reply_status(const struct sc_ctx *ctx)
 	for (size_t i = 0; i < ctx->nfw; i++) {
 		const struct sc_forward *fw = ctx->fw[i];
 
+		/* TODO(lead): automatic (.map.automatic = fw->automatic, a
+		 * field of struct ps_forward in the status only). */
 		v[i] = (struct ps_fwd_status){
 			.map = fw->cfg,
 			.conns_live = fw->conns_live,

@@ -33,6 +33,7 @@ struct sc_forward {
 	struct ps_forward cfg;
 	struct sc_ctx *ctx;
 	uv_poll_t poll;
+	bool poll_open; /* POLL initialised and its close callback not yet run */
 	bool polling;
 	struct sc_target_cache target;
 	/* Made by automatic forwarding (autoforward.c) because the app opened
@@ -42,7 +43,8 @@ struct sc_forward {
 	 * does). A pin (a live expose of the same mapping) clears it. */
 	bool automatic;
 	/* Out of ctx->fw, its listener closed, while its connections drain
-	 * (sc_forward_unserve); freed when the last one ends. */
+	 * (sc_forward_unserve); on ctx->draining, freed once the last one
+	 * ended and its poll handle closed (sc_forward_release). */
 	bool draining;
 	struct sc_forward *next_draining;
 	/* counters, for portsidectl */
@@ -128,13 +130,12 @@ void sc_log_flush(bool all);
  * sc_confine, which refuses to run without it. */
 int sc_confine_as(uid_t uid);
 
-/* confine.c: drop to that uid, verify, no-new-privs, no capabilities but
- * CAP_NET_BIND_SERVICE when KEEP_BIND (automatic forwarding may bind a port
- * below 1024 later), verify, seccomp; new IPv4/IPv6 sockets (in the host's
- * netns) only when HOST_SOCKETS (automatic forwarding's listeners). Returns
- * 0 or -errno; *WHAT names the step that failed. sc_drop_privileges is all
- * of it but seccomp. */
-int sc_confine(bool keep_bind, bool host_sockets, const char **what);
+/* confine.c: drop to that uid, verify, no-new-privs, no capability at
+ * all, verify, seccomp (no new socket of any family: the factories make
+ * them). Returns 0 or -errno; *WHAT names the step that failed.
+ * sc_drop_privileges is all of it but seccomp, keeping CAP_NET_BIND_SERVICE
+ * when KEEP_BIND (the listener factory's, for a hand-out port below 1024). */
+int sc_confine(const char **what);
 int sc_drop_privileges(bool keep_bind, const char **what);
 
 /* Loads a seccomp filter that allows SYSCALLS, socket() of FAMILIES only,
@@ -151,7 +152,7 @@ extern const int sc_sys_core[];
 extern const int sc_sys_tcp[];
 extern const int sc_sys_relay[];
 extern const int sc_sys_udp[];
-extern const int sc_sys_autoforward[];
+extern const int sc_sys_listen_factory[];
 extern const int sc_sys_log[];
 
 /* factory.c: forks the socket factory into the netns NSFD (see factory.c). */
@@ -219,19 +220,27 @@ int sc_tcp_start(struct sc_ctx *ctx);
 /* Closes every listener and connection (the loop then ends). */
 void sc_tcp_stop(struct sc_ctx *ctx);
 
-/* Starts accepting on FW's listener (an automatic forward, added later). */
+/* Starts accepting on FW's listener (a forward added while running). */
 int sc_tcp_watch(struct sc_forward *fw);
 
-/* Takes FW out: closes its connections, then its listener (the host port is
- * free at once), and frees it. */
-void sc_tcp_retire(struct sc_forward *fw);
+/* Closes every connection of FW now (sc_forward_unserve's, for TCP). */
+void sc_tcp_close_conns(struct sc_forward *fw);
 
-/* core.c: FW is served no more: out of ctx->fw, its listener closed at
- * once (the host port is free for anyone), its TCP connections left to end
- * on their own unless CLOSE_CONNS (then closed now); a UDP forward's flows
- * end with it (their replies would leave through its socket). FW is freed
- * once nothing points at it (its last connection closed). */
+/* unserve.c: FW is served no more: out of ctx->fw, its poll handle closed
+ * and its listener closed before this returns (the host port is free for
+ * anyone at once), its TCP connections left to end on their own unless
+ * CLOSE_CONNS (then closed now); a UDP forward's flows end with it (their
+ * replies would leave through its socket). FW is on ctx->draining from
+ * then on, and freed once nothing points at it (its last connection ended
+ * and its handle's close callback ran): possibly before this returns, so
+ * the caller must not touch FW afterwards. Called again for a draining FW,
+ * it only closes what CLOSE_CONNS says. */
 void sc_forward_unserve(struct sc_forward *fw, bool close_conns);
+/* Frees FW if it is draining and nothing points at it any more: called
+ * when one of its connections ends and when its handle has closed. */
+void sc_forward_release(struct sc_forward *fw);
+/* After the loop ended: frees whatever is still draining. */
+void sc_draining_free(struct sc_ctx *ctx);
 
 /* listenfactory.c: the host listener factory, forked before confinement
  * when REC's policy allows automatic forwarding at all (autoforwardPorts and
@@ -248,17 +257,23 @@ int sc_listen_factory_start(struct sc_ctx *ctx);
  * is not a hand-out port). */
 int sc_host_listen(struct sc_ctx *ctx, unsigned port, int *fds);
 
-/* autoforward.c: watches the container's listeners and forwards new ones;
- * wanted says whether REC asks for it at all (confinement allows it sockets). */
-bool sc_autoforward_wanted(const struct ps_forwards *rec);
+/* autoforward.c: watches the container's listeners and forwards new ones,
+ * through the listener factory: start does nothing without one (the policy
+ * allows no automatic forwarding), and runs the watch unless the mode is
+ * "never" now. */
 int sc_autoforward_start(struct sc_ctx *ctx);
 /* Bind attempts since start, and the app's ports waiting for a host port. */
 void sc_autoforward_counts(const struct sc_ctx *ctx, uint64_t *binds, uint64_t *waiting);
 void sc_autoforward_stop(struct sc_ctx *ctx);
-/* The mode from now on (ctx->rec->autoforward too). NEVER unserves every
- * automatic forward (their connections keep flowing); PUBLIC or ALL start
- * the watch if it was off. -EPERM with WHY (LEN bytes) when this sidecar
- * cannot forward automatically (no listener factory). */
+/* The mode from now on (ctx->rec->autoforward too). NEVER stops the watch
+ * and unserves every automatic forward (their connections keep flowing;
+ * an event "autoforward-never" each), and always succeeds; PUBLIC or ALL
+ * start the watch if it was off, and PUBLIC after ALL unserves the
+ * automatic forwards of localhost-only ports ("autoforward-public").
+ * Recorded mappings stay, handed-out ports (auto_assigned) too. -EPERM with
+ * WHY (LEN bytes, one line) when this sidecar cannot forward automatically
+ * (no listener factory: the policy's autoforwardPorts are empty or its
+ * maxAutoforwards is 0); -EINVAL for another MODE. */
 int sc_autoforward_set(struct sc_ctx *ctx, enum oci_autoforward mode, char *why, size_t len);
 
 /* udp.c: starts serving every UDP forward; stop closes its flows. */
@@ -266,6 +281,8 @@ int sc_udp_start(struct sc_ctx *ctx);
 void sc_udp_stop(struct sc_ctx *ctx);
 /* Starts serving FW's socket (a UDP forward added while running). */
 int sc_udp_watch(struct sc_forward *fw);
+/* Ends every flow of FW now (sc_forward_unserve's, for UDP). */
+void sc_udp_close_flows(struct sc_forward *fw);
 
 /* reply.c: the reply to STATUS (lib/reply.h), a new newline-terminated
  * string; NULL when out of memory. */
@@ -288,7 +305,8 @@ void sc_control_stop(struct sc_ctx *ctx);
 struct sc_forward *sc_forward_add(struct sc_ctx *ctx, const struct ps_forward *cfg);
 void sc_forward_remove(struct sc_ctx *ctx, struct sc_forward *fw);
 /* core.c: the close callback of a forward's poll handle (its data the
- * forward): the listener closes once the handle is. */
+ * forward): the listener closes once the handle is (unless closed already),
+ * and a draining forward may go (sc_forward_release). */
 void sc_forward_closed(uv_handle_t *h);
 
 /* watch.c: the containers served, each by a pidfd of its init (ownership of

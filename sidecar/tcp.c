@@ -91,7 +91,8 @@ static void free_dead(struct sc_tcp *t)
  * which may still hold events for it. */
 static void conn_close(struct sc_conn *c, bool reset)
 {
-	struct sc_ctx *ctx = c->fw->ctx;
+	struct sc_forward *fw = c->fw;
+	struct sc_ctx *ctx = fw->ctx;
 	struct sc_tcp *t = ctx->tcp;
 
 	if (c->closing)
@@ -120,12 +121,15 @@ static void conn_close(struct sc_conn *c, bool reset)
 		ctx->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	c->fw->conns_live--;
+	fw->conns_live--;
 	ctx->conns_live--;
 	c->next = t->dead;
 	t->dead = c;
 	if (!t->dispatching)
 		free_dead(t);
+	/* The last connection of an unserved forward: nothing points at it
+	 * now (C, on the dead list, is never read through c->fw again). */
+	sc_forward_release(fw);
 }
 
 /* Registers socket I's interest EV. */
@@ -502,8 +506,11 @@ int sc_tcp_watch(struct sc_forward *fw)
 {
 	int rc;
 
+	if (fw->ctx->stopping || !fw->ctx->tcp)
+		return UV_ECANCELED;
 	if ((rc = uv_poll_init_socket(fw->ctx->loop, &fw->poll, fw->cfg.fd)) < 0)
 		return rc;
+	fw->poll_open = true;
 	fw->poll.data = fw;
 	if ((rc = uv_poll_start(&fw->poll, UV_READABLE, on_accept)) < 0)
 		return rc;
@@ -536,26 +543,15 @@ int sc_tcp_start(struct sc_ctx *ctx)
 	return 0;
 }
 
-static void on_retired_closed(uv_handle_t *h)
-{
-	struct sc_forward *fw = h->data;
-
-	close(fw->cfg.fd);
-	free(fw);
-}
-
-void sc_tcp_retire(struct sc_forward *fw)
+void sc_tcp_close_conns(struct sc_forward *fw)
 {
 	struct sc_ctx *ctx = fw->ctx;
 
-	/* Its connections go with it: nothing may point at it once freed. */
 	for (struct sc_conn *c = ctx->conns, *next; c; c = next) {
 		next = c->next;
 		if (c->fw == fw)
 			conn_close(c, false);
 	}
-	sc_forward_remove(ctx, fw);
-	uv_close((uv_handle_t *)&fw->poll, on_retired_closed);
 }
 
 static void on_ep_closed(uv_handle_t *h)
@@ -576,11 +572,19 @@ void sc_tcp_stop(struct sc_ctx *ctx)
 	for (size_t i = 0; i < ctx->nfw; i++) {
 		struct sc_forward *fw = ctx->fw[i];
 
-		if (fw->cfg.proto == OCI_PROTO_TCP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
+		if (fw->cfg.proto != OCI_PROTO_TCP)
+			continue;
+		if (fw->poll_open && !uv_is_closing((uv_handle_t *)&fw->poll))
 			uv_close((uv_handle_t *)&fw->poll, sc_forward_closed);
+		else if (!fw->poll_open && fw->cfg.fd >= 0) {
+			close(fw->cfg.fd); /* never watched */
+			fw->cfg.fd = -1;
+		}
 	}
 	if (!ctx->tcp)
 		return;
+	/* Connections of unserved forwards too: each last one frees its
+	 * forward (sc_forward_release), or the handle's close callback does. */
 	while (ctx->conns)
 		conn_close(ctx->conns, false);
 	free_dead(ctx->tcp);

@@ -429,11 +429,13 @@ static void on_sweep(uv_timer_t *t)
 			flow_close(ctx, ctx->udp->order[k].oldest);
 }
 
-/* The tables, sized to maxUdpFlows, and their key. */
+/* The tables, sized to maxUdpFlows, their key and the idle sweep: made
+ * with the first UDP forward, at start or added later. */
 static int udp_alloc(struct sc_ctx *ctx)
 {
 	struct sc_udp *u = calloc(1, sizeof(*u));
 	size_t nb = SC_UDP_BUCKETS_MIN;
+	uint64_t every;
 
 	if (!u)
 		return UV_ENOMEM;
@@ -456,44 +458,64 @@ static int udp_alloc(struct sc_ctx *ctx)
 	}
 	sc_udp_bucket_init(&u->allowance, uv_now(ctx->loop));
 	ctx->udp = u;
+	every = ctx->udp_idle_ms / 4;
+	every = every < 100 ? 100 : every > 1000 ? 1000 : every;
+	uv_timer_init(ctx->loop, &u->sweep);
+	u->sweep.data = ctx;
+	return uv_timer_start(&u->sweep, on_sweep, every, every);
+}
+
+int sc_udp_watch(struct sc_forward *fw)
+{
+	struct sc_ctx *ctx = fw->ctx;
+	int rc, one = 1;
+
+	if (ctx->stopping)
+		return UV_ECANCELED;
+	if (!ctx->udp && (rc = udp_alloc(ctx)) < 0)
+		return rc;
+	/* Learn which address each datagram was sent to. */
+	if (fw->cfg.host_ip.family == AF_INET6)
+		rc = setsockopt(fw->cfg.fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	else
+		rc = setsockopt(fw->cfg.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	if (rc < 0)
+		return -errno;
+	if ((rc = uv_poll_init_socket(ctx->loop, &fw->poll, fw->cfg.fd)) < 0)
+		return rc;
+	fw->poll_open = true;
+	fw->poll.data = fw;
+	if ((rc = uv_poll_start(&fw->poll, UV_READABLE, on_dgram)) < 0)
+		return rc;
+	fw->polling = true;
 	return 0;
 }
 
 int sc_udp_start(struct sc_ctx *ctx)
 {
-	uint64_t every;
-	bool any = false;
-	int rc, one = 1;
+	int rc;
 
-	for (size_t i = 0; i < ctx->nfw; i++) {
-		struct sc_forward *fw = ctx->fw[i];
+	for (size_t i = 0; i < ctx->nfw; i++)
+		if (ctx->fw[i]->cfg.proto == OCI_PROTO_UDP && (rc = sc_udp_watch(ctx->fw[i])) < 0)
+			return rc;
+	return 0;
+}
 
-		if (fw->cfg.proto != OCI_PROTO_UDP)
-			continue;
-		if (!ctx->udp && (rc = udp_alloc(ctx)) < 0)
-			return rc;
-		/* Learn which address each datagram was sent to. */
-		if (fw->cfg.host_ip.family == AF_INET6)
-			rc = setsockopt(fw->cfg.fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-		else
-			rc = setsockopt(fw->cfg.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-		if (rc < 0)
-			return -errno;
-		if ((rc = uv_poll_init_socket(ctx->loop, &fw->poll, fw->cfg.fd)) < 0)
-			return rc;
-		fw->poll.data = fw;
-		if ((rc = uv_poll_start(&fw->poll, UV_READABLE, on_dgram)) < 0)
-			return rc;
-		fw->polling = true;
-		any = true;
+void sc_udp_close_flows(struct sc_forward *fw)
+{
+	struct sc_ctx *ctx = fw->ctx;
+
+	if (!ctx->udp)
+		return;
+	/* Every flow, at most maxUdpFlows: a live change, not a datagram's
+	 * path, pays for the walk. */
+	for (int k = 0; k < 2; k++) {
+		for (struct flow *f = ctx->udp->order[k].newest, *next; f; f = next) {
+			next = f->next;
+			if (f->fw == fw)
+				flow_close(ctx, f);
+		}
 	}
-	if (!any)
-		return 0;
-	every = ctx->udp_idle_ms / 4;
-	every = every < 100 ? 100 : every > 1000 ? 1000 : every;
-	uv_timer_init(ctx->loop, &ctx->udp->sweep);
-	ctx->udp->sweep.data = ctx;
-	return uv_timer_start(&ctx->udp->sweep, on_sweep, every, every);
 }
 
 static void on_udp_freed(uv_handle_t *h)
@@ -513,7 +535,7 @@ void sc_udp_stop(struct sc_ctx *ctx)
 	for (size_t i = 0; i < ctx->nfw; i++) {
 		struct sc_forward *fw = ctx->fw[i];
 
-		if (fw->cfg.proto == OCI_PROTO_UDP && fw->cfg.fd >= 0 && !uv_is_closing((uv_handle_t *)&fw->poll))
+		if (fw->cfg.proto == OCI_PROTO_UDP && fw->poll_open && !uv_is_closing((uv_handle_t *)&fw->poll))
 			uv_close((uv_handle_t *)&fw->poll, sc_forward_closed);
 	}
 	for (int k = 0; k < 2; k++)

@@ -42,9 +42,11 @@
 #include "change.h"
 #include "table.h"
 
-/* How long the sidecar may take to answer: it checks and serves the table
- * at once, so this is only for a sidecar that hangs. */
-#define APPLY_TIMEOUT_MS 5000
+/* How long the sidecar may take to answer its status and the table: it
+ * answers at once, so this is only for one that hangs. Short: a start
+ * waits for the lock a change holds at most 3 s (hook/create.c). */
+#define STATUS_TIMEOUT_MS 1000
+#define APPLY_TIMEOUT_MS  1500
 
 static volatile sig_atomic_t fault_go_on;
 
@@ -90,16 +92,11 @@ static void reword(struct oci_err *e, unsigned start)
 	}
 }
 
-static bool same_listener(const struct ps_forward *a, const struct ps_forward *b)
-{
-	return a->proto == b->proto && a->external_port == b->external_port && oci_ip_equal(&a->host_ip, &b->host_ip);
-}
-
 /* A served forward (the status) on W's listener, or NULL. */
 static const struct ps_forward *served(const struct ps_status *st, const struct ps_forward *w)
 {
 	for (size_t i = 0; i < st->n; i++)
-		if (same_listener(&st->v[i].map, w))
+		if (ps_forward_same_listener(&st->v[i].map, w))
 			return &st->v[i].map;
 	return NULL;
 }
@@ -160,15 +157,6 @@ static unsigned last_entry(const struct ps_forwards *f)
 	return n;
 }
 
-static bool hosts_overlap(const struct oci_ip *a, const struct oci_ip *b)
-{
-	if (!a->family || !b->family)
-		return true;
-	if (a->family != b->family)
-		return false;
-	return oci_ip_is_any(a) || oci_ip_is_any(b) || oci_ip_equal(a, b);
-}
-
 /* What a change works on: the table being made, the listeners bound for it
  * (fds[i] for forward i, -1: the sidecar has it), and what to tell. */
 struct work {
@@ -192,7 +180,7 @@ static int expose_one(struct work *w, const struct oci_mapping *m, unsigned base
 		const struct ps_forward *o = &w->t->v[i];
 
 		if (o->proto != m->proto || o->external_port != m->external_port ||
-		    !hosts_overlap(&o->host_ip, &m->host_ip))
+		    !oci_hosts_overlap(&o->host_ip, &m->host_ip))
 			continue;
 		if (o->local_port == m->local_port && (!m->host_ip.family || oci_ip_equal(&o->host_ip, &m->host_ip))) {
 			already = true;
@@ -210,7 +198,7 @@ static int expose_one(struct work *w, const struct oci_mapping *m, unsigned base
 		const struct ps_forward *s = &w->st.v[i].map;
 
 		if (!s->automatic || s->proto != m->proto || s->external_port != m->external_port ||
-		    !hosts_overlap(&s->host_ip, &m->host_ip))
+		    !oci_hosts_overlap(&s->host_ip, &m->host_ip))
 			continue;
 		if (s->local_port != m->local_port || m->host_ip.family || s->visibility != m->visibility)
 			return oci_err_add(e, EADDRINUSE,
@@ -253,7 +241,8 @@ static int do_expose(struct work *w, const struct tb_change *c, struct oci_err *
 		oci_ports_free(ports);
 		return oci_err_add(e, ENOMEM, "out of memory");
 	}
-	for (size_t i = 0; i < ports->n && e->count == before; i++) {
+	/* Every entry checked, each problem said (as at start). */
+	for (size_t i = 0; i < ports->n; i++) {
 		const struct oci_mapping *m = &ports->v[i];
 
 		if (!m->expose) { /* known, never exposed: automatic forwarding leaves it */
@@ -286,9 +275,15 @@ static int do_expose(struct work *w, const struct tb_change *c, struct oci_err *
 	if (e->count != before)
 		return -EINVAL;
 
-	/* Bound as the hook binds: the table so far is what hand-out skips. */
+	/* Bound as the hook binds: the table so far is what hand-out skips.
+	 * tb_bind grows its list at each power of two: room for the next one
+	 * up, whatever the table's length. */
+	size_t cap = 1;
+
+	while (cap < w->t->n)
+		cap *= 2;
 	to_bind.v = bind_v;
-	bound.v = calloc(w->t->n ? w->t->n : 1, sizeof(*bound.v));
+	bound.v = calloc(cap, sizeof(*bound.v));
 	if (!bound.v)
 		return oci_err_add(e, ENOMEM, "out of memory");
 	for (size_t i = 0; i < w->t->n; i++) {
@@ -369,6 +364,12 @@ static int do_autoforward(struct work *w, const struct tb_change *c, struct oci_
 	return 0;
 }
 
+/* A recorded forward (fd -2) the sidecar serves (tb_rebind's SKIP). */
+static bool is_served(const struct ps_forward *o, void *arg)
+{
+	return o->fd != -2 || served(arg, o);
+}
+
 /* Every forward of the table the sidecar does not serve gets its listener
  * now: those just bound have one (fd >= 0), pinned ones are served (-1); a
  * recorded one (-2) is served, or was lost (a change the sidecar never
@@ -381,28 +382,7 @@ static int listeners(struct work *w, struct oci_err *e)
 	 * them all. */
 	for (size_t i = 0; i < w->t->n; i++)
 		w->fds[i] = w->t->v[i].fd >= 0 ? w->t->v[i].fd : -1;
-	for (size_t i = 0; i < w->t->n; i++) {
-		const struct ps_forward *o = &w->t->v[i];
-		char ip[OCI_IP_LEN], who[128];
-		int fd;
-
-		if (o->fd != -2 || served(&w->st, o))
-			continue;
-		fd = ps_listen(&o->host_ip, o->external_port, o->proto);
-		if (fd < 0) {
-			oci_ip_format(&o->host_ip, ip);
-			who[0] = '\0';
-			if (fd == -EADDRINUSE)
-				tb_port_holder(o->external_port, o->proto, who, sizeof(who));
-			return oci_err_add(e, -fd, "cannot bind host port %s%s%s:%u/%s again: %s%s%s",
-					   o->host_ip.family == AF_INET6 ? "[" : "", ip,
-					   o->host_ip.family == AF_INET6 ? "]" : "", o->external_port,
-					   oci_proto_name(o->proto), strerror(-fd), who[0] ? " by " : "", who);
-		}
-		w->fds[i] = fd;
-		w->out->rebound++;
-	}
-	return 0;
+	return tb_rebind(w->t, w->fds, is_served, &w->st, &w->out->rebound, e);
 }
 
 /* Explicit forwards the sidecar serves that the table lacks (a change it
@@ -414,9 +394,9 @@ static void strays(struct work *w)
 		bool known = s->automatic;
 
 		for (size_t k = 0; k < w->t->n && !known; k++)
-			known = same_listener(&w->t->v[k], s);
+			known = ps_forward_same_listener(&w->t->v[k], s);
 		for (size_t k = 0; k < w->out->removed->n && !known; k++)
-			known = same_listener(&w->out->removed->v[k], s);
+			known = ps_forward_same_listener(&w->out->removed->v[k], s);
 		if (!known)
 			push(w->out->removed, s);
 	}
@@ -427,31 +407,6 @@ static void close_listeners(struct work *w)
 	for (size_t i = 0; w->fds && i < w->t->n; i++)
 		if (w->fds[i] >= 0)
 			close(w->fds[i]), w->fds[i] = -1;
-}
-
-/* The record of table T: each forward's fd as a new sidecar would see it
- * (restore hands listener i over at SC_FD_FIRST_LISTENER + i). */
-static int record_write(const char *id, struct ps_forwards *t, struct oci_err *e)
-{
-	cleanup_free int *keep = calloc(t->n ? t->n : 1, sizeof(int));
-	cleanup_free char *doc = NULL;
-	char path[4096];
-	int rc;
-
-	if (!keep)
-		return oci_err_add(e, ENOMEM, "out of memory");
-	for (size_t i = 0; i < t->n; i++) {
-		keep[i] = t->v[i].fd;
-		t->v[i].fd = SC_FD_FIRST_LISTENER + (int)i;
-	}
-	rc = ps_forwards_encode(t, &doc);
-	for (size_t i = 0; i < t->n; i++)
-		t->v[i].fd = keep[i];
-	if (rc < 0 || (rc = ps_file(path, sizeof(path), id, PS_FORWARDS)) < 0 ||
-	    (rc = ps_write_file(path, doc, strlen(doc))) < 0)
-		return oci_err_add(e, -rc, "cannot write the record of %.64s: %s", id, strerror(-rc));
-	tb_pool_record(id, t);
-	return 0;
 }
 
 /* The table as APPLY carries it: each forward's fd the index of its
@@ -518,6 +473,31 @@ void tb_outcome_free(struct tb_outcome *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* A host port this change could not bind because automatic forwarding
+ * gave it to the app's port meanwhile: asked again, it is a pin (or a
+ * refusal naming that forward). */
+static bool taken_meanwhile(const struct work *w)
+{
+	struct ps_status now;
+	bool more = false;
+
+	if (ps_ask_status(w->id, &now, STATUS_TIMEOUT_MS) < 0)
+		return false;
+	for (size_t i = 0; i < now.n && !more; i++) {
+		bool before = false;
+
+		if (!now.v[i].map.automatic)
+			continue;
+		for (size_t k = 0; k < w->st.n && !before; k++)
+			before = w->st.v[k].map.automatic &&
+				 w->st.v[k].map.external_port == now.v[i].map.external_port &&
+				 w->st.v[k].map.proto == now.v[i].map.proto;
+		more = !before;
+	}
+	ps_status_free(&now);
+	return more;
+}
+
 /* One try: 0, -EAGAIN when the sidecar lost an automatic forward being
  * pinned meanwhile (the app closed it: try again, it binds now), or the
  * error in E. */
@@ -541,7 +521,7 @@ static int change_once(const char *id, const struct tb_change *c, struct tb_outc
 				 id, id);
 		goto out;
 	}
-	if ((rc = ps_ask_status(id, &w.st, 2000)) < 0) {
+	if ((rc = ps_ask_status(id, &w.st, STATUS_TIMEOUT_MS)) < 0) {
 		rc = oci_err_add(e, -rc, "the sidecar of %.64s does not answer: %s", id, strerror(-rc));
 		goto out;
 	}
@@ -554,9 +534,13 @@ static int change_once(const char *id, const struct tb_change *c, struct tb_outc
 	}
 	for (size_t i = 0; i < w.t->n; i++)
 		w.t->v[i].fd = -2; /* from the record: served, or to bind again */
-	if (c->op == TB_EXPOSE)
+	if (c->op == TB_EXPOSE) {
 		rc = do_expose(&w, c, e);
-	else if (c->op == TB_UNEXPOSE)
+		if (rc == -EADDRINUSE && taken_meanwhile(&w)) {
+			rc = -EAGAIN;
+			goto out;
+		}
+	} else if (c->op == TB_UNEXPOSE)
 		rc = do_unexpose(&w, c, e);
 	else if (c->op == TB_AUTOFORWARD)
 		rc = do_autoforward(&w, c, e);
@@ -566,7 +550,7 @@ static int change_once(const char *id, const struct tb_change *c, struct tb_outc
 		goto out;
 	strays(&w);
 	fault_pause("bound");
-	if ((rc = record_write(id, w.t, e)) < 0)
+	if ((rc = tb_record_write(id, w.t, e)) < 0)
 		goto out;
 	fault_pause("recorded");
 	rc = apply_send(&w, c, reply, sizeof(reply), e);
@@ -581,7 +565,7 @@ static int change_once(const char *id, const struct tb_change *c, struct tb_outc
 
 		reply[strcspn(reply, "\n")] = '\0';
 		oci_err_init(&ignore);
-		record_write(id, w.f, &ignore);
+		tb_record_write(id, w.f, &ignore);
 		if (strstr(reply, "is not served") && out->pinned->n) {
 			rc = -EAGAIN;
 			goto out;
@@ -621,11 +605,17 @@ int tb_change(const char *id, const struct tb_change *c, struct tb_outcome *out,
 	memset(out, 0, sizeof(*out));
 	if ((rc = ps_lock(&lock, 3000)) < 0)
 		return oci_err_addp(e, -rc, "cannot lock %s/lock", ps_run_dir());
-	/* An automatic forward the app closed between the status and the
-	 * change: once more, when the port is a plain one to bind. */
+	/* Automatic forwarding changed between the status and the change (an
+	 * automatic forward being pinned closed, or one took a port being
+	 * bound): once more, from a fresh status, without the first try's
+	 * problems. */
+	struct oci_err first = *e;
+
 	rc = change_once(id, c, out, e);
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN) {
+		*e = first;
 		rc = change_once(id, c, out, e);
+	}
 	if (rc == -EAGAIN)
 		rc = oci_err_add(e, EAGAIN, "the automatic forwards of %.64s changed while it was asked: try again",
 				 id);

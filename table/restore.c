@@ -57,22 +57,8 @@ int tb_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 	}
 	for (size_t i = 0; i < f->n; i++)
 		listeners[i] = -1;
-	for (size_t i = 0; i < f->n; i++) {
-		const struct ps_forward *w = &f->v[i];
-		char ip[OCI_IP_LEN], who[128];
-
-		if ((listeners[i] = ps_listen(&w->host_ip, w->external_port, w->proto)) >= 0)
-			continue;
-		oci_ip_format(&w->host_ip, ip);
-		who[0] = '\0';
-		if (listeners[i] == -EADDRINUSE)
-			tb_port_holder(w->external_port, w->proto, who, sizeof(who));
-		rc = oci_err_add(e, -listeners[i], "cannot bind host port %s%s%s:%u/%s again: %s%s%s",
-				 w->host_ip.family == AF_INET6 ? "[" : "", ip, w->host_ip.family == AF_INET6 ? "]" : "",
-				 w->external_port, oci_proto_name(w->proto), strerror(-listeners[i]),
-				 who[0] ? " by " : "", who);
+	if ((rc = tb_rebind(f, listeners, NULL, NULL, NULL, e)) < 0)
 		goto out;
-	}
 	/* The dead sidecar's pid file and socket go; the new one writes its own. */
 	char p[4096];
 	if (ps_file(p, sizeof(p), id, PS_SIDECAR_PID) == 0)

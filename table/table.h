@@ -19,7 +19,9 @@
 /* How long a start waits for the sidecar's readiness report. */
 #define TB_READY_TIMEOUT_MS 5000
 
-/* bind.c: binds every exposed mapping of PORTS on the host, in this netns;
+/* bind.c: binds every exposed mapping of PORTS on the host, in this netns,
+ * appending to *OUT (empty, or an array with room up to the next power of
+ * two from OUT->n: it grows at each power of two);
  * on POOL_ADDR (may be NULL) where a mapping names no hostIP.
  * Fills *OUT (fds in the forwards' fd fields, in the hook's numbering). An
  * external port in use is an error naming its holder where it can be found. */
@@ -75,6 +77,19 @@ void tb_cgroup_remove(const char *id);
  * the numbers of lib/sidecar_fds.h), and waits for its readiness report. */
 int tb_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int *listeners, size_t n,
 	     unsigned max_conns, unsigned max_udp_flows, struct oci_err *e);
+
+/* record.c: writes ID's record (forwards.json) from F atomically, each
+ * forward's fd as a sidecar started from it sees it, and its addresses
+ * file (tb_pool_record). F's fds are left as they were. */
+int tb_record_write(const char *id, struct ps_forwards *f, struct oci_err *e);
+
+/* record.c: binds every forward of F again where the record says, but for
+ * those with FDS[i] >= 0 already and those SKIP (may be NULL) says are
+ * served: all or nothing is the caller's (what was bound is in FDS).
+ * *BOUND (may be NULL) counts the listeners bound. 0, or -errno with the
+ * one line naming the port and its holder. */
+int tb_rebind(const struct ps_forwards *f, int *fds, bool (*skip)(const struct ps_forward *w, void *arg), void *arg,
+	      unsigned *bound, struct oci_err *e);
 
 /* restore.c: starts a new sidecar for container ID, whose sidecar died while
  * the container runs, from the state the hook recorded at start: the host

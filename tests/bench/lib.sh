@@ -177,7 +177,8 @@ start_container() {
 }
 
 # sidecar_pids ID: the sidecar of container ID and its children (the socket
-# factory, portside-netns), one a line.
+# factory, portside-netns, and the listener factory, portside-listen, when
+# the policy allows automatic forwarding), one a line.
 sidecar_pids() {
 	local s
 	s=$(cat "/run/portside/containers/$1/sidecar.pid" 2>/dev/null) || return 1

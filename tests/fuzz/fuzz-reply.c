@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer: the codec portsidectl reads a sidecar's STATUS and LISTENERS
- * replies with (lib/reply.c). The first byte picks which. A reply it takes
- * must encode again as one line that decodes to the same thing. */
+ * replies with (lib/reply.c), and the one the sidecar reads a request line
+ * and an APPLY's head with (lib/control.c). The first byte picks which. A
+ * reply or head it takes must encode again to what decodes the same. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../lib/control.h"
 #include "../../lib/reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -65,12 +67,34 @@ static void listeners(const char *buf, size_t len)
 	free(line);
 }
 
+static void request(const char *buf, size_t len)
+{
+	char line[512], again[512];
+	struct ps_apply_head a, b;
+	const char *arg;
+
+	if (len >= sizeof(line))
+		return; /* the sidecar reads at most a line this long */
+	memcpy(line, buf, len);
+	line[len] = '\0';
+	if (ps_ctl_decode(line, &arg) != PS_CTL_APPLY || ps_apply_head_decode(arg, &a) < 0)
+		return;
+	if (ps_apply_head_encode(&a, again, sizeof(again)) < 0)
+		abort();
+	again[strlen(again) - 1] = '\0';
+	if (ps_ctl_decode(again, &arg) != PS_CTL_APPLY || ps_apply_head_decode(arg, &b) < 0 || a.bytes != b.bytes ||
+	    a.nfds != b.nfds || a.close_conns != b.close_conns || strcmp(a.reason, b.reason) || strcmp(a.by, b.by))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	if (data[0] & 1)
+	if (data[0] % 3 == 1)
 		listeners((const char *)data + 1, size - 1);
+	else if (data[0] % 3 == 2)
+		request((const char *)data + 1, size - 1);
 	else
 		status((const char *)data + 1, size - 1);
 	return 0;

@@ -69,15 +69,21 @@ waiting_is() {
 	refute grep -q -- '-> 4503/tcp automatically\|-> 22/tcp automatically' "$STATEDIR/$CT/sidecar.log"
 }
 
-@test "never: nothing is forwarded automatically, and the sidecar keeps no capability" {
+@test "never: nothing is forwarded automatically; the listener factory waits for a live switch, with no capability" {
 	www_start never "$(ports_ann ''), \"io.portside.autoforward\": \"never\"" 'httpd -f -p 4504 -h /www & exec sleep 1000'
 	assert_status 0
 	sleep 1.5
 	port_free 18130
-	assert_confined "$(sidecar_pid "$CT")" 0000000000000000
+	pid=$(sidecar_pid "$CT")
+	assert_confined "$pid"
+	# The policy allows automatic forwarding (the mode may change while
+	# the container runs): its factory is there, and binds below 1024
+	# no more than the policy's ports need (18130-18132: never).
+	lf=$(listen_factory_pid "$pid")
+	assert_confined "$lf" 0000000000000000
 }
 
-@test "the default policy hands out 80 first, with CAP_NET_BIND_SERVICE as the sidecar's only capability" {
+@test "the default policy hands out 80 first: CAP_NET_BIND_SERVICE is the listener factory's alone, the sidecar has none" {
 	port_free 80 || { echo "this test needs host port 80 free" >&2; false; }
 	echo '{}' >"$TMP/policy.json"
 	www_start eighty "$(ports_ann '')" 'httpd -f -p 4505 -h /www & exec sleep 1000'
@@ -85,7 +91,27 @@ waiting_is() {
 	wait_for 3 port_listening 80
 	run http_get 80
 	[ "$output" = "hello from eighty" ]
-	assert_confined "$(sidecar_pid "$CT")" 0000000000000400
+	pid=$(sidecar_pid "$CT")
+	assert_confined "$pid" 0000000000000000
+	lf=$(listen_factory_pid "$pid")
+	assert_confined "$lf" 0000000000000400
+	# In the host's netns, holding nothing but the log and its socketpair.
+	[ "$(readlink "/proc/$lf/ns/net")" = "$(readlink /proc/self/ns/net)" ]
+	[ "$(ls "/proc/$lf/fd" | wc -l)" -eq 4 ]
+	[ "$(readlink "/proc/$lf/fd/0")" = /dev/null ]
+}
+
+@test "a policy that allows no automatic forwarding starts no listener factory" {
+	echo '{"autoforwardPorts": [18130, 18131], "maxAutoforwards": 0}' >"$TMP/policy.json"
+	www_start nofactory "$(ports_ann '[{"localPort":3000,"externalPort":18133}]')" 'httpd -f -p 4507 -h /www & exec sleep 1000'
+	assert_status 0
+	pid=$(sidecar_pid "$CT")
+	assert_confined "$pid"
+	refute listen_factory_pid "$pid"
+	# The socket factory is its only child.
+	[ "$(pgrep -P "$pid" | wc -l)" -eq 1 ]
+	sleep 1
+	port_free 18130
 }
 
 @test "every hand-out port taken: each is tried again after a growing pause, not once per waiting port every tick" {
@@ -115,4 +141,25 @@ waiting_is() {
 	port_listening 18130
 	[ "$(grep -c -- "forwarding 0.0.0.0:18130 -> 46[0-9]*/tcp automatically" "$STATEDIR/$CT/sidecar.log")" -eq 2 ]
 	grep -q 'cannot forward local port 46[0-9]*/tcp automatically: no free port left' "$STATEDIR/$CT/sidecar.log"
+}
+
+@test "an exposed mapping's handed-out port stays while the app is not listening: only automatic forwards close with the app" {
+	# 3000 is exposed with no externalPort: the hook hands it 18130 at
+	# start. The app listens on 3000 only after 2 s, and on 4506 (an
+	# automatic forward) until then.
+	www_start expose "$(ports_ann '[{"localPort":3000,"expose":true}]')" \
+		'httpd -f -p 4506 -h /www & p=$!; sleep 2; kill $p; httpd -f -p 3000 -h /www & exec sleep 1000'
+	assert_status 0
+	port_listening 18130
+	wait_for 3 port_listening 18131
+	# Several ticks with nothing on 3000: the recorded mapping stays.
+	sleep 1
+	port_listening 18130
+	# The app closes 4506: its automatic forward goes, the mapping stays.
+	wait_for 4 port_free 18131
+	port_listening 18130
+	wait_for 3 http_get 18130
+	run http_get 18130
+	[ "$output" = "hello from expose" ]
+	refute grep -q "stopped forwarding host port 18130" "$STATEDIR/$CT/sidecar.log"
 }

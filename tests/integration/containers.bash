@@ -155,6 +155,12 @@ sidecar_pid() {
 	proc_alive "$pid" && grep -q '^portside-sideca' "/proc/$pid/comm" && echo "$pid"
 }
 
+# listen_factory_pid PID: the host listener factory of sidecar PID
+# (sidecar/listenfactory.c), or nothing (and failure).
+listen_factory_pid() {
+	pgrep -P "$1" -x portside-listen
+}
+
 # gone_or_zombie PID: the process has exited (a zombie holds no port).
 gone_or_zombie() {
 	! [ -r "/proc/$1/status" ] || grep -q '^State:.*Z' "/proc/$1/status"
@@ -164,10 +170,11 @@ gone_or_zombie() {
 # real, effective, saved and filesystem uid, as its gid too; neither root nor
 # nobody, see sidecar_uid) with no new privs, a
 # seccomp filter, and exactly the capability mask CAPS in its effective,
-# permitted and bounding sets (default 0000000000000400, CAP_NET_BIND_SERVICE
-# alone: the default autoforwardPorts start at 80, below 1024).
+# permitted and bounding sets (default none: the sidecar and its socket
+# factory keep no capability; 0000000000000400, CAP_NET_BIND_SERVICE alone,
+# is the listener factory's when a hand-out port is below 1024).
 assert_confined() {
-	local st=/proc/$1/status caps=${2:-0000000000000400}
+	local st=/proc/$1/status caps=${2:-0000000000000000}
 	grep -qP '^NoNewPrivs:\t1$' "$st"
 	grep -qP '^Seccomp:\t2$' "$st"
 	grep -qP "^CapEff:\t$caps\$" "$st"

@@ -784,3 +784,22 @@ YAML
 	[ "$output" = "hello from conc" ]
 	agree "$ct"
 }
+
+@test "a range exposed at once: 100 ports, 200 listeners, more than one message carries" {
+	www_start range1 "$(ports_ann '18955:3000')" 'httpd -p 3000 -h /www; i=3100; while [ $i -lt 3200 ]; do httpd -p $i -h /www; i=$((i+1)); done; exec sleep 1000'
+	assert_status 0
+	trace "$PORTSIDECTL" expose "$CT" 18700-18799:3100-3199
+	assert_status 0
+	[ "$(grep -c '^forwarding' <<<"$output")" -ge 100 ]
+	wait_for 5 http_get 18700
+	run http_get 18700
+	[ "$output" = "hello from range1" ]
+	wait_for 5 http_get 18799
+	run http_get 18799
+	[ "$output" = "hello from range1" ]
+	trace "$PORTSIDECTL" unexpose "$CT" --local 3150
+	assert_status 0
+	refute http_get 18750
+	run http_get 18751
+	[ "$output" = "hello from range1" ]
+}

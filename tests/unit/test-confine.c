@@ -41,7 +41,7 @@ static int confined_sidecar(void)
 	pid_t parent = getppid();
 	int fd;
 
-	if (sc_confine_as(leased()) < 0 || sc_confine(false, true, &what) < 0)
+	if (sc_confine_as(leased()) < 0 || sc_confine(&what) < 0)
 		return 1;
 	if (getuid() != leased() || geteuid() != leased() || getgid() != leased() || getegid() != leased())
 		return 8; /* the uid leased, as its gid too */
@@ -53,9 +53,13 @@ static int confined_sidecar(void)
 		return 4; /* no signal to anyone else */
 	if (kill(getpid(), 0) != 0)
 		return 5; /* itself: abort() and sanitizers still work */
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
-		return 6; /* host listeners for automatic forwarding */
-	close(fd);
+	/* No socket of the host's netns at all, automatic forwarding or not:
+	 * one could be connected to the host's loopback services (host
+	 * listeners come from the listener factory). */
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0 || errno != EPERM)
+		return 6;
+	if ((fd = socket(AF_INET6, SOCK_DGRAM, 0)) >= 0 || errno != EPERM)
+		return 9;
 	if (open("/etc/hostname", O_RDONLY) >= 0 || errno != EPERM)
 		return 7; /* opens nothing */
 	return 0;
@@ -76,7 +80,7 @@ static int unleased_sidecar(void)
 {
 	const char *what;
 
-	if (sc_confine(false, true, &what) != -EINVAL || getuid() != 0)
+	if (sc_confine(&what) != -EINVAL || getuid() != 0)
 		return 1;
 	return strcmp(what, "choosing the uid (none was given)") ? 2 : 0;
 }
@@ -94,27 +98,33 @@ static void test_uid_is_leased(void **state)
 	assert_int_equal(in_child(unleased_sidecar), 0);
 }
 
-/* Without automatic forwarding, no socket of the host's netns at all: one
- * could be connected to the host's loopback services. */
-static int confined_no_host_sockets(void)
+/* No capability left, in any set, whatever the policy's hand-out ports:
+ * CAP_NET_BIND_SERVICE is the listener factory's alone. */
+static int confined_no_caps(void)
 {
+	char line[128];
 	const char *what;
-	int fd;
+	FILE *f = fopen("/proc/self/status", "r");
+	int seen = 0;
 
-	if (sc_confine_as(leased()) < 0 || sc_confine(false, false, &what) < 0)
+	if (!f)
 		return 1;
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0 || errno != EPERM)
+	if (sc_confine_as(leased()) < 0 || sc_drop_privileges(false, &what) < 0)
 		return 2;
-	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0 || errno != EPERM)
-		return 3;
-	return 0;
+	while (fgets(line, sizeof(line), f))
+		if ((!strncmp(line, "CapEff:", 7) || !strncmp(line, "CapPrm:", 7) || !strncmp(line, "CapBnd:", 7) ||
+		     !strncmp(line, "CapInh:", 7) || !strncmp(line, "CapAmb:", 7)) &&
+		    ++seen && !strstr(line, "\t0000000000000000"))
+			return 3;
+	fclose(f);
+	return seen == 5 ? 0 : 4;
 }
 
-static void test_no_host_sockets(void **state)
+static void test_no_caps(void **state)
 {
 	(void)state;
 	assert_int_equal(geteuid(), 0);
-	assert_int_equal(in_child(confined_no_host_sockets), 0);
+	assert_int_equal(in_child(confined_no_caps), 0);
 }
 
 /* EPERM, and nothing done. */
@@ -132,7 +142,7 @@ static int confined_fd_control(void)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || pipe(pp) < 0)
 		return 1;
-	if (sc_confine_as(leased()) < 0 || sc_confine(false, true, &what) < 0)
+	if (sc_confine_as(leased()) < 0 || sc_confine(&what) < 0)
 		return 2;
 	if (!REFUSED(fcntl(sv[0], F_SETOWN, pid)))
 		return 10;
@@ -223,8 +233,8 @@ static void test_log_bounded(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uid_is_leased),	cmocka_unit_test(test_sidecar_filter),
-		cmocka_unit_test(test_no_host_sockets), cmocka_unit_test(test_fd_control),
+		cmocka_unit_test(test_uid_is_leased), cmocka_unit_test(test_sidecar_filter),
+		cmocka_unit_test(test_no_caps),	      cmocka_unit_test(test_fd_control),
 		cmocka_unit_test(test_log_bounded),
 	};
 
