@@ -105,10 +105,15 @@ agree() {
 		printf 'record:\n%s\nserved:\n%s\nls:\n%s\n' "$r" "$s" "$l" >&2
 		return 1
 	fi
-	local port
-	for port in $(awk '{print $2}' <<<"$r" | sort -u); do
-		port_listening "$port" || { echo "recorded port $port not listening" >&2; return 1; }
-	done
+	local port proto
+	while read -r port proto; do
+		[ -n "$port" ] || continue
+		if [ "$proto" = udp ]; then
+			ss -Hlun "sport = :$port" | grep -q .
+		else
+			port_listening "$port"
+		fi || { echo "recorded port $port/$proto not bound on the host" >&2; return 1; }
+	done <<<"$(awk '{print $2, $4}' <<<"$r" | sort -u)"
 	run timeout 10 "$PORTSIDECTL" doctor "$1"
 	if grep -qF "a change was cut short" <<<"$output"; then
 		echo "doctor: $output" >&2
