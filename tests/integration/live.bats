@@ -262,8 +262,10 @@ udp_free() { ! ss -Hlun "sport = :$1" | grep -q .; }
 	trace "$PORTSIDECTL" unexpose --close "$CT" 18906
 	assert_status 0
 	assert_output_has "stopped forwarding 0.0.0.0:18906 -> 3000/tcp"
-	run wait "$client"
-	[ "$status" -ne 0 ]
+	# Not `run wait`: run's subshell cannot wait for this shell's child.
+	local st=0
+	wait "$client" || st=$?
+	[ "$st" -ne 0 ]
 	[ "$(size_of "$TMP/cut.out")" -lt $((64 << 20)) ]
 	refused_at_once 18906
 	port_free 18906
@@ -506,8 +508,9 @@ paused() {
 	kill -9 "$sc"
 	wait_for 3 gone_or_zombie "$sc"
 	kill -USR1 "$BGPID"
-	run wait "$BGPID"
-	[ "$status" -eq 1 ]
+	local st=0
+	wait "$BGPID" || st=$?
+	[ "$st" -eq 1 ]
 	# One line after the pause's own.
 	grep -v "paused at recorded" "$BGOUT" >"$TMP/said"
 	cat "$TMP/said" >&2
