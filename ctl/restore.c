@@ -41,7 +41,7 @@ int ctl_restore(int argc, char **argv)
 			return CTL_EXIT_INVALID;
 		}
 		ctl_print_outcome(&o);
-		if (!o.added->n && !o.removed->n && !o.rebound)
+		if (!o.added->n && !o.removed->n && !o.rebound && !o.mode_changed)
 			printf("nothing to restore: the sidecar of %s is running and serves its record\n", ctl_sid(id));
 		else
 			printf("restored %s: its sidecar serves its record again\n", ctl_sid(id));

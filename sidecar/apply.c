@@ -186,8 +186,9 @@ static void apply(struct sc_ctx *ctx, struct ps_forwards *t, int *fds, const str
 			sc_log("cannot serve host port %u/%s: out of memory", w->external_port,
 			       oci_proto_name(w->proto));
 			if (fw)
-				sc_forward_remove(ctx, fw), free(fw);
-			close(w->fd);
+				sc_forward_unserve(fw, true); /* closes its listener */
+			else
+				close(w->fd);
 			continue;
 		}
 		added++;

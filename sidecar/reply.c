@@ -22,8 +22,6 @@ char *sc_reply_status(const struct sc_ctx *ctx)
 	for (size_t i = 0; i < ctx->nfw; i++) {
 		const struct sc_forward *fw = ctx->fw[i];
 
-		/* TODO(lead): automatic (.map.automatic = fw->automatic, a
-		 * field of struct ps_forward in the status only). */
 		v[i] = (struct ps_fwd_status){
 			.map = fw->cfg,
 			.conns_live = fw->conns_live,

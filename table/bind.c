@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "../lib/listen.h"
+#include "../lib/rundir.h"
+#include "../oci/state.h"
 #include "../base/cleanup.h"
 #include "table.h"
 
@@ -58,6 +60,45 @@ bool tb_port_listened(unsigned port, unsigned proto)
 	return holder_inodes(port, proto, &inode, 1) > 0;
 }
 
+/* " of container ID" when PID is a portside sidecar (or the listener
+ * factory it forked), found by its pid file: the holder a user needs is
+ * the container, not the process. "" otherwise. */
+static const char *whose(const char *pid, const char *comm)
+{
+	static char out[OCI_ID_MAX_LEN + 16];
+	char path[600], line[128];
+	long want = atol(pid);
+	cleanup_closedir DIR *d = NULL;
+	struct dirent *e;
+	unsigned scanned = 0;
+
+	out[0] = '\0';
+	if (!strncmp(comm, "portside-listen", 15)) {
+		/* The factory's parent is the sidecar. */
+		snprintf(path, sizeof(path), "/proc/%s/status", pid);
+		cleanup_fclose FILE *f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "PPid: %ld", &want) == 1)
+				break;
+	} else if (strncmp(comm, "portside-sideca", 15)) {
+		return out;
+	}
+	if (!(d = ps_containers_open()))
+		return out;
+	while ((e = readdir(d)) && scanned++ < 65536) {
+		long p;
+
+		if (!oci_id_valid(e->d_name) || ps_file(path, sizeof(path), e->d_name, PS_SIDECAR_PID) < 0)
+			continue;
+		cleanup_fclose FILE *f = fopen(path, "re");
+		if (f && fscanf(f, "%ld", &p) == 1 && p == want) {
+			snprintf(out, sizeof(out), " of container %.64s", e->d_name);
+			break;
+		}
+	}
+	return out;
+}
+
 void tb_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 {
 	unsigned long inodes[16];
@@ -102,7 +143,7 @@ void tb_port_holder(unsigned port, unsigned proto, char *buf, size_t len)
 				 * (any bytes, 15 at most): it reaches root's terminal
 				 * and portsidectl's JSON, so made harmless and UTF-8. */
 				oci_sanitize(raw, comm, sizeof(comm));
-				snprintf(buf, len, "%s (pid %s)", comm, d->d_name);
+				snprintf(buf, len, "%s%s (pid %s)", comm, whose(d->d_name, raw), d->d_name);
 				return;
 			}
 		}

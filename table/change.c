@@ -245,8 +245,13 @@ static int do_expose(struct work *w, const struct tb_change *c, struct oci_err *
 	for (size_t i = 0; i < ports->n; i++) {
 		const struct oci_mapping *m = &ports->v[i];
 
-		if (!m->expose) { /* known, never exposed: automatic forwarding leaves it */
-			known_add(w->t, m->local_port, m->proto);
+		if (!m->expose) {
+			/* In the annotation a port known and never exposed;
+			 * asked of expose, a mistake. */
+			oci_err_add(e, EINVAL,
+				    "expose entry %u: local port %u/%s has no host port: write EXTERNAL:%u, or --json "
+				    "'[{\"localPort\": %u, \"expose\": true}]' for one from autoforwardPorts",
+				    m->entry, m->local_port, oci_proto_name(m->proto), m->local_port, m->local_port);
 			continue;
 		}
 		rc = m->external_port ? expose_one(w, m, base, e) : 0;
@@ -385,21 +390,48 @@ static int listeners(struct work *w, struct oci_err *e)
 	return tb_rebind(w->t, w->fds, is_served, &w->st, &w->out->rebound, e);
 }
 
-/* Explicit forwards the sidecar serves that the table lacks (a change it
- * got that the record lost, or removed now): the sidecar unserves them. */
+/* True when table T names local port PORT/PROTO (mapped, or known). */
+static bool named(const struct ps_forwards *t, unsigned port, unsigned proto)
+{
+	for (size_t i = 0; i < t->n_known; i++)
+		if (t->known[i].port == port && t->known[i].proto == proto)
+			return true;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].local_port == port && t->v[i].proto == proto)
+			return true;
+	return false;
+}
+
+/* What the sidecar will unserve besides what the change removed itself,
+ * by the rules of sidecar/apply.c: explicit forwards the table lacks (a
+ * change it got that the record lost), automatic ones of a local port the
+ * table names now, all automatic ones when the mode becomes never, and
+ * those of localhost-only ports when it becomes public. Said, so that
+ * nothing closes unannounced. */
 static void strays(struct work *w)
 {
 	for (size_t i = 0; i < w->st.n; i++) {
 		const struct ps_forward *s = &w->st.v[i].map;
-		bool known = s->automatic;
+		bool stays = false;
 
-		for (size_t k = 0; k < w->t->n && !known; k++)
-			known = ps_forward_same_listener(&w->t->v[k], s);
-		for (size_t k = 0; k < w->out->removed->n && !known; k++)
-			known = ps_forward_same_listener(&w->out->removed->v[k], s);
-		if (!known)
-			push(w->out->removed, s);
+		for (size_t k = 0; k < w->t->n && !stays; k++)
+			stays = ps_forward_same_listener(&w->t->v[k], s);
+		for (size_t k = 0; k < w->out->removed->n && !stays; k++)
+			stays = ps_forward_same_listener(&w->out->removed->v[k], s); /* said already */
+		if (stays)
+			continue;
+		if (s->automatic) {
+			bool goes = named(w->t, s->local_port, s->proto) ||
+				    w->t->autoforward == OCI_AUTOFORWARD_NEVER ||
+				    (w->t->autoforward == OCI_AUTOFORWARD_PUBLIC && s->expose_localhost &&
+				     w->st.autoforward == (int)OCI_AUTOFORWARD_ALL);
+
+			if (!goes)
+				continue;
+		}
+		push(w->out->removed, s);
 	}
+	w->out->mode_changed = w->st.autoforward >= 0 && w->st.autoforward != (int)w->t->autoforward;
 }
 
 static void close_listeners(struct work *w)

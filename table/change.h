@@ -37,6 +37,7 @@ struct tb_outcome {
 	struct ps_forwards *removed; /* forwards served no more */
 	unsigned already;	     /* mappings asked for that were there already */
 	unsigned rebound;	     /* recorded listeners the sidecar had lost, bound again */
+	bool mode_changed;	     /* the sidecar's automatic forwarding mode changes */
 };
 
 /* Changes the table of ID (the id whose sidecar serves it: a pod's owner)

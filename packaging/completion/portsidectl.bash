@@ -37,7 +37,7 @@ _portsidectl()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="check ls doctor logs restore inject wait url events version help"
+	local commands="check ls doctor logs restore expose unexpose autoforward inject wait url events version help"
 	if ((cword == 1)); then
 		mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
 		return
@@ -50,6 +50,9 @@ _portsidectl()
 	doctor) opts="--json --help" takes_id=1 ;;
 	logs) opts="--help" takes_id=1 ;;
 	restore) opts="--help" takes_id=1 ;;
+	expose) opts="--json --help" takes_id=1 ;;
+	unexpose) opts="--close --local --help" takes_id=1 ;;
+	autoforward) opts="--help" takes_id=1 ;;
 	inject) opts="--ports --autoforward --hook --sidecar --policy --help" ;;
 	wait) opts="--timeout --help" takes_id=1 ;;
 	url) opts="--help" takes_id=1 ;;
@@ -76,6 +79,10 @@ _portsidectl()
 	--ports | --timeout)
 		return
 		;;
+	--json)
+		# expose's --json takes the mappings; elsewhere it is a flag.
+		[[ $cmd == expose ]] && return
+		;;
 	esac
 
 	if [[ $cur == -* ]]; then
@@ -89,6 +96,7 @@ _portsidectl()
 	for ((i = 2; i < cword; i++)); do
 		case ${words[i]} in
 		--policy | --autoforward | --hook | --sidecar | --ports | --timeout) i=$((i + 1)) ;;
+		--json) [[ $cmd == expose ]] && i=$((i + 1)) ;;
 		-*) ;;
 		*) n=$((n + 1)) ;;
 		esac
@@ -99,6 +107,12 @@ _portsidectl()
 		return
 	fi
 	case $cmd in
+	autoforward)
+		# After the id, the mode.
+		if ((n == 1)); then
+			mapfile -t COMPREPLY < <(compgen -W "public all never" -- "$cur")
+		fi
+		;;
 	inject)
 		if ((n == 0)); then
 			mapfile -t COMPREPLY < <(compgen -f -X '!*.json' -o plusdirs -- "$cur")

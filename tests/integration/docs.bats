@@ -43,6 +43,15 @@ help_commands() {
 	"$PORTSIDECTL" --help | sed -n '/^commands:/,$p' | sed -n 's/^  \([a-z][a-z-]*\).*/\1/p'
 }
 
+# man_entry FILE CMD: the entry of CMD in the rendered portsidectl.1 FILE's
+# COMMANDS section, from its tag line to the next command's.
+man_entry() {
+	sed -n '/^COMMANDS$/,/^[A-Z]/p' "$1" | awk -v c="$2" '
+		$0 ~ "^       " c "( |$)" { on = 1; print; next }
+		on && /^       [a-z]/ { exit }
+		on { print }'
+}
+
 @test "every manual page renders without a warning and has the sections a reader looks for" {
 	need man man-db
 	need groff groff-base
@@ -77,6 +86,61 @@ help_commands() {
 	for c in "${cmds[@]}"; do
 		grep -Eq "^ {7}$c( |\$)" "$TMP/commands" || { echo "portsidectl.1 has no entry for: $c" >&2; false; }
 	done
+}
+
+@test "every command's --help, and each option its usage names in portsidectl.1 and the completion" {
+	need man man-db
+	run help_commands
+	assert_status 0
+	local cmds=("${lines[@]}") c o usage opts
+	for c in expose unexpose autoforward restore; do
+		printf '%s\n' "${cmds[@]}" | grep -qx -- "$c" || { echo "--help lists no $c" >&2; false; }
+	done
+	render "$MAN_DIR/portsidectl.1" 2>/dev/null >"$TMP/man"
+	sed -n '/^SYNOPSIS$/,/^DESCRIPTION$/p' "$TMP/man" >"$TMP/synopsis"
+	for c in "${cmds[@]}"; do
+		run "$PORTSIDECTL" "$c" --help
+		assert_status 0
+		# The usage line is the one the command list shows.
+		usage=$("$PORTSIDECTL" --help | sed -n "s/^  \($c\( .*\)\{0,1\}\)\$/\1/p")
+		[ "${lines[0]}" = "usage: portsidectl $usage" ] ||
+			{ echo "$c --help: '${lines[0]}', the list: '$usage'" >&2; false; }
+		[ "${#lines[@]}" -ge 2 ] || { echo "$c --help says nothing more: $output" >&2; false; }
+		grep -Eq "^ {7}portsidectl $c( |\$)" "$TMP/synopsis" ||
+			{ echo "portsidectl.1's SYNOPSIS lacks $c" >&2; false; }
+		man_entry "$TMP/man" "$c" >"$TMP/entry"
+		[ -s "$TMP/entry" ] || { echo "portsidectl.1 has no entry for $c" >&2; false; }
+		opts=$(grep -o -- '--[a-z][a-z-]*' <<<"$usage" | sort -u)
+		run complete_words portsidectl "$c" --
+		for o in $opts; do
+			grep -q -- "$o" "$TMP/entry" || { echo "portsidectl.1's $c entry lacks $o" >&2; false; }
+			grep -qx -- "$o" <<<"$output" || { echo "completion of $c -- lacks $o: $output" >&2; false; }
+		done
+	done
+}
+
+@test "completion: expose, unexpose and autoforward take their options, an id, then a mode" {
+	run complete_words portsidectl une
+	[ "$output" = unexpose ]
+	run complete_words portsidectl autof
+	[ "$output" = autoforward ]
+	run complete_words portsidectl unexpose --
+	assert_output_has --close
+	assert_output_has --local
+	assert_output_lacks --json
+	run complete_words portsidectl expose web --
+	assert_output_has --json
+	assert_output_lacks --close
+	# The mode comes after the id, and only there.
+	run complete_words portsidectl autoforward web ""
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "all never public " ] || { echo "offered: $output" >&2; false; }
+	run complete_words portsidectl autoforward web n
+	[ "$output" = never ]
+	run complete_words portsidectl autoforward web never ""
+	[ -z "$output" ] || { echo "offered after the mode: $output" >&2; false; }
+	# expose --json takes the mappings: nothing to offer, and no mode.
+	run complete_words portsidectl expose web --json ""
+	[ -z "$output" ] || { echo "offered for --json: $output" >&2; false; }
 }
 
 @test "the policy page names every field the policy parser knows" {
@@ -163,5 +227,20 @@ help_commands() {
 	grep -qx -- "$CT" <<<"$output" || { echo "offered: $output" >&2; false; }
 	# Only where a command takes an id: check takes a value.
 	run complete_words portsidectl check ""
+	assert_output_lacks "$CT"
+
+	# The commands that change a running container's ports take one too,
+	# after their options; autoforward's second word is a mode, not an id.
+	local c
+	for c in expose unexpose autoforward restore; do
+		run complete_words portsidectl "$c" ""
+		grep -qx -- "$CT" <<<"$output" || { echo "$c offered: $output" >&2; false; }
+	done
+	run complete_words portsidectl unexpose --close ""
+	grep -qx -- "$CT" <<<"$output" || { echo "offered: $output" >&2; false; }
+	run complete_words portsidectl autoforward "$CT" ""
+	assert_output_lacks "$CT"
+	assert_output_has never
+	run complete_words portsidectl unexpose "$CT" ""
 	assert_output_lacks "$CT"
 }
