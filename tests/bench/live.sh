@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Live changes of a running container's port table, timed as a client sees
+# them: on the bench's podman container (tests/bench/lib.sh), BENCH_LIVE_N
+# times (100):
+#
+#   expose    from the start of `portsidectl expose ID 127.0.0.1:P:Q` to the
+#             first HTTP request answered through host port P;
+#   unexpose  from the start of `portsidectl unexpose ID P` to the first
+#             connect to P refused;
+#
+# and how long each portsidectl took (start to exit). tests/bench/liveprobe.c
+# spawns portsidectl and retries 127.0.0.1:P every 100 µs meanwhile; the
+# times are CLOCK_MONOTONIC, from just before the spawn. p50/p99/max of each.
+#
+# A change must not cost the data path anything: the sidecar's forwarding
+# is measured (lib.sh's iperf3, wrk, sockperf and redis runs, once each)
+# through the container's four other forwards before the changes and after
+# them, on the same sidecar, whose memory and open files are counted then
+# too.
+#
+# Run by tests/bench/run.sh (make bench), or alone:
+#
+#   PORTSIDE_BUILD=$PWD/build tests/bench/live.sh
+#
+#   BENCH_LIVE_N=N          changes of each kind (100)
+#   BENCH_LIVE_PORT_BASE=P  host ports P (the one changed) and P+1..P+4 (18980)
+#   BENCH_QUICK=1           2 s data-path tests (and a -quick report)
+#   BENCH_LIVE_OUT=PREFIX   where the results go: PREFIX.tsv (raw data, as
+#                           run.sh's), PREFIX.txt (the tables), PREFIX.md;
+#                           bench/results/DATE-HOST-live by default
+#
+# Traffic goes only to 127.0.0.1 and the container's own bridge address.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=$(realpath "${PORTSIDE_BUILD:-build}")
+# shellcheck source=tests/bench/lib.sh
+. tests/bench/lib.sh
+
+N=${BENCH_LIVE_N:-100}
+LBASE=${BENCH_LIVE_PORT_BASE:-18980}
+if [ "${BENCH_QUICK:-0}" = 1 ]; then T=2 REDIS_N=30000; else T=5 REDIS_N=200000; fi
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+[ "$(id -u)" = 0 ] || die "needs root (containers, cgroups)"
+for c in podman runc curl jq iperf3 wrk sockperf redis-benchmark nsenter ss; do
+	command -v "$c" >/dev/null || die "$c is missing: packaging/deps.sh --bench"
+done
+for f in portsidectl portside-hook portside-sidecar tests/udp-echo bench/conns bench/liveprobe; do
+	[ -x "$B/$f" ] || die "$B/$f is missing: make all $B/bench/conns $B/bench/liveprobe"
+done
+CG_PARENT=/sys/fs/cgroup/cpuacct
+[ -f "$CG_PARENT/cpuacct.usage" ] || die "no cgroup v1 cpuacct hierarchy at $CG_PARENT"
+
+# The image is run.sh's (build_image writes nginx a port a path, as run.sh
+# numbers them): one image for both. The changed port leads to nginx's
+# port of the portside path; the data path goes through the four others.
+ALL_PATHS=(bridge podman-p portside docker-proxy socat minimal)
+k=0
+for p in "${ALL_PATHS[@]}"; do
+	for s in "${SERVICES[@]}"; do TPORT[$p:$s]=${CPORT[$s]}; done
+	TPORT[$p:http]=$((CPORT[http] + k))
+	k=$((k + 1))
+done
+HP=$LBASE
+TARGET=${TPORT[portside:http]}
+j=0
+for s in "${SERVICES[@]}"; do
+	j=$((j + 1))
+	PORT[before:$s]=$((LBASE + j)) PORT[after:$s]=$((LBASE + j))
+done
+for p in $(seq "$LBASE" $((LBASE + j))); do
+	host_listening "$p" && die "host port $p is in use (BENCH_LIVE_PORT_BASE)"
+done
+ADDR[before]=127.0.0.1 ADDR[after]=127.0.0.1
+
+# ---- clean-up: everything this run started ----
+
+W=$(mktemp -d /tmp/portside-live.XXXXXX)
+CG_ROOT=$CG_PARENT/portside-live-$$
+NAME=portside-live-$$
+CONTAINERS=() BG_PIDS=()
+cleanup() {
+	set +e
+	for c in "${CONTAINERS[@]}"; do P rm -f -t 0 "$c" >/dev/null 2>&1; done
+	# The sidecar (in it) goes with its container.
+	[ -d "$CG_ROOT/portside" ] && wait_until 10 rmdir "$CG_ROOT/portside"
+	[ -d "$CG_ROOT" ] && rmdir "$CG_ROOT"
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$CG_ROOT"
+RAW=$W/raw.tsv
+printf 'path\tmetric\trun\tvalue\n' >"$RAW"
+
+# ---- the container ----
+
+setup_podman
+build_image
+ann=""
+for s in "${SERVICES[@]}"; do
+	ann+="127.0.0.1:${PORT[before:$s]}:${TPORT[portside:$s]} "
+done
+log "live: starting the container"
+start_container "$NAME" "${ann% }" -- /etc/bench-services || die "podman run: $CT_ERR"
+ID=$CT_ID IP=$CT_IP
+for s in "${SERVICES[@]}"; do
+	wait_until 20 ns_listening "$CT_PID" "${TPORT[portside:$s]}" ||
+		die "$s did not start in the container: $(podman logs "$NAME" 2>&1 | tail -5)"
+done
+SIDECAR_PIDS=$(sidecar_pids "$ID") || die "no sidecar for $ID: $(cat "/run/portside/containers/$ID/sidecar.log" 2>&1)"
+CG[before]=$(cg_make portside) CG[after]=$CG_ROOT/portside
+# shellcheck disable=SC2086 # a list of pids
+cg_move "${CG[before]}" $SIDECAR_PIDS
+curl -fsS --max-time 5 -o /dev/null "http://127.0.0.1:${PORT[before:http]}/1k.html" ||
+	die "the container does not answer through portside on 127.0.0.1:${PORT[before:http]}"
+curl -fsS --max-time 5 -o /dev/null "http://$IP:$TARGET/1k.html" || die "nginx does not answer on $IP:$TARGET"
+
+# fds PID...: their open files together.
+fds() {
+	local p n=0
+	for p in "$@"; do n=$((n + $(find "/proc/$p/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l))); done
+	echo "$n"
+}
+
+# datapath before|after: the portside row of run.sh, once, and the
+# sidecar's memory and open files.
+datapath() {
+	log "live: data path, $1 the changes"
+	measure_iperf "$1" 1
+	measure_wrk "$1" 1
+	measure_pingpong "$1" 1
+	measure_redis "$1" 1
+	# shellcheck disable=SC2086 # a list of pids
+	record "$1" rss 1 "$(rss_kb $SIDECAR_PIDS)"
+	# shellcheck disable=SC2086
+	record "$1" fds 1 "$(fds $SIDECAR_PIDS)"
+}
+
+# ---- the changes ----
+
+datapath before
+log "live: $N exposes and unexposes of 127.0.0.1:$HP -> $TARGET"
+FAILS=0
+for i in $(seq 1 "$N"); do
+	if out=$("$B/bench/liveprobe" served "$HP" -- "$B/portsidectl" expose "$ID" "127.0.0.1:$HP:$TARGET" 2>"$W/err"); then
+		read -r first exit _ <<<"$out"
+		record live expose_served "$i" "$first"
+		record live expose_exit "$i" "$exit"
+	else
+		FAILS=$((FAILS + 1))
+		log "live: expose $i failed: $(tail -2 "$W/err")"
+	fi
+	if out=$("$B/bench/liveprobe" refused "$HP" -- "$B/portsidectl" unexpose "$ID" "$HP" 2>"$W/err"); then
+		read -r first exit _ <<<"$out"
+		record live unexpose_refused "$i" "$first"
+		record live unexpose_exit "$i" "$exit"
+	else
+		FAILS=$((FAILS + 1))
+		log "live: unexpose $i failed: $(tail -2 "$W/err")"
+		# The next expose needs the port free.
+		"$B/portsidectl" unexpose "$ID" "$HP" >/dev/null 2>&1 || true
+	fi
+	[ "$FAILS" -le 10 ] || die "more than 10 changes failed"
+done
+[ "$(sidecar_pids "$ID")" = "$SIDECAR_PIDS" ] || die "the sidecar changed during the changes"
+datapath after
+
+# ---- the report ----
+
+# pct METRIC P: the P-th percentile (nearest rank) of the live runs, "-"
+# when there are none.
+pct() {
+	awk -F'\t' -v m="$1" -v p="$2" '
+		$1 == "live" && $2 == m && $4 != "-" { v[n++] = $4 + 0 }
+		END {
+			if (!n) { print "-"; exit }
+			for (i = 1; i < n; i++) for (j = i; j > 0 && v[j-1] > v[j]; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+			r = int(p / 100 * n + 0.999999); if (r < 1) r = 1; if (r > n) r = n
+			printf "%.1f\n", v[r-1]
+		}' "$RAW"
+}
+
+# one VALUE FORMAT: VALUE formatted, or "-".
+# shellcheck disable=SC2059 # the formats are ours
+one() { if [ "$1" = - ]; then echo -; else LC_ALL=C printf "$2\n" "$1"; fi; }
+
+summary() {
+	local m l p
+	printf '%-42s %8s %8s %8s\n' "live change ($N of each)" "p50 ms" "p99 ms" "max ms"
+	for m in expose_served expose_exit unexpose_refused unexpose_exit; do
+		case $m in
+		expose_served) l="expose -> first request served" ;;
+		expose_exit) l="portsidectl expose, start to exit" ;;
+		unexpose_refused) l="unexpose -> first connect refused" ;;
+		unexpose_exit) l="portsidectl unexpose, start to exit" ;;
+		esac
+		printf '%-42s %8s %8s %8s\n' "$l" "$(pct $m 50)" "$(pct $m 99)" "$(pct $m 100)"
+	done
+	[ "$FAILS" = 0 ] || echo "($FAILS of $((2 * N)) changes failed and are left out)"
+	echo
+	printf '%-24s %9s %9s %9s %9s %9s %9s %9s %8s %6s\n' "data path (portside)" "Gbit/s 1" "Gbit/s 4" \
+		"CPU-s/GB" "conn/s" "p50 µs" "p99 µs" "GET/s" "RSS kB" "fds"
+	for p in before after; do
+		printf '%-24s %9s %9s %9s %9s %9s %9s %9s %8s %6s\n' "$p the changes" \
+			"$(one "$(median "$p" gbps1)" %.1f)" "$(one "$(median "$p" gbps4)" %.1f)" \
+			"$(one "$(median "$p" cpu_gb)" %.2f)" "$(one "$(median "$p" cps)" %.0f)" \
+			"$(one "$(median "$p" p50)" %.1f)" "$(one "$(median "$p" p99)" %.1f)" \
+			"$(one "$(median "$p" redis)" %.0f)" "$(median "$p" rss)" "$(median "$p" fds)"
+	done
+	echo
+	cat <<EOF
+Live changes: on one podman container (runc), host port 127.0.0.1:$HP to nginx's $TARGET, exposed and
+unexposed $N times in turn; the container id given whole. Times from just before portsidectl is
+spawned (CLOCK_MONOTONIC) to the first HTTP 200 through the port, to the first refused connect, and to
+portsidectl's exit; the client (tests/bench/liveprobe.c) retries every 100 µs. p99 and max: the
+nearest-rank percentile of the $N. Data path: one run of each of run.sh's tests (${T} s), through the
+container's other four forwards, on the same sidecar before and after the changes.
+EOF
+}
+
+if [ -n "${BENCH_LIVE_OUT:-}" ]; then
+	OUT=$BENCH_LIVE_OUT
+else
+	mkdir -p bench/results
+	OUT=bench/results/$(date +%F)-$(hostname -s)-live
+	[ "${BENCH_QUICK:-0}" = 1 ] && OUT+=-quick
+fi
+summary >"$OUT.txt"
+cp "$RAW" "$OUT.tsv"
+{
+	echo "# portside live changes: $(hostname) $(date +%F)"
+	echo
+	commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+	[ -n "$(git status --porcelain -- . 2>/dev/null)" ] && commit+=" (with uncommitted changes)"
+	echo "- commit: $commit"
+	echo "- kernel: $(uname -r); CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) × $(nproc)"
+	echo "- load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo
+	echo '```'
+	cat "$OUT.txt"
+	echo '```'
+	echo
+	echo "Raw data (every change): [$(basename "$OUT").tsv]($(basename "$OUT").tsv)"
+} >"$OUT.md"
+echo
+cat "$OUT.txt"
+log "live: wrote $OUT.md, $OUT.tsv and $OUT.txt"
