@@ -24,10 +24,16 @@
 #
 #   BENCH_LIVE_N=N          changes of each kind (100)
 #   BENCH_LIVE_PORT_BASE=P  host ports P (the one changed) and P+1..P+4 (18980)
+#   BENCH_LIVE_GAP_US=U     the client's pause between two tries (100 µs)
 #   BENCH_QUICK=1           2 s data-path tests (and a -quick report)
 #   BENCH_LIVE_OUT=PREFIX   where the results go: PREFIX.tsv (raw data, as
 #                           run.sh's), PREFIX.txt (the tables), PREFIX.md;
 #                           bench/results/DATE-HOST-live by default
+#   BENCH_LIVE_PROFILE=DIR  then where the time goes, into DIR: podman's
+#                           answer to portsidectl's question alone, the
+#                           changes again with podman hidden from
+#                           portsidectl, strace -c and strace -f -ttt -T of
+#                           portsidectl and of the sidecar for one of each
 #
 # Traffic goes only to 127.0.0.1 and the container's own bridge address.
 set -euo pipefail
@@ -37,6 +43,7 @@ B=$(realpath "${PORTSIDE_BUILD:-build}")
 . tests/bench/lib.sh
 
 N=${BENCH_LIVE_N:-100}
+GAP=${BENCH_LIVE_GAP_US:-100}
 LBASE=${BENCH_LIVE_PORT_BASE:-18980}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then T=2 REDIS_N=30000; else T=5 REDIS_N=200000; fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -127,14 +134,14 @@ fds() {
 # sidecar's memory and open files.
 datapath() {
 	log "live: data path, $1 the changes"
-	measure_iperf "$1" 1
-	measure_wrk "$1" 1
-	measure_pingpong "$1" 1
-	measure_redis "$1" 1
 	# shellcheck disable=SC2086 # a list of pids
 	record "$1" rss 1 "$(rss_kb $SIDECAR_PIDS)"
 	# shellcheck disable=SC2086
 	record "$1" fds 1 "$(fds $SIDECAR_PIDS)"
+	measure_iperf "$1" 1
+	measure_wrk "$1" 1
+	measure_pingpong "$1" 1
+	measure_redis "$1" 1
 }
 
 # ---- the changes ----
@@ -143,7 +150,7 @@ datapath before
 log "live: $N exposes and unexposes of 127.0.0.1:$HP -> $TARGET"
 FAILS=0
 for i in $(seq 1 "$N"); do
-	if out=$("$B/bench/liveprobe" served "$HP" -- "$B/portsidectl" expose "$ID" "127.0.0.1:$HP:$TARGET" 2>"$W/err"); then
+	if out=$("$B/bench/liveprobe" -i "$GAP" served "$HP" -- "$B/portsidectl" expose "$ID" "127.0.0.1:$HP:$TARGET" 2>"$W/err"); then
 		read -r first exit _ <<<"$out"
 		record live expose_served "$i" "$first"
 		record live expose_exit "$i" "$exit"
@@ -151,7 +158,7 @@ for i in $(seq 1 "$N"); do
 		FAILS=$((FAILS + 1))
 		log "live: expose $i failed: $(tail -2 "$W/err")"
 	fi
-	if out=$("$B/bench/liveprobe" refused "$HP" -- "$B/portsidectl" unexpose "$ID" "$HP" 2>"$W/err"); then
+	if out=$("$B/bench/liveprobe" -i "$GAP" refused "$HP" -- "$B/portsidectl" unexpose "$ID" "$HP" 2>"$W/err"); then
 		read -r first exit _ <<<"$out"
 		record live unexpose_refused "$i" "$first"
 		record live unexpose_exit "$i" "$exit"
@@ -165,6 +172,89 @@ for i in $(seq 1 "$N"); do
 done
 [ "$(sidecar_pids "$ID")" = "$SIDECAR_PIDS" ] || die "the sidecar changed during the changes"
 datapath after
+
+# ---- where the time goes (BENCH_LIVE_PROFILE) ----
+
+# ms_since NS: milliseconds from NS (date +%s%N) to now.
+ms_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN {printf "%.3f\n", (b - a) / 1e6}'; }
+
+# hidden CMD...: CMD in a mount namespace of its own where podman is not
+# executable (/dev/null over it): portsidectl then resolves the id without
+# asking podman (ctl/ask.c finds no podman), the rest is the same.
+hidden() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	unshare -m bash -c 'mount --bind /dev/null "$0" && exec "$@"' "$(command -v podman)" "$@"
+}
+
+profile() {
+	local d=$1 i t0 out first exit
+	mkdir -p "$d"
+	log "live: profile into $d"
+	# What ctl_resolve asks podman for a whole id (ctl/resolve.c podman_id).
+	for i in $(seq 1 20); do
+		t0=$(date +%s%N)
+		podman --remote=false container inspect --format '{{.Id}} {{.State.Pid}} {{.StaticDir}}' -- "$ID" \
+			>/dev/null 2>&1
+		record live podman_inspect "$i" "$(ms_since "$t0")"
+	done
+	# The changes again with podman hidden, at the usual pause between
+	# tries and at a ten times longer one: while a port is still served,
+	# each try of the unexpose probe is a connection the sidecar accepts
+	# and dials on, work that competes for the two cores.
+	for g in "$GAP" $((GAP * 10)); do
+		for i in $(seq 1 20); do
+			if out=$(hidden "$B/bench/liveprobe" -i "$g" served "$HP" -- "$B/portsidectl" expose "$ID" \
+				"127.0.0.1:$HP:$TARGET" 2>"$W/err"); then
+				read -r first exit _ <<<"$out"
+				record live "nopodman${g}_expose_served" "$i" "$first"
+				record live "nopodman${g}_expose_exit" "$i" "$exit"
+			else
+				log "live: expose without podman $i failed: $(tail -2 "$W/err")"
+			fi
+			if out=$(hidden "$B/bench/liveprobe" -i "$g" refused "$HP" -- "$B/portsidectl" unexpose "$ID" \
+				"$HP" 2>"$W/err"); then
+				read -r first exit _ <<<"$out"
+				record live "nopodman${g}_unexpose_refused" "$i" "$first"
+				record live "nopodman${g}_unexpose_exit" "$i" "$exit"
+			else
+				log "live: unexpose without podman $i failed: $(tail -2 "$W/err")"
+				"$B/portsidectl" unexpose "$ID" "$HP" >/dev/null 2>&1 || true
+			fi
+		done
+	done
+	hidden strace -f -ttt -T -s 200 -o "$d/expose.nopodman.strace" "$B/portsidectl" expose "$ID" \
+		"127.0.0.1:$HP:$TARGET" >/dev/null
+	hidden strace -f -ttt -T -s 200 -o "$d/unexpose.nopodman.strace" "$B/portsidectl" unexpose "$ID" "$HP" \
+		>/dev/null
+	strace -f -c -o "$d/expose.strace-c" "$B/portsidectl" expose "$ID" "127.0.0.1:$HP:$TARGET" >/dev/null
+	strace -f -c -o "$d/unexpose.strace-c" "$B/portsidectl" unexpose "$ID" "$HP" >/dev/null
+	# The sidecar's side of the same changes (its main thread and the
+	# socket factory).
+	for op in expose unexpose; do
+		# shellcheck disable=SC2046,SC2086 # a list of pids
+		strace -f -ttt -T -o "$d/$op.sidecar.strace" $(printf -- '-p %s ' $SIDECAR_PIDS) &
+		local st=$!
+		sleep 1
+		if [ "$op" = expose ]; then
+			strace -f -ttt -T -s 200 -o "$d/$op.strace" "$B/portsidectl" expose "$ID" "127.0.0.1:$HP:$TARGET" >/dev/null
+		else
+			strace -f -ttt -T -s 200 -o "$d/$op.strace" "$B/portsidectl" unexpose "$ID" "$HP" >/dev/null
+		fi
+		sleep 0.5
+		kill -INT "$st"
+		wait "$st" || true
+	done
+	{
+		printf '%-50s %8s %8s %8s\n' "where the time goes (20 of each)" "p50 ms" "p99 ms" "max ms"
+		summary_rows podman_inspect "podman container inspect (ctl_resolve's question)"
+		for g in "$GAP" $((GAP * 10)); do
+			summary_rows "nopodman${g}_expose_served" "podman hidden, tries $g µs apart: expose -> served"
+			summary_rows "nopodman${g}_expose_exit" "  portsidectl expose, start to exit"
+			summary_rows "nopodman${g}_unexpose_refused" "  unexpose -> refused"
+			summary_rows "nopodman${g}_unexpose_exit" "  portsidectl unexpose, start to exit"
+		done
+	} >"$d/summary.txt"
+}
 
 # ---- the report ----
 
@@ -185,18 +275,16 @@ pct() {
 # shellcheck disable=SC2059 # the formats are ours
 one() { if [ "$1" = - ]; then echo -; else LC_ALL=C printf "$2\n" "$1"; fi; }
 
+# summary_rows METRIC LABEL: its line of the table.
+summary_rows() { printf '%-50s %8s %8s %8s\n' "$2" "$(pct "$1" 50)" "$(pct "$1" 99)" "$(pct "$1" 100)"; }
+
 summary() {
-	local m l p
-	printf '%-42s %8s %8s %8s\n' "live change ($N of each)" "p50 ms" "p99 ms" "max ms"
-	for m in expose_served expose_exit unexpose_refused unexpose_exit; do
-		case $m in
-		expose_served) l="expose -> first request served" ;;
-		expose_exit) l="portsidectl expose, start to exit" ;;
-		unexpose_refused) l="unexpose -> first connect refused" ;;
-		unexpose_exit) l="portsidectl unexpose, start to exit" ;;
-		esac
-		printf '%-42s %8s %8s %8s\n' "$l" "$(pct $m 50)" "$(pct $m 99)" "$(pct $m 100)"
-	done
+	local p
+	printf '%-50s %8s %8s %8s\n' "live change ($N of each)" "p50 ms" "p99 ms" "max ms"
+	summary_rows expose_served "expose -> first request served"
+	summary_rows expose_exit "portsidectl expose, start to exit"
+	summary_rows unexpose_refused "unexpose -> first connect refused"
+	summary_rows unexpose_exit "portsidectl unexpose, start to exit"
 	[ "$FAILS" = 0 ] || echo "($FAILS of $((2 * N)) changes failed and are left out)"
 	echo
 	printf '%-24s %9s %9s %9s %9s %9s %9s %9s %8s %6s\n' "data path (portside)" "Gbit/s 1" "Gbit/s 4" \
@@ -213,11 +301,13 @@ summary() {
 Live changes: on one podman container (runc), host port 127.0.0.1:$HP to nginx's $TARGET, exposed and
 unexposed $N times in turn; the container id given whole. Times from just before portsidectl is
 spawned (CLOCK_MONOTONIC) to the first HTTP 200 through the port, to the first refused connect, and to
-portsidectl's exit; the client (tests/bench/liveprobe.c) retries every 100 µs. p99 and max: the
+portsidectl's exit; the client (tests/bench/liveprobe.c) retries every $GAP µs. p99 and max: the
 nearest-rank percentile of the $N. Data path: one run of each of run.sh's tests (${T} s), through the
 container's other four forwards, on the same sidecar before and after the changes.
 EOF
 }
+
+[ -z "${BENCH_LIVE_PROFILE:-}" ] || profile "$BENCH_LIVE_PROFILE"
 
 if [ -n "${BENCH_LIVE_OUT:-}" ]; then
 	OUT=$BENCH_LIVE_OUT
@@ -241,8 +331,18 @@ cp "$RAW" "$OUT.tsv"
 	cat "$OUT.txt"
 	echo '```'
 	echo
+	if [ -n "${BENCH_LIVE_PROFILE:-}" ]; then
+		echo
+		echo "## Where the time goes"
+		echo
+		echo '```'
+		cat "$BENCH_LIVE_PROFILE/summary.txt"
+		echo '```'
+	fi
+	echo
 	echo "Raw data (every change): [$(basename "$OUT").tsv]($(basename "$OUT").tsv)"
 } >"$OUT.md"
 echo
 cat "$OUT.txt"
+[ -z "${BENCH_LIVE_PROFILE:-}" ] || { echo; cat "$BENCH_LIVE_PROFILE/summary.txt"; }
 log "live: wrote $OUT.md, $OUT.tsv and $OUT.txt"
