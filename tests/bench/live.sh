@@ -9,8 +9,9 @@
 #             connect to P refused;
 #
 # and how long each portsidectl took (start to exit). tests/bench/liveprobe.c
-# spawns portsidectl and retries 127.0.0.1:P every 100 µs meanwhile; the
-# times are CLOCK_MONOTONIC, from just before the spawn. p50/p99/max of each.
+# spawns portsidectl and retries 127.0.0.1:P meanwhile (every 100 µs, 1 ms
+# after a try that connected); the times are CLOCK_MONOTONIC, from just
+# before the spawn. p50/p99/max of each.
 #
 # A change must not cost the data path anything: the sidecar's forwarding
 # is measured (lib.sh's iperf3, wrk, sockperf and redis runs, once each)
@@ -31,9 +32,10 @@
 #                           bench/results/DATE-HOST-live by default
 #   BENCH_LIVE_PROFILE=DIR  then where the time goes, into DIR: podman's
 #                           answer to portsidectl's question alone, the
-#                           changes again with podman hidden from
-#                           portsidectl, strace -c and strace -f -ttt -T of
-#                           portsidectl and of the sidecar for one of each
+#                           changes again (20) with podman hidden from
+#                           portsidectl, and with the refusal log hidden too,
+#                           strace -c and strace -f -ttt -T of portsidectl
+#                           and of the sidecar for one of each
 #
 # Traffic goes only to 127.0.0.1 and the container's own bridge address.
 set -euo pipefail
@@ -180,10 +182,14 @@ ms_since() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN {printf "%.3f\n", (b - a)
 
 # hidden CMD...: CMD in a mount namespace of its own where podman is not
 # executable (/dev/null over it): portsidectl then resolves the id without
-# asking podman (ctl/ask.c finds no podman), the rest is the same.
+# asking podman (ctl/ask.c finds no podman), the rest is the same. With
+# LIVE_EMPTY_LOG set, that file is over the hook's refusal log as well.
 hidden() {
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	unshare -m bash -c 'mount --bind /dev/null "$0" && exec "$@"' "$(command -v podman)" "$@"
+	unshare -m bash -c 'mount --bind /dev/null "$0" &&
+		{ [ -z "${LIVE_EMPTY_LOG:-}" ] || [ ! -e /run/portside/hook.log ] ||
+			mount --bind "$LIVE_EMPTY_LOG" /run/portside/hook.log; } &&
+		exec "$@"' "$(command -v podman)" "$@"
 }
 
 profile() {
@@ -197,31 +203,35 @@ profile() {
 			>/dev/null 2>&1
 		record live podman_inspect "$i" "$(ms_since "$t0")"
 	done
-	# The changes again with podman hidden, at the usual pause between
-	# tries and at a ten times longer one: while a port is still served,
-	# each try of the unexpose probe is a connection the sidecar accepts
-	# and dials on, work that competes for the two cores.
-	for g in "$GAP" $((GAP * 10)); do
+	# The changes again with podman hidden, and then with the hook's
+	# refusal log (which ctl_resolve reads whole for its candidates) out of
+	# sight too: an empty file over it, in the same private mount namespace.
+	for v in nopodman nolog; do
+		if [ "$v" = nolog ]; then
+			export LIVE_EMPTY_LOG=$W/empty.log
+			: >"$LIVE_EMPTY_LOG"
+		fi
 		for i in $(seq 1 20); do
-			if out=$(hidden "$B/bench/liveprobe" -i "$g" served "$HP" -- "$B/portsidectl" expose "$ID" \
+			if out=$(hidden "$B/bench/liveprobe" -i "$GAP" served "$HP" -- "$B/portsidectl" expose "$ID" \
 				"127.0.0.1:$HP:$TARGET" 2>"$W/err"); then
 				read -r first exit _ <<<"$out"
-				record live "nopodman${g}_expose_served" "$i" "$first"
-				record live "nopodman${g}_expose_exit" "$i" "$exit"
+				record live "${v}_expose_served" "$i" "$first"
+				record live "${v}_expose_exit" "$i" "$exit"
 			else
-				log "live: expose without podman $i failed: $(tail -2 "$W/err")"
+				log "live: expose ($v) $i failed: $(tail -2 "$W/err")"
 			fi
-			if out=$(hidden "$B/bench/liveprobe" -i "$g" refused "$HP" -- "$B/portsidectl" unexpose "$ID" \
+			if out=$(hidden "$B/bench/liveprobe" -i "$GAP" refused "$HP" -- "$B/portsidectl" unexpose "$ID" \
 				"$HP" 2>"$W/err"); then
 				read -r first exit _ <<<"$out"
-				record live "nopodman${g}_unexpose_refused" "$i" "$first"
-				record live "nopodman${g}_unexpose_exit" "$i" "$exit"
+				record live "${v}_unexpose_refused" "$i" "$first"
+				record live "${v}_unexpose_exit" "$i" "$exit"
 			else
-				log "live: unexpose without podman $i failed: $(tail -2 "$W/err")"
+				log "live: unexpose ($v) $i failed: $(tail -2 "$W/err")"
 				"$B/portsidectl" unexpose "$ID" "$HP" >/dev/null 2>&1 || true
 			fi
 		done
 	done
+	unset LIVE_EMPTY_LOG
 	hidden strace -f -ttt -T -s 200 -o "$d/expose.nopodman.strace" "$B/portsidectl" expose "$ID" \
 		"127.0.0.1:$HP:$TARGET" >/dev/null
 	hidden strace -f -ttt -T -s 200 -o "$d/unexpose.nopodman.strace" "$B/portsidectl" unexpose "$ID" "$HP" \
@@ -247,12 +257,16 @@ profile() {
 	{
 		printf '%-50s %8s %8s %8s\n' "where the time goes (20 of each)" "p50 ms" "p99 ms" "max ms"
 		summary_rows podman_inspect "podman container inspect (ctl_resolve's question)"
-		for g in "$GAP" $((GAP * 10)); do
-			summary_rows "nopodman${g}_expose_served" "podman hidden, tries $g µs apart: expose -> served"
-			summary_rows "nopodman${g}_expose_exit" "  portsidectl expose, start to exit"
-			summary_rows "nopodman${g}_unexpose_refused" "  unexpose -> refused"
-			summary_rows "nopodman${g}_unexpose_exit" "  portsidectl unexpose, start to exit"
-		done
+		summary_rows nopodman_expose_served "podman hidden: expose -> served"
+		summary_rows nopodman_expose_exit "  portsidectl expose, start to exit"
+		summary_rows nopodman_unexpose_refused "  unexpose -> refused"
+		summary_rows nopodman_unexpose_exit "  portsidectl unexpose, start to exit"
+		summary_rows nolog_expose_served "podman and the refusal log hidden: expose -> served"
+		summary_rows nolog_expose_exit "  portsidectl expose, start to exit"
+		summary_rows nolog_unexpose_refused "  unexpose -> refused"
+		summary_rows nolog_unexpose_exit "  portsidectl unexpose, start to exit"
+		echo "(the refusal log, $(stat -c %s /run/portside/hook.log 2>/dev/null || echo 0) bytes in $(wc -l </run/portside/hook.log 2>/dev/null || echo 0) lines," \
+			"is read whole by every change; it rotates at 1 MiB into hook.log.1, read too)"
 	} >"$d/summary.txt"
 }
 
@@ -301,7 +315,8 @@ summary() {
 Live changes: on one podman container (runc), host port 127.0.0.1:$HP to nginx's $TARGET, exposed and
 unexposed $N times in turn; the container id given whole. Times from just before portsidectl is
 spawned (CLOCK_MONOTONIC) to the first HTTP 200 through the port, to the first refused connect, and to
-portsidectl's exit; the client (tests/bench/liveprobe.c) retries every $GAP µs. p99 and max: the
+portsidectl's exit; the client (tests/bench/liveprobe.c) retries every $GAP µs ($((GAP * 10)) µs after a try that
+connected). p99 and max: the
 nearest-rank percentile of the $N. Data path: one run of each of run.sh's tests (${T} s), through the
 container's other four forwards, on the same sidecar before and after the changes.
 EOF
