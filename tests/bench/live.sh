@@ -315,10 +315,10 @@ summary() {
 Live changes: on one podman container (runc), host port 127.0.0.1:$HP to nginx's $TARGET, exposed and
 unexposed $N times in turn; the container id given whole. Times from just before portsidectl is
 spawned (CLOCK_MONOTONIC) to the first HTTP 200 through the port, to the first refused connect, and to
-portsidectl's exit; the client (tests/bench/liveprobe.c) retries every $GAP µs ($((GAP * 10)) µs after a try that
-connected). p99 and max: the
-nearest-rank percentile of the $N. Data path: one run of each of run.sh's tests (${T} s), through the
-container's other four forwards, on the same sidecar before and after the changes.
+portsidectl's exit; the client (tests/bench/liveprobe.c) retries every $GAP µs ($((GAP * 10)) µs after a
+try that connected). p99 and max: nearest-rank percentiles of the $N. Data path: one run of each of
+run.sh's tests (${T} s), through the container's other four forwards, on the same sidecar before and
+after the changes.
 EOF
 }
 
