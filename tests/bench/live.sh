@@ -28,8 +28,9 @@
 #   BENCH_LIVE_GAP_US=U     the client's pause between two tries (100 µs)
 #   BENCH_QUICK=1           2 s data-path tests (and a -quick report)
 #   BENCH_LIVE_OUT=PREFIX   where the results go: PREFIX.tsv (raw data, as
-#                           run.sh's), PREFIX.txt (the tables), PREFIX.md;
-#                           bench/results/DATE-HOST-live by default
+#                           run.sh's), PREFIX.md, and PREFIX.txt (the tables,
+#                           for run.sh); bench/results/DATE-HOST-live.{md,tsv}
+#                           by default
 #   BENCH_LIVE_PROFILE=DIR  then where the time goes, into DIR: podman's
 #                           answer to portsidectl's question alone, the
 #                           changes again (20) with podman hidden from
@@ -324,14 +325,15 @@ EOF
 
 [ -z "${BENCH_LIVE_PROFILE:-}" ] || profile "$BENCH_LIVE_PROFILE"
 
+# run.sh reads the tables (PREFIX.txt); alone, the Markdown has them.
 if [ -n "${BENCH_LIVE_OUT:-}" ]; then
-	OUT=$BENCH_LIVE_OUT
+	OUT=$BENCH_LIVE_OUT TXT=$BENCH_LIVE_OUT.txt
 else
 	mkdir -p bench/results
-	OUT=bench/results/$(date +%F)-$(hostname -s)-live
+	OUT=bench/results/$(date +%F)-$(hostname -s)-live TXT=$W/live.txt
 	[ "${BENCH_QUICK:-0}" = 1 ] && OUT+=-quick
 fi
-summary >"$OUT.txt"
+summary >"$TXT"
 cp "$RAW" "$OUT.tsv"
 {
 	echo "# portside live changes: $(hostname) $(date +%F)"
@@ -358,6 +360,6 @@ cp "$RAW" "$OUT.tsv"
 	echo "Raw data (every change): [$(basename "$OUT").tsv]($(basename "$OUT").tsv)"
 } >"$OUT.md"
 echo
-cat "$OUT.txt"
+cat "$TXT"
 [ -z "${BENCH_LIVE_PROFILE:-}" ] || { echo; cat "$BENCH_LIVE_PROFILE/summary.txt"; }
-log "live: wrote $OUT.md, $OUT.tsv and $OUT.txt"
+log "live: wrote $OUT.md and $OUT.tsv"
