@@ -345,7 +345,7 @@ cp "$RAW" "$OUT.tsv"
 	echo "- load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
 	echo '```'
-	cat "$OUT.txt"
+	cat "$TXT"
 	echo '```'
 	echo
 	if [ -n "${BENCH_LIVE_PROFILE:-}" ]; then
