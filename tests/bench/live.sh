@@ -233,6 +233,25 @@ profile() {
 		done
 	done
 	unset LIVE_EMPTY_LOG
+	# The refusal log at its largest: hook.log and hook.log.1 of 1 MiB
+	# each, every line another id (what a run of refused starts leaves),
+	# in a run directory of its own (PORTSIDE_RUN_DIR); the container
+	# asked about is none of them, so this is ctl_resolve's local part.
+	mkdir -p "$W/rp/containers"
+	chmod 700 "$W/rp" "$W/rp/containers"
+	for f in hook.log.1 hook.log; do
+		awk -v f="$f" 'BEGIN {
+			for (i = 0; n < 1048000; i++) {
+				l = sprintf("{\"time\":\"2026-12-01T00:00:00Z\",\"id\":\"refused-%s-%06d\",\"reason\":\"reserved\",\"message\":\"io.portside.ports entry 1: port 22 (ssh) is reserved and can never be forwarded\"}", f, i)
+				print l; n += length(l) + 1
+			} }' >"$W/rp/$f"
+		chmod 600 "$W/rp/$f"
+	done
+	for i in $(seq 1 5); do
+		t0=$(date +%s%N)
+		PORTSIDE_RUN_DIR=$W/rp hidden "$B/portsidectl" unexpose deadbeefdeadbeef 1 >/dev/null 2>&1 || true
+		record live fulllog_resolve "$i" "$(ms_since "$t0")"
+	done
 	hidden strace -f -ttt -T -s 200 -o "$d/expose.nopodman.strace" "$B/portsidectl" expose "$ID" \
 		"127.0.0.1:$HP:$TARGET" >/dev/null
 	hidden strace -f -ttt -T -s 200 -o "$d/unexpose.nopodman.strace" "$B/portsidectl" unexpose "$ID" "$HP" \
@@ -266,6 +285,7 @@ profile() {
 		summary_rows nolog_expose_exit "  portsidectl expose, start to exit"
 		summary_rows nolog_unexpose_refused "  unexpose -> refused"
 		summary_rows nolog_unexpose_exit "  portsidectl unexpose, start to exit"
+		summary_rows fulllog_resolve "an unknown id, refusal logs full (2 x 1 MiB; 5 runs)"
 		echo "(the refusal log, $(stat -c %s /run/portside/hook.log 2>/dev/null || echo 0) bytes in $(wc -l </run/portside/hook.log 2>/dev/null || echo 0) lines," \
 			"is read whole by every change; it rotates at 1 MiB into hook.log.1, read too)"
 	} >"$d/summary.txt"
