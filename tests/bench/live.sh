@@ -50,6 +50,9 @@ GAP=${BENCH_LIVE_GAP_US:-100}
 LBASE=${BENCH_LIVE_PORT_BASE:-18980}
 if [ "${BENCH_QUICK:-0}" = 1 ]; then T=2 REDIS_N=30000; else T=5 REDIS_N=200000; fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# What was measured, before this run writes its results into the tree.
+COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+[ -n "$(git status --porcelain -- . 2>/dev/null)" ] && COMMIT+=" (with uncommitted changes)"
 
 [ "$(id -u)" = 0 ] || die "needs root (containers, cgroups)"
 for c in podman runc curl jq iperf3 wrk sockperf redis-benchmark nsenter ss; do
@@ -358,9 +361,7 @@ cp "$RAW" "$OUT.tsv"
 {
 	echo "# portside live changes: $(hostname) $(date +%F)"
 	echo
-	commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-	[ -n "$(git status --porcelain -- . 2>/dev/null)" ] && commit+=" (with uncommitted changes)"
-	echo "- commit: $commit"
+	echo "- commit: $COMMIT"
 	echo "- kernel: $(uname -r); CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) × $(nproc)"
 	echo "- load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
