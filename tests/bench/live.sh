@@ -26,6 +26,7 @@
 #   BENCH_LIVE_N=N          changes of each kind (100)
 #   BENCH_LIVE_PORT_BASE=P  host ports P (the one changed) and P+1..P+4 (18980)
 #   BENCH_LIVE_GAP_US=U     the client's pause between two tries (100 µs)
+#   BENCH_LIVE_NOTE=TEXT    said in the report next to the sidecar's build
 #   BENCH_QUICK=1           2 s data-path tests (and a -quick report)
 #   BENCH_LIVE_OUT=PREFIX   where the results go: PREFIX.tsv (raw data, as
 #                           run.sh's), PREFIX.md, and PREFIX.txt (the tables,
@@ -362,6 +363,8 @@ cp "$RAW" "$OUT.tsv"
 	echo "# portside live changes: $(hostname) $(date +%F)"
 	echo
 	echo "- commit: $COMMIT"
+	echo "- portside-sidecar: sha256 $(sha256sum "$B/portside-sidecar" | cut -c1-12), built" \
+		"$(date -r "$B/portside-sidecar" '+%F %T')${BENCH_LIVE_NOTE:+; $BENCH_LIVE_NOTE}"
 	echo "- kernel: $(uname -r); CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) × $(nproc)"
 	echo "- load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
