@@ -3,10 +3,14 @@
 # them: on the bench's podman container (tests/bench/lib.sh), BENCH_LIVE_N
 # times (100):
 #
-#   expose    from the start of `portsidectl expose ID 127.0.0.1:P:Q` to the
-#             first HTTP request answered through host port P;
-#   unexpose  from the start of `portsidectl unexpose ID P` to the first
-#             connect to P refused;
+#   expose    from the start of `portsidectl expose --id ID 127.0.0.1:P:Q`
+#             to the first HTTP request answered through host port P;
+#   unexpose  from the start of `portsidectl unexpose --id ID P` to the
+#             first connect to P refused;
+#
+# (--id: the id as a program that read `ls --json` passes it), then 20 of
+# each without --id, where portsidectl asks podman whether ID names one of
+# its containers (about 0.1 s of podman start-up);
 #
 # and how long each portsidectl took (start to exit). tests/bench/liveprobe.c
 # spawns portsidectl and retries 127.0.0.1:P meanwhile (every 100 µs, 1 ms
@@ -153,30 +157,40 @@ datapath() {
 
 # ---- the changes ----
 
+# changes COUNT PREFIX ARGS...: COUNT exposes and unexposes, portsidectl
+# given ARGS before the id (--id: the id taken whole, as a program that read
+# ls --json passes it; none: looked up, podman asked), recorded under PREFIX.
+changes() {
+	local count=$1 pfx=$2 i out first exit
+	shift 2
+	for i in $(seq 1 "$count"); do
+		if out=$("$B/bench/liveprobe" -i "$GAP" served "$HP" -- "$B/portsidectl" expose "$@" "$ID" "127.0.0.1:$HP:$TARGET" 2>"$W/err"); then
+			read -r first exit _ <<<"$out"
+			record live "${pfx}expose_served" "$i" "$first"
+			record live "${pfx}expose_exit" "$i" "$exit"
+		else
+			FAILS=$((FAILS + 1))
+			log "live: expose $i failed: $(tail -2 "$W/err")"
+		fi
+		if out=$("$B/bench/liveprobe" -i "$GAP" refused "$HP" -- "$B/portsidectl" unexpose "$@" "$ID" "$HP" 2>"$W/err"); then
+			read -r first exit _ <<<"$out"
+			record live "${pfx}unexpose_refused" "$i" "$first"
+			record live "${pfx}unexpose_exit" "$i" "$exit"
+		else
+			FAILS=$((FAILS + 1))
+			log "live: unexpose $i failed: $(tail -2 "$W/err")"
+			# The next expose needs the port free.
+			"$B/portsidectl" unexpose "$ID" "$HP" >/dev/null 2>&1 || true
+		fi
+		[ "$FAILS" -le 10 ] || die "more than 10 changes failed"
+	done
+}
+
 datapath before
-log "live: $N exposes and unexposes of 127.0.0.1:$HP -> $TARGET"
+log "live: $N exposes and unexposes of 127.0.0.1:$HP -> $TARGET (--id), then 20 looked up"
 FAILS=0
-for i in $(seq 1 "$N"); do
-	if out=$("$B/bench/liveprobe" -i "$GAP" served "$HP" -- "$B/portsidectl" expose "$ID" "127.0.0.1:$HP:$TARGET" 2>"$W/err"); then
-		read -r first exit _ <<<"$out"
-		record live expose_served "$i" "$first"
-		record live expose_exit "$i" "$exit"
-	else
-		FAILS=$((FAILS + 1))
-		log "live: expose $i failed: $(tail -2 "$W/err")"
-	fi
-	if out=$("$B/bench/liveprobe" -i "$GAP" refused "$HP" -- "$B/portsidectl" unexpose "$ID" "$HP" 2>"$W/err"); then
-		read -r first exit _ <<<"$out"
-		record live unexpose_refused "$i" "$first"
-		record live unexpose_exit "$i" "$exit"
-	else
-		FAILS=$((FAILS + 1))
-		log "live: unexpose $i failed: $(tail -2 "$W/err")"
-		# The next expose needs the port free.
-		"$B/portsidectl" unexpose "$ID" "$HP" >/dev/null 2>&1 || true
-	fi
-	[ "$FAILS" -le 10 ] || die "more than 10 changes failed"
-done
+changes "$N" "" --id
+changes 20 lookup_
 [ "$(sidecar_pids "$ID")" = "$SIDECAR_PIDS" ] || die "the sidecar changed during the changes"
 datapath after
 
@@ -324,6 +338,8 @@ summary() {
 	summary_rows expose_exit "portsidectl expose, start to exit"
 	summary_rows unexpose_refused "unexpose -> first connect refused"
 	summary_rows unexpose_exit "portsidectl unexpose, start to exit"
+	summary_rows lookup_expose_served "without --id (podman asked; 20): expose -> served"
+	summary_rows lookup_unexpose_refused "  unexpose -> refused"
 	[ "$FAILS" = 0 ] || echo "($FAILS of $((2 * N)) changes failed and are left out)"
 	echo
 	printf '%-24s %9s %9s %9s %9s %9s %9s %9s %8s %6s\n' "data path (portside)" "Gbit/s 1" "Gbit/s 4" \
