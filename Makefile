@@ -56,9 +56,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar
 # Helpers the integration tests put into their containers: static, no sanitizer.
 TEST_HELPERS := $(BUILD)/tests/udp-echo $(BUILD)/tests/hostile $(BUILD)/tests/faults
-# make bench's own programs: the yardstick forwarder, and the many-connections
-# client and server (static: its server runs in the bench's busybox container).
-BENCH_BIN := $(BUILD)/bench/minfwd $(BUILD)/bench/conns
+# make bench's own programs: the yardstick forwarder, the many-connections
+# client and server (static: its server runs in the bench's busybox container),
+# and the client that times a live change of the port table.
+BENCH_BIN := $(BUILD)/bench/minfwd $(BUILD)/bench/conns $(BUILD)/bench/liveprobe
 
 .PHONY: FORCE all check unit integration asan fuzz fuzz-long fuzz-build soak demo bench deps deps-if-missing install uninstall deb \
 	clean fmt fmt-check lint
@@ -84,6 +85,10 @@ $(BUILD)/bench/minfwd: tests/bench/minfwd.c
 $(BUILD)/bench/conns: tests/bench/conns.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 $(WARN) -static -o $@ $<
+
+$(BUILD)/bench/liveprobe: tests/bench/liveprobe.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $<
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)

@@ -48,6 +48,10 @@ void ctl_print_outcome(const struct tb_outcome *o);
  * container in all these ways together. CTL_EXIT_OK, or another exit status
  * after a one-line message (an ambiguous ARG lists what it fits). */
 int ctl_resolve(const char *arg, char *id, size_t len);
+/* ARG exactly as a container's id (its directory under /run/portside), no
+ * name or prefix looked up, podman and crictl not asked: for programs that
+ * took the id from `ls --json` (a live change then costs no podman run). */
+int ctl_resolve_id(const char *arg, char *id, size_t len);
 /* The same, saying nothing when QUIET: for `wait`, which asks again until it
  * appears. *AMBIGUOUS (NULL: not wanted) is set when ARG fits several. The
  * programs asked are done by DEADLINE (ps_now_ms; 0: CTL_RESOLVE_MS from

@@ -39,10 +39,10 @@ static void who(const char *cmd, char *buf, size_t len)
 
 /* The container named, and the one whose sidecar serves it (a pod's other
  * containers are served by the first one's). */
-static int target(const char *arg, char *id, size_t len)
+static int target(const char *arg, bool exact, char *id, size_t len)
 {
 	char owner[OCI_ID_MAX_LEN + 1];
-	int rc = ctl_resolve(arg, id, len);
+	int rc = exact ? ctl_resolve_id(arg, id, len) : ctl_resolve(arg, id, len);
 
 	if (rc != CTL_EXIT_OK)
 		return rc;
@@ -75,14 +75,14 @@ static void print_outcome(const struct tb_outcome *o)
 }
 
 /* Runs C on the container ARG names; prints what came of it. */
-static int run(const char *arg, struct tb_change *c, const char *cmd)
+static int run(const char *arg, bool exact, struct tb_change *c, const char *cmd)
 {
 	char id[OCI_ID_MAX_LEN + 1], by[128];
 	struct tb_outcome o;
 	struct oci_err e;
 	int rc;
 
-	if ((rc = target(arg, id, sizeof(id))) != CTL_EXIT_OK)
+	if ((rc = target(arg, exact, id, sizeof(id))) != CTL_EXIT_OK)
 		return rc;
 	who(cmd, by, sizeof(by));
 	c->by = by;
@@ -133,8 +133,10 @@ static int port_arg(const char *s, unsigned *port, int *proto)
 
 int ctl_expose(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+		{"json", required_argument, NULL, 'j'}, {"id", no_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
 	struct tb_change c = {.op = TB_EXPOSE};
+	bool exact = false;
 	cleanup_free char *spec = NULL;
 	const char *json = NULL;
 	size_t len = 0;
@@ -142,12 +144,15 @@ int ctl_expose(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt != 'j')
+		if (opt == 'i')
+			exact = true;
+		else if (opt == 'j')
+			json = optarg;
+		else
 			return CTL_EXIT_USAGE;
-		json = optarg;
 	}
 	if (optind >= argc || (json && optind + 1 != argc) || (!json && optind + 2 > argc)) {
-		ctl_warn("usage: portsidectl expose ID SPEC... | expose --json '[{...}]' ID");
+		ctl_warn("usage: portsidectl expose [--id] ID SPEC... | expose [--id] ID --json '[{...}]'");
 		return CTL_EXIT_USAGE;
 	}
 	/* The compact spelling's entries are the arguments, one each. --json
@@ -182,14 +187,17 @@ int ctl_expose(int argc, char **argv)
 		return CTL_EXIT_INVALID;
 	}
 	c.spec = spec;
-	return run(argv[optind], &c, "expose");
+	return run(argv[optind], exact, &c, "expose");
 }
 
 int ctl_unexpose(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"local", no_argument, NULL, 'l'}, {"close", no_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"local", no_argument, NULL, 'l'},
+					     {"close", no_argument, NULL, 'c'},
+					     {"id", no_argument, NULL, 'i'},
+					     {NULL, 0, NULL, 0}};
 	struct tb_change c = {.op = TB_UNEXPOSE};
+	bool exact = false;
 	int opt;
 
 	optind = 1;
@@ -198,32 +206,43 @@ int ctl_unexpose(int argc, char **argv)
 			c.local = true;
 		else if (opt == 'c')
 			c.close_conns = true;
+		else if (opt == 'i')
+			exact = true;
 		else
 			return CTL_EXIT_USAGE;
 	}
 	if (optind + 2 != argc || port_arg(argv[optind + 1], &c.port, &c.proto) < 0) {
-		ctl_warn("usage: portsidectl unexpose [--close] ID EXTERNAL[/PROTO] | unexpose [--close] --local ID "
-			 "LOCAL[/PROTO]");
+		ctl_warn("usage: portsidectl unexpose [--close] [--id] ID EXTERNAL[/PROTO] | unexpose [--close] [--id] "
+			 "ID --local LOCAL[/PROTO]");
 		return CTL_EXIT_USAGE;
 	}
-	return run(argv[optind], &c, "unexpose");
+	return run(argv[optind], exact, &c, "unexpose");
 }
 
 int ctl_autoforward(int argc, char **argv)
 {
+	static const struct option opts[] = {{"id", no_argument, NULL, 'i'}, {NULL, 0, NULL, 0}};
 	struct tb_change c = {.op = TB_AUTOFORWARD};
+	bool exact = false;
 	struct oci_err e;
+	int opt;
 
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 'i')
+			return CTL_EXIT_USAGE;
+		exact = true;
+	}
 	oci_err_init(&e);
-	if (argc != 3) {
-		ctl_warn("usage: portsidectl autoforward ID public|all|never");
+	if (optind + 2 != argc) {
+		ctl_warn("usage: portsidectl autoforward [--id] ID public|all|never");
 		return CTL_EXIT_USAGE;
 	}
-	if (oci_spec_parse_autoforward(argv[2], &c.mode, &e) < 0) {
-		oci_err_print(&e, stderr, "portsidectl");
+	if (oci_autoforward_parse(argv[optind + 1], &c.mode) < 0) {
+		ctl_warn("autoforward: the mode is public, all or never, not '%.32s'", argv[optind + 1]);
 		return CTL_EXIT_USAGE;
 	}
-	return run(argv[1], &c, "autoforward");
+	return run(argv[optind], exact, &c, "autoforward");
 }
 
 int ctl_sync(const char *id, struct tb_outcome *o, struct oci_err *e)

@@ -54,20 +54,23 @@ static const struct {
 	 "ports and addresses, the sidecar it was started with; automatic forwards come back as the app's\n"
 	 "listeners are seen again. With a sidecar that runs, make it serve what the record says (what doctor\n"
 	 "asks for after a change was interrupted)."},
-	{"expose", ctl_expose, "expose ID SPEC... | expose ID --json '[{...}]'",
+	{"expose", ctl_expose, "expose [--id] ID SPEC... | expose [--id] ID --json '[{...}]'",
 	 "Forward more ports of a running container, at once: SPEC as in io.portside.ports' compact form\n"
 	 "(8080:3000, 127.0.0.1:5173:5173, 5353:53/udp, 9000-9009:9000-9009), one an argument, or the JSON\n"
 	 "form's array. The same checks as at start (reserved ports, the policy, the container's pool address,\n"
 	 "maxPorts, host ports in use, named with their holder); all or nothing. A SPEC a running automatic\n"
-	 "forward already serves (same host and local port) pins it: explicit from then on, on the same listener."},
+	 "forward already serves (same host and local port) pins it: explicit from then on, on the same listener.\n"
+	 "  --id          ID is a whole container id (as ls --json prints it): no name is looked up (fast)"},
 	{"unexpose", ctl_unexpose,
-	 "unexpose [--close] ID EXTERNAL[/PROTO] | unexpose [--close] ID --local LOCAL[/PROTO]",
+	 "unexpose [--close] [--id] ID EXTERNAL[/PROTO] | unexpose [--close] [--id] ID --local LOCAL[/PROTO]",
 	 "Stop forwarding a host port (or every host port of a container port, with --local): its listener\n"
 	 "closes at once; open connections go on until they end (--close ends them too). The container port\n"
-	 "stays known: automatic forwarding leaves it alone until it is exposed again."},
-	{"autoforward", ctl_autoforward, "autoforward ID public|all|never",
+	 "stays known: automatic forwarding leaves it alone until it is exposed again.\n"
+	 "  --id          ID is a whole container id: no name is looked up"},
+	{"autoforward", ctl_autoforward, "autoforward [--id] ID public|all|never",
 	 "Switch a running container's automatic forwarding: public (ports the app opens on a non-loopback\n"
-	 "address), all (localhost-only ones too), never (the automatic forwards close; their connections go on)."},
+	 "address), all (localhost-only ones too), never (the automatic forwards close; their connections go on).\n"
+	 "  --id          ID is a whole container id: no name is looked up"},
 	{"logs", ctl_logs, "logs ID", "Print the refusals of ID's starts, then its sidecar's log."},
 	{"check", ctl_check, "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-",
 	 "Validate an io.portside.ports value (- reads it from stdin) against the host policy and print the\n"

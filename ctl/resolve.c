@@ -70,11 +70,11 @@ struct cands {
 	size_t n, cap;
 };
 
+/* Appended as they come (a full refusal log names thousands, repeats
+ * among them); cands_load sorts them and drops the repeats once, so that a
+ * lookup is a binary search, never a scan of every id for every id. */
 static void cands_add(struct cands *c, const char *id)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->v[i], id))
-			return;
 	if (c->n == c->cap) {
 		char **nv = realloc(c->v, (c->cap = c->cap ? c->cap * 2 : 16) * sizeof(*nv));
 
@@ -92,16 +92,32 @@ static void add_refused(const struct ps_refusal *r, void *arg)
 		cands_add(arg, r->id);
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static void cands_load(struct cands *c)
 {
 	char **ids = NULL;
-	size_t n = 0;
+	size_t n = 0, keep = 0;
 
 	if (ctl_ids(&ids, &n) == 0)
 		for (size_t i = 0; i < n; i++)
 			cands_add(c, ids[i]);
 	ctl_ids_free(ids, n);
 	ps_refusals_each(NULL, add_refused, c);
+	if (!c->n)
+		return;
+	qsort(c->v, c->n, sizeof(c->v[0]), by_name);
+	for (size_t i = 0; i < c->n; i++) {
+		if (keep && !strcmp(c->v[keep - 1], c->v[i])) {
+			free(c->v[i]);
+			continue;
+		}
+		c->v[keep++] = c->v[i];
+	}
+	c->n = keep;
 }
 
 static void cands_free(struct cands *c)
@@ -109,12 +125,16 @@ static void cands_free(struct cands *c)
 	ctl_ids_free(c->v, c->n);
 }
 
+static const char *cand(const struct cands *c, const char *id)
+{
+	char *const *at = c->n ? bsearch(&id, c->v, c->n, sizeof(c->v[0]), by_name) : NULL;
+
+	return at ? *at : NULL;
+}
+
 static bool cands_has(const struct cands *c, const char *id)
 {
-	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->v[i], id))
-			return true;
-	return false;
+	return cand(c, id) != NULL;
 }
 
 /* The containers an argument fits, each once, with how (for the message). */
@@ -151,14 +171,6 @@ static void unanswered(struct hits *h, int rc, const char *who)
 {
 	if (rc == -ETIMEDOUT || rc == -E2BIG)
 		h->unsure = who;
-}
-
-static const char *cand(const struct cands *c, const char *id)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (!strcmp(c->v[i], id))
-			return c->v[i];
-	return NULL;
 }
 
 /* True when process PID runs in the network namespace portside serves for
@@ -456,6 +468,22 @@ static int resolve(const char *arg, char *id, size_t len, bool quiet, bool *ambi
 out:
 	cands_free(&c);
 	return rc;
+}
+
+int ctl_resolve_id(const char *arg, char *id, size_t len)
+{
+	char path[4096];
+	struct stat st;
+
+	if (!oci_id_valid(arg) || ps_path(path, sizeof(path), arg, NULL) < 0 || lstat(path, &st) < 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		ctl_warn("no container portside forwards has the id '%.64s' (--id takes a whole id, as ls --json "
+			 "prints it)",
+			 arg);
+		return CTL_EXIT_INVALID;
+	}
+	snprintf(id, len, "%s", arg);
+	return CTL_EXIT_OK;
 }
 
 int ctl_resolve(const char *arg, char *id, size_t len)

@@ -50,9 +50,9 @@ _portsidectl()
 	doctor) opts="--json --help" takes_id=1 ;;
 	logs) opts="--help" takes_id=1 ;;
 	restore) opts="--help" takes_id=1 ;;
-	expose) opts="--json --help" takes_id=1 ;;
-	unexpose) opts="--close --local --help" takes_id=1 ;;
-	autoforward) opts="--help" takes_id=1 ;;
+	expose) opts="--id --json --help" takes_id=1 ;;
+	unexpose) opts="--close --local --id --help" takes_id=1 ;;
+	autoforward) opts="--id --help" takes_id=1 ;;
 	inject) opts="--ports --autoforward --hook --sidecar --policy --help" ;;
 	wait) opts="--timeout --help" takes_id=1 ;;
 	url) opts="--help" takes_id=1 ;;

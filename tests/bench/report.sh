@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # The report of tests/bench/run.sh: the table of medians (stdout and
-# Markdown), the ratios, the scale rows, the raw data and a chart, in
+# Markdown), the ratios, the scale rows, the live changes (live.sh's
+# tables, when it ran), the raw data and a chart, in
 # bench/results/DATE-HOST.{md,tsv,png}. Sourced after lib.sh and scale.sh.
 
 # The table's columns: metric, header, printf format of a value.
@@ -154,6 +155,7 @@ report() {
 	echo
 	scale_rows
 	echo
+	[ -f "$W/live.txt" ] && cat "$W/live.txt" && echo
 	legend
 	for n in "${NOTES[@]}"; do echo "$n"; done
 	echo
@@ -182,6 +184,14 @@ report() {
 		scale_rows
 		echo '```'
 		echo
+		if [ -f "$W/live.txt" ]; then
+			echo "## Live changes (portside)"
+			echo
+			echo '```'
+			cat "$W/live.txt"
+			echo '```'
+			echo
+		fi
 		echo "## How"
 		echo
 		legend

@@ -17,7 +17,10 @@
 # Each cell is the median of BENCH_RUNS runs (default 3); the runs interleave
 # the paths, so that a slow moment of the machine hits them all alike. Then
 # the sidecar at scale: 1000 mapped ports, 10,000 idle connections, 1000 UDP
-# flows, and the hook's cost per container start (hyperfine, runc).
+# flows, and the hook's cost per container start (hyperfine, runc); and live
+# changes of a running container's port table (tests/bench/live.sh, which
+# also runs alone: portsidectl expose to the first request served through
+# the new port, unexpose to the first connect refused, 100 of each).
 #
 # The table goes to stdout and, with a raw data file and a chart, to
 # bench/results/DATE-HOST.{md,tsv,png}.
@@ -27,6 +30,7 @@
 #                       (its report is DATE-HOST-quick.*)
 #   BENCH_PORT_BASE=P   host ports used: P+1..P+59 and P+1000..P+1999 (19100)
 #   BENCH_IDLE_CONNS=N  idle connections for the scale row (10000)
+#   BENCH_LIVE_*        live.sh's (host ports 18980-18984 by default)
 #
 # Traffic goes only to 127.0.0.1 and the container's own bridge address.
 set -euo pipefail
@@ -57,8 +61,8 @@ for c in podman runc socat curl jq iperf3 wrk sockperf redis-benchmark hyperfine
 	command -v "$c" >/dev/null || die "$c is missing: packaging/deps.sh --bench"
 done
 awk '{exit !($1 > 1)}' /proc/loadavg && log "WARNING: load average $LOAD_START: other work will skew the numbers"
-for f in portside-hook portside-sidecar tests/udp-echo bench/minfwd bench/conns; do
-	[ -x "$B/$f" ] || die "$B/$f is missing: make all $B/bench/minfwd $B/bench/conns"
+for f in portsidectl portside-hook portside-sidecar tests/udp-echo bench/minfwd bench/conns bench/liveprobe; do
+	[ -x "$B/$f" ] || die "$B/$f is missing: make all $B/bench/minfwd $B/bench/conns $B/bench/liveprobe"
 done
 CG_PARENT=/sys/fs/cgroup/cpuacct
 [ -f "$CG_PARENT/cpuacct.usage" ] || die "no cgroup v1 cpuacct hierarchy at $CG_PARENT"
@@ -195,6 +199,14 @@ done
 # machine, each with a container of its own.
 for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 P rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
+
+# Live changes: a container of its own (live.sh); its raw data joins ours.
+log "live changes of the port table ($(($(date +%s) - START)) s)"
+if PORTSIDE_BUILD=$B BENCH_LIVE_OUT=$W/live tests/bench/live.sh >/dev/null; then
+	tail -n +2 "$W/live.tsv" >>"$RAW"
+else
+	NOTES+=("live changes: not measured (tests/bench/live.sh failed: its messages are above)")
+fi
 
 log "scale: 1000 mapped ports ($(($(date +%s) - START)) s)"
 scale_ports
