@@ -155,7 +155,13 @@ int ctl_expose(int argc, char **argv)
 		ctl_warn("usage: portsidectl expose [--id] ID SPEC... | expose [--id] ID --json '[{...}]'");
 		return CTL_EXIT_USAGE;
 	}
-	/* The compact spelling's entries are the arguments, one each. */
+	/* The compact spelling's entries are the arguments, one each. --json
+	 * says the value is JSON: never read as the compact spelling, whose
+	 * errors about it would make no sense. */
+	if (json && json[strspn(json, " \t\r\n")] != '[') {
+		ctl_warn("expose: --json takes a JSON array of mappings, [{\"localPort\": ...}, ...]");
+		return CTL_EXIT_INVALID;
+	}
 	if (json) {
 		spec = strdup(json);
 	} else {

@@ -25,6 +25,7 @@
  * portsidectl that died closed with it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,19 +48,30 @@
 #define STATUS_TIMEOUT_MS 1000
 #define APPLY_TIMEOUT_MS  1500
 
+static volatile sig_atomic_t fault_go_on;
+
+static void fault_resume(int sig)
+{
+	(void)sig;
+	fault_go_on = 1;
+}
+
 /* Test-only: PORTSIDE_FAULT_PAUSE=STEP makes a change stop at STEP
  * ("bound": listeners bound, nothing recorded; "recorded": the record
  * written, the sidecar not told) for up to 30 s, saying so on stderr, so
- * that a test can kill it there. */
+ * that a test can kill it there, or let it go on at once with SIGUSR1 (after
+ * something else was killed meanwhile). */
 static void fault_pause(const char *step)
 {
 	const char *want = getenv("PORTSIDE_FAULT_PAUSE");
 
 	if (!want || strcmp(want, step))
 		return;
+	fault_go_on = 0;
+	signal(SIGUSR1, fault_resume);
 	fprintf(stderr, "portsidectl: paused at %s\n", step);
 	fflush(stderr);
-	for (int i = 0; i < 300; i++)
+	for (int i = 0; i < 300 && !fault_go_on; i++)
 		usleep(100 * 1000);
 }
 
