@@ -44,7 +44,9 @@ enum ps_ctl_cmd ps_ctl_decode(const char *line, const char **arg);
  * host address, port and protocol: kept, or pinned when it was automatic).
  * Served forwards the table lacks are unserved; CLOSE ("close" or "keep")
  * says whether their connections end too. REASON is the events' reason for
- * what it adds ("live", "restore"), BY who asked, for the sidecar's log. */
+ * what it adds ("live", "restore"), BY who asked, for the sidecar's log.
+ * The reply: "ok", "ok but: WHY" (applied, but a listener it could not
+ * serve), or "error: WHY" (refused, the sidecar unchanged). */
 #define PS_APPLY_MAX_BYTES  PS_FORWARDS_MAX_BYTES
 #define PS_APPLY_MAX_FDS    PS_FORWARDS_MAX_FORWARDS
 #define PS_APPLY_REASON_MAX 24

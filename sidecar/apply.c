@@ -145,7 +145,8 @@ static int check(const struct sc_ctx *ctx, const struct ps_forwards *t, size_t n
 }
 
 /* Serves T from now on; FDS[i] are closed or owned by the sidecar after. */
-static void apply(struct sc_ctx *ctx, struct ps_forwards *t, int *fds, const struct ps_apply_head *h)
+static void apply(struct sc_ctx *ctx, struct ps_forwards *t, int *fds, const struct ps_apply_head *h, char *failed,
+		  size_t flen)
 {
 	unsigned added = 0, kept = 0, pinned = 0, removed = 0;
 	char why[160];
@@ -179,12 +180,17 @@ static void apply(struct sc_ctx *ctx, struct ps_forwards *t, int *fds, const str
 		w->fd = fds[at];
 		fds[at] = -1;
 		fw = sc_forward_add(ctx, w);
-		if (!fw || (w->proto == OCI_PROTO_UDP ? sc_udp_watch(fw) : sc_tcp_watch(fw)) < 0) {
-			/* Out of memory at this point: the port closes, and the
-			 * record and ls disagree with what is served; doctor says
-			 * so, and restore mends it. */
-			sc_log("cannot serve host port %u/%s: out of memory", w->external_port,
-			       oci_proto_name(w->proto));
+		int rc = !fw ? UV_ENOMEM : w->proto == OCI_PROTO_UDP ? sc_udp_watch(fw) : sc_tcp_watch(fw);
+
+		if (rc < 0) {
+			/* Past the checks, so the rest of the change stands: this
+			 * port closes, the answer says so, and doctor shows the
+			 * record and the sidecar apart until restore mends it. */
+			sc_log("cannot serve host port %u/%s: %s", w->external_port, oci_proto_name(w->proto),
+			       uv_strerror(rc));
+			if (!failed[0])
+				snprintf(failed, flen, "cannot serve host port %u/%s: %s", w->external_port,
+					 oci_proto_name(w->proto), uv_strerror(rc));
 			if (fw)
 				sc_forward_unserve(fw, true); /* closes its listener */
 			else
@@ -246,7 +252,10 @@ int sc_apply(struct sc_ctx *ctx, const struct ps_apply_head *h, const char *body
 		snprintf(why, len, "%s", e.count ? e.msg[0] : "the table does not read");
 		rc = -EINVAL;
 	} else if ((rc = check(ctx, t, n, fds, why, len)) == 0) {
-		apply(ctx, t, fds, h);
+		why[0] = '\0';
+		apply(ctx, t, fds, h, why, len);
+		if (why[0])
+			rc = 1; /* applied, but for what WHY says */
 	}
 	for (size_t i = 0; i < n; i++)
 		if (fds[i] >= 0 && rc < 0)

@@ -190,9 +190,11 @@ static void answer_apply(struct ctl_client *cl)
 		snprintf(why, sizeof(why), "%zu listeners came, the request said %zu", cl->nfds, cl->head.nfds);
 	else
 		rc = sc_apply(cl->ctx, &cl->head, cl->body, cl->fds, cl->nfds, why, sizeof(why));
-	if (rc == 0)
+	if (rc >= 0)
 		cl->nfds = 0; /* the sidecar's, or closed, now */
-	n = rc == 0 ? snprintf(out, sizeof(out), "ok\n") : snprintf(out, sizeof(out), "error: %s\n", why);
+	n = rc == 0  ? snprintf(out, sizeof(out), "ok\n")
+	    : rc > 0 ? snprintf(out, sizeof(out), "ok but: %s\n", why)
+		     : snprintf(out, sizeof(out), "error: %s\n", why);
 	if (rc < 0)
 		sc_log("port table change by %s refused: %s", cl->head.by[0] ? cl->head.by : "?", why);
 	reply(cl->fd, out, (size_t)n);

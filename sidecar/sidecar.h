@@ -290,7 +290,8 @@ char *sc_reply_status(const struct sc_ctx *ctx);
 
 /* apply.c: serves the table in BODY (an APPLY request, head H) from now on,
  * with the N listeners FDS it names (each closed, or the sidecar's, after).
- * 0, or -errno with why in WHY (LEN bytes), the sidecar unchanged. */
+ * 0; 1 when it applied all but a listener it could not serve (WHY says
+ * which); or -errno with why in WHY (LEN bytes), the sidecar unchanged. */
 struct ps_apply_head;
 int sc_apply(struct sc_ctx *ctx, const struct ps_apply_head *h, const char *body, int *fds, size_t n, char *why,
 	     size_t len);

@@ -586,6 +586,17 @@ static int change_once(const char *id, const struct tb_change *c, struct tb_outc
 		goto out;
 	fault_pause("recorded");
 	rc = apply_send(&w, c, reply, sizeof(reply), e);
+	if (rc >= 0 && !strncmp(reply, "ok but: ", 8)) {
+		/* Applied, the record stands; one port the sidecar could not
+		 * serve is what doctor shows apart. */
+		reply[strcspn(reply, "\n")] = '\0';
+		rc = oci_err_add(
+			e, EIO,
+			"the sidecar of %.64s took the change but %s (portsidectl doctor shows it; portsidectl "
+			"restore %.64s tries again)",
+			id, reply + 8, id);
+		goto out;
+	}
 	if (rc >= 0 && !strncmp(reply, "ok", 2)) {
 		rc = 0;
 		goto out;
