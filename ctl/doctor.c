@@ -194,14 +194,17 @@ static size_t examine_raw(const char *want, struct finding *findings, size_t max
 			 ctl_sid(id));
 		nf++;
 	}
-	/* The record and the status read together, under the lock a live
-	 * change holds from its record to the sidecar's answer: else one
-	 * under way would look cut short. A lock held long (a start) leaves
-	 * the comparison out rather than guess. */
-	{
+	/* Does the sidecar serve the record? Compared first as read (no lock:
+	 * `wait` asks often, and a start must not wait for it); only a
+	 * difference is read again under the lock a live change holds from its
+	 * record to the sidecar's answer, since one under way would look cut
+	 * short. A lock held long (a start) leaves the comparison out rather
+	 * than guess. */
+	if (ps_ask_status(id, &st, CTL_ASK_MS) == 0 && ctl_diagnose_table(id, rec, &st, findings + nf, max - nf)) {
 		cleanup_close int lock = -1;
 		struct ps_forwards *now = NULL;
 
+		ps_status_free(&st);
 		if (ps_lock(&lock, 1000) == 0 && ps_record_load(id, &now, NULL) == 0 &&
 		    ps_ask_status(id, &st, CTL_ASK_MS) == 0)
 			nf += ctl_diagnose_table(id, now, &st, findings + nf, max - nf);
