@@ -15,6 +15,17 @@ bool ps_forward_same_listener(const struct ps_forward *a, const struct ps_forwar
 	return a->proto == b->proto && a->external_port == b->external_port && oci_ip_equal(&a->host_ip, &b->host_ip);
 }
 
+bool ps_forwards_names(const struct ps_forwards *f, unsigned port, unsigned proto)
+{
+	for (size_t i = 0; i < f->n_known; i++)
+		if (f->known[i].port == port && f->known[i].proto == proto)
+			return true;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].local_port == port && f->v[i].proto == proto)
+			return true;
+	return false;
+}
+
 void ps_forwards_free(struct ps_forwards *f)
 {
 	if (!f)

@@ -110,6 +110,10 @@ struct ps_forwards {
  * protocol (what a live change and the sidecar match forwards by). */
 bool ps_forward_same_listener(const struct ps_forward *a, const struct ps_forward *b);
 
+/* True when F names local port PORT/PROTO: a forward of it, or a known
+ * port (what automatic forwarding leaves alone). */
+bool ps_forwards_names(const struct ps_forwards *f, unsigned port, unsigned proto);
+
 /* A new JSON document for F in *OUT (the caller frees it); -EFBIG past
  * PS_FORWARDS_MAX_FORWARDS forwards or PS_FORWARDS_MAX_BYTES, which no
  * reader would take. */

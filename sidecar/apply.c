@@ -73,18 +73,6 @@ static bool fits(int fd, const struct ps_forward *w)
 	return port == w->external_port && oci_ip_equal(&ip, &w->host_ip);
 }
 
-/* True when the table names local port PORT/PROTO (mapped, or known). */
-static bool named(const struct ps_forwards *t, unsigned port, unsigned proto)
-{
-	for (size_t i = 0; i < t->n_known; i++)
-		if (t->known[i].port == port && t->known[i].proto == proto)
-			return true;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].local_port == port && t->v[i].proto == proto)
-			return true;
-	return false;
-}
-
 static void log_forward(const char *what, const struct ps_forward *w, const char *by)
 {
 	char ip[OCI_IP_LEN];
@@ -210,7 +198,7 @@ static void apply(struct sc_ctx *ctx, struct ps_forwards *t, int *fds, const str
 
 		for (size_t k = 0; k < t->n && !keep; k++)
 			keep = ps_forward_same_listener(&t->v[k], &fw->cfg);
-		if (keep || (fw->automatic && !named(t, fw->cfg.local_port, fw->cfg.proto)))
+		if (keep || (fw->automatic && !ps_forwards_names(t, fw->cfg.local_port, fw->cfg.proto)))
 			continue;
 		removed++;
 		log_forward("stopped forwarding", &fw->cfg, h->by);

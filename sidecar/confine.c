@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
+#include <string.h>
 #include <linux/capability.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -219,4 +221,57 @@ int sc_confine(const char **what)
 		return rc;
 	*what = "loading the seccomp filter";
 	return load_seccomp();
+}
+
+int sc_confine_helper(bool keep_bind, pid_t parent, const int *extra, size_t nextra, const int *families,
+		      size_t nfamilies, const char **what)
+{
+	/* What either factory needs: its socketpair, memory, exiting. */
+	static const int base[] = {
+		SCMP_SYS(recvmsg),
+		SCMP_SYS(recvfrom),
+		SCMP_SYS(read),
+		SCMP_SYS(sendmsg),
+		SCMP_SYS(write),
+		SCMP_SYS(close),
+		SCMP_SYS(setsockopt),
+		SCMP_SYS(brk),
+		SCMP_SYS(mmap),
+		SCMP_SYS(munmap),
+		SCMP_SYS(madvise),
+		SCMP_SYS(mprotect),
+		SCMP_SYS(futex),
+		SCMP_SYS(clock_gettime),
+		SCMP_SYS(getpid),
+		SCMP_SYS(gettid),
+		/* exiting, also through a sanitizer runtime's own exit path */
+		SCMP_SYS(exit),
+		SCMP_SYS(exit_group),
+		SCMP_SYS(rt_sigreturn),
+		SCMP_SYS(rt_sigprocmask),
+		SCMP_SYS(rt_sigaction),
+		SCMP_SYS(sigaltstack),
+		SCMP_SYS(sched_yield),
+		SCMP_SYS(nanosleep),
+	};
+	int allowed[sizeof(base) / sizeof(base[0]) + 16];
+	size_t n = sizeof(base) / sizeof(base[0]);
+	int rc;
+
+	if (nextra > sizeof(allowed) / sizeof(allowed[0]) - n)
+		return -E2BIG;
+	memcpy(allowed, base, sizeof(base));
+	memcpy(allowed + n, extra, nextra * sizeof(*extra));
+	n += nextra;
+	if ((rc = sc_drop_privileges(keep_bind, what)) < 0)
+		return rc;
+	/* Changing the uid cleared the parent-death signal: arm it now, then
+	 * make sure the parent did not go before it was armed. */
+	*what = "arming the parent-death signal";
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return -errno;
+	if (getppid() != parent)
+		return -ESRCH;
+	*what = "loading the seccomp filter";
+	return sc_seccomp_load(allowed, n, families, nfamilies, false);
 }

@@ -32,47 +32,11 @@
 
 static int confine_factory(pid_t parent)
 {
-	static const int allowed[] = {
-		SCMP_SYS(recvmsg),
-		SCMP_SYS(recvfrom),
-		SCMP_SYS(read),
-		SCMP_SYS(sendmsg),
-		SCMP_SYS(write),
-		SCMP_SYS(close),
-		SCMP_SYS(setsockopt),
-		SCMP_SYS(brk),
-		SCMP_SYS(mmap),
-		SCMP_SYS(munmap),
-		SCMP_SYS(madvise),
-		SCMP_SYS(mprotect),
-		SCMP_SYS(futex),
-		SCMP_SYS(clock_gettime),
-		SCMP_SYS(getpid),
-		SCMP_SYS(gettid),
-		/* exiting, also through a sanitizer runtime's own exit path */
-		SCMP_SYS(exit),
-		SCMP_SYS(exit_group),
-		SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(rt_sigprocmask),
-		SCMP_SYS(rt_sigaction),
-		SCMP_SYS(sigaltstack),
-		SCMP_SYS(sched_yield),
-		SCMP_SYS(nanosleep),
-	};
+	/* It makes sockets in the container's netns, of these families only. */
 	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK};
 	const char *what;
-	int rc;
 
-	if ((rc = sc_drop_privileges(false, &what)) < 0)
-		return rc;
-	/* Changing the uid cleared the parent-death signal: arm it now, then
-	 * make sure the parent did not go before it was armed. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return -errno;
-	if (getppid() != parent)
-		return -ESRCH;
-	return sc_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]), families,
-			       sizeof(families) / sizeof(families[0]), false);
+	return sc_confine_helper(false, parent, NULL, 0, families, sizeof(families) / sizeof(families[0]), &what);
 }
 
 static void __attribute__((noreturn)) factory_main(int sp, int nsfd, pid_t parent)

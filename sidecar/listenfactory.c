@@ -71,53 +71,17 @@ bool sc_listen_factory_wanted(const struct ps_forwards *rec)
 
 static int confine_listen_factory(bool keep_bind, pid_t parent)
 {
-	static const int allowed[] = {
-		SCMP_SYS(recvmsg),
-		SCMP_SYS(recvfrom),
-		SCMP_SYS(read),
-		SCMP_SYS(sendmsg),
-		SCMP_SYS(write), /* the log */
-		SCMP_SYS(close),
-		SCMP_SYS(setsockopt),
-		SCMP_SYS(bind),
-		SCMP_SYS(listen),
-		SCMP_SYS(brk),
-		SCMP_SYS(mmap),
-		SCMP_SYS(munmap),
-		SCMP_SYS(madvise),
-		SCMP_SYS(mprotect),
-		SCMP_SYS(futex),
-		SCMP_SYS(clock_gettime),
-		SCMP_SYS(getpid),
-		SCMP_SYS(gettid),
-		/* exiting, also through a sanitizer runtime's own exit path */
-		SCMP_SYS(exit),
-		SCMP_SYS(exit_group),
-		SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(rt_sigprocmask),
-		SCMP_SYS(rt_sigaction),
-		SCMP_SYS(sigaltstack),
-		SCMP_SYS(sched_yield),
-		SCMP_SYS(nanosleep),
-	};
+	static const int binding[] = {SCMP_SYS(bind), SCMP_SYS(listen)};
 	/* The host's netns is where it stays: IP sockets, never netlink or
 	 * unix ones (nothing to reach, nothing to learn). */
 	static const int families[] = {AF_INET, AF_INET6};
 	const char *what;
-	int rc;
+	int rc = sc_confine_helper(keep_bind, parent, binding, sizeof(binding) / sizeof(binding[0]), families,
+				   sizeof(families) / sizeof(families[0]), &what);
 
-	if ((rc = sc_drop_privileges(keep_bind, &what)) < 0) {
+	if (rc < 0)
 		sc_log("listener factory: %s: %s", what, strerror(-rc));
-		return rc;
-	}
-	/* Changing the uid cleared the parent-death signal: arm it now, then
-	 * make sure the parent did not go before it was armed. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return -errno;
-	if (getppid() != parent)
-		return -ESRCH;
-	return sc_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]), families,
-			       sizeof(families) / sizeof(families[0]), false);
+	return rc;
 }
 
 /* PORT is one the policy hands out (and ps_hand_out would offer). */

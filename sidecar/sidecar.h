@@ -145,6 +145,15 @@ int sc_drop_privileges(bool keep_bind, const char **what);
  * name fcntl or ioctl: allowed whole, they would void the commands' rules. */
 int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies, bool fd_control);
 
+/* A factory forked from the sidecar (factory.c, listenfactory.c) confines
+ * itself: the sidecar's uid (CAP_NET_BIND_SERVICE alone with KEEP_BIND),
+ * no new privileges, killed with PARENT (gone already: -ESRCH), and a
+ * seccomp filter of what every factory needs (its socketpair, memory,
+ * exiting) plus the NEXTRA calls EXTRA, socket() of FAMILIES only. *WHAT
+ * names the step that failed. */
+int sc_confine_helper(bool keep_bind, pid_t parent, const int *extra, size_t nextra, const int *families,
+		      size_t nfamilies, const char **what);
+
 /* Each file's list of the system calls it needs once confined, next to the
  * code that makes them, ended by SC_SYS_END; confine.c allows their union. */
 #define SC_SYS_END (-1)

@@ -390,18 +390,6 @@ static int listeners(struct work *w, struct oci_err *e)
 	return tb_rebind(w->t, w->fds, is_served, &w->st, &w->out->rebound, e);
 }
 
-/* True when table T names local port PORT/PROTO (mapped, or known). */
-static bool named(const struct ps_forwards *t, unsigned port, unsigned proto)
-{
-	for (size_t i = 0; i < t->n_known; i++)
-		if (t->known[i].port == port && t->known[i].proto == proto)
-			return true;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].local_port == port && t->v[i].proto == proto)
-			return true;
-	return false;
-}
-
 /* What the sidecar will unserve besides what the change removed itself,
  * by the rules of sidecar/apply.c: explicit forwards the table lacks (a
  * change it got that the record lost), automatic ones of a local port the
@@ -421,7 +409,7 @@ static void strays(struct work *w)
 		if (stays)
 			continue;
 		if (s->automatic) {
-			bool goes = named(w->t, s->local_port, s->proto) ||
+			bool goes = ps_forwards_names(w->t, s->local_port, s->proto) ||
 				    w->t->autoforward == OCI_AUTOFORWARD_NEVER ||
 				    (w->t->autoforward == OCI_AUTOFORWARD_PUBLIC && s->expose_localhost &&
 				     w->st.autoforward == (int)OCI_AUTOFORWARD_ALL);
