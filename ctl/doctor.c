@@ -410,7 +410,11 @@ int ctl_doctor_port(const char *id, unsigned port, char *why, size_t len)
 
 	snprintf(why, len, "container port %u: the container is not running", port);
 	for (size_t i = 0; i < nf; i++) {
-		if (findings[i].port == 0 && !strcmp(findings[i].status, "problem")) {
+		/* About the whole container (the sidecar gone, maxConnections):
+		 * no port of it is reachable. Not the automatic forwarding
+		 * mode a cut-short change left apart: ports still serve. */
+		if (findings[i].port == 0 && !strcmp(findings[i].status, "problem") &&
+		    !strcmp(findings[i].mapping, "(all)")) {
 			snprintf(why, len, "%s", findings[i].detail); /* the sidecar is gone */
 			return 0;
 		}

@@ -89,6 +89,9 @@ static int run(const char *arg, bool exact, struct tb_change *c, const char *cmd
 	oci_err_init(&e);
 	rc = tb_change(id, c, &o, &e);
 	if (rc < 0) {
+		/* Applied but for one listener: what it did, then why not all. */
+		if (o.partial)
+			print_outcome(&o);
 		oci_err_print(&e, stderr, "portsidectl");
 		tb_outcome_free(&o);
 		return CTL_EXIT_INVALID;

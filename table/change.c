@@ -47,6 +47,17 @@
  * waits for the lock a change holds at most 3 s (hook/create.c). */
 #define STATUS_TIMEOUT_MS 1000
 #define APPLY_TIMEOUT_MS  1500
+/* All of one change, its retry included, within this: a start waits 3 s
+ * for the lock (hook/create.c), and must get it. */
+#define CHANGE_BUDGET_MS 2500
+
+/* The time left before DEADLINE (ps_now_ms), at most CAP, at least 1 ms. */
+static int left_ms(int64_t deadline, int cap)
+{
+	int64_t left = deadline - ps_now_ms();
+
+	return left < 1 ? 1 : left > cap ? cap : (int)left;
+}
 
 static volatile sig_atomic_t fault_go_on;
 
@@ -123,28 +134,38 @@ static void known_add(struct ps_forwards *f, unsigned port, unsigned proto)
 		f->known[f->n_known++] = (struct ps_known){(uint16_t)port, (uint8_t)proto};
 }
 
-/* The mappings F holds, as maxPorts counts them: a host port (whatever the
- * number of addresses it is bound on), and a known local port that none
- * forwards. */
-static unsigned mappings(const struct ps_forwards *f)
+/* The mappings table T would hold with the N mappings M bound too, as
+ * maxPorts counts them: a host port (whatever the number of addresses it is
+ * bound on; one handed out later is one more), and a known local port that
+ * none forwards. */
+static unsigned mappings_after(const struct ps_forwards *t, const struct oci_mapping *m, size_t n)
 {
-	unsigned n = 0;
+	unsigned count = 0;
 
-	for (size_t i = 0; i < f->n; i++) {
+	for (size_t i = 0; i < t->n; i++) {
 		bool dup = false;
 
 		for (size_t k = 0; k < i && !dup; k++)
-			dup = f->v[k].external_port == f->v[i].external_port && f->v[k].proto == f->v[i].proto;
-		n += !dup;
+			dup = t->v[k].external_port == t->v[i].external_port && t->v[k].proto == t->v[i].proto;
+		count += !dup;
 	}
-	for (size_t i = 0; i < f->n_known; i++) {
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < i && !dup && m[i].external_port; k++)
+			dup = m[k].external_port == m[i].external_port && m[k].proto == m[i].proto;
+		count += !dup;
+	}
+	for (size_t i = 0; i < t->n_known; i++) {
 		bool mapped = false;
 
-		for (size_t k = 0; k < f->n && !mapped; k++)
-			mapped = f->v[k].local_port == f->known[i].port && f->v[k].proto == f->known[i].proto;
-		n += !mapped;
+		for (size_t k = 0; k < t->n && !mapped; k++)
+			mapped = t->v[k].local_port == t->known[i].port && t->v[k].proto == t->known[i].proto;
+		for (size_t k = 0; k < n && !mapped; k++)
+			mapped = m[k].local_port == t->known[i].port && m[k].proto == t->known[i].proto;
+		count += !mapped;
 	}
-	return n;
+	return count;
 }
 
 static unsigned last_entry(const struct ps_forwards *f)
@@ -161,6 +182,7 @@ static unsigned last_entry(const struct ps_forwards *f)
  * (fds[i] for forward i, -1: the sidecar has it), and what to tell. */
 struct work {
 	const char *id;
+	int64_t deadline;	/* ps_now_ms() by which the change is done */
 	struct ps_forwards *f;	/* the record as it is */
 	struct ps_forwards *t;	/* the new table */
 	int *fds;		/* one a forward of T */
@@ -168,6 +190,20 @@ struct work {
 	struct oci_policy *pol; /* the container's policy, as it reads now */
 	struct tb_outcome *out;
 };
+
+/* True when S, an automatic forward the sidecar reports, is one it could
+ * have made from record F: a hand-out port on one of F's bind addresses,
+ * with F's visibility. */
+static bool automatic_as_given(const struct ps_forwards *f, const struct ps_forward *s)
+{
+	bool port = false, addr = false;
+
+	for (size_t i = 0; i < f->n_auto_ports && !port; i++)
+		port = f->auto_ports[i] == s->external_port;
+	for (size_t i = 0; i < f->n_bind && !addr; i++)
+		addr = oci_ip_equal(&f->bind[i], &s->host_ip);
+	return port && addr && s->proto == OCI_PROTO_TCP && s->visibility == (uint8_t)f->visibility;
+}
 
 /* EXPOSE: M (a parsed mapping) against what the table has: already there
  * (1), pinned onto automatic forwards (2), for tb_bind (0), or refused. */
@@ -200,6 +236,15 @@ static int expose_one(struct work *w, const struct oci_mapping *m, unsigned base
 		if (!s->automatic || s->proto != m->proto || s->external_port != m->external_port ||
 		    !oci_hosts_overlap(&s->host_ip, &m->host_ip))
 			continue;
+		/* What the sidecar says is checked against what it was given:
+		 * a pin is recorded, and restore binds it as root, so only a
+		 * hand-out port on the container's own bind addresses. */
+		if (!automatic_as_given(w->f, s))
+			return oci_err_add(
+				e, EPERM,
+				"expose entry %u: the sidecar reports host port %u/%s forwarded automatically "
+				"where it could not be (not a hand-out port on the container's addresses)",
+				m->entry, m->external_port, oci_proto_name(m->proto));
 		if (s->local_port != m->local_port || m->host_ip.family || s->visibility != m->visibility)
 			return oci_err_add(e, EADDRINUSE,
 					   "expose entry %u: host port %u/%s is this container's automatic forward of "
@@ -262,19 +307,11 @@ static int do_expose(struct work *w, const struct tb_change *c, struct oci_err *
 		known_add(w->t, m->local_port, m->proto);
 	}
 	if (e->count == before) {
-		unsigned have = mappings(w->t), more = 0;
+		unsigned total = mappings_after(w->t, bind_v, to_bind.n);
 
-		for (size_t i = 0; i < to_bind.n; i++) {
-			bool dup = false;
-
-			for (size_t k = 0; k < i && !dup; k++)
-				dup = bind_v[k].external_port && bind_v[k].external_port == bind_v[i].external_port &&
-				      bind_v[k].proto == bind_v[i].proto;
-			more += !dup;
-		}
-		if (have + more > w->pol->max_ports)
+		if (total > w->pol->max_ports)
 			oci_err_add(e, E2BIG, "expose: %.64s would have %u ports, more than the policy's maxPorts (%u)",
-				    w->id, have + more, w->pol->max_ports);
+				    w->id, total, w->pol->max_ports);
 	}
 	oci_ports_free(ports);
 	if (e->count != before)
@@ -303,8 +340,12 @@ static int do_expose(struct work *w, const struct tb_change *c, struct oci_err *
 	}
 	for (size_t i = w->t->n; i < bound.n; i++) {
 		bound.v[i].entry += base;
-		if ((rc = push(w->t, &bound.v[i])) < 0 || (rc = push(w->out->added, &bound.v[i])) < 0) {
-			for (size_t k = i; k < bound.n; k++)
+		bool in_table = false;
+
+		if ((rc = push(w->t, &bound.v[i])) < 0 ||
+		    (in_table = true, rc = push(w->out->added, &bound.v[i])) < 0) {
+			/* One in the table already is closed with the table's. */
+			for (size_t k = i + in_table; k < bound.n; k++)
 				close(bound.v[k].fd);
 			free(bound.v);
 			return oci_err_add(e, -rc, "out of memory");
@@ -460,7 +501,7 @@ static int apply_send(struct work *w, const struct tb_change *c, char *reply, si
 	for (char *p = h.by; *p; p++) /* one line of plain ASCII */
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
 			*p = '?';
-	return ps_ctl_apply(w->id, &h, doc, send, reply, len, APPLY_TIMEOUT_MS);
+	return ps_ctl_apply(w->id, &h, doc, send, reply, len, left_ms(w->deadline, APPLY_TIMEOUT_MS));
 }
 
 static struct ps_forwards *copy(const struct ps_forwards *f)
@@ -501,7 +542,7 @@ static bool taken_meanwhile(const struct work *w)
 	struct ps_status now;
 	bool more = false;
 
-	if (ps_ask_status(w->id, &now, STATUS_TIMEOUT_MS) < 0)
+	if (ps_ask_status(w->id, &now, left_ms(w->deadline, STATUS_TIMEOUT_MS)) < 0)
 		return false;
 	for (size_t i = 0; i < now.n && !more; i++) {
 		bool before = false;
@@ -521,9 +562,10 @@ static bool taken_meanwhile(const struct work *w)
 /* One try: 0, -EAGAIN when the sidecar lost an automatic forward being
  * pinned meanwhile (the app closed it: try again, it binds now), or the
  * error in E. */
-static int change_once(const char *id, const struct tb_change *c, struct tb_outcome *out, struct oci_err *e)
+static int change_once(const char *id, const struct tb_change *c, int64_t deadline, struct tb_outcome *out,
+		       struct oci_err *e)
 {
-	struct work w = {.id = id, .out = out};
+	struct work w = {.id = id, .deadline = deadline, .out = out};
 	char why[160], reply[512];
 	int rc;
 
@@ -541,7 +583,7 @@ static int change_once(const char *id, const struct tb_change *c, struct tb_outc
 				 id, id);
 		goto out;
 	}
-	if ((rc = ps_ask_status(id, &w.st, STATUS_TIMEOUT_MS)) < 0) {
+	if ((rc = ps_ask_status(id, &w.st, left_ms(deadline, STATUS_TIMEOUT_MS))) < 0) {
 		rc = oci_err_add(e, -rc, "the sidecar of %.64s does not answer: %s", id, strerror(-rc));
 		goto out;
 	}
@@ -574,7 +616,15 @@ static int change_once(const char *id, const struct tb_change *c, struct tb_outc
 		goto out;
 	fault_pause("recorded");
 	rc = apply_send(&w, c, reply, sizeof(reply), e);
+	/* The sidecar's words reach root's terminal: plain ASCII, one line. */
+	if (rc >= 0) {
+		reply[strcspn(reply, "\n")] = '\0';
+		for (char *p = reply; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+				*p = '?';
+	}
 	if (rc >= 0 && !strncmp(reply, "ok but: ", 8)) {
+		out->partial = true;
 		/* Applied, the record stands; one port the sidecar could not
 		 * serve is what doctor shows apart. */
 		reply[strcspn(reply, "\n")] = '\0';
@@ -642,10 +692,12 @@ int tb_change(const char *id, const struct tb_change *c, struct tb_outcome *out,
 	 * problems. */
 	struct oci_err first = *e;
 
-	rc = change_once(id, c, out, e);
-	if (rc == -EAGAIN) {
+	int64_t deadline = ps_now_ms() + CHANGE_BUDGET_MS;
+
+	rc = change_once(id, c, deadline, out, e);
+	if (rc == -EAGAIN && deadline - ps_now_ms() > STATUS_TIMEOUT_MS) {
 		*e = first;
-		rc = change_once(id, c, out, e);
+		rc = change_once(id, c, deadline, out, e);
 	}
 	if (rc == -EAGAIN)
 		rc = oci_err_add(e, EAGAIN, "the automatic forwards of %.64s changed while it was asked: try again",

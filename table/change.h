@@ -26,7 +26,7 @@ struct tb_change {
 	unsigned port;		   /* UNEXPOSE */
 	int proto;		   /* UNEXPOSE: enum oci_proto, -1 for both */
 	bool local;		   /* UNEXPOSE: PORT is the container's */
-	bool close_conns;	   /* UNEXPOSE, AUTOFORWARD never: their connections end too */
+	bool close_conns;	   /* UNEXPOSE: the removed forwards' connections end too */
 	enum oci_autoforward mode; /* AUTOFORWARD */
 	const char *by;		   /* who asks, for the sidecar's log (NULL: "portsidectl") */
 };
@@ -38,6 +38,7 @@ struct tb_outcome {
 	unsigned already;	     /* mappings asked for that were there already */
 	unsigned rebound;	     /* recorded listeners the sidecar had lost, bound again */
 	bool mode_changed;	     /* the sidecar's automatic forwarding mode changes */
+	bool partial;		     /* applied, but for a listener the sidecar could not serve (the error) */
 };
 
 /* Changes the table of ID (the id whose sidecar serves it: a pod's owner)

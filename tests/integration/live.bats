@@ -811,3 +811,24 @@ YAML
 	run http_get 18751
 	[ "$output" = "hello from range1" ]
 }
+
+@test "maxPorts counts the table as it will be: new local ports fit up to the limit, one more is refused" {
+	echo '{"maxPorts": 4, "autoforwardPorts": []}' >"$TMP/policy.json"
+	www_start maxp "$(ports_ann '18960:3000, 18961:3001')" 'httpd -f -p 3000 -h /www'
+	assert_status 0
+	# Two mappings there, two of new local ports asked: four, the limit.
+	ctl expose "$CT" 18962:3002 18963:3003
+	[ "$status" -eq 0 ]
+	ctl expose "$CT" 18964:3004
+	one_line_refusal "would have 5 ports, more than the policy's maxPorts (4)"
+	port_free 18964
+	# A port unexpose leaves known still counts: nothing freed for 3004.
+	ctl unexpose "$CT" 18963
+	[ "$status" -eq 0 ]
+	ctl expose "$CT" 18964:3004
+	one_line_refusal "would have 5 ports, more than the policy's maxPorts (4)"
+	# Its own local port again fits.
+	ctl expose "$CT" 18963:3003
+	[ "$status" -eq 0 ]
+	agree "$CT"
+}
