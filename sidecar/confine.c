@@ -261,7 +261,8 @@ int sc_confine_helper(bool keep_bind, pid_t parent, const int *extra, size_t nex
 	if (nextra > sizeof(allowed) / sizeof(allowed[0]) - n)
 		return -E2BIG;
 	memcpy(allowed, base, sizeof(base));
-	memcpy(allowed + n, extra, nextra * sizeof(*extra));
+	if (nextra) /* EXTRA may be NULL then */
+		memcpy(allowed + n, extra, nextra * sizeof(*extra));
 	n += nextra;
 	if ((rc = sc_drop_privileges(keep_bind, what)) < 0)
 		return rc;
