@@ -134,13 +134,6 @@ static bool external_taken(const struct sc_ctx *ctx, unsigned port)
 	return false;
 }
 
-/* Binds EXT on every bind address, all or nothing, as the hook binds an
- * explicit mapping (lib/listen.c), through the listener factory. */
-static int bind_all(struct sc_ctx *ctx, unsigned ext, int *fds)
-{
-	return sc_host_listen(ctx, ext, fds);
-}
-
 /* The hand-out (ps_hand_out, as the hook's): a host port no forward of
  * this sidecar holds and none found in use lately, bound on every bind
  * address. ps_hand_out asks taken() of each entry in order, then tries the
@@ -173,7 +166,7 @@ static int hand_out_try(unsigned port, void *arg)
 		return -EAGAIN; /* this tick's binds are spent: next tick, from here */
 	a->budget--;
 	a->binds++;
-	rc = bind_all(h->ctx, port, h->fds);
+	rc = sc_host_listen(h->ctx, port, h->fds); /* every bind address, all or nothing */
 	if (h->k < h->ctx->rec->n_auto_ports) {
 		if (rc == -EADDRINUSE)
 			a->busy_due[h->k] = uv_now(h->ctx->loop) + backoff(&a->busy_shift[h->k]);

@@ -349,3 +349,31 @@ netns_pid() {
 	pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$STATEDIR/$1/forwards.json" | head -1)
 	[ -n "$pid" ] && [ "$pid" != 0 ] && echo "$pid"
 }
+
+# pod_yaml NAME PORTS: a two-container pod (httpd on 3000 and on 3001, sharing
+# the pod's network namespace) whose metadata.annotations carry the ports.
+pod_yaml() {
+	mkdir -p "$TMP/www"
+	echo "hello from the pod" >"$TMP/www/index.html"
+	cat >"$TMP/pod.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  annotations:
+    io.portside.ports: "$2"
+spec:
+  containers:
+  - name: web
+    image: $IMAGE
+    command: ["httpd", "-f", "-p", "3000", "-h", "/www"]
+    volumeMounts: [{name: www, mountPath: /www}]
+  - name: api
+    image: $IMAGE
+    command: ["httpd", "-f", "-p", "3001", "-h", "/www"]
+    volumeMounts: [{name: www, mountPath: /www}]
+  volumes:
+  - name: www
+    hostPath: {path: $TMP/www, type: Directory}
+YAML
+}

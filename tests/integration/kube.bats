@@ -17,34 +17,6 @@ teardown() {
 	rm -rf "$TMP" "$HOOKS_DIR"
 }
 
-# pod_yaml NAME PORTS: a two-container pod (httpd on 3000 and on 3001, sharing
-# the pod's network namespace) whose metadata.annotations carry the ports.
-pod_yaml() {
-	mkdir -p "$TMP/www"
-	echo "hello from the pod" >"$TMP/www/index.html"
-	cat >"$TMP/pod.yaml" <<YAML
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $1
-  annotations:
-    io.portside.ports: "$2"
-spec:
-  containers:
-  - name: web
-    image: $IMAGE
-    command: ["httpd", "-f", "-p", "3000", "-h", "/www"]
-    volumeMounts: [{name: www, mountPath: /www}]
-  - name: api
-    image: $IMAGE
-    command: ["httpd", "-f", "-p", "3001", "-h", "/www"]
-    volumeMounts: [{name: www, mountPath: /www}]
-  volumes:
-  - name: www
-    hostPath: {path: $TMP/www, type: Directory}
-YAML
-}
-
 pod_container_ids() {
 	podman ps -q --no-trunc --filter "pod=$1" --filter "label=io.kubernetes.pod.name=$1" 2>/dev/null
 	podman ps -q --no-trunc --filter "pod=$1" 2>/dev/null

@@ -677,29 +677,7 @@ paused() {
 @test "kube play: a change named by either container, or by NS/POD/CONTAINER, goes to the pod's one sidecar" {
 	podman_setup
 	local pod=${CT_PREFIX}kp
-	mkdir -p "$TMP/www"
-	echo "hello from the pod" >"$TMP/www/index.html"
-	cat >"$TMP/pod.yaml" <<YAML
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $pod
-  annotations:
-    io.portside.ports: "18944:3000"
-spec:
-  containers:
-  - name: web
-    image: $IMAGE
-    command: ["httpd", "-f", "-p", "3000", "-h", "/www"]
-    volumeMounts: [{name: www, mountPath: /www}]
-  - name: api
-    image: $IMAGE
-    command: ["httpd", "-f", "-p", "3001", "-h", "/www"]
-    volumeMounts: [{name: www, mountPath: /www}]
-  volumes:
-  - name: www
-    hostPath: {path: $TMP/www, type: Directory}
-YAML
+	pod_yaml "$pod" "18944:3000"
 	local before
 	before=$(all_sidecars | wc -l)
 	trace P kube play "$TMP/pod.yaml"
