@@ -14,6 +14,8 @@ HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 # Where the hook and the sidecar are installed; the hooks.d file names both.
 HOOK_PATH = $(LIBEXECDIR)/oci/hooks.d/portside-hook
 SIDECAR_PATH = $(LIBEXECDIR)/portside/portside-sidecar
+# The runtime wrapper containerd runs as runc (packaging/kubernetes/).
+WRAPPER_PATH = $(LIBEXECDIR)/portside/portside-runc
 DESTDIR ?=
 # The uids the sidecars run as, one a sidecar, each also its gid (lib/uids.h):
 # no passwd entry is needed. Above systemd's ranges for dynamic users
@@ -43,6 +45,7 @@ CTL_SRC := $(wildcard ctl/*.c)
 HOOK_SRC := $(wildcard hook/*.c)
 TABLE_SRC := $(wildcard table/*.c)
 SIDECAR_SRC := $(wildcard sidecar/*.c)
+WRAP_SRC := $(wildcard wrap/*.c)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 
 OCI_OBJ := $(OCI_SRC:%.c=$(BUILD)/%.o)
@@ -51,9 +54,11 @@ CTL_OBJ := $(CTL_SRC:%.c=$(BUILD)/%.o)
 HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/%.o)
 TABLE_OBJ := $(TABLE_SRC:%.c=$(BUILD)/%.o)
 SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(BUILD)/%.o)
+WRAP_OBJ := $(WRAP_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar
+PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar $(BUILD)/portside-runc \
+	$(BUILD)/portside-crun
 # Helpers the integration tests put into their containers: static, no sanitizer.
 TEST_HELPERS := $(BUILD)/tests/udp-echo $(BUILD)/tests/hostile $(BUILD)/tests/faults
 # make bench's own programs: the yardstick forwarder, the many-connections
@@ -114,7 +119,7 @@ $(PATHS_H): FORCE
 	  echo '#define PORTSIDE_SIDECAR_UID_COUNT $(SIDECAR_UID_COUNT)u'; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(BUILD)/hook/create.o $(BUILD)/hook/main.o $(BUILD)/ctl/inject.o $(BUILD)/ctl/main.o $(BUILD)/ctl/restore.o: $(PATHS_H)
-$(BUILD)/lib/uids.o $(BUILD)/ctl/ask.o $(BUILD)/tests/unit/test-ask.o: $(PATHS_H)
+$(BUILD)/lib/uids.o $(BUILD)/ctl/ask.o $(BUILD)/tests/unit/test-ask.o $(BUILD)/wrap/main.o: $(PATHS_H)
 FORCE:
 
 $(BUILD)/liboci.a: $(OCI_OBJ)
@@ -138,6 +143,16 @@ $(BUILD)/libtable.a: $(TABLE_OBJ)
 $(BUILD)/libsidecar.a: $(filter-out $(BUILD)/sidecar/main.o,$(SIDECAR_OBJ))
 	$(AR) rcs $@ $^
 
+$(BUILD)/libwrap.a: $(filter-out $(BUILD)/wrap/main.o,$(WRAP_OBJ))
+	$(AR) rcs $@ $^
+
+$(BUILD)/portside-runc: $(BUILD)/wrap/main.o $(BUILD)/libwrap.a $(BUILD)/libportside.a $(BUILD)/liboci.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# One program, two names: the name says which runtime it runs.
+$(BUILD)/portside-crun: $(BUILD)/portside-runc
+	ln -sf portside-runc $@
+
 $(BUILD)/portsidectl: $(BUILD)/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -148,7 +163,7 @@ $(BUILD)/portside-sidecar: $(BUILD)/sidecar/main.o $(BUILD)/libsidecar.a $(BUILD
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libctl.a $(BUILD)/libsidecar.a $(BUILD)/libhook.a \
-		$(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a
+		$(BUILD)/libwrap.a $(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
@@ -231,6 +246,8 @@ install: all
 	install -D -m 0755 $(BUILD)/portsidectl $(DESTDIR)$(BINDIR)/portsidectl
 	install -D -m 0755 $(BUILD)/portside-hook $(DESTDIR)$(HOOK_PATH)
 	install -D -m 0755 $(BUILD)/portside-sidecar $(DESTDIR)$(SIDECAR_PATH)
+	install -D -m 0755 $(BUILD)/portside-runc $(DESTDIR)$(WRAPPER_PATH)
+	ln -sf portside-runc $(DESTDIR)$(LIBEXECDIR)/portside/portside-crun
 	install -D -m 0644 packaging/policy/cloud-ide.json $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 	install -d $(DESTDIR)$(HOOKSDIR)
 	# The hooks.d file hands the hook the sidecar's installed path (--sidecar):
@@ -248,6 +265,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/portsidectl
 	rm -f $(DESTDIR)$(HOOK_PATH)
 	rm -f $(DESTDIR)$(SIDECAR_PATH)
+	rm -f $(DESTDIR)$(WRAPPER_PATH) $(DESTDIR)$(LIBEXECDIR)/portside/portside-crun
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/portside 2>/dev/null
 	rm -f $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 	-rmdir $(DESTDIR)$(DATADIR)/portside 2>/dev/null
@@ -259,13 +277,13 @@ DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB = portside_$(VERSION)_$(DEB_ARCH).deb
 deb: $(DEB)
 $(DEB): packaging/deb/control.in packaging/deb/postrm packaging/hooks.d/portside.json.in $(MAN_PAGES) \
-		packaging/completion/portsidectl.bash $(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(TABLE_SRC) $(SIDECAR_SRC)
+		packaging/completion/portsidectl.bash $(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(TABLE_SRC) $(SIDECAR_SRC) $(WRAP_SRC)
 	rm -rf $(BUILD)/deb
 	# Built apart, with PREFIX=/usr: the hook finds the sidecar by its
 	# installed path, compiled in.
 	$(MAKE) BUILD=$(BUILD)/deb-build PREFIX=/usr DESTDIR=$(abspath $(BUILD)/deb) install
 	strip --strip-unneeded $(BUILD)/deb/usr/bin/portsidectl $(BUILD)/deb/usr/libexec/oci/hooks.d/portside-hook \
-		$(BUILD)/deb/usr/libexec/portside/portside-sidecar
+		$(BUILD)/deb/usr/libexec/portside/portside-sidecar $(BUILD)/deb/usr/libexec/portside/portside-runc
 	# Debian ships manual pages compressed (-n: no name or time inside, so
 	# that two builds of one tree give the same package).
 	gzip -9n $(BUILD)/deb/usr/share/man/man*/*
@@ -280,7 +298,7 @@ clean:
 
 # ---- style ----
 
-FMT_FILES := $(wildcard base/*.[ch] oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] table/*.[ch] sidecar/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
+FMT_FILES := $(wildcard base/*.[ch] oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] table/*.[ch] sidecar/*.[ch] wrap/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
 	tests/bench/*.c)
 fmt:
 	clang-format -i $(FMT_FILES)

@@ -16,92 +16,19 @@
 #include "../oci/annotations.h"
 #include "../base/cleanup.h"
 #include "../oci/config.h"
+#include "../oci/hookedit.h"
 #include "../oci/input.h"
 #include "ctl.h"
-#include "replace.h"
+#include "../lib/edit.h"
 
 #include "paths.h" /* generated: PORTSIDE_HOOK_PATH, from PREFIX */
 
-/* OBJ[KEY] as an object/array, created when absent; NULL when it is there
- * with another type (the file is not ours to repair). */
-static json_object *child(json_object *obj, const char *key, json_type t)
-{
-	json_object *v;
-
-	if (json_object_object_get_ex(obj, key, &v) && v)
-		return json_object_is_type(v, t) ? v : NULL;
-	v = t == json_type_object ? json_object_new_object() : json_object_new_array();
-	if (v)
-		json_object_object_add(obj, key, v);
-	return v;
-}
-
-/* Sets "--sidecar SIDECAR" in the args of hook entry H: the value after an
- * existing --sidecar is replaced, else the pair goes right after argv[0]. */
-static int set_sidecar_arg(json_object *h, json_object *args, const char *sidecar)
-{
-	size_t n = json_object_array_length(args);
-	json_object *v;
-
-	for (size_t i = 1; i + 1 < n; i++) {
-		const char *a = json_object_get_string(json_object_array_get_idx(args, i));
-
-		if (a && !strcmp(a, "--sidecar"))
-			return json_object_array_put_idx(args, i + 1, json_object_new_string(sidecar));
-	}
-	/* json-c 0.16 cannot insert: a new array, sharing the old elements. */
-	if (!(v = json_object_new_array()))
-		return -ENOMEM;
-	json_object_array_add(v, json_object_get(json_object_array_get_idx(args, 0)));
-	json_object_array_add(v, json_object_new_string("--sidecar"));
-	json_object_array_add(v, json_object_new_string(sidecar));
-	for (size_t i = 1; i < n; i++)
-		json_object_array_add(v, json_object_get(json_object_array_get_idx(args, i)));
-	return json_object_object_add(h, "args", v); /* frees the old array */
-}
-
-/* Adds portside's hook at STAGE, or, when an entry runs PATH already, leaves
- * it as the user may have edited it; SIDECAR (may be NULL) is set in either. */
-static int add_hook(json_object *hooks, const char *stage, const char *path, const char *sidecar)
-{
-	json_object *list = child(hooks, stage, json_type_array), *h, *args;
-
-	if (!list)
-		return -EINVAL;
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		json_object *p;
-
-		h = json_object_array_get_idx(list, i);
-		if (!json_object_object_get_ex(h, "path", &p) || !json_object_is_type(p, json_type_string) ||
-		    strcmp(json_object_get_string(p), path))
-			continue;
-		if (!sidecar)
-			return 0; /* there already */
-		if (!json_object_object_get_ex(h, "args", &args) || !json_object_is_type(args, json_type_array) ||
-		    json_object_array_length(args) < 1)
-			return -EINVAL;
-		return set_sidecar_arg(h, args, sidecar);
-	}
-	h = json_object_new_object();
-	args = json_object_new_array();
-	json_object_array_add(args, json_object_new_string("portside-hook"));
-	if (sidecar) {
-		json_object_array_add(args, json_object_new_string("--sidecar"));
-		json_object_array_add(args, json_object_new_string(sidecar));
-	}
-	json_object_array_add(args, json_object_new_string(stage));
-	json_object_object_add(h, "path", json_object_new_string(path));
-	json_object_object_add(h, "args", args);
-	json_object_object_add(h, "timeout", json_object_new_int(10));
-	return json_object_array_add(list, h);
-}
-
 static int set_port_env(json_object *root, unsigned port)
 {
-	json_object *process = child(root, "process", json_type_object), *env;
+	json_object *process = oci_json_child(root, "process", json_type_object), *env;
 	char kv[32];
 
-	if (!process || !(env = child(process, "env", json_type_array)))
+	if (!process || !(env = oci_json_child(process, "env", json_type_array)))
 		return -EINVAL;
 	for (size_t i = 0; i < json_object_array_length(env); i++) {
 		const char *s = json_object_get_string(json_object_array_get_idx(env, i));
@@ -132,7 +59,7 @@ int ctl_inject(int argc, char **argv)
 	struct oci_kv kv[2];
 	struct oci_spec spec;
 	struct oci_err e;
-	cleanup_ctl_file struct ctl_file file = {.dirfd = -1};
+	cleanup_ps_edit struct ps_edit file = {.dirfd = -1};
 	size_t len;
 	int c, rc;
 
@@ -181,7 +108,7 @@ int ctl_inject(int argc, char **argv)
 		return CTL_EXIT_INVALID;
 	}
 
-	if (ctl_file_read(path, OCI_CONFIG_MAX_BYTES, &file, &buf, &len, &e) < 0 ||
+	if (ps_edit_read(path, OCI_CONFIG_MAX_BYTES, &file, &buf, &len, &e) < 0 ||
 	    oci_json_decode(buf, len, path, &root, &e) < 0 || !json_object_is_type(root, json_type_object)) {
 		if (!oci_err_lines(&e))
 			oci_err_add(&e, errno ? errno : EINVAL, "%s is not an OCI config.json", path);
@@ -189,17 +116,17 @@ int ctl_inject(int argc, char **argv)
 		oci_spec_release(&spec);
 		return CTL_EXIT_INVALID;
 	}
-	ann = child(root, "annotations", json_type_object);
-	hooks = child(root, "hooks", json_type_object);
+	ann = oci_json_child(root, "annotations", json_type_object);
+	hooks = oci_json_child(root, "hooks", json_type_object);
 	rc = !ann || !hooks ? -EINVAL : 0;
 	if (rc == 0 && ports)
 		json_object_object_add(ann, OCI_ANN_PORTS, json_object_new_string(ports));
 	if (rc == 0 && autoforward)
 		json_object_object_add(ann, OCI_ANN_AUTOFORWARD, json_object_new_string(autoforward));
 	if (rc == 0)
-		rc = add_hook(hooks, "createRuntime", hook, sidecar);
+		rc = oci_hooks_add(hooks, "createRuntime", hook, sidecar, NULL);
 	if (rc == 0)
-		rc = add_hook(hooks, "poststop", hook, sidecar);
+		rc = oci_hooks_add(hooks, "poststop", hook, sidecar, NULL);
 	const struct oci_mapping *first = oci_ports_first_exposed(spec.ports);
 	if (rc == 0 && (first || spec.ports->n))
 		rc = set_port_env(root, first ? first->local_port : spec.ports->v[0].local_port);
@@ -224,7 +151,7 @@ int ctl_inject(int argc, char **argv)
 		return CTL_EXIT_OK;
 	/* Through the directory read from, never PATH again: the file's owner
 	 * may have swapped it for a link to a file of root's by now. */
-	if (ctl_file_replace(&file, withnl, len + 1, &e) < 0) {
+	if (ps_edit_replace(&file, withnl, len + 1, &e) < 0) {
 		oci_err_print(&e, stderr, "portsidectl");
 		return CTL_EXIT_INVALID;
 	}

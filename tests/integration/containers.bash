@@ -64,7 +64,8 @@ json_str() {
 # container running CMD (as /bin/sh -c), with portside's createRuntime and
 # poststop hooks and the annotations given as a JSON object body
 # (e.g. '"io.portside.ports": "80:3000"'). DIR/www is bind-mounted at /www.
-# HOOK_ARGS (extra hook arguments), NETNS_PATH and CT_UID (the uid and gid
+# HOOK_ARGS (extra hook arguments), NO_HOOKS (set: no hooks, for what adds
+# them itself), NETNS_PATH and CT_UID (the uid and gid
 # CMD runs as, on the host too: no user namespace; default 0) are read from
 # the caller.
 make_bundle() {
@@ -80,6 +81,9 @@ make_bundle() {
 	[ -n "${UBSAN_OPTIONS:-}" ] && hook_env+=", $(json_str "UBSAN_OPTIONS=$UBSAN_OPTIONS")"
 	local netns='{"type": "network"}'
 	[ -n "${NETNS_PATH:-}" ] && netns="{\"type\": \"network\", \"path\": $(json_str "$NETNS_PATH")}"
+	local hooks="\"createRuntime\": [{\"path\": $(json_str "$PORTSIDE_HOOK"), \"args\": [\"portside-hook\"$hook_args, \"createRuntime\"], \"env\": [$hook_env], \"timeout\": 10}],
+    \"poststop\": [{\"path\": $(json_str "$PORTSIDE_HOOK"), \"args\": [\"portside-hook\"$hook_args, \"poststop\"], \"env\": [$hook_env], \"timeout\": 10}]"
+	[ -n "${NO_HOOKS:-}" ] && hooks=""
 	mkdir -p "$dir/www"
 	cat >"$dir/config.json" <<JSON
 {
@@ -102,8 +106,7 @@ make_bundle() {
   ],
   "annotations": {$ann},
   "hooks": {
-    "createRuntime": [{"path": $(json_str "$PORTSIDE_HOOK"), "args": ["portside-hook"$hook_args, "createRuntime"], "env": [$hook_env], "timeout": 10}],
-    "poststop": [{"path": $(json_str "$PORTSIDE_HOOK"), "args": ["portside-hook"$hook_args, "poststop"], "env": [$hook_env], "timeout": 10}]
+    $hooks
   },
   "linux": {
     "namespaces": [{"type": "pid"}, $netns, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A file root edits in a directory it does not control, read and replaced
- * through that directory's descriptor (see replace.h). */
-#include "replace.h"
+ * through that directory's descriptor (see edit.h). */
+#include "edit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@
 
 #define TMP_TRIES 16 /* names tried when one exists already */
 
-void ctl_file_close(struct ctl_file *f)
+void ps_edit_close(struct ps_edit *f)
 {
 	oci_close(&f->dirfd);
 }
@@ -163,7 +163,7 @@ static int walk_dirs(struct walk *w, const char *dir, struct oci_err *e)
 /* Whoever can write the file's own directory can put another file, or a
  * symbolic link, under the name between the read and the rename: only root
  * and the file's owner (who could edit the file anyway) may; sticky or not. */
-static int check_dir(const struct ctl_file *f, const struct stat *ds, struct oci_err *e)
+static int check_dir(const struct ps_edit *f, const struct stat *ds, struct oci_err *e)
 {
 	if (ds->st_uid != 0 && ds->st_uid != f->st.st_uid)
 		return oci_err_add(e, EPERM,
@@ -178,7 +178,7 @@ static int check_dir(const struct ctl_file *f, const struct stat *ds, struct oci
 	return 0;
 }
 
-int ctl_file_read(const char *path, size_t max, struct ctl_file *f, char **buf, size_t *len, struct oci_err *e)
+int ps_edit_read(const char *path, size_t max, struct ps_edit *f, char **buf, size_t *len, struct oci_err *e)
 {
 	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
 	struct walk w = {.fd = -1, .path = path};
@@ -223,14 +223,14 @@ int ctl_file_read(const char *path, size_t max, struct ctl_file *f, char **buf, 
 	else if ((rc = check_dir(f, &w.st, e)) == 0)
 		rc = oci_read_fd(fd, max, path, buf, len, e);
 	if (rc < 0)
-		ctl_file_close(f);
+		ps_edit_close(f);
 	return rc;
 }
 
 /* Creates a new file next to F's, named NAME.XXXXXXXX.tmp, that nobody else
  * opened: O_EXCL (whatever is there already, a FIFO or a link, is never
  * opened) with a random part so that a name set up in advance is missed. */
-static int create_tmp(const struct ctl_file *f, char *tmp, size_t len, struct oci_err *e)
+static int create_tmp(const struct ps_edit *f, char *tmp, size_t len, struct oci_err *e)
 {
 	for (int i = 0; i < TMP_TRIES; i++) {
 		unsigned r;
@@ -265,7 +265,7 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int ctl_file_replace(struct ctl_file *f, const char *buf, size_t len, struct oci_err *e)
+int ps_edit_replace(struct ps_edit *f, const char *buf, size_t len, struct oci_err *e)
 {
 	char tmp[sizeof(f->name) + 16];
 	cleanup_close int fd = -1;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef PORTSIDE_CTL_REPLACE_H
-#define PORTSIDE_CTL_REPLACE_H
+#ifndef PORTSIDE_LIB_EDIT_H
+#define PORTSIDE_LIB_EDIT_H
 
 /* Rewriting a file that root was asked to edit in a directory someone else
  * may own (a bundle's config.json): read and replaced through a descriptor of
@@ -12,7 +12,7 @@
 
 #include "../base/err.h"
 
-struct ctl_file {
+struct ps_edit {
 	int dirfd;	  /* the directory, O_DIRECTORY|O_NOFOLLOW; -1 when closed */
 	char name[256];	  /* the file's name in it */
 	struct stat st;	  /* the file as it was read: owner, group, mode */
@@ -24,19 +24,19 @@ struct ctl_file {
  * frees it). Refuses a directory that a user other than root and the file's
  * owner could write to (its owner, or write permission for group or others):
  * such a user could swap the file while it is replaced. On success F holds
- * the directory until ctl_file_close. */
-int ctl_file_read(const char *path, size_t max, struct ctl_file *f, char **buf, size_t *len, struct oci_err *e);
+ * the directory until ps_edit_close. */
+int ps_edit_read(const char *path, size_t max, struct ps_edit *f, char **buf, size_t *len, struct oci_err *e);
 
 /* Replaces F's file with BUF[0..LEN): a new file created exclusively next to
  * it, given the old owner, group and mode (setuid and setgid dropped),
  * synced, then renamed over the old one. Nothing is done through a path that
  * another user could redirect. */
-int ctl_file_replace(struct ctl_file *f, const char *buf, size_t len, struct oci_err *e);
+int ps_edit_replace(struct ps_edit *f, const char *buf, size_t len, struct oci_err *e);
 
 /* Closes F's directory; safe to call twice. */
-void ctl_file_close(struct ctl_file *f);
+void ps_edit_close(struct ps_edit *f);
 
-/* A struct ctl_file closed at the end of its scope (set .dirfd = -1 first). */
-#define cleanup_ctl_file __attribute__((cleanup(ctl_file_close)))
+/* A struct ps_edit closed at the end of its scope (set .dirfd = -1 first). */
+#define cleanup_ps_edit __attribute__((cleanup(ps_edit_close)))
 
 #endif

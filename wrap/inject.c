@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* The bundle's config.json, with portside's hook added. The file is
+ * containerd's, in containerd's directory; what is in it (annotations
+ * included) is the pod author's, so it is read bounded and parsed strictly,
+ * and replaced through the directory's descriptor (lib/edit.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../base/cleanup.h"
+#include "../lib/edit.h"
+#include "../oci/annotations.h"
+#include "../oci/config.h"
+#include "../oci/hookedit.h"
+#include "../oci/input.h"
+#include "wrap.h"
+
+int wr_inject(const char *bundle, const char *hook, const char *const *env, struct oci_err *e)
+{
+	cleanup_ps_edit struct ps_edit file = {.dirfd = -1};
+	cleanup_free char *buf = NULL;
+	cleanup_json json_object *root = NULL;
+	json_object *hooks;
+	char path[4096];
+	const char *out;
+	size_t len;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/config.json", bundle ? bundle : ".") >= sizeof(path))
+		return 0; /* the runtime says what is wrong with such a bundle */
+	/* A config that cannot be read or parsed here is the runtime's to
+	 * refuse, in its words; one past OCI_CONFIG_MAX_BYTES the hook would
+	 * refuse itself. Neither is a container portside must stop. */
+	if (ps_edit_read(path, OCI_CONFIG_MAX_BYTES, &file, &buf, &len, NULL) < 0)
+		return 0;
+	/* Most containers of a node ask for nothing: not parsed at all. */
+	if (!memmem(buf, len, OCI_ANN_PREFIX, strlen(OCI_ANN_PREFIX)))
+		return 0;
+	if (oci_json_decode(buf, len, path, &root, NULL) < 0 || !oci_config_wants_portside(root))
+		return 0;
+	if (!(hooks = oci_json_child(root, "hooks", json_type_object)) ||
+	    oci_hooks_add(hooks, "createRuntime", hook, NULL, env) < 0 ||
+	    oci_hooks_add(hooks, "poststop", hook, NULL, env) < 0)
+		return oci_err_add(e, EINVAL, "%s: cannot add portside's hook (hooks has an unexpected type)", path);
+	out = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!out)
+		return oci_err_add(e, ENOMEM, "out of memory");
+	if (strlen(out) == len && !memcmp(out, buf, len))
+		return 0; /* there already: a runtime asked again */
+	return ps_edit_replace(&file, out, strlen(out), e);
+}
