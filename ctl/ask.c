@@ -35,8 +35,10 @@
  * but resolve.c runs podman --remote=false). Dropped among others:
  * CONTAINER_HOST, CONTAINER_CONNECTION, CONTAINER_SSHKEY, CONTAINER_PASSPHRASE
  * (podman would ask a remote service), XDG_* and HOME (ours is root's own).
- * crictl's endpoint is kept only as a local socket (below). */
-static const char *const keep[] = {"CONTAINERS_CONF=", "CONTAINERS_STORAGE_CONF=", "CONTAINER_RUNTIME_ENDPOINT="};
+ * crictl's endpoint and ctr's containerd socket are kept only as local
+ * sockets (below). */
+static const char *const keep[] = {
+	"CONTAINERS_CONF=", "CONTAINERS_STORAGE_CONF=", "CONTAINER_RUNTIME_ENDPOINT=", "CONTAINERD_ADDRESS="};
 
 #define ENV_MAX 8
 
@@ -52,6 +54,9 @@ static bool kept(const char *v)
 		/* crictl's endpoint: a unix socket here, nothing else. */
 		if (!strcmp(keep[i], "CONTAINER_RUNTIME_ENDPOINT="))
 			return !strncmp(v + l, "unix:///", 8);
+		/* ctr's: a socket's absolute path, never a host:port. */
+		if (!strcmp(keep[i], "CONTAINERD_ADDRESS="))
+			return v[l] == '/' && !strchr(v + l, ':');
 		return v[l] != '\0';
 	}
 	return false;

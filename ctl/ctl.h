@@ -74,6 +74,14 @@ int ctl_podman_kube_line(const char *line, char *id, size_t idlen, long *pid, ch
  * NS/POD/CONTAINER labels in NAME and the container's pid, when the answer
  * is about ID; -EINVAL otherwise. */
 int ctl_cri_inspect_parse(const char *buf, size_t blen, const char *id, char *name, size_t len, long *pid);
+/* Reads `ctr -n k8s.io containers info ID` (containerd's own record of a
+ * container, where crictl is not installed): 0 with NS/POD/CONTAINER in
+ * NAME from the io.kubernetes.cri.* keys containerd wrote into the spec it
+ * keeps, when that record is ID's and of a CRI app container (label
+ * io.cri-containerd.kind "container"); -EINVAL otherwise. */
+int ctl_ctr_info_parse(const char *buf, size_t blen, const char *id, char *name, size_t len);
+/* The pid of task ID in `ctr task ls` output (BUF): > 0, or -ENOENT. */
+long ctl_ctr_task_pid(const char *buf, const char *id);
 /* How many characters of ID to show so that no other of IDS (N of them; ID
  * may be among them) reads the same: a 64-hex id's first CTL_SHORT_ID_MIN
  * or more, any other id whole. */

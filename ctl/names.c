@@ -143,3 +143,54 @@ size_t ctl_id_display_len(char *const *ids, size_t n, const char *id)
 	}
 	return want > l ? l : want;
 }
+
+int ctl_ctr_info_parse(const char *buf, size_t blen, const char *id, char *name, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *root, *v, *labels, *spec, *ann_obj;
+	struct oci_annotations ann = {0, NULL};
+	int rc = -EINVAL;
+
+	if (!tok)
+		return -ENOMEM;
+	root = json_tokener_parse_ex(tok, buf, (int)(blen > 1 << 24 ? 1 << 24 : blen));
+	json_tokener_free(tok);
+	if (!root)
+		return -EINVAL;
+	/* containerd's record: its id, the CRI plugin's label saying what
+	 * kind of container it made, and the spec it wrote, whose
+	 * io.kubernetes.cri.* keys no pod can set (pod_annotations lets only
+	 * io.portside.* through). */
+	if (!json_object_object_get_ex(root, "ID", &v) || !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), id) || !json_object_object_get_ex(root, "Labels", &labels) ||
+	    !label(labels, "io.cri-containerd.kind") || strcmp(label(labels, "io.cri-containerd.kind"), "container") ||
+	    !json_object_object_get_ex(root, "Spec", &spec) ||
+	    !json_object_object_get_ex(spec, "annotations", &ann_obj) ||
+	    oci_annotations_from_json(ann_obj, "spec", &ann, NULL) < 0)
+		goto out;
+	if (oci_kube_name(&ann, name, len) == 0)
+		rc = 0;
+out:
+	oci_annotations_clear(&ann);
+	json_object_put(root);
+	return rc;
+}
+
+long ctl_ctr_task_pid(const char *buf, const char *id)
+{
+	size_t l = strlen(id);
+
+	/* "TASK  PID  STATUS" then a line a task: ID, spaces, the pid. */
+	for (const char *line = buf; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		char *end;
+		long pid;
+
+		if (strncmp(line, id, l) || (line[l] != ' ' && line[l] != '\t'))
+			continue;
+		pid = strtol(line + l, &end, 10);
+		if (pid > 0 && pid < (1L << 22) && (*end == ' ' || *end == '\t'))
+			return pid;
+		return -ENOENT;
+	}
+	return -ENOENT;
+}

@@ -21,7 +21,8 @@
  *   podman has no namespaces, so such a pod is default/POD/CONTAINER.
  * - a CRI runtime (CRI-O, containerd): the hook recorded a name only from
  *   the keys that runtime sets itself (oci_kube_name); `crictl inspect ID`
- *   then confirms it with the kubelet's labels the runtime keeps. A runc
+ *   then confirms it with the kubelet's labels the runtime keeps, or, with
+ *   no crictl, `ctr containers info ID` with the keys containerd keeps. A runc
  *   container carrying the same keys is unknown to the runtime: no name.
  * And the container the runtime names must be the one portside serves: its
  * process (the pid the runtime reports) runs in the network namespace that
@@ -259,6 +260,41 @@ static void kube_podman(const struct cands *c, const char *arg, struct hits *h)
 	}
 }
 
+/* ID's name and pid as crictl has them: 0, -ENOENT when crictl is not
+ * installed or knows no such container, < 0 otherwise. */
+static int crictl_name(const char *id, struct hits *h, char *name, size_t len, long *pid)
+{
+	/* "--": an id is never read as an option. */
+	char *argv[] = {"crictl", "inspect", "-o", "json", "--", (char *)id, NULL};
+	cleanup_free char *out = NULL;
+	int rc = ctl_ask(argv, CRICTL_INSPECT_MAX, h->deadline, &out);
+
+	unanswered(h, rc, "crictl");
+	if (rc < 0)
+		return rc;
+	return ctl_cri_inspect_parse(out, (size_t)rc, id, name, len, pid);
+}
+
+/* The same from containerd, through ctr in the CRI plugin's namespace
+ * (k8s.io): the container's record, then its task's pid. */
+static int ctr_name(const char *id, struct hits *h, char *name, size_t len, long *pid)
+{
+	char *info[] = {"ctr", "--namespace", "k8s.io", "containers", "info", "--", (char *)id, NULL};
+	char *tasks[] = {"ctr", "--namespace", "k8s.io", "tasks", "ls", NULL};
+	cleanup_free char *out = NULL, *ls = NULL;
+	int rc = ctl_ask(info, CRICTL_INSPECT_MAX, h->deadline, &out);
+
+	unanswered(h, rc, "ctr");
+	if (rc < 0 || (rc = ctl_ctr_info_parse(out, (size_t)rc, id, name, len)) < 0)
+		return rc;
+	rc = ctl_ask(tasks, CRICTL_INSPECT_MAX, h->deadline, &ls);
+	unanswered(h, rc, "ctr");
+	if (rc < 0)
+		return rc;
+	*pid = ctl_ctr_task_pid(ls, id);
+	return *pid > 0 ? 0 : -ENOENT;
+}
+
 /* Candidates whose recorded name (from a CRI runtime's keys) fits ARG, if
  * the runtime confirms it. */
 static void kube_cri(const struct cands *c, const char *arg, struct hits *h)
@@ -283,17 +319,16 @@ static void kube_cri(const struct cands *c, const char *arg, struct hits *h)
 		claim[n++] = c->v[i];
 	}
 	for (size_t i = 0; i < n; i++) {
-		/* "--": an id is never read as an option. */
-		char *argv[] = {"crictl", "inspect", "-o", "json", "--", (char *)claim[i], NULL};
-		cleanup_free char *out = NULL;
 		char name[OCI_KUBE_NAME_MAX];
 		long pid;
-		int rc = ctl_ask(argv, CRICTL_INSPECT_MAX, h->deadline, &out);
+		int rc = crictl_name(claim[i], h, name, sizeof(name), &pid);
 
-		unanswered(h, rc, "crictl");
-		if (rc > 0 && ctl_cri_inspect_parse(out, (size_t)rc, claim[i], name, sizeof(name), &pid) == 0 &&
-		    ctl_kube_matches(name, arg) && serves(claim[i], pid))
-			hit(h, claim[i], "Kubernetes name (crictl)", false);
+		/* No crictl (containerd nodes seldom have it): containerd's own
+		 * client, which every containerd node has. */
+		if (rc == -ENOENT)
+			rc = ctr_name(claim[i], h, name, sizeof(name), &pid);
+		if (rc == 0 && ctl_kube_matches(name, arg) && serves(claim[i], pid))
+			hit(h, claim[i], "Kubernetes name (CRI runtime)", false);
 	}
 }
 

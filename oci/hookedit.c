@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "annotations.h"
-
 json_object *oci_json_child(json_object *obj, const char *key, json_type t)
 {
 	json_object *v;
@@ -87,19 +85,4 @@ int oci_hooks_add(json_object *hooks, const char *stage, const char *path, const
 		return -ENOMEM;
 	}
 	return 0;
-}
-
-bool oci_config_wants_portside(json_object *root)
-{
-	json_object *ann;
-
-	if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "annotations", &ann) ||
-	    !json_object_is_type(ann, json_type_object))
-		return false;
-	json_object_object_foreach (ann, k, v) {
-		(void)v;
-		if (!strncmp(k, OCI_ANN_PREFIX, strlen(OCI_ANN_PREFIX)))
-			return true;
-	}
-	return false;
 }

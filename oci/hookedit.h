@@ -6,7 +6,6 @@
  * inject` (a user's own bundle) and portside-runc (a CRI runtime's bundle). */
 
 #include <json-c/json.h>
-#include <stdbool.h>
 
 /* OBJ[KEY] as an object or array of type T, created when absent; NULL when
  * it is there with another type (the file is not ours to repair). */
@@ -19,9 +18,5 @@ json_object *oci_json_child(json_object *obj, const char *key, json_type t);
  * may have edited it, except that a SIDECAR (may be NULL) is set in its
  * args. -EINVAL when a part has an unexpected type, -ENOMEM. */
 int oci_hooks_add(json_object *hooks, const char *stage, const char *path, const char *sidecar, const char *const *env);
-
-/* Whether the config ROOT carries an annotation portside reads (a key
- * starting "io.portside."): what hooks.d's portside.json matches on. */
-bool oci_config_wants_portside(json_object *root);
 
 #endif

@@ -4,6 +4,7 @@
  * included) is the pod author's, so it is read bounded and parsed strictly,
  * and replaced through the directory's descriptor (lib/edit.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,30 @@
 #include "../oci/hookedit.h"
 #include "../oci/input.h"
 #include "wrap.h"
+
+/* Whether ROOT has an io.portside.* annotation, as the hook reads them. One
+ * the hook would refuse (not a string, too many annotations) asks for
+ * portside too when its key says so: the hook is then there to say why. */
+static bool wants_portside(json_object *root)
+{
+	struct oci_annotations ann = {0, NULL};
+	json_object *obj;
+	bool want = false;
+
+	if (!json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "annotations", &obj) ||
+	    !json_object_is_type(obj, json_type_object))
+		return false;
+	if (oci_annotations_from_json(obj, "annotations", &ann, NULL) == 0) {
+		want = oci_annotations_want_portside(&ann);
+		oci_annotations_clear(&ann);
+		return want;
+	}
+	json_object_object_foreach (obj, key, val) {
+		(void)val;
+		want |= !strncmp(key, OCI_ANN_PREFIX, strlen(OCI_ANN_PREFIX));
+	}
+	return want;
+}
 
 int wr_inject(const char *bundle, const char *hook, const char *const *env, struct oci_err *e)
 {
@@ -35,7 +60,7 @@ int wr_inject(const char *bundle, const char *hook, const char *const *env, stru
 	/* Most containers of a node ask for nothing: not parsed at all. */
 	if (!memmem(buf, len, OCI_ANN_PREFIX, strlen(OCI_ANN_PREFIX)))
 		return 0;
-	if (oci_json_decode(buf, len, path, &root, NULL) < 0 || !oci_config_wants_portside(root))
+	if (oci_json_decode(buf, len, path, &root, NULL) < 0 || !wants_portside(root))
 		return 0;
 	if (!(hooks = oci_json_child(root, "hooks", json_type_object)) ||
 	    oci_hooks_add(hooks, "createRuntime", hook, NULL, env) < 0 ||

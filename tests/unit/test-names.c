@@ -91,6 +91,46 @@ static void test_cri_inspect(void **state)
 				 -EINVAL);
 }
 
+#define CTR_INFO                                                                                                       \
+	"{\"ID\": \"%s\", \"Labels\": {\"io.cri-containerd.kind\": \"%s\"},"                                           \
+	" \"Spec\": {\"annotations\": {\"io.kubernetes.cri.container-type\": \"%s\","                                  \
+	" \"io.kubernetes.cri.sandbox-namespace\": \"team-a\","                                                        \
+	" \"io.kubernetes.cri.sandbox-name\": \"web\", \"io.kubernetes.cri.container-name\": \"app\"}}}"
+
+static void test_ctr_info(void **state)
+{
+	(void)state;
+	char name[OCI_KUBE_NAME_MAX], buf[2048];
+
+	snprintf(buf, sizeof(buf), CTR_INFO, HEX_A, "container", "container");
+	assert_int_equal(ctl_ctr_info_parse(buf, strlen(buf), HEX_A, name, sizeof(name)), 0);
+	assert_string_equal(name, "team-a/web/app");
+	/* Another container's record, a sandbox, a record without the CRI
+	 * plugin's kind (made with ctr run, spec and all written by anyone). */
+	assert_int_equal(ctl_ctr_info_parse(buf, strlen(buf), HEX_B, name, sizeof(name)), -EINVAL);
+	snprintf(buf, sizeof(buf), CTR_INFO, HEX_A, "sandbox", "sandbox");
+	assert_int_equal(ctl_ctr_info_parse(buf, strlen(buf), HEX_A, name, sizeof(name)), -EINVAL);
+	snprintf(buf, sizeof(buf), CTR_INFO, HEX_A, "other", "container");
+	assert_int_equal(ctl_ctr_info_parse(buf, strlen(buf), HEX_A, name, sizeof(name)), -EINVAL);
+	assert_int_equal(ctl_ctr_info_parse("{\"ID\": 7", 8, HEX_A, name, sizeof(name)), -EINVAL);
+}
+
+static void test_ctr_tasks(void **state)
+{
+	(void)state;
+	const char *ls =
+		"TASK                                                                PID      STATUS    \n" HEX_B
+		"    4711     RUNNING\n" HEX_A "    815      STOPPED\n"
+		"abc    12 RUNNING\n";
+
+	assert_int_equal(ctl_ctr_task_pid(ls, HEX_A), 815);
+	assert_int_equal(ctl_ctr_task_pid(ls, HEX_B), 4711);
+	/* A whole id only, never a prefix of a longer one. */
+	assert_int_equal(ctl_ctr_task_pid(ls, "ab"), -ENOENT);
+	assert_int_equal(ctl_ctr_task_pid(ls, "abc"), 12);
+	assert_int_equal(ctl_ctr_task_pid("", HEX_A), -ENOENT);
+}
+
 static void test_display_len(void **state)
 {
 	(void)state;
@@ -119,10 +159,9 @@ static void test_display_len(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kube_matches),
-		cmocka_unit_test(test_podman_line),
-		cmocka_unit_test(test_cri_inspect),
-		cmocka_unit_test(test_display_len),
+		cmocka_unit_test(test_kube_matches), cmocka_unit_test(test_podman_line),
+		cmocka_unit_test(test_cri_inspect),  cmocka_unit_test(test_ctr_info),
+		cmocka_unit_test(test_ctr_tasks),    cmocka_unit_test(test_display_len),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,7 +73,6 @@ static void test_hooks_add(void **state)
 	json_object *hooks, *list, *h, *v;
 
 	assert_non_null(root);
-	assert_true(oci_config_wants_portside(root));
 	hooks = oci_json_child(root, "hooks", json_type_object);
 	assert_int_equal(oci_hooks_add(hooks, "createRuntime", "/h", NULL, env), 0);
 	assert_int_equal(oci_hooks_add(hooks, "poststop", "/h", NULL, env), 0);
@@ -88,13 +87,6 @@ static void test_hooks_add(void **state)
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 1)), "poststop");
 	json_object_put(root);
 
-	/* Values, not keys, never ask; nor does a config without annotations. */
-	root = json_tokener_parse("{\"annotations\":{\"x\":\"io.portside.ports\"}}");
-	assert_false(oci_config_wants_portside(root));
-	json_object_put(root);
-	root = json_tokener_parse("{\"annotations\":[\"io.portside.ports\"]}");
-	assert_false(oci_config_wants_portside(root));
-	json_object_put(root);
 	/* A stage of another type is not ours to repair. */
 	root = json_tokener_parse("{\"hooks\":{\"createRuntime\":{}}}");
 	hooks = oci_json_child(root, "hooks", json_type_object);
