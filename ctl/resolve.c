@@ -303,14 +303,10 @@ static void kube_cri(const struct cands *c, const char *arg, struct hits *h)
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->n; i++) {
-		struct ps_forwards *f = NULL;
-		bool maybe;
+		char claimed[OCI_KUBE_NAME_MAX];
 
-		if (ps_record_load(c->v[i], &f, NULL) < 0)
-			continue;
-		maybe = ctl_kube_matches(f->kube_name, arg);
-		ps_forwards_free(f);
-		if (!maybe)
+		ps_kube_claim(c->v[i], claimed, sizeof(claimed));
+		if (!ctl_kube_matches(claimed, arg))
 			continue;
 		if (n == CRI_ASK_MAX) {
 			h->unsure = "crictl (too many containers claim the name to ask about each)";

@@ -131,9 +131,12 @@ static int write_bundle(const char *id, const char *bundle)
 }
 
 /* The netns already has a live sidecar (a second container of a pod, or a
- * runtime re-running createRuntime): record who serves ID, add nothing. */
-static int join_existing(const char *id, const char *bundle, const char *key, int pidfd, bool *joined)
+ * runtime re-running createRuntime): record who serves ID, and the name a
+ * CRI runtime gave it (ANN), add nothing. */
+static int join_existing(const char *id, const char *bundle, const struct oci_annotations *ann, const char *key,
+			 int pidfd, bool *joined)
 {
+	char name[OCI_KUBE_NAME_MAX];
 	char path[4096], owner[OCI_ID_MAX_LEN + 2];
 	cleanup_close int fd = -1;
 	ssize_t n;
@@ -163,6 +166,9 @@ static int join_existing(const char *id, const char *bundle, const char *key, in
 		return -errno;
 	ps_file(path, sizeof(path), id, PS_OWNER);
 	if ((rc = ps_write_file(path, owner, strlen(owner))) < 0 || (rc = write_bundle(id, bundle)) < 0)
+		return rc;
+	if (oci_kube_name(ann, name, sizeof(name)) == 0 && ps_file(path, sizeof(path), id, PS_NAME) == 0 &&
+	    (rc = ps_write_file(path, name, strlen(name))) < 0)
 		return rc;
 	/* The sidecar serves the netns as long as one of its containers runs:
 	 * it watches this one's init too. */
@@ -228,7 +234,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 				 "the container shares the host's network namespace: there is nothing to forward");
 		goto out;
 	}
-	if ((rc = join_existing(st->id, st->bundle, key, pidfd, &joined)) == -EEXIST ||
+	if ((rc = join_existing(st->id, st->bundle, ann, key, pidfd, &joined)) == -EEXIST ||
 	    (!joined && id_in_use(st->id, NULL))) {
 		rc = oci_err_add(
 			&e, EEXIST,

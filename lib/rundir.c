@@ -18,6 +18,7 @@
 
 #include "../base/cleanup.h"
 #include "identity.h"
+#include "../oci/annotations.h"
 #include "../oci/input.h"
 #include "../oci/state.h"
 #include "uids.h"
@@ -130,6 +131,7 @@ static const char *const file_names[PS_FILES] = {
 	[PS_CONTROL_SOCK] = "control.sock",
 	[PS_ADDRESSES] = "addresses",
 	[PS_PROCESS] = "process",
+	[PS_NAME] = "kube-name",
 };
 
 const char *ps_file_name(enum ps_file f)
@@ -359,6 +361,26 @@ void ps_owner(const char *id, char *out, size_t len)
 	out[n > 0 ? n : 0] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 	if (!oci_id_valid(out))
+		out[0] = '\0';
+}
+
+void ps_kube_claim(const char *id, char *out, size_t len)
+{
+	struct ps_forwards *f = NULL;
+	char path[4096];
+	cleanup_close int fd = -1;
+	ssize_t n;
+
+	out[0] = '\0';
+	if (ps_record_load(id, &f, NULL) == 0) {
+		snprintf(out, len, "%s", f->kube_name);
+		ps_forwards_free(f);
+	} else if (ps_file(path, sizeof(path), id, PS_NAME) == 0 &&
+		   (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		n = read(fd, out, len - 1);
+		out[n > 0 ? n : 0] = '\0';
+	}
+	if (!oci_kube_name_valid(out))
 		out[0] = '\0';
 }
 

@@ -17,6 +17,8 @@
  *     control.sock    its control socket, mode 0600
  *     owner           for a container that joined another's netns: the id
  *                     whose sidecar serves it
+ *     kube-name       for such a container: the NS/POD/CONTAINER a CRI
+ *                     runtime's own keys gave it (a claim, as the record's)
  *     released        its poststop ran while others of its netns still run
  *     events[.1]      what its sidecar did, one JSON object a line (events.h)
  *     addresses       the host addresses it holds against an addressPool, one
@@ -65,6 +67,7 @@ enum ps_file {
 	PS_CONTROL_SOCK,    /* control.sock */
 	PS_ADDRESSES,	    /* addresses */
 	PS_PROCESS,	    /* process */
+	PS_NAME,	    /* kube-name */
 	PS_FILES,
 };
 
@@ -106,6 +109,12 @@ int ps_gc(void);
 /* The id in ROOT/ID/owner (the container whose sidecar serves ID's netns),
  * or "" when there is none or it is not a valid id. */
 void ps_owner(const char *id, char *out, size_t len);
+
+/* The Kubernetes name ID's hook read from a CRI runtime's own keys
+ * (oci_kube_name): its record's, or, for a container that joined another's
+ * sidecar (a pod's app container), ROOT/ID/kube-name. "" when none or not a
+ * valid name. Only a claim: see ctl/resolve.c. */
+void ps_kube_claim(const char *id, char *out, size_t len);
 
 /* Reads ROOT/ID/forwards.json into *OUT. */
 int ps_record_load(const char *id, struct ps_forwards **out, struct oci_err *e);
