@@ -57,6 +57,10 @@ int ctl_resolve_id(const char *arg, char *id, size_t len);
  * programs asked are done by DEADLINE (ps_now_ms; 0: CTL_RESOLVE_MS from
  * now, the limit ctl_resolve keeps): one not done then leaves ARG
  * unresolved. */
+/* The Kubernetes names of IDS (N of them) that containerd confirms, for
+ * ls: NAMES[i] is "" for one it does not. Asks ctr twice in all, and only
+ * when some container claims a name; crictl is not asked. */
+void ctl_cri_names(char *const *ids, size_t n, char (*names)[OCI_KUBE_NAME_MAX], int64_t deadline);
 int ctl_resolve_until(const char *arg, char *id, size_t len, bool quiet, bool *ambiguous, int64_t deadline);
 /* How long one resolve may spend asking podman and crictl, all together. */
 #define CTL_RESOLVE_MS 10000

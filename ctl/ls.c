@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/clock.h"
 #include "../lib/rundir.h"
 #include "../base/cleanup.h"
 #include "../oci/ports.h"
@@ -48,11 +49,14 @@ static const char *state_of(const char *id, bool running)
 	return ps_container_alive(id) ? "dead" : "stopped";
 }
 
-static json_object *container_json(const char *id, const struct ps_status *st, bool running, const char *owner)
+static json_object *container_json(const char *id, const struct ps_status *st, bool running, const char *owner,
+				   const char *name)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 
 	json_object_object_add(o, "id", json_object_new_string(id));
+	if (name[0])
+		json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "state", json_object_new_string(owner[0] ? "joined" : state_of(id, running)));
 	if (owner[0])
 		json_object_object_add(o, "servedBy", json_object_new_string(owner));
@@ -78,19 +82,22 @@ static json_object *container_json(const char *id, const struct ps_status *st, b
 	return o;
 }
 
-static void container_table(const char *id, const struct ps_status *st, bool running, const char *owner)
+static void container_table(const char *id, const struct ps_status *st, bool running, const char *owner,
+			    const char *name)
 {
 	char short_id[CTL_SHORT_ID_LEN];
 
 	ctl_short_id(id, short_id, sizeof(short_id));
 	if (owner[0]) {
-		printf("%-12s  (shares the network namespace of %s, served by its sidecar)\n", short_id,
-		       ctl_sid(owner));
+		printf("%-12s  (shares the network namespace of %s, served by its sidecar)%s%s\n", short_id,
+		       ctl_sid(owner), name[0] ? "  " : "", name);
 		return;
 	}
 	for (size_t i = 0; i < st->n; i++) {
 		const struct ps_forward *w = &st->v[i].map;
 		char ext[OCI_IP_LEN + 8], loc[16], in[16], out[16];
+		/* On the container's first row; no trailing blanks without. */
+		bool named = i == 0 && name[0];
 
 		ctl_format_addr(&w->host_ip, w->external_port, ext, sizeof(ext));
 		snprintf(loc, sizeof(loc), "%u/%s", w->local_port, oci_proto_name(w->proto));
@@ -98,9 +105,10 @@ static void container_table(const char *id, const struct ps_status *st, bool run
 		human(st->v[i].bytes_out, out, sizeof(out));
 		/* The columns added later go last: scripts that read the
 		 * earlier ones by position keep working. */
-		printf("%-12s  %-22s  %-9s  %-8s  %5llu  %8s  %8s  %-7s  %-10s  %s\n", i ? "" : short_id, ext, loc,
-		       w->auto_assigned ? "auto" : "explicit", (unsigned long long)st->v[i].conns_live, in, out,
-		       state_of(id, running), oci_visibility_name(w->visibility), w->label[0] ? w->label : "-");
+		printf("%-12s  %-22s  %-9s  %-8s  %5llu  %8s  %8s  %-7s  %-10s  %-*s%s%s\n", i ? "" : short_id, ext,
+		       loc, w->auto_assigned ? "auto" : "explicit", (unsigned long long)st->v[i].conns_live, in, out,
+		       state_of(id, running), oci_visibility_name(w->visibility), named ? 10 : 0,
+		       w->label[0] ? w->label : "-", named ? "  " : "", named ? name : "");
 	}
 }
 
@@ -112,6 +120,7 @@ int ctl_ls(int argc, char **argv)
 	bool json = false, quiet = false;
 	char sid[CTL_SHORT_ID_LEN];
 	char **ids = NULL;
+	cleanup_free char(*names)[OCI_KUBE_NAME_MAX] = NULL;
 	size_t n = 0;
 	int c;
 
@@ -136,8 +145,12 @@ int ctl_ls(int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	if (!json)
-		printf("%-12s  %-22s  %-9s  %-8s  %5s  %8s  %8s  %-7s  %-10s  %s\n", "CONTAINER", "EXTERNAL", "LOCAL",
-		       "HOW", "CONNS", "IN", "OUT", "STATE", "VISIBILITY", "LABEL");
+		printf("%-12s  %-22s  %-9s  %-8s  %5s  %8s  %8s  %-7s  %-10s  %-10s  %s\n", "CONTAINER", "EXTERNAL",
+		       "LOCAL", "HOW", "CONNS", "IN", "OUT", "STATE", "VISIBILITY", "LABEL", "NAME");
+	/* Kubernetes names as containerd confirms them (ctl_cri_names). */
+	names = calloc(n ? n : 1, sizeof(*names));
+	if (names)
+		ctl_cri_names(ids, n, names, ps_now_ms() + CTL_RESOLVE_MS);
 	for (size_t i = 0; i < n; i++) {
 		struct ps_forwards *f = NULL;
 		struct ps_status st = {0};
@@ -154,9 +167,9 @@ int ctl_ls(int argc, char **argv)
 				from_record(f, &st);
 		}
 		if (json)
-			json_object_array_add(all, container_json(ids[i], &st, running, owner));
+			json_object_array_add(all, container_json(ids[i], &st, running, owner, names ? names[i] : ""));
 		else
-			container_table(ids[i], &st, running, owner);
+			container_table(ids[i], &st, running, owner, names ? names[i] : "");
 		ps_status_free(&st);
 		ps_forwards_free(f);
 	}

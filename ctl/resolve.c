@@ -328,6 +328,58 @@ static void kube_cri(const struct cands *c, const char *arg, struct hits *h)
 	}
 }
 
+/* True when ID is one line of LIST (ctr's -q output). */
+static bool listed(const char *list, const char *id)
+{
+	size_t l = strlen(id);
+
+	for (const char *p = list; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, id, l) && (p[l] == '\n' || p[l] == '\0'))
+			return true;
+	return false;
+}
+
+void ctl_cri_names(char *const *ids, size_t n, char (*names)[OCI_KUBE_NAME_MAX], int64_t deadline)
+{
+	char *ls[] = {"ctr",
+		      "--namespace",
+		      "k8s.io",
+		      "containers",
+		      "ls",
+		      "-q",
+		      "labels.\"io.cri-containerd.kind\"==container",
+		      NULL};
+	char *tasks[] = {"ctr", "--namespace", "k8s.io", "tasks", "ls", NULL};
+	cleanup_free char *ctrs = NULL, *pids = NULL;
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		ps_kube_claim(ids[i], names[i], OCI_KUBE_NAME_MAX);
+		any |= names[i][0] != '\0';
+	}
+	/* A host without CRI containers asks nobody. */
+	if (!any)
+		return;
+	/* One question each for all: containerd's CRI app containers, and
+	 * its tasks' pids. A claim stands when containerd made a container of
+	 * that id and its process runs in the netns portside serves for it:
+	 * the hook read the claim from that container's own spec, since no
+	 * second container gets a record under an id in use. */
+	if (ctl_ask(ls, CRICTL_INSPECT_MAX, deadline, &ctrs) < 0 ||
+	    ctl_ask(tasks, CRICTL_INSPECT_MAX, deadline, &pids) < 0) {
+		for (size_t i = 0; i < n; i++)
+			names[i][0] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		long pid;
+
+		if (names[i][0] &&
+		    !(listed(ctrs, ids[i]) && (pid = ctl_ctr_task_pid(pids, ids[i])) > 0 && serves(ids[i], pid)))
+			names[i][0] = '\0';
+	}
+}
+
 static bool podman_name_valid(const char *s)
 {
 	size_t n = strlen(s);
