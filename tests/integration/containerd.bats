@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# The CRI harness itself, no portside: a private containerd driven through its
+# CRI socket as a kubelet drives it (containerd.bash, tests/cri/cri.py).
+
+load helpers
+load containerd
+
+setup_file() {
+	CD_POD_ANNOTATIONS="io.portside.*"
+	cd_start
+}
+
+teardown_file() {
+	cd_stop
+}
+
+# The pods of one test are removed by the next test's start at the latest:
+# each test removes its own, and a failed one leaves them to cd_stop.
+teardown() {
+	local id
+	for id in $(cri pods -q 2>/dev/null); do
+		cri stopp "$id" >/dev/null 2>&1 || true
+		cri rmp "$id" >/dev/null 2>&1 || true
+	done
+}
+
+@test "containerd: a pod with annotations runs the httpd app, reachable on its IP, and goes without a trace" {
+	cd_pod_config "$CD_DIR/pod.json" web 0 '"io.portside.ports": "18080:3000", "other.example/x": "y"'
+	trace cri runp "$CD_DIR/pod.json"
+	assert_status 0
+	pod=$output
+	trace cri inspectp "$pod"
+	assert_status 0
+	[ "$(cd_json_field "$output" state)" = SANDBOX_READY ]
+	[ "$(cd_json_field "$output" '"annotations"."io.portside.ports"')" = 18080:3000 ]
+	ip=$(cd_json_field "$output" ip)
+	netns=$(cd_json_field "$output" netns)
+	# The pod's address is on our bridge's subnet, its netns under our state.
+	[[ "$ip" == 10.77.0.* ]]
+	[[ "$netns" == "$CD_DIR/state/"* ]]
+	# pod_annotations let the matching annotation through to the sandbox's
+	# OCI spec, and only that one.
+	run cri inspectp -v "$pod"
+	[ "$(jq -r '.info.runtimeSpec.annotations."io.portside.ports"' <<<"$output")" = 18080:3000 ]
+	[ "$(jq -r '.info.runtimeSpec.annotations."other.example/x"' <<<"$output")" = null ]
+
+	cd_ctr_config "$CD_DIR/app.json" app 0 httpd -f -p 3000 -h /www
+	trace cri create "$pod" "$CD_DIR/app.json" "$CD_DIR/pod.json"
+	assert_status 0
+	ctr=$output
+	trace cri start "$ctr"
+	assert_status 0
+	trace cri inspect "$ctr"
+	[ "$(cd_json_field "$output" state)" = CONTAINER_RUNNING ]
+	[ "$(cd_json_field "$output" pid)" -gt 1 ]
+	[ "$(cd_json_field "$output" pod_sandbox_id)" = "$pod" ]
+	# The app container's spec carries the pod's annotation too.
+	run cri inspect -v "$ctr"
+	[ "$(jq -r '.info.runtimeSpec.annotations."io.portside.ports"' <<<"$output")" = 18080:3000 ]
+
+	# From the host into the pod's netns, over the bridge.
+	wait_for 5 curl -fsS --max-time 1 -o /dev/null "http://$ip:3000/"
+	run curl -fsS --max-time 2 "http://$ip:3000/"
+	assert_status 0
+	[ "$output" = "$CD_APP_TEXT" ]
+
+	trace cri stop "$ctr" 0
+	assert_status 0
+	trace cri inspect "$ctr"
+	[ "$(cd_json_field "$output" state)" = CONTAINER_EXITED ]
+	trace cri stopp "$pod"
+	assert_status 0
+	trace cri rmp "$pod"
+	assert_status 0
+	run cri pods -q
+	[ -z "$output" ]
+	run cri ps -q
+	[ -z "$output" ]
+	# Nothing of the pod outlives it: no shim, no mount (netns, rootfs, shm),
+	# no runc container, and the netns file is gone.
+	wait_for 5 test -z "$(cd_leftovers)"
+	[ ! -e "$netns" ]
+}
+
+@test "containerd: a crashing container exits 3, and attempt 1 in the same sandbox runs" {
+	cd_pod_config "$CD_DIR/pod.json" crash 0
+	trace cri runp "$CD_DIR/pod.json"
+	assert_status 0
+	pod=$output
+	cd_ctr_config "$CD_DIR/c0.json" app 0 sh -c 'exit 3'
+	trace cri create "$pod" "$CD_DIR/c0.json" "$CD_DIR/pod.json"
+	assert_status 0
+	c0=$output
+	trace cri start "$c0"
+	assert_status 0
+	trace cri wait "$c0" exited 5
+	assert_status 0
+	trace cri inspect "$c0"
+	[ "$(cd_json_field "$output" exit_code)" = 3 ]
+	[ "$(cd_json_field "$output" reason)" = Error ]
+	# As a kubelet restarts it: the next attempt, same name, same sandbox
+	# (the exited one is still there until garbage-collected).
+	cd_ctr_config "$CD_DIR/c1.json" app 1 httpd -f -p 3000 -h /www
+	trace cri create "$pod" "$CD_DIR/c1.json" "$CD_DIR/pod.json"
+	assert_status 0
+	c1=$output
+	[ "$c1" != "$c0" ]
+	trace cri start "$c1"
+	assert_status 0
+	trace cri inspect "$c1"
+	[ "$(cd_json_field "$output" state)" = CONTAINER_RUNNING ]
+	[ "$(cd_json_field "$output" attempt)" = 1 ]
+	run cri ps --pod "$pod"
+	[ "$(grep -c " CONTAINER_EXITED app 0$" <<<"$output")" = 1 ]
+	[ "$(grep -c " CONTAINER_RUNNING app 1$" <<<"$output")" = 1 ]
+	trace cri stopp "$pod"
+	assert_status 0
+	trace cri rmp "$pod"
+	assert_status 0
+	wait_for 5 test -z "$(cd_leftovers)"
+}
