@@ -48,15 +48,18 @@ int wr_argv_parse(int argc, char *const *argv, struct wr_call *c)
 	const char *value;
 	int i = 1;
 
-	c->command = NULL;
-	c->bundle = NULL;
+	*c = (struct wr_call){NULL, NULL, NULL, NULL};
 	for (; i < argc; i++) {
 		if (!strcmp(argv[i], "--"))
 			return -EINVAL;
 		if (!option(argv[i], name, sizeof(name), &value))
 			break;
-		if (!value && in(name, global_valued) && ++i >= argc)
+		if (!value && in(name, global_valued) && (value = ++i < argc ? argv[i] : NULL) == NULL)
 			return -EINVAL;
+		if (!strcmp(name, "log"))
+			c->log = value;
+		else if (!strcmp(name, "log-format"))
+			c->log_format = value;
 	}
 	if (i >= argc)
 		return 0; /* no command: --version, --help */

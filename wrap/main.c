@@ -3,6 +3,7 @@
  * stands for; whatever it cannot do for portside, it says in one line on
  * stderr (which containerd puts in the CRI error, what `kubectl describe
  * pod` shows) and exits 1, for a container that asks for portside only. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +48,10 @@ int main(int argc, char **argv)
 		printf("portside-runc %s\n", PORTSIDE_VERSION);
 		return 0;
 	}
+	if (wr_argv_parse(argc, argv, &call) < 0)
+		call = (struct wr_call){NULL, NULL, NULL, NULL}; /* the runtime says what is wrong */
 	if (wr_runtime_find(argv[0], runtime, sizeof(runtime), &e) < 0) {
-		oci_err_print(&e, stderr, "portside");
+		wr_report(&call, &e);
 		return 1;
 	}
 	for (size_t i = 0; i < 3; i++) {
@@ -59,16 +62,16 @@ int main(int argc, char **argv)
 			env[n_env++] = kv[i];
 		}
 	}
-	if (wr_argv_parse(argc, argv, &call) == 0 && call.command &&
-	    (!strcmp(call.command, "create") || !strcmp(call.command, "run"))) {
+	if (call.command && (!strcmp(call.command, "create") || !strcmp(call.command, "run"))) {
 		hook_path(hook, sizeof(hook));
 		if (wr_inject(call.bundle, hook, env, &e) < 0) {
-			oci_err_print(&e, stderr, "portside");
+			wr_report(&call, &e);
 			return 1;
 		}
 	}
 	argv[0] = runtime;
 	execv(runtime, argv);
-	perror("portside: cannot run the runtime");
+	oci_err_addp(&e, errno, "cannot run %s", runtime);
+	wr_report(&call, &e);
 	return 1;
 }

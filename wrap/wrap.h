@@ -17,8 +17,10 @@
 
 /* What one runtime invocation asks for. */
 struct wr_call {
-	const char *command; /* "create", "run", "state", ...; NULL when none */
-	const char *bundle;  /* --bundle / -b of create and run; NULL: "." */
+	const char *command;	/* "create", "run", "state", ...; NULL when none */
+	const char *bundle;	/* --bundle / -b of create and run; NULL: "." */
+	const char *log;	/* the global --log FILE; NULL when none */
+	const char *log_format; /* --log-format ("json", "text"); NULL when none */
 };
 
 /* Reads the runtime's command line as runc's and crun's parsers do: global
@@ -37,5 +39,11 @@ int wr_runtime_find(const char *self, char *out, size_t len, struct oci_err *e);
  * done or not wanted; < 0 with E when the config asks for portside and the
  * hook cannot be added (the container must then not start without it). */
 int wr_inject(const char *bundle, const char *hook, const char *const *env, struct oci_err *e);
+
+/* Writes E's lines where the runtime's caller reads a failed runtime's
+ * reason: stderr, and C's --log file in its --log-format (containerd's shim
+ * reads only that: a runtime's stderr goes nowhere), as runc writes its own
+ * errors there. */
+void wr_report(const struct wr_call *c, const struct oci_err *e);
 
 #endif

@@ -75,10 +75,13 @@ wrapped() {
 	make_bundle "$TMP/bad" "$(ports_ann 19102:3000)" "sleep 60"
 	sed -i 's/"hooks": {/"hooks": {"createRuntime": 7/' "$TMP/bad/config.json"
 	cp "$TMP/bad/config.json" "$TMP/bad/config.orig"
-	trace "$WRAP" run -d --bundle "$TMP/bad" "${CT_PREFIX}bad" </dev/null
+	trace "$WRAP" --log "$TMP/bad/log.json" --log-format json run -d --bundle "$TMP/bad" "${CT_PREFIX}bad" </dev/null
 	assert_status 1
 	[ "${#lines[@]}" -eq 1 ]
 	assert_output_has "portside: $TMP/bad/config.json: cannot add portside's hook"
+	# And in runc's log, as runc writes its errors: containerd's shim reads
+	# a failed runtime's reason only there.
+	[ "$(jq -r 'select(.level == "error") | .msg' "$TMP/bad/log.json")" = "${lines[0]}" ]
 	cmp "$TMP/bad/config.orig" "$TMP/bad/config.json"
 	refute runc state "${CT_PREFIX}bad"
 }

@@ -22,6 +22,9 @@ static void test_shim_line(void **state)
 	assert_int_equal(wr_argv_parse(ARGC(a), a, &c), 0);
 	assert_string_equal(c.command, "create");
 	assert_string_equal(c.bundle, "/run/b");
+	/* Where a refusal must go for containerd to show it. */
+	assert_string_equal(c.log, "/run/x/log.json");
+	assert_string_equal(c.log_format, "json");
 }
 
 static void test_spellings(void **state)
