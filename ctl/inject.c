@@ -123,10 +123,11 @@ int ctl_inject(int argc, char **argv)
 		json_object_object_add(ann, OCI_ANN_PORTS, json_object_new_string(ports));
 	if (rc == 0 && autoforward)
 		json_object_object_add(ann, OCI_ANN_AUTOFORWARD, json_object_new_string(autoforward));
+	const struct oci_hook_entry entry = {.path = hook, .sidecar = sidecar};
 	if (rc == 0)
-		rc = oci_hooks_add(hooks, "createRuntime", hook, sidecar, NULL);
+		rc = oci_hooks_add(hooks, "createRuntime", &entry);
 	if (rc == 0)
-		rc = oci_hooks_add(hooks, "poststop", hook, sidecar, NULL);
+		rc = oci_hooks_add(hooks, "poststop", &entry);
 	const struct oci_mapping *first = oci_ports_first_exposed(spec.ports);
 	if (rc == 0 && (first || spec.ports->n))
 		rc = set_port_env(root, first ? first->local_port : spec.ports->v[0].local_port);

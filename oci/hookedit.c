@@ -42,8 +42,9 @@ static int set_sidecar_arg(json_object *h, json_object *args, const char *sideca
 	return json_object_object_add(h, "args", v); /* frees the old array */
 }
 
-int oci_hooks_add(json_object *hooks, const char *stage, const char *path, const char *sidecar, const char *const *env)
+int oci_hooks_add(json_object *hooks, const char *stage, const struct oci_hook_entry *want)
 {
+	const char *path = want->path, *sidecar = want->sidecar, *const *env = want->env;
 	json_object *list = oci_json_child(hooks, stage, json_type_array), *h, *args, *ev = NULL;
 
 	if (!list)
@@ -71,6 +72,10 @@ int oci_hooks_add(json_object *hooks, const char *stage, const char *path, const
 	if (sidecar) {
 		json_object_array_add(args, json_object_new_string("--sidecar"));
 		json_object_array_add(args, json_object_new_string(sidecar));
+	}
+	if (want->policy) {
+		json_object_array_add(args, json_object_new_string("--policy"));
+		json_object_array_add(args, json_object_new_string(want->policy));
 	}
 	json_object_array_add(args, json_object_new_string(stage));
 	if (env) {

@@ -11,12 +11,20 @@
  * it is there with another type (the file is not ours to repair). */
 json_object *oci_json_child(json_object *obj, const char *key, json_type t);
 
-/* Adds an entry running PATH at STAGE ("createRuntime", "poststop") to the
+/* What a hook entry portside adds runs. */
+struct oci_hook_entry {
+	const char *path;	/* the hook */
+	const char *sidecar;	/* NULL, else "--sidecar SIDECAR" */
+	const char *policy;	/* NULL, else "--policy POLICY" */
+	const char *const *env; /* NULL, else the NULL-ended environment */
+};
+
+/* Adds an entry running H at STAGE ("createRuntime", "poststop") to the
  * config's "hooks" object HOOKS, with args "portside-hook [--sidecar
- * SIDECAR] STAGE", timeout 10 s and, when ENV is not NULL, the NULL-ended
- * environment ENV. When an entry runs PATH already it is left as the user
- * may have edited it, except that a SIDECAR (may be NULL) is set in its
- * args. -EINVAL when a part has an unexpected type, -ENOMEM. */
-int oci_hooks_add(json_object *hooks, const char *stage, const char *path, const char *sidecar, const char *const *env);
+ * SIDECAR] [--policy POLICY] STAGE" and timeout 10 s. When an entry runs
+ * H's path already it is left as the user may have edited it, except that a
+ * SIDECAR is set in its args. -EINVAL when a part has an unexpected type,
+ * -ENOMEM. */
+int oci_hooks_add(json_object *hooks, const char *stage, const struct oci_hook_entry *h);
 
 #endif

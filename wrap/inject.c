@@ -40,7 +40,7 @@ static bool wants_portside(json_object *root)
 	return want;
 }
 
-int wr_inject(const char *bundle, const char *hook, const char *const *env, struct oci_err *e)
+int wr_inject(const char *bundle, const struct oci_hook_entry *h, struct oci_err *e)
 {
 	cleanup_ps_edit struct ps_edit file = {.dirfd = -1};
 	cleanup_free char *buf = NULL;
@@ -63,8 +63,7 @@ int wr_inject(const char *bundle, const char *hook, const char *const *env, stru
 	if (oci_json_decode(buf, len, path, &root, NULL) < 0 || !wants_portside(root))
 		return 0;
 	if (!(hooks = oci_json_child(root, "hooks", json_type_object)) ||
-	    oci_hooks_add(hooks, "createRuntime", hook, NULL, env) < 0 ||
-	    oci_hooks_add(hooks, "poststop", hook, NULL, env) < 0)
+	    oci_hooks_add(hooks, "createRuntime", h) < 0 || oci_hooks_add(hooks, "poststop", h) < 0)
 		return oci_err_add(e, EINVAL, "%s: cannot add portside's hook (hooks has an unexpected type)", path);
 	out = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!out)

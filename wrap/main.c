@@ -63,8 +63,15 @@ int main(int argc, char **argv)
 		}
 	}
 	if (call.command && (!strcmp(call.command, "create") || !strcmp(call.command, "run"))) {
+		/* A policy file other than /etc/portside/policy.json: the
+		 * node's choice, in containerd's environment. */
+		const char *policy = getenv("PORTSIDE_POLICY");
+		struct oci_hook_entry h = {.path = hook, .env = env};
+
+		if (policy && policy[0] == '/')
+			h.policy = policy;
 		hook_path(hook, sizeof(hook));
-		if (wr_inject(call.bundle, hook, env, &e) < 0) {
+		if (wr_inject(call.bundle, &h, &e) < 0) {
 			wr_report(&call, &e);
 			return 1;
 		}

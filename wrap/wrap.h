@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "../base/err.h"
+#include "../oci/hookedit.h"
 
 /* What one runtime invocation asks for. */
 struct wr_call {
@@ -33,12 +34,11 @@ int wr_argv_parse(int argc, char *const *argv, struct wr_call *c);
  * that is this program. */
 int wr_runtime_find(const char *self, char *out, size_t len, struct oci_err *e);
 
-/* Adds portside's hook (createRuntime and poststop, running HOOK with the
- * environment ENV) to BUNDLE's config.json when it asks for portside, in
+/* Adds portside's hook H (createRuntime and poststop) to BUNDLE's config.json when it asks for portside, in
  * place (atomically, never through a path that could be swapped). 0 when
  * done or not wanted; < 0 with E when the config asks for portside and the
  * hook cannot be added (the container must then not start without it). */
-int wr_inject(const char *bundle, const char *hook, const char *const *env, struct oci_err *e);
+int wr_inject(const char *bundle, const struct oci_hook_entry *h, struct oci_err *e);
 
 /* Writes E's lines where the runtime's caller reads a failed runtime's
  * reason: stderr, and C's --log file in its --log-format (containerd's shim

@@ -71,29 +71,32 @@ static void test_hooks_add(void **state)
 {
 	(void)state;
 	const char *env[] = {"PATH=/bin", "PORTSIDE_RUN_DIR=/run/x", NULL};
+	const struct oci_hook_entry entry = {.path = "/h", .policy = "/etc/p.json", .env = env};
 	json_object *root = json_tokener_parse("{\"annotations\":{\"io.portside.ports\":\"80:3000\"},\"hooks\":{"
 					       "\"poststop\":[{\"path\":\"/other\"}]}}");
 	json_object *hooks, *list, *h, *v;
 
 	assert_non_null(root);
 	hooks = oci_json_child(root, "hooks", json_type_object);
-	assert_int_equal(oci_hooks_add(hooks, "createRuntime", "/h", NULL, env), 0);
-	assert_int_equal(oci_hooks_add(hooks, "poststop", "/h", NULL, env), 0);
+	assert_int_equal(oci_hooks_add(hooks, "createRuntime", &entry), 0);
+	assert_int_equal(oci_hooks_add(hooks, "poststop", &entry), 0);
 	/* Twice is once. */
-	assert_int_equal(oci_hooks_add(hooks, "poststop", "/h", NULL, env), 0);
+	assert_int_equal(oci_hooks_add(hooks, "poststop", &entry), 0);
 	assert_true(json_object_object_get_ex(hooks, "poststop", &list));
 	assert_int_equal(json_object_array_length(list), 2); /* the user's own stays first */
 	h = json_object_array_get_idx(list, 1);
 	assert_true(json_object_object_get_ex(h, "env", &v));
 	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 1)), "PORTSIDE_RUN_DIR=/run/x");
 	assert_true(json_object_object_get_ex(h, "args", &v));
-	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 1)), "poststop");
+	assert_int_equal(json_object_array_length(v), 4);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 1)), "--policy");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 3)), "poststop");
 	json_object_put(root);
 
 	/* A stage of another type is not ours to repair. */
 	root = json_tokener_parse("{\"hooks\":{\"createRuntime\":{}}}");
 	hooks = oci_json_child(root, "hooks", json_type_object);
-	assert_int_equal(oci_hooks_add(hooks, "createRuntime", "/h", NULL, NULL), -EINVAL);
+	assert_int_equal(oci_hooks_add(hooks, "createRuntime", &entry), -EINVAL);
 	json_object_put(root);
 }
 
