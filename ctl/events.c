@@ -186,8 +186,15 @@ int ctl_events(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	if (argc - optind == 1) {
+		char owner[sizeof(only)];
+
 		if ((rc = ctl_resolve(argv[optind], only, sizeof(only))) != CTL_EXIT_OK)
 			return rc;
+		/* A pod's container that joined another's sidecar: that
+		 * sidecar's events are its own (they share its ports). */
+		ps_owner(only, owner, sizeof(owner));
+		if (owner[0])
+			memcpy(only, owner, sizeof(only));
 		sink.only = only;
 	}
 	signal(SIGINT, on_signal);
