@@ -103,7 +103,8 @@ $(BUILD)/%.o: %.c
 # is now: rewritten only when it changes, so that `make` then `make install
 # PREFIX=/usr` rebuilds what names them instead of installing /usr/local paths.
 PATHS_H := $(BUILD)/gen/paths.h
-# Where portsidectl looks for podman and crictl: the system's directories, and
+# Where portsidectl looks for podman, crictl and ctr, and portside-runc for
+# runc and crun: the system's directories, and
 # its own BINDIR when that is not one of them (so an install with PREFIX=/usr
 # names no /usr/local path).
 SYSTEM_PATH := /usr/sbin:/usr/bin:/sbin:/bin
@@ -119,7 +120,7 @@ $(PATHS_H): FORCE
 	  echo '#define PORTSIDE_SIDECAR_UID_COUNT $(SIDECAR_UID_COUNT)u'; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(BUILD)/hook/create.o $(BUILD)/hook/main.o $(BUILD)/ctl/inject.o $(BUILD)/ctl/main.o $(BUILD)/ctl/restore.o: $(PATHS_H)
-$(BUILD)/lib/uids.o $(BUILD)/ctl/ask.o $(BUILD)/tests/unit/test-ask.o $(BUILD)/wrap/main.o: $(PATHS_H)
+$(BUILD)/lib/uids.o $(BUILD)/ctl/ask.o $(BUILD)/tests/unit/test-ask.o $(BUILD)/wrap/main.o $(BUILD)/wrap/runtime.o: $(PATHS_H)
 FORCE:
 
 $(BUILD)/liboci.a: $(OCI_OBJ)

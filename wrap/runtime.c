@@ -1,19 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Which runtime the wrapper stands for. Its own name says (portside-runc,
- * portside-crun); the directories are the system's, not $PATH: the shim's
- * environment is containerd's, but a fixed list is what an operator can
- * reason about, and it cannot lead back to the wrapper. */
+ * portside-crun); the directories are the system's (and portside's own
+ * BINDIR), PORTSIDE_TOOL_PATH as portsidectl finds podman, not $PATH: the
+ * shim's environment is containerd's, but a fixed list is what an operator
+ * can reason about, and it cannot lead back to the wrapper. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "paths.h" /* generated: PORTSIDE_TOOL_PATH */
 #include "wrap.h"
-
-static const char *const dirs[] = {
-	"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL,
-};
 
 #define PREFIX "portside-"
 
@@ -32,8 +30,8 @@ int wr_runtime_find(const char *self, char *out, size_t len, struct oci_err *e)
 	name = base + strlen(PREFIX);
 	if (stat("/proc/self/exe", &me) < 0)
 		return oci_err_addp(e, errno, "cannot stat /proc/self/exe");
-	for (size_t i = 0; dirs[i]; i++) {
-		if ((size_t)snprintf(out, len, "%s/%s", dirs[i], name) >= len)
+	for (const char *d = PORTSIDE_TOOL_PATH; *d; d += strcspn(d, ":"), d += *d == ':') {
+		if ((size_t)snprintf(out, len, "%.*s/%s", (int)strcspn(d, ":"), d, name) >= len)
 			continue;
 		if (stat(out, &st) < 0 || !S_ISREG(st.st_mode) || access(out, X_OK) < 0)
 			continue;
@@ -41,8 +39,5 @@ int wr_runtime_find(const char *self, char *out, size_t len, struct oci_err *e)
 			continue; /* a link to the wrapper itself */
 		return 0;
 	}
-	return oci_err_add(e, ENOENT,
-			   "%s is not installed in /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, "
-			   "/sbin or /bin",
-			   name);
+	return oci_err_add(e, ENOENT, "%s is not installed in any of %s", name, PORTSIDE_TOOL_PATH);
 }

@@ -47,7 +47,7 @@ default_sidecar() {
 	run make -C "$SRC" -s BUILD="$TMP/build" install PREFIX=/usr DESTDIR="$TMP/root"
 	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
 	for f in usr/libexec/oci/hooks.d/portside-hook usr/bin/portsidectl usr/libexec/portside/portside-sidecar \
-		usr/share/containers/oci/hooks.d/portside.json; do
+		usr/libexec/portside/portside-runc usr/share/containers/oci/hooks.d/portside.json; do
 		[ -f "$TMP/root/$f" ] || { echo "not installed: $f" >&2; false; }
 		! grep -q /usr/local "$TMP/root/$f" || { echo "$f names /usr/local" >&2; false; }
 	done
@@ -57,6 +57,13 @@ default_sidecar() {
 	# The hooks.d file hands the hook the sidecar it installed.
 	grep -qF '"args": ["portside-hook", "--sidecar", "/usr/libexec/portside/portside-sidecar"]' \
 		"$TMP/root/usr/share/containers/oci/hooks.d/portside.json"
+	# containerd's runtime wrapper, both names, adds the installed hook
+	# (none is next to it) to a bundle that asks for portside.
+	[ "$(readlink "$TMP/root/usr/libexec/portside/portside-crun")" = portside-runc ]
+	mkdir -p "$TMP/b"
+	echo '{"annotations": {"io.portside.ports": "8080:3000"}}' >"$TMP/b/config.json"
+	"$TMP/root/usr/libexec/portside/portside-runc" create --bundle "$TMP/b" x >/dev/null 2>&1 || true
+	grep -qF '"path":"/usr/libexec/oci/hooks.d/portside-hook"' "$TMP/b/config.json"
 }
 
 @test "installed for real (make, make install PREFIX=/usr), podman forwards with no --hooks-dir; make uninstall removes it" {
@@ -90,6 +97,7 @@ default_sidecar() {
 	assert_status 0
 	for f in /usr/libexec/oci/hooks.d/portside-hook /usr/libexec/portside /usr/bin/portsidectl \
 		/usr/share/containers/oci/hooks.d/portside.json /usr/share/portside; do
+		# (/usr/libexec/portside held the runtime wrapper too)
 		! in_scratch test -e "$f" || { echo "$f is still there" >&2; false; }
 	done
 }
