@@ -19,6 +19,7 @@ setup() {
 	printf '#!/bin/sh\nexit 0\n' >"$TMP/bin/portside-runc"
 	cp "$TMP/bin/portside-runc" "$TMP/bin/portside-crun"
 	chmod 0755 "$TMP/bin/portside-runc" "$TMP/bin/portside-crun"
+	cp -a "$TMP/bin" "$TMP/bin2"
 	W=$TMP/bin/portside-runc
 	inputs
 }
@@ -140,6 +141,15 @@ runtime_has() {
 		assert_output_has "already installed"
 		cmp "$f" "$TMP/once"
 		cmp "$f.portside-backup" "$TMP/orig"
+		# Another wrapper: portside's own line changes, the backup stays the
+		# file before the first install, and uninstall still gives it back.
+		trace "$NODE" install --config "$f" --wrapper "$TMP/bin2/portside-runc" --no-restart
+		assert_status 0
+		refute cmp -s "$f" "$TMP/once"
+		cmp "$f.portside-backup" "$TMP/orig"
+		trace "$NODE" uninstall --config "$f" --no-restart
+		assert_status 0
+		cmp "$f" "$TMP/orig"
 	done
 }
 
