@@ -221,6 +221,12 @@ runtime_has() {
 	trace "$NODE" status --config "$f"
 	assert_status 0
 	[ "${#lines[@]}" -eq 1 ]
+	# The wrapper went away: every container would fail.
+	mv "$W" "$W.gone"
+	trace "$NODE" status --config "$f"
+	assert_status 4
+	assert_output_has "runs $W, which is not an executable file"
+	mv "$W.gone" "$W"
 	# The operator took io.portside.* out again.
 	sed -i 's|pod_annotations = \["io.portside.\*"\] # portside|pod_annotations = []|' "$f"
 	trace "$NODE" status --config "$f"
