@@ -274,6 +274,12 @@ refused_file() {
   runtime_type = \"io.containerd.runc.v2\"
 [$CRI.containerd.runtimes.runc.options]
   BinaryName = \"/usr/bin/nvidia-container-runtime\""
+	# portside-runc runs the runc of the system's directories only.
+	refused opt-runc "runs the runc in /usr/local/sbin" "version = 2
+[$CRI.containerd.runtimes.runc]
+  runtime_type = \"io.containerd.runc.v2\"
+[$CRI.containerd.runtimes.runc.options]
+  BinaryName = \"/opt/runc-1.1/runc\""
 	refused v3 "use NRI" "version = 3
 [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runc]
   runtime_type = \"io.containerd.runc.v2\""
