@@ -66,6 +66,7 @@ default_sidecar() {
 	grep -qF '"path":"/usr/libexec/oci/hooks.d/portside-hook"' "$TMP/b/config.json"
 	# The node installer for containerd, its default wrapper under the PREFIX.
 	[ -x "$TMP/root/usr/libexec/portside/portside-node" ]
+	grep -qx 'default_wrapper=/usr/libexec/portside/portside-runc' "$TMP/root/usr/libexec/portside/portside-node"
 	run "$TMP/root/usr/libexec/portside/portside-node" --help
 	grep -qF "(default /usr/libexec/portside/portside-runc)" <<<"$output"
 }
