@@ -403,3 +403,52 @@ default_restart() {
 		cmp "$f" "$TMP/orig"
 	done
 }
+
+# ds_script ROOT: daemonset.yaml's install script (its `- |` block), with its
+# /opt/portside and /host under ROOT, and without its final sleep. The node's
+# containerd is asked with nsenter into PID 1, which this test cannot do: it
+# is taken to be there.
+ds_script() {
+	awk '/^        - \|$/ { on = 1; next } on && !/^          / && !/^$/ { exit } on { print substr($0, 11) }' \
+		"$BATS_TEST_DIRNAME/../../packaging/kubernetes/daemonset.yaml" |
+		sed -e "s|/opt/portside|$1/opt|g" -e "s|/host/|$1/host/|g" -e "s|--root /host|--root $1/host|g" \
+			-e 's|^exec sleep infinity$|exit 0|' -e 's|^on_containerd() {.*|on_containerd() { true; }|'
+}
+
+@test "daemonset.yaml's script puts the files on the node and runs portside-node install, which a second run leaves alone" {
+	local r=$TMP/ds o
+	o=$r/opt/usr/libexec
+	mkdir -p "$o/oci/hooks.d" "$o/portside" "$r/opt/usr/bin" "$r/opt/usr/share/containers/oci/hooks.d" \
+		"$r/host/usr/libexec" "$r/host/usr/share/containers" "$r/host/usr/local/bin" "$r/host/etc/containerd"
+	# The image's layout, as make install DESTDIR=/opt/portside PREFIX=/usr makes it.
+	for f in "$o/oci/hooks.d/portside-hook" "$o/portside/portside-sidecar" "$o/portside/portside-runc" \
+		"$r/opt/usr/bin/portsidectl"; do
+		cp "$TMP/bin/portside-runc" "$f"
+	done
+	ln -s portside-runc "$o/portside/portside-crun"
+	echo '{}' >"$r/opt/usr/share/containers/oci/hooks.d/portside.json"
+	sed 's|^default_wrapper=.*|default_wrapper=/usr/libexec/portside/portside-runc|' "$NODE" >"$o/portside/portside-node"
+	chmod 0755 "$o/portside/portside-node"
+	cp "$TMP/in/debian.toml" "$r/host/etc/containerd/config.toml"
+	ds_script "$r" >"$TMP/ds.sh"
+	grep -q 'portside-node install --root' "$TMP/ds.sh"
+
+	for run in 1 2; do
+		PORTSIDE_RESTART="echo restart >>$TMP/restarts" trace sh -e "$TMP/ds.sh"
+		assert_status 0
+	done
+	# Restarted once, by the first run.
+	[ "$(cat "$TMP/restarts")" = restart ]
+	[ -x "$r/host/usr/libexec/portside/portside-runc" ]
+	[ "$(readlink "$r/host/usr/libexec/portside/portside-crun")" = portside-runc ]
+	[ -x "$r/host/usr/libexec/portside/portside-node" ]
+	[ -x "$r/host/usr/libexec/oci/hooks.d/portside-hook" ]
+	[ -f "$r/host/usr/share/containers/oci/hooks.d/portside.json" ]
+	[ -z "$(find "$r/host" -name '*.portside-new')" ]
+	# The node's config names the node's own path of the wrapper.
+	runtime_has runc "$r/host/etc/containerd/config.toml" 'BinaryName = "/usr/libexec/portside/portside-runc"'
+	# And the readiness probe's status finds the wrapper under --root.
+	trace "$o/portside/portside-node" status --root "$r/host"
+	assert_status 0
+	assert_output_has "installed: runtime runc runs /usr/libexec/portside/portside-runc"
+}
