@@ -252,9 +252,9 @@ install: all
 	install -D -m 0755 $(BUILD)/portside-runc $(DESTDIR)$(WRAPPER_PATH)
 	ln -sf portside-runc $(DESTDIR)$(LIBEXECDIR)/portside/portside-crun
 	# The node installer for containerd (packaging/kubernetes): its default
-	# wrapper is the one this PREFIX installs.
-	sed -e 's|^default_wrapper=.*|default_wrapper=$(WRAPPER_PATH)|' packaging/kubernetes/portside-node \
-		>$(DESTDIR)$(NODE_PATH)
+	# wrapper is the one this PREFIX installs, which runs runc from TOOL_PATH.
+	sed -e 's|^default_wrapper=.*|default_wrapper=$(WRAPPER_PATH)|' -e 's|^runtime_path=.*|runtime_path=$(TOOL_PATH)|' \
+		packaging/kubernetes/portside-node >$(DESTDIR)$(NODE_PATH)
 	chmod 0755 $(DESTDIR)$(NODE_PATH)
 	install -D -m 0644 packaging/policy/cloud-ide.json $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 	install -d $(DESTDIR)$(HOOKSDIR)

@@ -67,6 +67,7 @@ default_sidecar() {
 	# The node installer for containerd, its default wrapper under the PREFIX.
 	[ -x "$TMP/root/usr/libexec/portside/portside-node" ]
 	grep -qx 'default_wrapper=/usr/libexec/portside/portside-runc' "$TMP/root/usr/libexec/portside/portside-node"
+	grep -qx 'runtime_path=/usr/sbin:/usr/bin:/sbin:/bin' "$TMP/root/usr/libexec/portside/portside-node"
 	run "$TMP/root/usr/libexec/portside/portside-node" --help
 	grep -qF "(default /usr/libexec/portside/portside-runc)" <<<"$output"
 }

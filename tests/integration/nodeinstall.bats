@@ -275,7 +275,7 @@ refused_file() {
 [$CRI.containerd.runtimes.runc.options]
   BinaryName = \"/usr/bin/nvidia-container-runtime\""
 	# portside-runc runs the runc of the system's directories only.
-	refused opt-runc "runs the runc in /usr/local/sbin" "version = 2
+	refused opt-runc "runs the runc in /usr/sbin /usr/bin /sbin /bin only" "version = 2
 [$CRI.containerd.runtimes.runc]
   runtime_type = \"io.containerd.runc.v2\"
 [$CRI.containerd.runtimes.runc.options]
