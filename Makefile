@@ -16,6 +16,8 @@ HOOK_PATH = $(LIBEXECDIR)/oci/hooks.d/portside-hook
 SIDECAR_PATH = $(LIBEXECDIR)/portside/portside-sidecar
 # The runtime wrapper containerd runs as runc (packaging/kubernetes/).
 WRAPPER_PATH = $(LIBEXECDIR)/portside/portside-runc
+# The node installer that points containerd at it (packaging/kubernetes/).
+NODE_PATH = $(LIBEXECDIR)/portside/portside-node
 DESTDIR ?=
 # The uids the sidecars run as, one a sidecar, each also its gid (lib/uids.h):
 # no passwd entry is needed. Above systemd's ranges for dynamic users
@@ -249,6 +251,11 @@ install: all
 	install -D -m 0755 $(BUILD)/portside-sidecar $(DESTDIR)$(SIDECAR_PATH)
 	install -D -m 0755 $(BUILD)/portside-runc $(DESTDIR)$(WRAPPER_PATH)
 	ln -sf portside-runc $(DESTDIR)$(LIBEXECDIR)/portside/portside-crun
+	# The node installer for containerd (packaging/kubernetes): its default
+	# wrapper is the one this PREFIX installs, which runs runc from TOOL_PATH.
+	sed -e 's|^default_wrapper=.*|default_wrapper=$(WRAPPER_PATH)|' -e 's|^runtime_path=.*|runtime_path=$(TOOL_PATH)|' \
+		packaging/kubernetes/portside-node >$(DESTDIR)$(NODE_PATH)
+	chmod 0755 $(DESTDIR)$(NODE_PATH)
 	install -D -m 0644 packaging/policy/cloud-ide.json $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 	install -d $(DESTDIR)$(HOOKSDIR)
 	# The hooks.d file hands the hook the sidecar's installed path (--sidecar):
@@ -267,6 +274,7 @@ uninstall:
 	rm -f $(DESTDIR)$(HOOK_PATH)
 	rm -f $(DESTDIR)$(SIDECAR_PATH)
 	rm -f $(DESTDIR)$(WRAPPER_PATH) $(DESTDIR)$(LIBEXECDIR)/portside/portside-crun
+	rm -f $(DESTDIR)$(NODE_PATH)
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/portside 2>/dev/null
 	rm -f $(DESTDIR)$(DATADIR)/portside/policy-cloud-ide.json
 	-rmdir $(DESTDIR)$(DATADIR)/portside 2>/dev/null
@@ -278,7 +286,8 @@ DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
 DEB = portside_$(VERSION)_$(DEB_ARCH).deb
 deb: $(DEB)
 $(DEB): packaging/deb/control.in packaging/deb/postrm packaging/hooks.d/portside.json.in $(MAN_PAGES) \
-		packaging/completion/portsidectl.bash $(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(TABLE_SRC) $(SIDECAR_SRC) $(WRAP_SRC)
+		packaging/completion/portsidectl.bash packaging/kubernetes/portside-node \
+		$(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(TABLE_SRC) $(SIDECAR_SRC) $(WRAP_SRC)
 	rm -rf $(BUILD)/deb
 	# Built apart, with PREFIX=/usr: the hook finds the sidecar by its
 	# installed path, compiled in.

@@ -23,7 +23,8 @@ for a in "$@"; do
 done
 
 # man-db and groff-base: the tests render the manual pages. containerd and
-# python3's grpc: the CRI tests (tests/cri/cri.py runs with /usr/bin/python3).
+# python3's grpc: the CRI tests (tests/cri/cri.py runs with /usr/bin/python3);
+# containerd's config parser also checks what portside-node writes.
 PACKAGES="gcc make pkg-config libseccomp-dev libcap-dev libjson-c-dev libuv1-dev \
 libcmocka-dev bats clang libclang-rt-14-dev clang-format \
 runc crun podman catatonit containernetworking-plugins iptables busybox-static iproute2 socat curl procps psmisc \

@@ -34,6 +34,7 @@ teardown() {
 	run dpkg-deb -c "$DEB"
 	assert_output_has "./usr/libexec/oci/hooks.d/portside-hook"
 	assert_output_has "./usr/libexec/portside/portside-sidecar"
+	assert_output_has "./usr/libexec/portside/portside-node"
 	assert_output_has "./usr/bin/portsidectl"
 	assert_output_has "./usr/share/containers/oci/hooks.d/portside.json"
 	assert_output_has "./usr/share/man/man1/portsidectl.1.gz"

@@ -47,7 +47,7 @@ default_sidecar() {
 	run make -C "$SRC" -s BUILD="$TMP/build" install PREFIX=/usr DESTDIR="$TMP/root"
 	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
 	for f in usr/libexec/oci/hooks.d/portside-hook usr/bin/portsidectl usr/libexec/portside/portside-sidecar \
-		usr/libexec/portside/portside-runc usr/share/containers/oci/hooks.d/portside.json; do
+		usr/libexec/portside/portside-runc usr/share/containers/oci/hooks.d/portside.json usr/libexec/portside/portside-node; do
 		[ -f "$TMP/root/$f" ] || { echo "not installed: $f" >&2; false; }
 		! grep -q /usr/local "$TMP/root/$f" || { echo "$f names /usr/local" >&2; false; }
 	done
@@ -64,6 +64,12 @@ default_sidecar() {
 	echo '{"annotations": {"io.portside.ports": "8080:3000"}}' >"$TMP/b/config.json"
 	"$TMP/root/usr/libexec/portside/portside-runc" create --bundle "$TMP/b" x >/dev/null 2>&1 || true
 	grep -qF '"path":"/usr/libexec/oci/hooks.d/portside-hook"' "$TMP/b/config.json"
+	# The node installer for containerd, its default wrapper under the PREFIX.
+	[ -x "$TMP/root/usr/libexec/portside/portside-node" ]
+	grep -qx 'default_wrapper=/usr/libexec/portside/portside-runc' "$TMP/root/usr/libexec/portside/portside-node"
+	grep -qx 'runtime_path=/usr/sbin:/usr/bin:/sbin:/bin' "$TMP/root/usr/libexec/portside/portside-node"
+	run "$TMP/root/usr/libexec/portside/portside-node" --help
+	grep -qF "(default /usr/libexec/portside/portside-runc)" <<<"$output"
 }
 
 @test "installed for real (make, make install PREFIX=/usr), podman forwards with no --hooks-dir; make uninstall removes it" {
@@ -78,6 +84,7 @@ default_sidecar() {
 	assert_status 0
 	in_scratch test -x /usr/libexec/oci/hooks.d/portside-hook
 	in_scratch test -x /usr/libexec/portside/portside-sidecar
+	in_scratch test -x /usr/libexec/portside/portside-node
 	in_scratch grep -qF '"--sidecar", "/usr/libexec/portside/portside-sidecar"' /usr/share/containers/oci/hooks.d/portside.json
 
 	scratch_podman
