@@ -5,9 +5,35 @@
 load helpers
 load containerd
 
+# The runc runtime is a transparent wrapper (the hook point the portside
+# tests point at portside-runc): it notes each call with the environment
+# containerd passed on, and refuses, as a runtime does, a container whose
+# annotation asks for it: its reason in runc's JSON log, the only place the
+# shim reads a runtime's error from (its stderr is dropped).
 setup_file() {
+	WRAP=$BATS_FILE_TMPDIR/runc-wrap
+	cat >"$WRAP" <<-EOF
+		#!/bin/sh
+		log="" bundle="" prev=""
+		for a in "\$@"; do
+			case "\$prev" in --log) log=\$a ;; --bundle) bundle=\$a ;; esac
+			prev=\$a
+		done
+		echo "mark=\${CD_TEST_MARK:-unset} \$*" >>"$BATS_FILE_TMPDIR/wrap.log"
+		if [ -n "\$bundle" ]; then
+			why=\$(jq -r '.annotations as \$a | \$a["io.portside.test-refuse-" + \$a["io.kubernetes.cri.container-type"]] // empty' "\$bundle/config.json")
+			if [ -n "\$why" ]; then
+				echo "portside: \$why (on stderr)" >&2
+				jq -cn --arg m "portside: \$why" '{level: "error", msg: \$m, time: "2026-01-01T00:00:00Z"}' >>"\$log"
+				exit 1
+			fi
+		fi
+		exec runc "\$@"
+	EOF
+	chmod +x "$WRAP"
+	CD_RUNC_BINARY=$WRAP
 	CD_POD_ANNOTATIONS="io.portside.*"
-	cd_start
+	cd_start CD_TEST_MARK=from-containerd
 }
 
 teardown_file() {
@@ -17,11 +43,7 @@ teardown_file() {
 # The pods of one test are removed by the next test's start at the latest:
 # each test removes its own, and a failed one leaves them to cd_stop.
 teardown() {
-	local id
-	for id in $(cri pods -q 2>/dev/null); do
-		cri stopp "$id" >/dev/null 2>&1 || true
-		cri rmp "$id" >/dev/null 2>&1 || true
-	done
+	cri down --all >/dev/null 2>&1 || true
 }
 
 @test "containerd: a pod with annotations runs the httpd app, reachable on its IP, and goes without a trace" {
@@ -113,6 +135,46 @@ teardown() {
 	run cri ps --pod "$pod"
 	[ "$(grep -c " CONTAINER_EXITED app 0$" <<<"$output")" = 1 ]
 	[ "$(grep -c " CONTAINER_RUNNING app 1$" <<<"$output")" = 1 ]
+	trace cri stopp "$pod"
+	assert_status 0
+	trace cri rmp "$pod"
+	assert_status 0
+	wait_for 5 test -z "$(cd_leftovers)"
+}
+
+@test "containerd: the BinaryName runtime runs with containerd's environment; its logged refusal is the RunPodSandbox and StartContainer error" {
+	# Every runtime call so far went through the wrapper, environment intact.
+	grep -q '^mark=from-containerd .* create --bundle ' "$BATS_FILE_TMPDIR/wrap.log"
+	refute grep -q '^mark=unset' "$BATS_FILE_TMPDIR/wrap.log"
+
+	cd_pod_config "$CD_DIR/pod.json" nosandbox 0 '"io.portside.test-refuse-sandbox": "no sandbox today"'
+	trace cri runp "$CD_DIR/pod.json"
+	assert_status 1
+	assert_output_has "RunPodSandbox: UNKNOWN: "
+	assert_output_has "portside: no sandbox today"
+	assert_output_lacks "(on stderr)"
+	# A refused sandbox leaves nothing behind.
+	run cri pods -q
+	[ -z "$output" ]
+	wait_for 5 test -z "$(cd_leftovers)"
+
+	# An app container: CreateContainer only records it; the runtime first
+	# runs at StartContainer, so the refusal is StartContainer's error.
+	cd_pod_config "$CD_DIR/pod.json" noapp 0 '"io.portside.test-refuse-container": "no app today"'
+	trace cri runp "$CD_DIR/pod.json"
+	assert_status 0
+	pod=$output
+	cd_ctr_config "$CD_DIR/app.json" app 0 httpd -f -p 3000 -h /www
+	trace cri create "$pod" "$CD_DIR/app.json" "$CD_DIR/pod.json"
+	assert_status 0
+	ctr=$output
+	trace cri start "$ctr"
+	assert_status 1
+	assert_output_has "StartContainer: UNKNOWN: "
+	assert_output_has "portside: no app today"
+	trace cri inspect "$ctr"
+	assert_status 0
+	[ "$(cd_json_field "$output" state)" != CONTAINER_RUNNING ]
 	trace cri stopp "$pod"
 	assert_status 0
 	trace cri rmp "$pod"
