@@ -324,7 +324,8 @@ cd_json_field() {
 # our socket; they outlive containerd).
 cd_shims() {
 	local p cmd
-	for p in $(pgrep -x containerd-shim 2>/dev/null; pgrep -f '^containerd-shim-runc-v2 ' 2>/dev/null); do
+	# (their argv[0] is the full path: /usr/bin/containerd-shim-runc-v2)
+	for p in $(pgrep -f 'containerd-shim-runc-v2 ' 2>/dev/null); do
 		cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
 		[[ " $cmd " == *" -address $CD_SOCK "* ]] && echo "$p"
 	done
@@ -343,6 +344,11 @@ cd_leftovers() {
 	cd_mounts | sed 's/^/mount /'
 	[ -d "$CD_DIR/runc/$CD_NAMESPACE" ] && runc --root "$CD_DIR/runc/$CD_NAMESPACE" list -q 2>/dev/null | sed 's/^/runc /'
 	return 0
+}
+
+# cd_clean: nothing is left (for wait_for: cd_leftovers is read each try).
+cd_clean() {
+	[ -z "$(cd_leftovers)" ]
 }
 
 # cd_stop: removes every pod through the CRI, ends our shims and what runc
@@ -367,15 +373,19 @@ cd_stop() {
 			timeout 10 runc --root "$CD_DIR/runc/$CD_NAMESPACE" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	fi
-	# A killed shim leaves its socket in /run/containerd/s, named after the
-	# hash of our address, the namespace and its id: noted before the kill.
+	# A shim that did not exit by itself leaves its socket in
+	# /run/containerd/s, named after the hash of our address, the namespace
+	# and its id (a pod's sandbox id): noted before the kill, from the shims
+	# and from the tasks our state still lists (their shims may be dead).
 	local shims socks=""
 	shims=$(cd_shims)
-	for p in $shims; do
-		id=$(tr '\0' '\n' 2>/dev/null <"/proc/$p/cmdline" | sed -n '/^-id$/{n;p;}')
-		[ -n "$id" ] && socks+=" /run/containerd/s/$(printf '%s' "$CD_SOCK/$CD_NAMESPACE/$id" | sha256sum | cut -d' ' -f1)"
-		kill -KILL "$p" 2>/dev/null || true
+	for id in $(
+		for p in $shims; do tr '\0' '\n' 2>/dev/null <"/proc/$p/cmdline" | sed -n '/^-id$/{n;p;}'; done
+		ls "$CD_DIR/state/io.containerd.runtime.v2.task/$CD_NAMESPACE" 2>/dev/null
+	); do
+		socks+=" /run/containerd/s/$(printf '%s' "$CD_SOCK/$CD_NAMESPACE/$id" | sha256sum | cut -d' ' -f1)"
 	done
+	for p in $shims; do kill -KILL "$p" 2>/dev/null || true; done
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null || true
 		for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

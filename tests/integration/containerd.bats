@@ -80,6 +80,13 @@ teardown() {
 	run cri inspect -v "$ctr"
 	[ "$(jq -r '.info.runtimeSpec.annotations."io.portside.ports"' <<<"$output")" = 18080:3000 ]
 
+	# While it runs, its shim, netns, rootfs and shm mounts and runc
+	# containers are what cd_leftovers sees (so its emptiness below counts).
+	run cd_leftovers
+	assert_output_has "shim "
+	assert_output_has "mount $netns"
+	assert_output_has "runc $ctr"
+
 	# From the host into the pod's netns, over the bridge.
 	wait_for 5 curl -fsS --max-time 1 -o /dev/null "http://$ip:3000/"
 	run curl -fsS --max-time 2 "http://$ip:3000/"
@@ -100,7 +107,7 @@ teardown() {
 	[ -z "$output" ]
 	# Nothing of the pod outlives it: no shim, no mount (netns, rootfs, shm),
 	# no runc container, and the netns file is gone.
-	wait_for 5 test -z "$(cd_leftovers)"
+	wait_for 5 cd_clean || { cd_leftovers; false; }
 	[ ! -e "$netns" ]
 }
 
@@ -139,7 +146,7 @@ teardown() {
 	assert_status 0
 	trace cri rmp "$pod"
 	assert_status 0
-	wait_for 5 test -z "$(cd_leftovers)"
+	wait_for 5 cd_clean || { cd_leftovers; false; }
 }
 
 @test "containerd: the BinaryName runtime runs with containerd's environment; its logged refusal is the RunPodSandbox and StartContainer error" {
@@ -156,7 +163,7 @@ teardown() {
 	# A refused sandbox leaves nothing behind.
 	run cri pods -q
 	[ -z "$output" ]
-	wait_for 5 test -z "$(cd_leftovers)"
+	wait_for 5 cd_clean || { cd_leftovers; false; }
 
 	# An app container: CreateContainer only records it; the runtime first
 	# runs at StartContainer, so the refusal is StartContainer's error.
@@ -179,5 +186,5 @@ teardown() {
 	assert_status 0
 	trace cri rmp "$pod"
 	assert_status 0
-	wait_for 5 test -z "$(cd_leftovers)"
+	wait_for 5 cd_clean || { cd_leftovers; false; }
 }
