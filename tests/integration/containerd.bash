@@ -58,10 +58,17 @@ cd_need() {
 cd_images() {
 	local key d r
 	key=$({ sha256sum /bin/busybox; echo "$CD_IMAGE_RECIPE $CD_APP_TEXT"; } | sha256sum | cut -c1-16)
+	mkdir -p -m 0755 "$CD_IMAGE_CACHE" || return 1
+	# /var/tmp is everyone's: a cache another user made or could write to
+	# could hand root images of theirs.
+	if [ -L "$CD_IMAGE_CACHE" ] || [ "$(stat -c %u "$CD_IMAGE_CACHE")" != "$(id -u)" ] ||
+		[ $((0$(stat -c %a "$CD_IMAGE_CACHE") & 022)) != 0 ]; then
+		echo "cd_images: $CD_IMAGE_CACHE is not a directory of ours that only we can write" >&2
+		return 1
+	fi
 	CD_IMAGE_DIR=$CD_IMAGE_CACHE/$key
 	[ -s "$CD_IMAGE_DIR/app.tar" ] && [ -s "$CD_IMAGE_DIR/pause.tar" ] && return 0
 	need podman podman || return 1
-	mkdir -p "$CD_IMAGE_CACHE" || return 1
 	(
 		# One builder at a time; the others find the tarballs made.
 		flock -w 120 9 || { echo "cd_images: $CD_IMAGE_CACHE/.lock busy for 120 s" >&2; exit 1; }
@@ -210,7 +217,9 @@ cd_start() {
 		echo "cd_start: another run's containerd (pid $other) is up: hold /tmp/portside-bats.lock" >&2
 		return 1
 	fi
-	# A bridge left by a run that was killed: no containerd uses it now.
+	# From here the bridge is ours (cd_stop deletes it only then). One
+	# left by a run that was killed is deleted: no containerd uses it now.
+	touch "$CD_DIR/owns-bridge"
 	ip link del "$CD_BRIDGE" 2>/dev/null || true
 	cd_write_config
 	# setsid: off the test's process group and terminal; every fd closed but
@@ -222,7 +231,7 @@ cd_start() {
 	cd_serve_start
 	wait_for 15 cd_ready_or_dead || true
 	if ! cd_cri_up; then
-		echo "cd_start: containerd's CRI did not answer on $CD_SOCK within 15 s; its log:" >&2
+		echo "cd_start: no CRI on $CD_SOCK (containerd exited, refused its config or took over 15 s); its log:" >&2
 		grep -E 'level=(error|fatal)|failed to load plugin' "$CD_DIR/containerd.log" | tail -n 10 >&2
 		tail -n 5 "$CD_DIR/containerd.log" >&2
 		return 1
@@ -346,6 +355,12 @@ cd_leftovers() {
 	return 0
 }
 
+# cd_log [N]: the last N (default 40) lines of containerd's log, for a
+# failing test to print.
+cd_log() {
+	tail -n "${1:-40}" "$CD_DIR/containerd.log" 2>/dev/null || true
+}
+
 # cd_clean: nothing is left (for wait_for: cd_leftovers is read each try).
 cd_clean() {
 	[ -z "$(cd_leftovers)" ]
@@ -396,7 +411,9 @@ cd_stop() {
 	for m in $(cd_mounts); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
-	ip link del "$CD_BRIDGE" 2>/dev/null || true
+	if [ -f "$CD_DIR/owns-bridge" ]; then
+		ip link del "$CD_BRIDGE" 2>/dev/null || true
+	fi
 	# Empty cgroups of our pods (runc removes a container's own, not the
 	# pod's parent), deepest first; a cgroup still in use stays.
 	local cg

@@ -59,6 +59,7 @@ teardown() {
 	netns=$(cd_json_field "$output" netns)
 	# The pod's address is on our bridge's subnet, its netns under our state.
 	[[ "$ip" == 10.77.0.* ]]
+	[[ "$(ip -o route get "$ip")" == *" dev $CD_BRIDGE "* ]]
 	[[ "$netns" == "$CD_DIR/state/"* ]]
 	# pod_annotations let the matching annotation through to the sandbox's
 	# OCI spec, and only that one.
