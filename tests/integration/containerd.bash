@@ -18,6 +18,19 @@
 # the caller's: containerd passes its environment to the shims, and they to
 # the runtime (so PORTSIDE_RUN_DIR and the like reach a wrapper).
 #
+# A runtime (the wrapper) that refuses a container must say why in runc's
+# JSON log, the file after its --log argument (one line: {"level": "error",
+# "msg": "...", "time": "..."}), and exit non-zero: the shim reads the last
+# error from there into the CRI error (what `kubectl describe pod` shows) and
+# drops the runtime's stderr. A sandbox is refused at RunPodSandbox; an app
+# container at StartContainer (CreateContainer only records it).
+#
+# Then, in a test: cd_pod_config / cd_ctr_config write the configs, `cri`
+# runs tests/cri/cri.py (runp, create, start, inspect, up, down, ...: see its
+# usage), cd_leftovers / cd_clean tell what a pod left, cd_log shows
+# containerd's log. Images: $CD_APP_IMAGE (busybox; /www/index.html says
+# $CD_APP_TEXT) and $CD_PAUSE_IMAGE, its sandbox image.
+#
 # Every run of this file must hold /tmp/portside-bats.lock: the bridge and
 # its subnet are one for the machine.
 
@@ -58,6 +71,7 @@ cd_need() {
 cd_images() {
 	local key d r
 	key=$({ sha256sum /bin/busybox; echo "$CD_IMAGE_RECIPE $CD_APP_TEXT"; } | sha256sum | cut -c1-16)
+	# shellcheck disable=SC2174 # the mode is for the cache itself, the deepest
 	mkdir -p -m 0755 "$CD_IMAGE_CACHE" || return 1
 	# /var/tmp is everyone's: a cache another user made or could write to
 	# could hand root images of theirs.
