@@ -189,3 +189,34 @@ teardown() {
 	assert_status 0
 	wait_for 5 cd_clean || { cd_leftovers; false; }
 }
+
+@test "containerd: up starts a two-container pod in one call (one netns, both ports served); down removes it" {
+	cd_pod_config "$CD_DIR/pod.json" two 0 '"io.portside.ports": "18080:3000, 18081:3001"'
+	cd_ctr_config "$CD_DIR/a.json" a 0 httpd -f -p 3000 -h /www
+	cd_ctr_config "$CD_DIR/b.json" b 0 httpd -f -p 3001 -h /www
+	trace cri up "$CD_DIR/pod.json" "$CD_DIR/a.json" "$CD_DIR/b.json"
+	assert_status 0
+	[ "${#lines[@]}" = 3 ]
+	pod=${lines[0]}
+	ctrs=("${lines[@]:1}")
+	run cri inspectp "$pod"
+	ip=$(cd_json_field "$output" ip)
+	netns=/proc/$(cd_json_field "$output" pid)/ns/net
+	# Both containers run in the pod's netns (the sandbox's), as a
+	# kubelet's pod does: one address, two ports.
+	for c in "${ctrs[@]}"; do
+		run cri inspect -v "$c"
+		[ "$(cd_json_field "$output" state)" = CONTAINER_RUNNING ]
+		[ "$(jq -r '.info.runtimeSpec.linux.namespaces[] | select(.type == "network") | .path' <<<"$output")" = "$netns" ]
+	done
+	for port in 3000 3001; do
+		wait_for 5 curl -fsS --max-time 1 -o /dev/null "http://$ip:$port/"
+		run curl -fsS --max-time 2 "http://$ip:$port/"
+		[ "$output" = "$CD_APP_TEXT" ]
+	done
+	trace cri down "$pod"
+	assert_status 0
+	run cri pods -q
+	[ -z "$output" ]
+	wait_for 5 cd_clean || { cd_leftovers; false; }
+}
