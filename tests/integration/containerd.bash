@@ -380,6 +380,14 @@ cd_clean() {
 	[ -z "$(cd_leftovers)" ]
 }
 
+# cd_pid_ours PID: PID runs and its command line names $CD_DIR.
+cd_pid_ours() {
+	local cmd
+	[ -n "$1" ] || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
+	[[ "$cmd" == *"$CD_DIR/"* ]]
+}
+
 # cd_stop: removes every pod through the CRI, ends our shims and what runc
 # still runs under our root, stops containerd, unmounts what is left under
 # $CD_DIR, deletes the bridge and the directory. Safe to call twice, and
@@ -388,12 +396,30 @@ cd_stop() {
 	[ -n "${CD_DIR:-}" ] && [ -d "$CD_DIR" ] || return 0
 	local id p i m
 	local pid
+	# A shim that did not exit by itself (killed, or its containerd was)
+	# leaves its socket in /run/containerd/s, named after the hash of our
+	# address, the namespace and its id, a pod's sandbox id. The ids are
+	# noted first, while the shims' command lines and our state still show
+	# them (a shim that exits alone, or containerd cleaning up after a dead
+	# one, removes its task directory).
+	local socks="" d
+	for d in $(for p in $(cd_shims); do tr '\0' '\n' 2>/dev/null <"/proc/$p/cmdline" | sed -n '/^-id$/{n;p;}'; done) \
+		"$CD_DIR/state/io.containerd.runtime.v2.task/$CD_NAMESPACE"/* \
+		"$CD_DIR/root/io.containerd.grpc.v1.cri/sandboxes"/* \
+		"$CD_DIR/state/io.containerd.grpc.v1.cri/sandboxes"/*; do
+		id=${d##*/}
+		[[ "$id" =~ ^[0-9a-f]{64}$ ]] || continue
+		socks+=" /run/containerd/s/$(printf '%s' "$CD_SOCK/$CD_NAMESPACE/$id" | sha256sum | cut -d' ' -f1)"
+	done
+	# Each pid only while it is still ours (its command line names our
+	# directory): a pid of a process that exited may be someone else's now.
 	pid=$(cat "$CD_DIR/containerd.pid" 2>/dev/null) || true
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ -S "$CD_SOCK" ]; then
+	cd_pid_ours "$pid" || pid=""
+	if [ -n "$pid" ] && [ -S "$CD_SOCK" ]; then
 		cri --timeout 10 down --all >/dev/null 2>&1 || true
 	fi
 	p=$(cat "$CD_DIR/cri-serve.pid" 2>/dev/null) || true
-	[ -z "$p" ] || kill -KILL "$p" 2>/dev/null || true
+	! cd_pid_ours "$p" || kill -KILL "$p" 2>/dev/null || true
 	unset CRI_SERVER
 	# Containers whose pods the CRI could not remove: killed and deleted by
 	# runc itself (their shims would otherwise keep them running).
@@ -402,23 +428,13 @@ cd_stop() {
 			timeout 10 runc --root "$CD_DIR/runc/$CD_NAMESPACE" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	fi
-	# A shim that did not exit by itself leaves its socket in
-	# /run/containerd/s, named after the hash of our address, the namespace
-	# and its id (a pod's sandbox id): noted before the kill, from the shims
-	# and from the tasks our state still lists (their shims may be dead).
-	local shims socks=""
+	local shims
 	shims=$(cd_shims)
-	for id in $(
-		for p in $shims; do tr '\0' '\n' 2>/dev/null <"/proc/$p/cmdline" | sed -n '/^-id$/{n;p;}'; done
-		ls "$CD_DIR/state/io.containerd.runtime.v2.task/$CD_NAMESPACE" 2>/dev/null
-	); do
-		socks+=" /run/containerd/s/$(printf '%s' "$CD_SOCK/$CD_NAMESPACE/$id" | sha256sum | cut -d' ' -f1)"
-	done
 	for p in $shims; do kill -KILL "$p" 2>/dev/null || true; done
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+	if [ -n "$pid" ]; then
 		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do cd_pid_ours "$pid" || break; sleep 0.1; done
+		! cd_pid_ours "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	fi
 	# shellcheck disable=SC2086 # a list of paths without spaces
 	[ -z "$socks" ] || rm -f $socks
