@@ -40,8 +40,8 @@ teardown_file() {
 	cd_stop
 }
 
-# The pods of one test are removed by the next test's start at the latest:
-# each test removes its own, and a failed one leaves them to cd_stop.
+# Each test removes its own pods and checks nothing is left; a failed one's
+# are removed here, so that the next test starts with none.
 teardown() {
 	cri down --all >/dev/null 2>&1 || true
 }
