@@ -183,7 +183,7 @@ cd_write_config() {
 	cat >"$CD_DIR/cni/10-portside-cri.conflist" <<-EOF
 		{
 		  "cniVersion": "1.0.0",
-		  "name": "portside-cri",
+		  "name": "$CD_CNI_NET",
 		  "plugins": [{
 		    "type": "bridge",
 		    "bridge": "$CD_BRIDGE",
@@ -222,7 +222,11 @@ cd_start() {
 	# The pods' cgroups, in every hierarchy, under one of ours (without a
 	# cgroup_parent containerd would use /k8s.io, a system containerd's).
 	CD_CGROUP=/portside-cri/${CD_DIR##*/}
-	export CD_DIR CD_SOCK CD_IMAGE_DIR CD_CGROUP
+	# libcni caches each attachment's result in /var/lib/cni/results as
+	# NETWORK-ID-IFNAME (no setting moves it in containerd 1.6): a network
+	# name of this run's lets cd_stop remove what a pod not removed left.
+	CD_CNI_NET=portside-cri-${CD_DIR##*/}
+	export CD_DIR CD_SOCK CD_IMAGE_DIR CD_CGROUP CD_CNI_NET
 	# The shims make /run/containerd/s for their sockets (a fixed path in
 	# containerd 1.6); removed again by cd_stop if it was not there before.
 	[ -e /run/containerd ] || touch "$CD_DIR/made-run-containerd"
@@ -361,11 +365,16 @@ cd_mounts() {
 }
 
 # cd_leftovers: what of this containerd's pods outlives them: our shims,
-# mounts under $CD_DIR (netns, rootfs, shm) and runc containers, one a line.
+# mounts under $CD_DIR (netns, rootfs, shm), runc containers and libcni's
+# cached results, one a line.
 cd_leftovers() {
 	cd_shims | sed 's/^/shim /'
 	cd_mounts | sed 's/^/mount /'
 	[ -d "$CD_DIR/runc/$CD_NAMESPACE" ] && runc --root "$CD_DIR/runc/$CD_NAMESPACE" list -q 2>/dev/null | sed 's/^/runc /'
+	local f
+	for f in /var/lib/cni/results/"$CD_CNI_NET"-*; do
+		[ -e "$f" ] && echo "cni $f"
+	done
 	return 0
 }
 
@@ -441,6 +450,7 @@ cd_stop() {
 	for m in $(cd_mounts); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
+	[ -z "${CD_CNI_NET:-}" ] || rm -f /var/lib/cni/results/"$CD_CNI_NET"-*
 	if [ -f "$CD_DIR/owns-bridge" ]; then
 		ip link del "$CD_BRIDGE" 2>/dev/null || true
 	fi

@@ -81,12 +81,13 @@ teardown() {
 	run cri inspect -v "$ctr"
 	[ "$(jq -r '.info.runtimeSpec.annotations."io.portside.ports"' <<<"$output")" = 18080:3000 ]
 
-	# While it runs, its shim, netns, rootfs and shm mounts and runc
-	# containers are what cd_leftovers sees (so its emptiness below counts).
+	# While it runs, its shim, netns, rootfs and shm mounts, runc containers
+	# and CNI result are what cd_leftovers sees (so its emptiness below counts).
 	run cd_leftovers
 	assert_output_has "shim "
 	assert_output_has "mount $netns"
 	assert_output_has "runc $ctr"
+	assert_output_has "cni /var/lib/cni/results/$CD_CNI_NET-$pod-eth0"
 
 	# From the host into the pod's netns, over the bridge.
 	wait_for 5 curl -fsS --max-time 1 -o /dev/null "http://$ip:3000/"
