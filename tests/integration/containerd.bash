@@ -18,6 +18,19 @@
 # the caller's: containerd passes its environment to the shims, and they to
 # the runtime (so PORTSIDE_RUN_DIR and the like reach a wrapper).
 #
+# A runtime (the wrapper) that refuses a container must say why in runc's
+# JSON log, the file after its --log argument (one line: {"level": "error",
+# "msg": "...", "time": "..."}), and exit non-zero: the shim reads the last
+# error from there into the CRI error (what `kubectl describe pod` shows) and
+# drops the runtime's stderr. A sandbox is refused at RunPodSandbox; an app
+# container at StartContainer (CreateContainer only records it).
+#
+# Then, in a test: cd_pod_config / cd_ctr_config write the configs, `cri`
+# runs tests/cri/cri.py (runp, create, start, inspect, up, down, ...: see its
+# usage), cd_leftovers / cd_clean tell what a pod left, cd_log shows
+# containerd's log. Images: $CD_APP_IMAGE (busybox; /www/index.html says
+# $CD_APP_TEXT) and $CD_PAUSE_IMAGE, its sandbox image.
+#
 # Every run of this file must hold /tmp/portside-bats.lock: the bridge and
 # its subnet are one for the machine.
 
@@ -33,9 +46,11 @@ CD_APP_TEXT="hello from the cri app"
 # The bump makes every cached image tarball be built again.
 CD_IMAGE_RECIPE=1
 
-# cri ARGS...: the CRI client against this file's containerd.
+# cri ARGS...: the CRI client against this file's containerd (-S: no site
+# directories to scan before relaying to the server; cri.py adds them when it
+# runs a call itself).
 cri() {
-	/usr/bin/python3 "$CD_CRI_PY" --socket "$CD_SOCK" "$@"
+	/usr/bin/python3 -S "$CD_CRI_PY" --socket "$CD_SOCK" "$@"
 }
 
 # cd_need: what this harness runs, or a line naming the package to install.
@@ -56,10 +71,18 @@ cd_need() {
 cd_images() {
 	local key d r
 	key=$({ sha256sum /bin/busybox; echo "$CD_IMAGE_RECIPE $CD_APP_TEXT"; } | sha256sum | cut -c1-16)
+	# shellcheck disable=SC2174 # the mode is for the cache itself, the deepest
+	mkdir -p -m 0755 "$CD_IMAGE_CACHE" || return 1
+	# /var/tmp is everyone's: a cache another user made or could write to
+	# could hand root images of theirs.
+	if [ -L "$CD_IMAGE_CACHE" ] || [ "$(stat -c %u "$CD_IMAGE_CACHE")" != "$(id -u)" ] ||
+		[ $((0$(stat -c %a "$CD_IMAGE_CACHE") & 022)) != 0 ]; then
+		echo "cd_images: $CD_IMAGE_CACHE is not a directory of ours that only we can write" >&2
+		return 1
+	fi
 	CD_IMAGE_DIR=$CD_IMAGE_CACHE/$key
 	[ -s "$CD_IMAGE_DIR/app.tar" ] && [ -s "$CD_IMAGE_DIR/pause.tar" ] && return 0
 	need podman podman || return 1
-	mkdir -p "$CD_IMAGE_CACHE" || return 1
 	(
 		# One builder at a time; the others find the tarballs made.
 		flock -w 120 9 || { echo "cd_images: $CD_IMAGE_CACHE/.lock busy for 120 s" >&2; exit 1; }
@@ -160,7 +183,7 @@ cd_write_config() {
 	cat >"$CD_DIR/cni/10-portside-cri.conflist" <<-EOF
 		{
 		  "cniVersion": "1.0.0",
-		  "name": "portside-cri",
+		  "name": "$CD_CNI_NET",
 		  "plugins": [{
 		    "type": "bridge",
 		    "bridge": "$CD_BRIDGE",
@@ -182,7 +205,7 @@ cd_write_config() {
 cd_other_running() {
 	local p cmd
 	for p in $(pgrep -x containerd); do
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
+		cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")
 		case "$cmd" in *"--config /tmp/pscd."*) [[ "$cmd" == *"$CD_DIR/"* ]] || { echo "$p"; return 0; } ;; esac
 	done
 	return 1
@@ -199,7 +222,11 @@ cd_start() {
 	# The pods' cgroups, in every hierarchy, under one of ours (without a
 	# cgroup_parent containerd would use /k8s.io, a system containerd's).
 	CD_CGROUP=/portside-cri/${CD_DIR##*/}
-	export CD_DIR CD_SOCK CD_IMAGE_DIR CD_CGROUP
+	# libcni caches each attachment's result in /var/lib/cni/results as
+	# NETWORK-ID-IFNAME (no setting moves it in containerd 1.6): a network
+	# name of this run's lets cd_stop remove what a pod not removed left.
+	CD_CNI_NET=portside-cri-${CD_DIR##*/}
+	export CD_DIR CD_SOCK CD_IMAGE_DIR CD_CGROUP CD_CNI_NET
 	# The shims make /run/containerd/s for their sockets (a fixed path in
 	# containerd 1.6); removed again by cd_stop if it was not there before.
 	[ -e /run/containerd ] || touch "$CD_DIR/made-run-containerd"
@@ -208,7 +235,9 @@ cd_start() {
 		echo "cd_start: another run's containerd (pid $other) is up: hold /tmp/portside-bats.lock" >&2
 		return 1
 	fi
-	# A bridge left by a run that was killed: no containerd uses it now.
+	# From here the bridge is ours (cd_stop deletes it only then). One
+	# left by a run that was killed is deleted: no containerd uses it now.
+	touch "$CD_DIR/owns-bridge"
 	ip link del "$CD_BRIDGE" 2>/dev/null || true
 	cd_write_config
 	# setsid: off the test's process group and terminal; every fd closed but
@@ -216,9 +245,11 @@ cd_start() {
 	env "$@" setsid containerd --config "$CD_DIR/config.toml" \
 		</dev/null >"$CD_DIR/containerd.log" 2>&1 3>&- &
 	echo $! >"$CD_DIR/containerd.pid"
+	disown # no "Killed" line from this shell when cd_stop ends it
+	cd_serve_start
 	wait_for 15 cd_ready_or_dead || true
 	if ! cd_cri_up; then
-		echo "cd_start: containerd's CRI did not answer on $CD_SOCK within 15 s; its log:" >&2
+		echo "cd_start: no CRI on $CD_SOCK (containerd exited, refused its config or took over 15 s); its log:" >&2
 		grep -E 'level=(error|fatal)|failed to load plugin' "$CD_DIR/containerd.log" | tail -n 10 >&2
 		tail -n 5 "$CD_DIR/containerd.log" >&2
 		return 1
@@ -239,6 +270,23 @@ cd_start() {
 	for t in "$CD_APP_IMAGE" "$CD_PAUSE_IMAGE"; do
 		grep -qxF "$t" <<<"$have" || { echo "cd_start: $t not imported; containerd has: $have" >&2; return 1; }
 	done
+}
+
+# cd_serve_start: a `cri.py serve` for this containerd, so that a `cri` call
+# costs a connect instead of a Python start with grpc (~0.3 s). It ends with
+# containerd at the latest. Without it, calls run in their own process.
+cd_serve_start() {
+	local ctl=$CD_DIR/cri.ctl
+	setsid /usr/bin/python3 "$CD_CRI_PY" --socket "$CD_SOCK" serve "$ctl" \
+		--parent "$(cat "$CD_DIR/containerd.pid")" </dev/null >"$CD_DIR/cri-serve.log" 2>&1 3>&- &
+	echo $! >"$CD_DIR/cri-serve.pid"
+	disown
+	if wait_for 10 test -S "$ctl"; then
+		export CRI_SERVER=$ctl
+	else
+		echo "cd_start: cri.py serve did not start (calls will be slower):" >&2
+		cat "$CD_DIR/cri-serve.log" >&2
+	fi
 }
 
 # cd_cri_up: the CRI service answers (containerd's socket is up before the
@@ -303,8 +351,9 @@ cd_json_field() {
 # our socket; they outlive containerd).
 cd_shims() {
 	local p cmd
-	for p in $(pgrep -x containerd-shim 2>/dev/null; pgrep -f '^containerd-shim-runc-v2 ' 2>/dev/null); do
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+	# (their argv[0] is the full path: /usr/bin/containerd-shim-runc-v2)
+	for p in $(pgrep -f 'containerd-shim-runc-v2 ' 2>/dev/null); do
+		cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
 		[[ " $cmd " == *" -address $CD_SOCK "* ]] && echo "$p"
 	done
 	return 0
@@ -316,12 +365,36 @@ cd_mounts() {
 }
 
 # cd_leftovers: what of this containerd's pods outlives them: our shims,
-# mounts under $CD_DIR (netns, rootfs, shm) and runc containers, one a line.
+# mounts under $CD_DIR (netns, rootfs, shm), runc containers and libcni's
+# cached results, one a line.
 cd_leftovers() {
 	cd_shims | sed 's/^/shim /'
 	cd_mounts | sed 's/^/mount /'
 	[ -d "$CD_DIR/runc/$CD_NAMESPACE" ] && runc --root "$CD_DIR/runc/$CD_NAMESPACE" list -q 2>/dev/null | sed 's/^/runc /'
+	local f
+	for f in /var/lib/cni/results/"$CD_CNI_NET"-*; do
+		[ -e "$f" ] && echo "cni $f"
+	done
 	return 0
+}
+
+# cd_log [N]: the last N (default 40) lines of containerd's log, for a
+# failing test to print.
+cd_log() {
+	tail -n "${1:-40}" "$CD_DIR/containerd.log" 2>/dev/null || true
+}
+
+# cd_clean: nothing is left (for wait_for: cd_leftovers is read each try).
+cd_clean() {
+	[ -z "$(cd_leftovers)" ]
+}
+
+# cd_pid_ours PID: PID runs and its command line names $CD_DIR.
+cd_pid_ours() {
+	local cmd
+	[ -n "$1" ] || return 1
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
+	[[ "$cmd" == *"$CD_DIR/"* ]]
 }
 
 # cd_stop: removes every pod through the CRI, ends our shims and what runc
@@ -332,17 +405,31 @@ cd_stop() {
 	[ -n "${CD_DIR:-}" ] && [ -d "$CD_DIR" ] || return 0
 	local id p i m
 	local pid
+	# A shim that did not exit by itself (killed, or its containerd was)
+	# leaves its socket in /run/containerd/s, named after the hash of our
+	# address, the namespace and its id, a pod's sandbox id. The ids are
+	# noted first, while the shims' command lines and our state still show
+	# them (a shim that exits alone, or containerd cleaning up after a dead
+	# one, removes its task directory).
+	local socks="" d
+	for d in $(for p in $(cd_shims); do tr '\0' '\n' 2>/dev/null <"/proc/$p/cmdline" | sed -n '/^-id$/{n;p;}'; done) \
+		"$CD_DIR/state/io.containerd.runtime.v2.task/$CD_NAMESPACE"/* \
+		"$CD_DIR/root/io.containerd.grpc.v1.cri/sandboxes"/* \
+		"$CD_DIR/state/io.containerd.grpc.v1.cri/sandboxes"/*; do
+		id=${d##*/}
+		[[ "$id" =~ ^[0-9a-f]{64}$ ]] || continue
+		socks+=" /run/containerd/s/$(printf '%s' "$CD_SOCK/$CD_NAMESPACE/$id" | sha256sum | cut -d' ' -f1)"
+	done
+	# Each pid only while it is still ours (its command line names our
+	# directory): a pid of a process that exited may be someone else's now.
 	pid=$(cat "$CD_DIR/containerd.pid" 2>/dev/null) || true
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ -S "$CD_SOCK" ]; then
-		for id in $(cri --timeout 10 ps -q 2>/dev/null); do
-			cri --timeout 10 stop "$id" 0 >/dev/null 2>&1 || true
-			cri --timeout 10 rm "$id" >/dev/null 2>&1 || true
-		done
-		for id in $(cri --timeout 10 pods -q 2>/dev/null); do
-			cri --timeout 10 stopp "$id" >/dev/null 2>&1 || true
-			cri --timeout 10 rmp "$id" >/dev/null 2>&1 || true
-		done
+	cd_pid_ours "$pid" || pid=""
+	if [ -n "$pid" ] && [ -S "$CD_SOCK" ]; then
+		cri --timeout 10 down --all >/dev/null 2>&1 || true
 	fi
+	p=$(cat "$CD_DIR/cri-serve.pid" 2>/dev/null) || true
+	! cd_pid_ours "$p" || kill -KILL "$p" 2>/dev/null || true
+	unset CRI_SERVER
 	# Containers whose pods the CRI could not remove: killed and deleted by
 	# runc itself (their shims would otherwise keep them running).
 	if [ -d "$CD_DIR/runc/$CD_NAMESPACE" ]; then
@@ -350,26 +437,23 @@ cd_stop() {
 			timeout 10 runc --root "$CD_DIR/runc/$CD_NAMESPACE" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	fi
-	# A killed shim leaves its socket in /run/containerd/s, named after the
-	# hash of our address, the namespace and its id: noted before the kill.
-	local shims socks=""
+	local shims
 	shims=$(cd_shims)
-	for p in $shims; do
-		id=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null | sed -n '/^-id$/{n;p;}')
-		[ -n "$id" ] && socks+=" /run/containerd/s/$(printf '%s' "$CD_SOCK/$CD_NAMESPACE/$id" | sha256sum | cut -d' ' -f1)"
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+	for p in $shims; do kill -KILL "$p" 2>/dev/null || true; done
+	if [ -n "$pid" ]; then
 		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do cd_pid_ours "$pid" || break; sleep 0.1; done
+		! cd_pid_ours "$pid" || kill -KILL "$pid" 2>/dev/null || true
 	fi
 	# shellcheck disable=SC2086 # a list of paths without spaces
 	[ -z "$socks" ] || rm -f $socks
 	for m in $(cd_mounts); do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
 	done
-	ip link del "$CD_BRIDGE" 2>/dev/null || true
+	[ -z "${CD_CNI_NET:-}" ] || rm -f /var/lib/cni/results/"$CD_CNI_NET"-*
+	if [ -f "$CD_DIR/owns-bridge" ]; then
+		ip link del "$CD_BRIDGE" 2>/dev/null || true
+	fi
 	# Empty cgroups of our pods (runc removes a container's own, not the
 	# pod's parent), deepest first; a cgroup still in use stays.
 	local cg
