@@ -275,14 +275,35 @@ static int crictl_name(const char *id, struct hits *h, char *name, size_t len, l
 	return ctl_cri_inspect_parse(out, (size_t)rc, id, name, len, pid);
 }
 
-/* The same from containerd, through ctr in the CRI plugin's namespace
- * (k8s.io): the container's record, then its task's pid. */
+/* Whether a containerd listens where ctr would ask (CONTAINERD_ADDRESS, as
+ * ctl_ask passes it on, else the default socket): without one, ctr waits
+ * for it 10 s. A host without containerd has no CRI names from it. */
+static bool containerd_up(void)
+{
+	const char *a = getenv("CONTAINERD_ADDRESS");
+	struct stat st;
+
+	if (!a || a[0] != '/' || strchr(a, ':'))
+		a = "/run/containerd/containerd.sock";
+	return stat(a, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* ctr's global options: the CRI plugin's namespace, and a bound on a
+ * containerd that does not answer. */
+#define CTR_ARGS "ctr", "--connect-timeout", "2s", "--namespace", "k8s.io"
+
+/* The same from containerd, through ctr: the container's record, then its
+ * task's pid. */
 static int ctr_name(const char *id, struct hits *h, char *name, size_t len, long *pid)
 {
-	char *info[] = {"ctr", "--namespace", "k8s.io", "containers", "info", "--", (char *)id, NULL};
-	char *tasks[] = {"ctr", "--namespace", "k8s.io", "tasks", "ls", NULL};
+	char *info[] = {CTR_ARGS, "containers", "info", "--", (char *)id, NULL};
+	char *tasks[] = {CTR_ARGS, "tasks", "ls", NULL};
 	cleanup_free char *out = NULL, *ls = NULL;
-	int rc = ctl_ask(info, CRICTL_INSPECT_MAX, h->deadline, &out);
+	int rc;
+
+	if (!containerd_up())
+		return -ENOENT;
+	rc = ctl_ask(info, CRICTL_INSPECT_MAX, h->deadline, &out);
 
 	unanswered(h, rc, "ctr");
 	if (rc < 0 || (rc = ctl_ctr_info_parse(out, (size_t)rc, id, name, len)) < 0)
@@ -341,15 +362,8 @@ static bool listed(const char *list, const char *id)
 
 void ctl_cri_names(char *const *ids, size_t n, char (*names)[OCI_KUBE_NAME_MAX], int64_t deadline)
 {
-	char *ls[] = {"ctr",
-		      "--namespace",
-		      "k8s.io",
-		      "containers",
-		      "ls",
-		      "-q",
-		      "labels.\"io.cri-containerd.kind\"==container",
-		      NULL};
-	char *tasks[] = {"ctr", "--namespace", "k8s.io", "tasks", "ls", NULL};
+	char *ls[] = {CTR_ARGS, "containers", "ls", "-q", "labels.\"io.cri-containerd.kind\"==container", NULL};
+	char *tasks[] = {CTR_ARGS, "tasks", "ls", NULL};
 	cleanup_free char *ctrs = NULL, *pids = NULL;
 	bool any = false;
 
@@ -357,9 +371,13 @@ void ctl_cri_names(char *const *ids, size_t n, char (*names)[OCI_KUBE_NAME_MAX],
 		ps_kube_claim(ids[i], names[i], OCI_KUBE_NAME_MAX);
 		any |= names[i][0] != '\0';
 	}
-	/* A host without CRI containers asks nobody. */
-	if (!any)
+	/* A host without CRI containers, or without containerd, asks
+	 * nobody. */
+	if (!any || !containerd_up()) {
+		for (size_t i = 0; i < n; i++)
+			names[i][0] = '\0';
 		return;
+	}
 	/* One question each for all: containerd's CRI app containers, and
 	 * its tasks' pids. A claim stands when containerd made a container of
 	 * that id and its process runs in the netns portside serves for it:

@@ -114,7 +114,7 @@ sidecars_are() {
 	trace cri rmp "$POD"
 	assert_status 0
 	gone "$POD" "$CTR"
-	wait_for 5 test -z "$(cd_leftovers)"
+	wait_for 5 cd_clean
 }
 
 @test "cri: a two-container pod shares one sidecar, and each container is found by NS/POD/CONTAINER" {
@@ -228,7 +228,7 @@ sidecars_are() {
 		[ -e "$d/bundle" ] || continue
 		refute grep -q "$CD_DIR" "$d/bundle"
 	done
-	wait_for 5 test -z "$(cd_leftovers)"
+	wait_for 5 cd_clean
 }
 
 @test "cri: automatic forwarding, exposeLocalhost and doctor inside a pod, as with podman" {
