@@ -108,3 +108,21 @@ wrapped() {
 	assert_status 0
 	assert_output_has "runc version"
 }
+
+@test "portside-runc: a bundle whose directory others may write to is refused when it asks for portside, run as is when not" {
+	make_bundle "$TMP/open" "$(ports_ann 19104:3000)" "sleep 60"
+	chmod 0777 "$TMP/open"
+	cp "$TMP/open/config.json" "$TMP/open/config.orig"
+	trace "$WRAP" run -d --bundle "$TMP/open" "${CT_PREFIX}open" </dev/null
+	assert_status 1
+	[ "${#lines[@]}" -eq 1 ]
+	assert_output_has "portside: refusing to edit $TMP/open/config.json: its directory (mode 0777) can be written by group or others"
+	cmp "$TMP/open/config.orig" "$TMP/open/config.json"
+	refute runc state "${CT_PREFIX}open"
+	# Nothing asked of portside: none of its business.
+	make_bundle "$TMP/open2" '"org.example": "x"' "sleep 60"
+	chmod 0777 "$TMP/open2"
+	trace bash -c '"$0" run -d --bundle "$1" "$2" </dev/null >/dev/null 2>&1' "$WRAP" "$TMP/open2" "${CT_PREFIX}open2"
+	assert_status 0
+	runc state "${CT_PREFIX}open2" >/dev/null
+}
