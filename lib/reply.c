@@ -55,9 +55,25 @@ char *ps_status_encode(const struct ps_status *s)
 		json_object_object_add(f, "connectionsTotal", json_object_new_uint64(fw->conns_total));
 		json_object_object_add(f, "bytesIn", json_object_new_uint64(fw->bytes_in));
 		json_object_object_add(f, "bytesOut", json_object_new_uint64(fw->bytes_out));
+		json_object *r = json_object_new_object();
+		for (int k = 0; r && k < PS_REFUSED_N; k++)
+			json_object_object_add(r, ps_refused_name((enum ps_refused)k),
+					       json_object_new_uint64(fw->refused[k]));
+		json_object_object_add(f, "refused", r);
 		json_object_array_add(arr, f);
 	}
 	return finish(o);
+}
+
+const char *ps_refused_name(enum ps_refused why)
+{
+	static const char *const names[PS_REFUSED_N] = {
+		[PS_REFUSED_MAX_CONNECTIONS] = "maxConnections", [PS_REFUSED_DESCRIPTORS] = "descriptors",
+		[PS_REFUSED_NOT_ALLOWED] = "notAllowed",	 [PS_REFUSED_NOT_LISTENING] = "notListening",
+		[PS_REFUSED_LOCALHOST_ONLY] = "localhostOnly",
+	};
+
+	return (unsigned)why < PS_REFUSED_N ? names[why] : "";
 }
 
 char *ps_listeners_encode(const struct ps_listener *l, size_t n, int error)
@@ -126,6 +142,23 @@ static int counter(json_object *o, const char *key, uint64_t *out, struct oci_er
 	return 0;
 }
 
+/* A forward's "refused" object: counts by reason, each optional (a reason
+ * a newer sidecar counts is skipped). */
+static int refused_of(json_object *o, uint64_t refused[PS_REFUSED_N], struct oci_err *e)
+{
+	json_object *r;
+
+	memset(refused, 0, PS_REFUSED_N * sizeof(refused[0]));
+	if (!json_object_object_get_ex(o, "refused", &r))
+		return 0;
+	if (!json_object_is_type(r, json_type_object))
+		return oci_err_add(e, EPROTO, "reply: refused is not an object");
+	for (int k = 0; k < PS_REFUSED_N; k++)
+		if (counter(r, ps_refused_name((enum ps_refused)k), &refused[k], e) < 0)
+			return -EPROTO;
+	return 0;
+}
+
 int ps_status_decode(const char *buf, size_t len, struct ps_status *out, struct oci_err *e)
 {
 	cleanup_json json_object *root = NULL;
@@ -164,7 +197,8 @@ int ps_status_decode(const char *buf, size_t len, struct ps_status *out, struct 
 		f->map.fd = -1;
 		if (ps_mapping_decode(v, &f->map, e) < 0 || counter(v, "connections", &f->conns_live, e) < 0 ||
 		    counter(v, "connectionsTotal", &f->conns_total, e) < 0 ||
-		    counter(v, "bytesIn", &f->bytes_in, e) < 0 || counter(v, "bytesOut", &f->bytes_out, e) < 0) {
+		    counter(v, "bytesIn", &f->bytes_in, e) < 0 || counter(v, "bytesOut", &f->bytes_out, e) < 0 ||
+		    refused_of(v, f->refused, e) < 0) {
 			ps_status_free(out);
 			return oci_err_add(e, EPROTO, "reply: forward %zu is malformed", i);
 		}

@@ -8,7 +8,9 @@
  *   status:    {"pid":N,"connections":N,"autoforwardBinds":N,
  *               "autoforwardWaiting":N,"autoforward":MODE,
  *               "forwards":[{MAPPING,"connections":N,
- *               "connectionsTotal":N,"bytesIn":N,"bytesOut":N}, ...]}
+ *               "connectionsTotal":N,"bytesIn":N,"bytesOut":N,
+ *               "refused":{"maxConnections":N,"descriptors":N,
+ *               "notAllowed":N,"notListening":N,"localhostOnly":N}}, ...]}
  *   listeners: {"listeners":[{"protocol":"tcp","port":N,"address":"::",
  *               "dual":true,"mapped":false}, ...]}   or   {"error":"..."}
  *
@@ -30,10 +32,25 @@
  * fits with room to spare. */
 #define PS_REPLY_MAX (4 << 20)
 
+/* Why a sidecar closed a client at once, counted per forward (a UDP
+ * datagram that would open a flow counts as a client). */
+enum ps_refused {
+	PS_REFUSED_MAX_CONNECTIONS, /* maxConnections (or maxUdpFlows) reached */
+	PS_REFUSED_DESCRIPTORS,	    /* out of file descriptors */
+	PS_REFUSED_NOT_ALLOWED,	    /* the client's address is not in allow */
+	PS_REFUSED_NOT_LISTENING,   /* nothing listens on the local port */
+	PS_REFUSED_LOCALHOST_ONLY,  /* the app listens on loopback only */
+	PS_REFUSED_N,
+};
+
+/* The reply's name of WHY ("maxConnections", ...), "" for none. */
+const char *ps_refused_name(enum ps_refused why);
+
 /* One forward the sidecar serves, with its counters. */
 struct ps_fwd_status {
 	struct ps_forward map; /* the mapping fields only (ps_mapping_decode) */
 	uint64_t conns_live, conns_total, bytes_in, bytes_out;
+	uint64_t refused[PS_REFUSED_N]; /* 0 from a sidecar that sent none */
 };
 
 struct ps_status {

@@ -2,6 +2,7 @@
 /* The reply to STATUS: the forwards and counters on sc_ctx, in the form
  * lib/reply.c encodes for portsidectl. */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../base/cleanup.h"
@@ -30,6 +31,7 @@ char *sc_reply_status(const struct sc_ctx *ctx)
 			.bytes_out = fw->bytes_out,
 		};
 		v[i].map.automatic = fw->automatic;
+		memcpy(v[i].refused, fw->refused, sizeof(v[i].refused));
 	}
 	return ps_status_encode(&s);
 }

@@ -49,6 +49,7 @@ struct sc_forward {
 	struct sc_forward *next_draining;
 	/* counters, for portsidectl */
 	uint64_t conns_total, bytes_in, bytes_out;
+	uint64_t refused[PS_REFUSED_N]; /* sc_count_refused */
 	unsigned conns_live;
 };
 
@@ -117,6 +118,13 @@ void sc_log_rotate_to(int old_fd);
  * port PORT: WHY" the first time in a window, then counted and summarised
  * ("refused 120 more connections to host port 80 in the last 10 s: WHY"). */
 void sc_log_refused(const char *verb, const char *noun, unsigned port, const char *why);
+
+/* Counts a client FW closed at once, for WHY (status, portsidectl metrics). */
+static inline void sc_count_refused(struct sc_forward *fw, enum ps_refused why)
+{
+	if ((unsigned)why < PS_REFUSED_N)
+		fw->refused[why]++;
+}
 
 /* Any other line the container can repeat at will, rate-limited the same way
  * by its text. */
