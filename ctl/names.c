@@ -84,16 +84,24 @@ static const char *label(json_object *labels, const char *key)
 	return json_object_get_string(v);
 }
 
-int ctl_cri_inspect_parse(const char *buf, size_t blen, const char *id, char *name, size_t len, long *pid)
+/* A tool's JSON answer (BUF, BLEN bytes, at most 16 MiB read), or NULL. */
+static json_object *parse_answer(const char *buf, size_t blen)
 {
 	json_tokener *tok = json_tokener_new();
-	json_object *root, *status, *labels, *info, *v;
-	int rc = -EINVAL;
+	json_object *root;
 
 	if (!tok)
-		return -ENOMEM;
+		return NULL;
 	root = json_tokener_parse_ex(tok, buf, (int)(blen > 1 << 24 ? 1 << 24 : blen));
 	json_tokener_free(tok);
+	return root;
+}
+
+int ctl_cri_inspect_parse(const char *buf, size_t blen, const char *id, char *name, size_t len, long *pid)
+{
+	json_object *root = parse_answer(buf, blen), *status, *labels, *info, *v;
+	int rc = -EINVAL;
+
 	if (!root)
 		return -EINVAL;
 	if (!json_object_object_get_ex(root, "status", &status) || !json_object_object_get_ex(status, "id", &v) ||
@@ -146,15 +154,10 @@ size_t ctl_id_display_len(char *const *ids, size_t n, const char *id)
 
 int ctl_ctr_info_parse(const char *buf, size_t blen, const char *id, char *name, size_t len)
 {
-	json_tokener *tok = json_tokener_new();
-	json_object *root, *v, *labels, *spec, *ann_obj;
+	json_object *root = parse_answer(buf, blen), *v, *labels, *spec, *ann_obj;
 	struct oci_annotations ann = {0, NULL};
 	int rc = -EINVAL;
 
-	if (!tok)
-		return -ENOMEM;
-	root = json_tokener_parse_ex(tok, buf, (int)(blen > 1 << 24 ? 1 << 24 : blen));
-	json_tokener_free(tok);
 	if (!root)
 		return -EINVAL;
 	/* containerd's record: its id, the CRI plugin's label saying what
