@@ -53,16 +53,15 @@ int wr_inject(const char *bundle, const struct oci_hook_entry *h, struct oci_err
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/config.json", bundle ? bundle : ".") >= sizeof(path))
 		return 0; /* the runtime says what is wrong with such a bundle */
-	/* A config that cannot be read or parsed here is the runtime's to
-	 * refuse, in its words; one past OCI_CONFIG_MAX_BYTES the hook would
-	 * refuse itself. Neither is a container portside must stop. */
+	/* A config that cannot be read or parsed here (missing, not JSON,
+	 * past OCI_CONFIG_MAX_BYTES) is the runtime's to refuse, in its
+	 * words. One that asks for portside but cannot be replaced safely (a
+	 * directory someone else may write to) must not start without its
+	 * hook: E says why. */
 	if ((rc = ps_edit_read(path, OCI_CONFIG_MAX_BYTES, &file, &buf, &len, e)) < 0) {
 		cleanup_free char *raw = NULL;
 		size_t n;
 
-		/* One that asks for portside but cannot be replaced safely (a
-		 * directory someone else may write to) must not start without
-		 * its hook: E says why. Any other is left to the runtime. */
 		if (rc != -ENOENT && oci_read_file(path, OCI_CONFIG_MAX_BYTES, &raw, &n, NULL) == 0 &&
 		    memmem(raw, n, OCI_ANN_PREFIX, strlen(OCI_ANN_PREFIX)))
 			return rc;
