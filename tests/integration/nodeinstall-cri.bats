@@ -4,11 +4,12 @@
 # portside-node install edits its config and containerd is restarted. The pod
 # started before still runs (its shim outlived containerd), and a new pod's
 # sandbox and app container are created through the BinaryName portside-node
-# wrote, with the pod's io.portside.* annotation in their specs. The wrapper is
-# a stand-in that notes its arguments and runs runc: what is tested is the
-# config (the real wrapper is cri.bats'). Hold /tmp/portside-bats.lock.
+# wrote, with the pod's io.portside.* annotation in their specs, and its port
+# is forwarded. The wrapper the config names notes its arguments and runs the
+# build's portside-runc. Hold /tmp/portside-bats.lock.
 
 load helpers
+load containers
 load containerd
 
 NODE=$BATS_TEST_DIRNAME/../../packaging/kubernetes/portside-node
@@ -61,11 +62,11 @@ annotation() {
 	cat >"$W" <<-EOF
 		#!/bin/sh
 		echo "\$*" >>$CD_DIR/wrap/calls
-		exec runc "\$@"
+		exec $PORTSIDE_BUILD/portside-runc "\$@"
 	EOF
 	chmod 0755 "$W"
 
-	cd_pod_config "$CD_DIR/before.json" before 0 '"io.portside.ports": "18090:3000"'
+	cd_pod_config "$CD_DIR/before.json" before 0 '"io.portside.ports": "19140:3000"'
 	trace cri runp "$CD_DIR/before.json"
 	assert_status 0
 	before=$output
@@ -83,12 +84,12 @@ annotation() {
 	assert_status 0
 	[ "$(cd_json_field "$output" state)" = SANDBOX_READY ]
 
-	cd_pod_config "$CD_DIR/after.json" after 0 '"io.portside.ports": "18091:3000"'
+	cd_pod_config "$CD_DIR/after.json" after 0 '"io.portside.ports": "19141:3000"'
 	trace cri runp "$CD_DIR/after.json"
 	assert_status 0
 	after=$output
 	run cri inspectp -v "$after"
-	[ "$(annotation "$output")" = 18091:3000 ]
+	[ "$(annotation "$output")" = 19141:3000 ]
 	cd_ctr_config "$CD_DIR/app.json" app 0 httpd -f -p 3000 -h /www
 	trace cri create "$after" "$CD_DIR/app.json" "$CD_DIR/after.json"
 	assert_status 0
@@ -96,9 +97,14 @@ annotation() {
 	trace cri start "$ctr"
 	assert_status 0
 	run cri inspect -v "$ctr"
-	[ "$(annotation "$output")" = 18091:3000 ]
+	[ "$(annotation "$output")" = 19141:3000 ]
 	trace cri inspect "$ctr"
 	[ "$(cd_json_field "$output" state)" = CONTAINER_RUNNING ]
+	# And the whole way: the pod's port is forwarded through the hook the
+	# wrapper added.
+	wait_for 5 http_get 19141
+	run http_get 19141
+	[ "$output" = "$CD_APP_TEXT" ]
 	# The wrapper created the sandbox (pause) container and the app's, and
 	# never the pod from before.
 	grep -E "(^| )create( .*)? $after\$" "$CD_DIR/wrap/calls"
@@ -112,7 +118,7 @@ annotation() {
 	cmp "$CD_DIR/config.toml" "$CD_DIR/config.before"
 	cd_restart
 	cp "$CD_DIR/wrap/calls" "$CD_DIR/calls.installed"
-	cd_pod_config "$CD_DIR/last.json" last 0 '"io.portside.ports": "18092:3000"'
+	cd_pod_config "$CD_DIR/last.json" last 0 '"io.portside.ports": "19142:3000"'
 	trace cri runp "$CD_DIR/last.json"
 	assert_status 0
 	run cri inspectp -v "$output"
