@@ -5,8 +5,9 @@
  * counters come from the sidecars' status replies (as ls reads them); the
  * rates, order and frame from ctl/topframe.c. The terminal is put in raw
  * mode on the alternate screen and given back as it was on every way out:
- * q, Ctrl-C (read as a key: ISIG is off), SIGINT, SIGTERM, SIGHUP, the
- * terminal gone, an error. */
+ * q, Ctrl-C (read as a key: ISIG is off, so Ctrl-Z cannot stop it raw
+ * either), SIGINT, SIGTERM, SIGHUP, the terminal gone, an error; after a
+ * stop from outside and SIGCONT it is put back in raw mode. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -172,19 +173,28 @@ static void sample_take(struct sample *s, const char *only, struct names *nm, in
 
 /* ---- the terminal ---- */
 
-static struct termios saved_tio;
+static struct termios saved_tio, raw_tio;
 static bool term_raw;
-static volatile sig_atomic_t quit_signal, resized;
+static volatile sig_atomic_t quit_signal, continued;
 
 static void on_quit(int sig)
 {
 	quit_signal = sig;
 }
 
+/* After a stop (kill -STOP, or -TSTP from outside: Ctrl-Z is only a key
+ * here) the shell has set the terminal back to its own modes. */
+static void on_cont(int sig)
+{
+	(void)sig;
+	continued = 1;
+}
+
+/* A resize wakes the loop, and the next frame, within the second, takes
+ * the new size: a resize never draws more than a frame a second. */
 static void on_winch(int sig)
 {
 	(void)sig;
-	resized = 1;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -229,6 +239,7 @@ static int term_enter(void)
 	raw.c_iflag &= ~(tcflag_t)(IXON | ICRNL);
 	raw.c_cc[VMIN] = 0;
 	raw.c_cc[VTIME] = 0;
+	raw_tio = raw;
 	term_raw = true;
 	atexit(term_leave);
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) < 0) {
@@ -258,7 +269,6 @@ static int draw(const struct sample *s, const char *title)
 {
 	unsigned w, h;
 
-	resized = 0;
 	term_size(&w, &h);
 	size_t len = (size_t)(w + 1) * h + 1;
 	cleanup_free char *frame = malloc(len);
@@ -328,6 +338,8 @@ static int live(const char *only)
 	sigaction(SIGQUIT, &sa, NULL);
 	sa.sa_handler = on_winch;
 	sigaction(SIGWINCH, &sa, NULL);
+	sa.sa_handler = on_cont;
+	sigaction(SIGCONT, &sa, NULL);
 	if ((err = term_enter()) < 0) {
 		term_leave();
 		ctl_warn("top: cannot set up the terminal: %s", strerror(-err));
@@ -343,6 +355,12 @@ static int live(const char *only)
 	while (!quit_signal) {
 		int64_t now = ps_now_ms();
 
+		if (continued) {
+			continued = 0;
+			if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw_tio) < 0 ||
+			    write_all(STDOUT_FILENO, ESC_ENTER, strlen(ESC_ENTER)) < 0)
+				break;
+		}
 		if (now >= next) {
 			struct sample *t;
 

@@ -187,7 +187,7 @@ stty_state() {
 	wait_for 5 screen_has 'echo visible'
 }
 
-@test "top in a terminal: Ctrl-C and SIGTERM quit too, the terminal restored each time" {
+@test "top in a terminal: Ctrl-C and SIGTERM quit too, a stop and fg go back to raw mode, the terminal restored each time" {
 	two_webs
 	term_start 160 40
 	stty_state "$TMP/stty.before"
@@ -202,6 +202,15 @@ stty_state() {
 	wait_for 5 screen_has 'CONN/S'
 	local pid
 	pid=$(top_pid)
+	# Stopped from outside: the shell takes the terminal back; fg gives
+	# the view its raw mode and screen again.
+	kill -STOP "$pid"
+	wait_for 5 screen_has 'Stopped'
+	type_line fg
+	wait_for 5 screen_has 'CONN/S'
+	tm send-keys -t t x
+	sleep 0.3
+	refute screen_has 'x$'
 	kill -TERM "$pid"
 	wait_for 5 prompt_back
 	refute top_pid
