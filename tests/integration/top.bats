@@ -177,6 +177,10 @@ stty_state() {
 	tm send-keys -t t q
 	wait_for 5 prompt_back
 	refute top_pid
+	# It exited 0 (under ASan: no leak, no error report).
+	type_line 'echo "rc=$?"'
+	wait_for 5 screen_has '^rc=0$'
+	refute screen_has 'Sanitizer'
 	# The screen from before top is back (the alternate screen left), and
 	# the terminal's settings are what they were.
 	refute screen_has 'CONN/S'
