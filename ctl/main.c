@@ -71,6 +71,10 @@ static const struct {
 	 "Switch a running container's automatic forwarding: public (ports the app opens on a non-loopback\n"
 	 "address), all (localhost-only ones too), never (the automatic forwards close; their connections go on).\n"
 	 "  --id          ID is a whole container id: no name is looked up"},
+	{"top", ctl_top, "top [--no-stream] [ID]",
+	 "A live view of every forwarded mapping (or ID's), busiest first, redrawn every second: connections/s,\n"
+	 "active connections, bytes/s in and out, refused clients/s, the sidecar's state. q or Ctrl-C quits.\n"
+	 "  --no-stream   print one frame of plain text (rates over one second) and exit"},
 	{"logs", ctl_logs, "logs ID", "Print the refusals of ID's starts, then its sidecar's log."},
 	{"check", ctl_check, "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-",
 	 "Validate an io.portside.ports value (- reads it from stdin) against the host policy and print the\n"

@@ -24,11 +24,12 @@ done
 
 # man-db and groff-base: the tests render the manual pages. containerd and
 # python3's grpc: the CRI tests (tests/cri/cri.py runs with /usr/bin/python3);
-# containerd's config parser also checks what portside-node writes.
+# containerd's config parser also checks what portside-node writes. tmux:
+# portsidectl top is tested in a real terminal.
 PACKAGES="gcc make pkg-config libseccomp-dev libcap-dev libjson-c-dev libuv1-dev \
 libcmocka-dev bats clang libclang-rt-14-dev clang-format \
 runc crun podman catatonit containernetworking-plugins iptables busybox-static iproute2 socat curl procps psmisc \
-dpkg-dev fakeroot util-linux man-db groff-base jq strace \
+dpkg-dev fakeroot util-linux man-db groff-base jq strace tmux \
 containerd python3-grpcio python3-grpc-tools"
 # make bench: the load generators and servers, hyperfine, gnuplot for the
 # chart, jq for iperf3's and hyperfine's JSON. (docker-proxy comes from the

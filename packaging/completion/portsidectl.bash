@@ -37,7 +37,7 @@ _portsidectl()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="check ls doctor logs restore expose unexpose autoforward inject wait url events version help"
+	local commands="check ls doctor top logs restore expose unexpose autoforward inject wait url events version help"
 	if ((cword == 1)); then
 		mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
 		return
@@ -48,6 +48,7 @@ _portsidectl()
 	check) opts="--policy --autoforward --json --help" ;;
 	ls) opts="--json -q --quiet --help" ;;
 	doctor) opts="--json --help" takes_id=1 ;;
+	top) opts="--no-stream --help" takes_id=1 ;;
 	logs) opts="--help" takes_id=1 ;;
 	restore) opts="--help" takes_id=1 ;;
 	expose) opts="--id --json --help" takes_id=1 ;;
