@@ -122,6 +122,7 @@ $(PATHS_H): FORCE
 	  echo '#define PORTSIDE_SIDECAR_UID_COUNT $(SIDECAR_UID_COUNT)u'; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(BUILD)/hook/create.o $(BUILD)/hook/main.o $(BUILD)/ctl/inject.o $(BUILD)/ctl/main.o $(BUILD)/ctl/restore.o: $(PATHS_H)
+$(BUILD)/ctl/metrics.o: $(PATHS_H)
 $(BUILD)/lib/uids.o $(BUILD)/ctl/ask.o $(BUILD)/tests/unit/test-ask.o $(BUILD)/wrap/main.o $(BUILD)/wrap/runtime.o: $(PATHS_H)
 FORCE:
 

@@ -71,6 +71,11 @@ static const struct {
 	 "Switch a running container's automatic forwarding: public (ports the app opens on a non-loopback\n"
 	 "address), all (localhost-only ones too), never (the automatic forwards close; their connections go on).\n"
 	 "  --id          ID is a whole container id: no name is looked up"},
+	{"metrics", ctl_metrics, "metrics [--textfile FILE] [ID]",
+	 "Print every forwarded container's counters (or ID's) in the Prometheus text format: per mapping\n"
+	 "connections accepted and active, bytes each way, refusals by reason; per container sidecar up,\n"
+	 "automatic forwards, UDP flows, restores; the refusal log's counts. A dead sidecar shows as up 0.\n"
+	 "  --textfile FILE   write it to FILE atomically instead, for node_exporter's textfile collector"},
 	{"logs", ctl_logs, "logs ID", "Print the refusals of ID's starts, then its sidecar's log."},
 	{"check", ctl_check, "check [--policy FILE] [--autoforward MODE] [--json] VALUE|-",
 	 "Validate an io.portside.ports value (- reads it from stdin) against the host policy and print the\n"
