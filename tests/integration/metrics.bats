@@ -215,3 +215,22 @@ sample() {
 	trace "$PORTSIDECTL" metrics no-such-container-id
 	refute [ "$status" -eq 0 ]
 }
+
+@test "UDP: flows, a source past udpFlowsPerSource and a port nothing has bound, counted by reason" {
+	echo '{"udpFlowsPerSource": 3, "maxUdpFlows": 100}' >"$TMP/policy.json"
+	runc_start udp "$(ports_ann '127.0.0.1:19643:5300/udp, 127.0.0.1:19644:5301/udp')" "udp-echo 5300"
+	assert_status 0
+	wait_for 5 bash -c "nsenter -t $(netns_pid "$CT") -n ss -Hlun 'sport = :5300' | grep -q ."
+	# 5 flows from one address: 3 served, 2 refused for the per-source budget
+	trace "$PORTSIDE_BUILD/tests/hostile" udp-flows 127.0.0.1 19643 5
+	assert_output_has "answered 3 of 5"
+	# nothing has bound 5301: its first datagram is refused for that
+	printf x | timeout 5 socat -t 0.5 - UDP:127.0.0.1:19644 >/dev/null 2>&1 || true
+	trace "$PORTSIDECTL" metrics "$CT"
+	assert_status 0
+	[ "$(sample portside_connections_accepted_total 'external_port="19643"' 'protocol="udp"')" -eq 3 ]
+	[ "$(sample portside_connections_refused_total 'external_port="19643"' 'reason="max_connections"')" -ge 2 ]
+	[ "$(sample portside_connections_refused_total 'external_port="19644"' 'reason="not_listening"')" -ge 1 ]
+	[ "$(sample portside_connections_accepted_total 'external_port="19644"')" -eq 0 ]
+	[ "$(sample portside_udp_flows)" -eq 3 ]
+}
