@@ -9,6 +9,10 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+# systemd units (portside-metrics.timer, off until enabled) and where the
+# service writes: Debian's prometheus-node-exporter textfile directory.
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+TEXTFILE_DIR ?= /var/lib/prometheus/node-exporter
 # podman and CRI-O read hooks.d from here whatever PREFIX is.
 HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 # Where the hook and the sidecar are installed; the hooks.d file names both.
@@ -122,6 +126,7 @@ $(PATHS_H): FORCE
 	  echo '#define PORTSIDE_SIDECAR_UID_COUNT $(SIDECAR_UID_COUNT)u'; } >$@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 $(BUILD)/hook/create.o $(BUILD)/hook/main.o $(BUILD)/ctl/inject.o $(BUILD)/ctl/main.o $(BUILD)/ctl/restore.o: $(PATHS_H)
+$(BUILD)/ctl/metrics.o: $(PATHS_H)
 $(BUILD)/lib/uids.o $(BUILD)/ctl/ask.o $(BUILD)/tests/unit/test-ask.o $(BUILD)/wrap/main.o $(BUILD)/wrap/runtime.o: $(PATHS_H)
 FORCE:
 
@@ -267,6 +272,11 @@ install: all
 		install -D -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; \
 	done
 	install -D -m 0644 packaging/completion/portsidectl.bash $(DESTDIR)$(BASHCOMPDIR)/portsidectl
+	install -d $(DESTDIR)$(SYSTEMDDIR)
+	sed -e 's|@BINDIR@|$(BINDIR)|' -e 's|@TEXTFILE_DIR@|$(TEXTFILE_DIR)|g' packaging/systemd/portside-metrics.service.in \
+		>$(DESTDIR)$(SYSTEMDDIR)/portside-metrics.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/portside-metrics.service
+	install -m 0644 packaging/systemd/portside-metrics.timer $(DESTDIR)$(SYSTEMDDIR)/portside-metrics.timer
 
 uninstall:
 	rm -f $(DESTDIR)$(HOOKSDIR)/portside.json
@@ -280,6 +290,7 @@ uninstall:
 	-rmdir $(DESTDIR)$(DATADIR)/portside 2>/dev/null
 	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/portsidectl
+	rm -f $(DESTDIR)$(SYSTEMDDIR)/portside-metrics.service $(DESTDIR)$(SYSTEMDDIR)/portside-metrics.timer
 
 # A Debian package from the tree: portside_VERSION_ARCH.deb in the top folder.
 DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
@@ -287,6 +298,7 @@ DEB = portside_$(VERSION)_$(DEB_ARCH).deb
 deb: $(DEB)
 $(DEB): packaging/deb/control.in packaging/deb/postrm packaging/hooks.d/portside.json.in $(MAN_PAGES) \
 		packaging/completion/portsidectl.bash packaging/kubernetes/portside-node \
+		packaging/systemd/portside-metrics.service.in packaging/systemd/portside-metrics.timer \
 		$(OCI_SRC) $(LIB_SRC) $(CTL_SRC) $(HOOK_SRC) $(TABLE_SRC) $(SIDECAR_SRC) $(WRAP_SRC)
 	rm -rf $(BUILD)/deb
 	# Built apart, with PREFIX=/usr: the hook finds the sidecar by its

@@ -22,6 +22,7 @@ int ctl_restore(int argc, char **argv);
 int ctl_expose(int argc, char **argv);
 int ctl_unexpose(int argc, char **argv);
 int ctl_autoforward(int argc, char **argv);
+int ctl_metrics(int argc, char **argv);
 int ctl_top(int argc, char **argv);
 
 /* expose.c: restore of a sidecar that runs: serves what ID's record says

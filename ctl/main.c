@@ -71,6 +71,11 @@ static const struct {
 	 "Switch a running container's automatic forwarding: public (ports the app opens on a non-loopback\n"
 	 "address), all (localhost-only ones too), never (the automatic forwards close; their connections go on).\n"
 	 "  --id          ID is a whole container id: no name is looked up"},
+	{"metrics", ctl_metrics, "metrics [--textfile FILE] [ID]",
+	 "Print every forwarded container's counters (or ID's) in the Prometheus text format: per mapping\n"
+	 "connections accepted and active, bytes each way, refusals by reason; per container sidecar up,\n"
+	 "automatic forwards, UDP flows, restores; the refusal log's counts. A dead sidecar shows as up 0.\n"
+	 "  --textfile FILE   write it to FILE atomically instead, for node_exporter's textfile collector"},
 	{"top", ctl_top, "top [--no-stream] [ID]",
 	 "A live view of every forwarded mapping (or ID's), busiest first, redrawn every second: connections/s,\n"
 	 "active connections, bytes/s in and out, refused clients/s, the sidecar's state. q or Ctrl-C quits.\n"

@@ -98,6 +98,8 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 	if (f->udp_per_source)
 		json_object_object_add(root, "udpFlowsPerSource", json_object_new_int((int)f->udp_per_source));
 	json_object_object_add(root, "maxAutoforwards", json_object_new_int((int)f->max_autoforwards));
+	if (f->restores) /* 0: none, the default on read */
+		json_object_object_add(root, "restores", json_object_new_uint64(f->restores));
 	json_object_object_add(root, "autoforward", json_object_new_string(oci_autoforward_name(f->autoforward)));
 	json_object_object_add(root, "visibility", json_object_new_string(oci_visibility_name(f->visibility)));
 	json_object *ap = json_object_new_array(), *kn = json_object_new_array(), *bd = json_object_new_array();
@@ -330,6 +332,11 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	    json_object_get_int(v) > 1024)
 		goto bad;
 	f->max_autoforwards = (unsigned)json_object_get_int(v);
+	if (json_object_object_get_ex(root, "restores", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+			goto bad;
+		f->restores = (uint64_t)json_object_get_int64(v);
+	}
 	if (get(root, "autoforward", json_type_string, &v, e) < 0 ||
 	    oci_autoforward_parse(json_object_get_string(v), &f->autoforward) < 0)
 		goto bad;

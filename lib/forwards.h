@@ -86,6 +86,8 @@ struct ps_forwards {
 	unsigned max_udp_flows;		   /* the policy's maxUdpFlows, for the sidecar */
 	unsigned udp_per_source;	   /* and udpFlowsPerSource */
 	unsigned max_autoforwards;	   /* the policy's, for the sidecar */
+	/* how many times `portsidectl restore` started a sidecar again (tb_restore), for metrics */
+	uint64_t restores;
 	/* automatic forwarding, for the sidecar */
 	enum oci_autoforward autoforward;
 	enum oci_visibility visibility; /* of automatic forwards */

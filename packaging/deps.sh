@@ -25,12 +25,14 @@ done
 # man-db and groff-base: the tests render the manual pages. containerd and
 # python3's grpc: the CRI tests (tests/cri/cri.py runs with /usr/bin/python3);
 # containerd's config parser also checks what portside-node writes. tmux:
-# portsidectl top is tested in a real terminal.
+# portsidectl top is tested in a real terminal. prometheus (for promtool)
+# and prometheus-node-exporter: the metrics tests check portsidectl metrics
+# and scrape a node_exporter they start themselves.
 PACKAGES="gcc make pkg-config libseccomp-dev libcap-dev libjson-c-dev libuv1-dev \
 libcmocka-dev bats clang libclang-rt-14-dev clang-format \
 runc crun podman catatonit containernetworking-plugins iptables busybox-static iproute2 socat curl procps psmisc \
 dpkg-dev fakeroot util-linux man-db groff-base jq strace tmux \
-containerd python3-grpcio python3-grpc-tools"
+containerd python3-grpcio python3-grpc-tools prometheus prometheus-node-exporter"
 # make bench: the load generators and servers, hyperfine, gnuplot for the
 # chart, jq for iperf3's and hyperfine's JSON. (docker-proxy comes from the
 # docker.io package, unpacked into the build tree by the bench, not installed.)

@@ -5,6 +5,7 @@
 /* portside-sidecar: forwards a container's host-side listeners to its
  * internal ports. One process per network namespace, one libuv loop. */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -194,10 +195,13 @@ int sc_netns_take(struct sc_ctx *ctx, int family, int type);
 
 /* A listening TCP socket (or bound UDP one) in the container's netns. */
 /* target.c: where a connection for FW goes, inside the container's netns.
- * Fills SS/LEN, or returns -ECONNREFUSED with the reason in WHY. The answer
+ * Fills SS/LEN, or returns -ECONNREFUSED (nothing listens, or the listeners
+ * could not be asked) or SC_TARGET_LOCALHOST_ONLY (the app listens on
+ * loopback only, without exposeLocalhost) with the reason in WHY. The answer
  * is kept for SC_TARGET_TTL_MS (and refreshed by the autoforward watch);
  * *CACHED says whether it came from there. */
-#define SC_TARGET_TTL_MS 1000
+#define SC_TARGET_TTL_MS	 1000
+#define SC_TARGET_LOCALHOST_ONLY (-EADDRNOTAVAIL)
 int sc_target(struct sc_ctx *ctx, struct sc_forward *fw, struct sockaddr_storage *ss, socklen_t *len, bool *cached,
 	      char *why, size_t whylen);
 
@@ -212,7 +216,7 @@ void sc_target_refresh(struct sc_ctx *ctx, const struct ps_listener *l, size_t n
 typedef const struct oci_ip *(*sc_own_fn)(void *arg, int family);
 
 /* The decision alone: given the N sockets L bound to PORT/PROTO, the address
- * to dial in *PICK, or -ECONNREFUSED with the reason in WHY. OWN_ADDRESS(ARG,
+ * to dial in *PICK, or sc_target's refusals with the reason in WHY. OWN_ADDRESS(ARG,
  * FAMILY) is asked only when the app listens on every address. */
 int sc_target_choose(const struct ps_listener *l, size_t n, unsigned port, unsigned proto, bool expose_localhost,
 		     sc_own_fn own_address, void *arg, struct oci_ip *pick, char *why, size_t whylen);

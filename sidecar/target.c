@@ -85,7 +85,7 @@ int sc_target_choose(const struct ps_listener *l, size_t n, unsigned port, unsig
 			 "the app listens on %s%s%s%s:%u only (localhost): bind it to 0.0.0.0 or set exposeLocalhost",
 			 l[0].ip.family == AF_INET6 || l[0].mapped ? "[" : "", l[0].mapped ? "::ffff:" : "", a,
 			 l[0].ip.family == AF_INET6 || l[0].mapped ? "]" : "", port);
-		return -ECONNREFUSED;
+		return SC_TARGET_LOCALHOST_ONLY;
 	}
 	return 0;
 }

@@ -51,6 +51,8 @@ struct sc_conn {
 	struct sc_half half[2]; /* half[0]: client to app, half[1]: app to client */
 	bool connecting;
 	bool cached; /* dialled a kept target: one more try if refused */
+	/* why the last dial failed, for the counters (PS_REFUSED_N: none of them) */
+	enum ps_refused refused;
 	bool closing;
 	struct sc_conn *prev, *next;
 };
@@ -194,12 +196,15 @@ static bool connected(struct sc_conn *c)
 		sc_target_forget(fw);
 		if (dial(c, why, sizeof(why)) == 0)
 			return true;
+		sc_count_refused(fw, c->refused);
 		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
 		conn_close(c, true);
 		return false;
 	}
 	if (err) {
 		snprintf(why, sizeof(why), "connecting to local port %u: %s", fw->cfg.local_port, strerror(err));
+		/* the app's netns answered the dial with a refusal (or nothing) */
+		sc_count_refused(fw, PS_REFUSED_NOT_LISTENING);
 		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
 		conn_close(c, true);
 		return false;
@@ -325,10 +330,15 @@ static int dial(struct sc_conn *c, char *why, size_t whylen)
 	socklen_t sl;
 	int fd, rc;
 
-	if ((rc = sc_target(fw->ctx, fw, &ss, &sl, &c->cached, why, whylen)) < 0)
+	c->refused = PS_REFUSED_N;
+	if ((rc = sc_target(fw->ctx, fw, &ss, &sl, &c->cached, why, whylen)) < 0) {
+		c->refused = rc == SC_TARGET_LOCALHOST_ONLY ? PS_REFUSED_LOCALHOST_ONLY : PS_REFUSED_NOT_LISTENING;
 		return rc;
+	}
 	if ((fd = sc_netns_take(fw->ctx, ss.ss_family, SOCK_STREAM)) < 0) {
 		snprintf(why, whylen, "cannot dial local port %u: socket: %s", fw->cfg.local_port, strerror(-fd));
+		if (fd == -EMFILE || fd == -ENFILE)
+			c->refused = PS_REFUSED_DESCRIPTORS;
 		return fd;
 	}
 	if (c->fd[1] >= 0) {
@@ -358,6 +368,7 @@ static int dial(struct sc_conn *c, char *why, size_t whylen)
 			return dial(c, why, whylen);
 		}
 		snprintf(why, whylen, "connecting to local port %u: %s", fw->cfg.local_port, strerror(-rc));
+		c->refused = PS_REFUSED_NOT_LISTENING;
 		return rc;
 	}
 	return conn_update(c);
@@ -405,6 +416,7 @@ static void start_conn(struct sc_forward *fw, int client)
 	fw->conns_total++;
 	ctx->conns_live++;
 	if (dial(c, why, sizeof(why)) < 0) {
+		sc_count_refused(fw, c->refused);
 		sc_log_refused("refused", "connection", fw->cfg.external_port, why);
 		conn_close(c, true);
 	}
@@ -427,6 +439,7 @@ static bool shed(struct sc_forward *fw)
 	fd = accept4(fw->cfg.fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0) {
 		close(fd);
+		sc_count_refused(fw, PS_REFUSED_DESCRIPTORS);
 		sc_log_refused("refused", "connection", fw->cfg.external_port,
 			       "out of descriptors (the sidecar's RLIMIT_NOFILE): raise it, or lower maxConnections");
 	}
@@ -494,6 +507,7 @@ static void on_accept(uv_poll_t *p, int status, int events)
 
 			snprintf(why, sizeof(why), "%u connections and flows already (policy maxConnections)",
 				 ctx->max_conns);
+			sc_count_refused(fw, PS_REFUSED_MAX_CONNECTIONS);
 			sc_log_refused("refused", "connection", fw->cfg.external_port, why);
 			close(fd);
 			continue;

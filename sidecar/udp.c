@@ -297,12 +297,18 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	src = source_find(u, &key);
 	if (src && src->flows >= ctx->udp_per_source) {
 		snprintf(why, sizeof(why), "its address holds %u flows already (policy udpFlowsPerSource)", src->flows);
+		/* the flow budget's refusal: a full table evicts rather than refuses */
+		sc_count_refused(fw, PS_REFUSED_MAX_CONNECTIONS);
 		sc_log_refused("dropped", "datagram", fw->cfg.external_port, why);
 		return NULL;
 	}
 	bool cached;
 
-	if (sc_target(ctx, fw, &ss, &sl, &cached, why, sizeof(why)) < 0) {
+	int rc = sc_target(ctx, fw, &ss, &sl, &cached, why, sizeof(why));
+
+	if (rc < 0) {
+		sc_count_refused(fw,
+				 rc == SC_TARGET_LOCALHOST_ONLY ? PS_REFUSED_LOCALHOST_ONLY : PS_REFUSED_NOT_LISTENING);
 		sc_log_refused("dropped", "datagram", fw->cfg.external_port, why);
 		return NULL;
 	}
@@ -311,6 +317,8 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 		return NULL;
 	f->fd = sc_netns_take(ctx, ss.ss_family, SOCK_DGRAM);
 	if (f->fd < 0 || connect(f->fd, (struct sockaddr *)&ss, sl) < 0) {
+		if (f->fd == -EMFILE || f->fd == -ENFILE)
+			sc_count_refused(fw, PS_REFUSED_DESCRIPTORS);
 		sc_log_limited("udp flow to local port %u: %s", fw->cfg.local_port,
 			       strerror(f->fd < 0 ? -f->fd : errno));
 		if (f->fd >= 0)

@@ -65,6 +65,14 @@ int tb_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 		unlink(p);
 	if ((rc = tb_spawn(sidecar, id, nsfd, pidfd, listeners, f->n, f->max_connections, f->max_udp_flows, e)) < 0)
 		goto out;
+	/* Counted once the new sidecar runs (portsidectl metrics' restores);
+	 * the sidecar has read the record by now, and a rename replaces it
+	 * whole, so a failure here only leaves the count one short. */
+	struct oci_err ignore;
+
+	oci_err_init(&ignore);
+	f->restores++;
+	tb_record_write(id, f, &ignore);
 	rc = 0;
 out:
 	for (size_t i = 0; listeners && i < f->n; i++)

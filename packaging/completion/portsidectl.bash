@@ -37,7 +37,7 @@ _portsidectl()
 		cword=$COMP_CWORD
 	fi
 
-	local commands="check ls doctor top logs restore expose unexpose autoforward inject wait url events version help"
+	local commands="check ls doctor top logs restore metrics expose unexpose autoforward inject wait url events version help"
 	if ((cword == 1)); then
 		mapfile -t COMPREPLY < <(compgen -W "$commands --help --version" -- "$cur")
 		return
@@ -51,6 +51,7 @@ _portsidectl()
 	top) opts="--no-stream --help" takes_id=1 ;;
 	logs) opts="--help" takes_id=1 ;;
 	restore) opts="--help" takes_id=1 ;;
+	metrics) opts="--textfile --help" takes_id=1 ;;
 	expose) opts="--id --json --help" takes_id=1 ;;
 	unexpose) opts="--close --local --id --help" takes_id=1 ;;
 	autoforward) opts="--id --help" takes_id=1 ;;
@@ -68,7 +69,7 @@ _portsidectl()
 		compopt -o filenames 2>/dev/null
 		return
 		;;
-	--hook | --sidecar)
+	--hook | --sidecar | --textfile)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		compopt -o filenames 2>/dev/null
 		return
@@ -96,7 +97,7 @@ _portsidectl()
 	local i n=0
 	for ((i = 2; i < cword; i++)); do
 		case ${words[i]} in
-		--policy | --autoforward | --hook | --sidecar | --ports | --timeout) i=$((i + 1)) ;;
+		--policy | --autoforward | --hook | --sidecar | --ports | --timeout | --textfile) i=$((i + 1)) ;;
 		--json) [[ $cmd == expose ]] && i=$((i + 1)) ;;
 		-*) ;;
 		*) n=$((n + 1)) ;;

@@ -156,6 +156,7 @@ report() {
 	scale_rows
 	echo
 	[ -f "$W/live.txt" ] && cat "$W/live.txt" && echo
+	[ -f "$W/metrics.txt" ] && cat "$W/metrics.txt" && echo
 	legend
 	for n in "${NOTES[@]}"; do echo "$n"; done
 	echo
@@ -189,6 +190,14 @@ report() {
 			echo
 			echo '```'
 			cat "$W/live.txt"
+			echo '```'
+			echo
+		fi
+		if [ -f "$W/metrics.txt" ]; then
+			echo "## portsidectl metrics at scale"
+			echo
+			echo '```'
+			cat "$W/metrics.txt"
 			echo '```'
 			echo
 		fi

@@ -20,7 +20,9 @@
 # flows, and the hook's cost per container start (hyperfine, runc); and live
 # changes of a running container's port table (tests/bench/live.sh, which
 # also runs alone: portsidectl expose to the first request served through
-# the new port, unexpose to the first connect refused, 100 of each).
+# the new port, unexpose to the first connect refused, 100 of each), and
+# portsidectl metrics' time and memory over 200 runc containers of 10
+# mappings each (tests/bench/metrics.sh, which runs alone too).
 #
 # The table goes to stdout and, with a raw data file and a chart, to
 # bench/results/DATE-HOST.{md,tsv,png}.
@@ -31,6 +33,7 @@
 #   BENCH_PORT_BASE=P   host ports used: P+1..P+59 and P+1000..P+1999 (19100)
 #   BENCH_IDLE_CONNS=N  idle connections for the scale row (10000)
 #   BENCH_LIVE_*        live.sh's (host ports 18980-18984 by default)
+#   BENCH_METRICS_*     metrics.sh's (host ports 21000-22999 by default)
 #
 # Traffic goes only to 127.0.0.1 and the container's own bridge address.
 set -euo pipefail
@@ -206,6 +209,15 @@ if PORTSIDE_BUILD=$B BENCH_LIVE_OUT=$W/live tests/bench/live.sh >/dev/null; then
 	tail -n +2 "$W/live.tsv" >>"$RAW"
 else
 	NOTES+=("live changes: not measured (tests/bench/live.sh failed: its messages are above)")
+fi
+
+# portsidectl metrics over 200 containers of 10 mappings (metrics.sh): runc
+# containers of its own, gone before the scale rows.
+log "portsidectl metrics at scale ($(($(date +%s) - START)) s)"
+if PORTSIDE_BUILD=$B BENCH_METRICS_OUT=$W/metrics tests/bench/metrics.sh >/dev/null; then
+	tail -n +2 "$W/metrics.tsv" >>"$RAW"
+else
+	NOTES+=("portsidectl metrics at scale: not measured (tests/bench/metrics.sh failed: its messages are above)")
 fi
 
 log "scale: 1000 mapped ports ($(($(date +%s) - START)) s)"

@@ -42,6 +42,9 @@ teardown() {
 	assert_output_has "./usr/share/man/man5/portside-policy.5.gz"
 	assert_output_has "./usr/share/man/man8/portside-hook.8.gz"
 	assert_output_has "./usr/share/bash-completion/completions/portsidectl"
+	# the metrics timer, shipped but not enabled (no maintainer script enables it)
+	assert_output_has "./usr/lib/systemd/system/portside-metrics.service"
+	assert_output_has "./usr/lib/systemd/system/portside-metrics.timer"
 	run dpkg-deb -f "$DEB" Depends
 	assert_output_has "libseccomp2"
 	assert_output_has "libcap2"

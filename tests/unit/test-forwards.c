@@ -294,12 +294,48 @@ static void test_pool_address(void **state)
 	assert_null(edited(pool_address_name, -EINVAL));
 }
 
+/* restores: how often portsidectl restore started a sidecar again; none in
+ * an older record (0), never negative or a string. */
+static void restores_negative(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "restores", json_object_new_int(-1));
+}
+
+static void restores_string(json_object *root, json_object *fw0)
+{
+	(void)fw0;
+	json_object_object_add(root, "restores", json_object_new_string("3"));
+}
+
+static void test_restores(void **state)
+{
+	(void)state;
+	struct ps_forwards *f = sample(), *g;
+	cleanup_free char *doc = NULL;
+
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
+	assert_null(strstr(doc, "restores"));
+	g = decode(doc, 0);
+	assert_true(g->restores == 0);
+	ps_forwards_free(g);
+	free(doc);
+	f->restores = 5000000000ull;
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
+	g = decode(doc, 0);
+	assert_true(g->restores == 5000000000ull);
+	ps_forwards_free(g);
+	ps_forwards_free(f);
+	assert_null(edited(restores_negative, -EINVAL));
+	assert_null(edited(restores_string, -EINVAL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_old_record),
 		cmocka_unit_test(test_bad_fields),   cmocka_unit_test(test_bad_udp_budget),
-		cmocka_unit_test(test_pool_address),
+		cmocka_unit_test(test_pool_address), cmocka_unit_test(test_restores),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

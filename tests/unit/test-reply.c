@@ -268,6 +268,47 @@ static void test_decode_refuses(void **state)
 	assert_true(listeners_rc("{\"listeners\":[{\"protocol\":\"tcp\",\"port\":80,\"address\":\"::\"}") < 0);
 }
 
+/* Each forward's refusals by reason, filled from the sidecar's counters
+ * (sc_count_refused) and read back reason by reason; a reply without them
+ * (an older sidecar) reads as 0, and a count that is not one is refused. */
+static void test_status_refused_round_trip(void **state)
+{
+	(void)state;
+	struct sc_forward fw[2] = {0};
+	struct sc_forward *pfw[2] = {&fw[0], &fw[1]};
+	struct sc_ctx ctx = {.nfw = 2, .fw = pfw};
+	struct ps_status back;
+	char *s;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(oci_ip_parse("127.0.0.1", &fw[i].cfg.host_ip), 0);
+		fw[i].cfg.external_port = fw[i].cfg.local_port = (uint16_t)(8080 + i);
+	}
+	for (int k = 0; k < PS_REFUSED_N; k++)
+		for (int j = 0; j <= k; j++)
+			sc_count_refused(&fw[0], (enum ps_refused)k);
+	sc_count_refused(&fw[0], PS_REFUSED_N); /* no such reason: not counted */
+	fw[1].refused[PS_REFUSED_NOT_LISTENING] = UINT64_MAX;
+	s = sc_reply_status(&ctx);
+	assert_one_line(s);
+	assert_non_null(strstr(s, "\"notListening\":4"));
+	assert_non_null(strstr(s, "\"localhostOnly\":5"));
+	assert_int_equal(ps_status_decode(s, strlen(s), &back, NULL), 0);
+	assert_int_equal(back.n, 2);
+	for (int k = 0; k < PS_REFUSED_N; k++) {
+		assert_int_equal(back.v[0].refused[k], k + 1);
+		assert_true(back.v[1].refused[k] == (k == PS_REFUSED_NOT_LISTENING ? UINT64_MAX : 0));
+	}
+	ps_status_free(&back);
+	free(s);
+	assert_int_equal(status_rc(FW("")), 0);
+	assert_int_equal(status_rc(FW(",\"refused\":{}")), 0);
+	assert_int_equal(status_rc(FW(",\"refused\":{\"maxConnections\":3,\"someday\":1}")), 0);
+	assert_int_equal(status_rc(FW(",\"refused\":7")), -EPROTO);
+	assert_int_equal(status_rc(FW(",\"refused\":{\"descriptors\":-1}")), -EPROTO);
+	assert_int_equal(status_rc(FW(",\"refused\":{\"notAllowed\":\"2\"}")), -EPROTO);
+}
+
 /* A reply cut at the size portsidectl reads is refused, not half-read. */
 static void test_decode_too_long(void **state)
 {
@@ -348,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_status_label_visibility),
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_decode_too_long),
+		cmocka_unit_test(test_status_refused_round_trip),
 		cmocka_unit_test(test_ask_status),
 	};
 
