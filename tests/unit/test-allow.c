@@ -7,7 +7,11 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 
+#include <netinet/in.h>
+#include <uv.h>
+
 #include "../../lib/forwards.h"
+#include "../../sidecar/sidecar.h"
 #include "../../oci/allow.h"
 #include "../../oci/policy.h"
 #include "../../oci/ports.h"
@@ -261,6 +265,76 @@ static void test_record(void **state)
 	assert_int_equal(ps_forwards_encode(&f, &doc), -EINVAL);
 }
 
+static struct sockaddr_storage peer(const char *s)
+{
+	struct sockaddr_storage ss = {0};
+	struct oci_ip a = ip(s);
+
+	if (a.family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		memcpy(&in->sin_addr, a.a, 4);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		memcpy(&in6->sin6_addr, a.a, 16);
+	}
+	return ss;
+}
+
+static bool client(struct sc_forward *fw, const char *s)
+{
+	struct sockaddr_storage ss = peer(s);
+
+	return sc_allow_client(fw, &ss, "connection");
+}
+
+/* The sidecar's check: counted, kept per address newest first, bounded. */
+static void test_sidecar_table(void **state)
+{
+	(void)state;
+	uv_loop_t loop;
+	struct sc_ctx ctx = {.loop = &loop};
+	struct sc_forward fw = {.ctx = &ctx};
+	struct ps_fwd_status st;
+	char a[OCI_IP_LEN];
+
+	assert_int_equal(uv_loop_init(&loop), 0);
+	/* No list: everyone, nothing kept. */
+	assert_true(client(&fw, "203.0.113.1"));
+	fw.cfg.allow = list("[\"127.0.0.1\", \"::1\"]");
+	assert_true(client(&fw, "127.0.0.1"));
+	assert_true(client(&fw, "::ffff:127.0.0.1"));
+	assert_true(client(&fw, "::1"));
+	assert_false(client(&fw, "127.0.0.2"));
+	assert_false(client(&fw, "::ffff:127.0.0.2")); /* the same client, through a dual-stack listener */
+	assert_int_equal(fw.refused[PS_REFUSED_NOT_ALLOWED], 2);
+	assert_int_equal(fw.n_not_allowed, 1);
+	assert_int_equal(fw.not_allowed[0].count, 2);
+	oci_ip_format(&fw.not_allowed[0].ip, a);
+	assert_string_equal(a, "127.0.0.2");
+	/* Six more addresses: the table keeps the newest PS_NOT_ALLOWED_MAX. */
+	assert_false(client(&fw, "127.0.0.3"));
+	assert_false(client(&fw, "127.0.0.4"));
+	assert_false(client(&fw, "127.0.0.5"));
+	assert_false(client(&fw, "::2"));
+	assert_false(client(&fw, "127.0.0.3"));
+	assert_int_equal(fw.n_not_allowed, PS_NOT_ALLOWED_MAX);
+	sc_allow_status(&fw, &st);
+	assert_int_equal(st.n_not_allowed, PS_NOT_ALLOWED_MAX);
+	oci_ip_format(&st.not_allowed[0].ip, a);
+	assert_string_equal(a, "127.0.0.3");
+	assert_int_equal(st.not_allowed[0].count, 2);
+	oci_ip_format(&st.not_allowed[1].ip, a);
+	assert_string_equal(a, "::2");
+	oci_ip_format(&st.not_allowed[3].ip, a);
+	assert_string_equal(a, "127.0.0.4"); /* 127.0.0.2 went first */
+	assert_int_equal(fw.refused[PS_REFUSED_NOT_ALLOWED], 7);
+	uv_loop_close(&loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_within),
 		cmocka_unit_test(test_annotation_and_policy),
 		cmocka_unit_test(test_record),
+		cmocka_unit_test(test_sidecar_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
