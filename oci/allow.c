@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "allow.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -152,21 +153,54 @@ bool oci_allow_within(const struct oci_allow *narrow, const struct oci_allow *wi
 	return true;
 }
 
+/* The first 8 bytes at P as a number, most significant first. */
+static uint64_t be64_at(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be64toh(v);
+}
+
+/* A mask of the first BITS (0-64) of 64. */
+static uint64_t mask64(unsigned bits)
+{
+	return bits >= 64 ? ~(uint64_t)0 : bits ? ~(uint64_t)0 << (64 - bits) : 0;
+}
+
 bool oci_allow_match(const struct oci_allow *a, const struct oci_ip *ip)
 {
-	const unsigned char *addr = ip->a;
+	unsigned char v4[8] = {0};
+	uint64_t hi, lo;
 	int family = ip->family;
 
 	if (!a->n)
 		return true;
+	/* The client as two words, once; each entry is then two masked
+	 * compares (this runs at every accept). A dual-stack listener's IPv4
+	 * client (::ffff:a.b.c.d) is matched as IPv4. */
 	if (oci_ip_is_v4mapped(ip)) {
-		/* A dual-stack listener's IPv4 client: matched as IPv4. */
 		family = AF_INET;
-		addr = ip->a + 12;
+		memcpy(v4, ip->a + 12, 4);
+		hi = be64_at(v4), lo = 0;
+	} else if (family == AF_INET) {
+		memcpy(v4, ip->a, 4);
+		hi = be64_at(v4), lo = 0;
+	} else {
+		hi = be64_at(ip->a), lo = be64_at(ip->a + 8);
 	}
-	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].family == family && prefix_equal(addr, a->v[i].a, a->v[i].bits))
+	for (size_t i = 0; i < a->n; i++) {
+		const struct oci_net *n = &a->v[i];
+		unsigned bits = n->bits;
+
+		if (n->family != family)
+			continue;
+		/* An IPv4 entry's bytes past its 4 are zero, as the client's are. */
+		if ((hi & mask64(bits)) != (be64_at(n->a) & mask64(bits)))
+			continue;
+		if (bits <= 64 || (lo & mask64(bits - 64)) == (be64_at(n->a + 8) & mask64(bits - 64)))
 			return true;
+	}
 	return false;
 }
 

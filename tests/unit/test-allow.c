@@ -133,6 +133,14 @@ static void test_match(void **state)
 	assert_true(matches(&a, "2001:db8::1"));
 	assert_false(matches(&a, "127.0.0.1"));
 	assert_false(matches(&a, "::ffff:127.0.0.1"));
+	/* Either side of the two words the match compares. */
+	a = list("[\"2001:db8:1:2::/64\", \"2001:db8:1:3:8000::/65\", \"10.0.0.0/31\"]");
+	assert_true(matches(&a, "2001:db8:1:2:ffff::1"));
+	assert_false(matches(&a, "2001:db8:1:1::1"));
+	assert_true(matches(&a, "2001:db8:1:3:8000::1"));
+	assert_false(matches(&a, "2001:db8:1:3:7fff::1"));
+	assert_true(matches(&a, "10.0.0.1"));
+	assert_false(matches(&a, "10.0.0.2"));
 	a = list("[\"127.0.0.1\"]");
 	assert_true(matches(&a, "127.0.0.1"));
 	assert_false(matches(&a, "127.0.0.2"));
