@@ -110,6 +110,8 @@ done
 # The list is enforced: a client from elsewhere gets nothing.
 curl -fsS --max-time 5 --interface 127.0.0.2 -o /dev/null "http://127.0.0.1:${PORT[allow64:http]}/1k.html" 2>/dev/null &&
 	die "allow64 served a client from 127.0.0.2"
+# Asked now: doctor names the addresses refused in the last minute only.
+REFUSED=$(timeout 5 "$B/portsidectl" doctor "$ID" 2>/dev/null | grep -c "from 127.0.0.2 refused" || true)
 
 for run in $(seq 1 "$RUNS"); do
 	for i in 0 1; do
@@ -119,7 +121,6 @@ for run in $(seq 1 "$RUNS"); do
 		measure_pingpong "$p" "$run"
 	done
 done
-REFUSED=$(timeout 5 "$B/portsidectl" doctor "$ID" 2>/dev/null | grep -c "not in allow" || true)
 
 col() { median "$1" "$2"; }
 summary() {
@@ -154,7 +155,7 @@ cp "$RAW" "$OUT.tsv"
 	echo "- load average (1, 5, 15 min) at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- $RUNS runs of ${T} s each, alternating; medians. One sidecar, one container; both rows reach the same"
 	echo "  nginx and sockperf through 127.0.0.1. allow64: 63 networks 10.N.0.0/16, then 127.0.0.1 (the client's,"
-	echo "  scanned last). A client from 127.0.0.2 was refused ($REFUSED refused address(es) in doctor)."
+	echo "  scanned last). A client from 127.0.0.2 was refused (doctor named it: $REFUSED)."
 	echo
 	echo '```'
 	cat "$W/summary.txt"
