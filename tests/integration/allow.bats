@@ -122,3 +122,15 @@ udp_from() {
 	trace "$PORTSIDECTL" doctor "$CT"
 	assert_output_has "from 127.0.0.4 refused in the last minute: not in allow (127.0.0.3)"
 }
+
+@test "allowFrom: an automatic forward gets the policy's list" {
+	echo '{"allowFrom":["127.0.0.1"],"autoforwardPorts":[18648]}' >"$TMP/policy.json"
+	www_start auto "$(ports_ann ''), \"io.portside.autoforward\": \"public\"" 'sleep 1; exec httpd -f -p 4600 -h /www'
+	assert_status 0
+	wait_for 5 port_listening 18648
+	run get_from 127.0.0.1 18648
+	[ "$output" = "hello from auto" ]
+	refute get_from 127.0.0.2 18648
+	trace "$PORTSIDECTL" doctor "$CT"
+	assert_output_has "1 connection from 127.0.0.2 refused in the last minute: not in allow (127.0.0.1)"
+}
