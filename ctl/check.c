@@ -15,13 +15,15 @@
 
 static void print_table(const struct oci_spec *s, const struct oci_policy *pol)
 {
-	printf("%-24s %-6s %-5s %-16s %-5s %-5s %-10s %s\n", "EXTERNAL", "LOCAL", "PROTO", "EXPOSE-LOCALHOST", "PROXY",
-	       "ENTRY", "VISIBILITY", "LABEL");
+	/* ALLOW last: scripts that read the earlier columns keep working. */
+	printf("%-24s %-6s %-5s %-16s %-5s %-5s %-10s %-10s %s\n", "EXTERNAL", "LOCAL", "PROTO", "EXPOSE-LOCALHOST",
+	       "PROXY", "ENTRY", "VISIBILITY", "LABEL", "ALLOW");
 	for (size_t i = 0; i < s->ports->n; i++) {
 		const struct oci_mapping *m = &s->ports->v[i];
-		char host[OCI_IP_LEN], ext[OCI_IP_LEN + 16];
+		char host[OCI_IP_LEN], ext[OCI_IP_LEN + 16], allow[OCI_NET_LEN + 8];
 
 		oci_ip_format(&m->host_ip, host);
+		ctl_allow_short(&m->allow, allow, sizeof(allow));
 		if (!m->expose)
 			snprintf(ext, sizeof(ext), "- (not exposed)");
 		else if (!m->external_port)
@@ -35,12 +37,25 @@ static void print_table(const struct oci_spec *s, const struct oci_policy *pol)
 				 : m->visibility == OCI_VISIBILITY_PRIVATE ? "localhost"
 									   : "*",
 				 m->external_port);
-		printf("%-24s %-6u %-5s %-16s %-5s %-5u %-10s %s\n", ext, m->local_port, oci_proto_name(m->proto),
+		printf("%-24s %-6u %-5s %-16s %-5s %-5u %-10s %-10s %s\n", ext, m->local_port, oci_proto_name(m->proto),
 		       m->expose_localhost ? "yes" : "no", m->proxy_protocol ? "yes" : "no", m->entry,
-		       oci_visibility_name(m->visibility), m->label[0] ? m->label : "-");
+		       oci_visibility_name(m->visibility), m->label[0] ? m->label : "-", m->expose ? allow : "-");
+		/* The whole list, when the column could show only its first. */
+		if (m->expose && m->allow.n > 1) {
+			char all[1024];
+
+			oci_allow_format(&m->allow, all, sizeof(all));
+			printf("  entry %u allow: %s\n", m->entry, all);
+		}
 	}
 	printf("autoforward: %s\n", oci_autoforward_name(s->autoforward));
 	printf("automatic forwards: %s\n", oci_visibility_name(pol->visibility));
+	if (pol->allow_from.n) {
+		char all[1024];
+
+		oci_allow_format(&pol->allow_from, all, sizeof(all));
+		printf("allowFrom: %s\n", all);
+	}
 }
 
 static json_object *mapping_json(const struct oci_mapping *m)
@@ -59,6 +74,7 @@ static json_object *mapping_json(const struct oci_mapping *m)
 	json_object_object_add(o, "proxyProtocol", json_object_new_boolean(m->proxy_protocol));
 	json_object_object_add(o, "visibility", json_object_new_string(oci_visibility_name(m->visibility)));
 	json_object_object_add(o, "label", m->label[0] ? json_object_new_string(m->label) : NULL);
+	json_object_object_add(o, "allow", m->expose ? ctl_allow_json(&m->allow) : NULL);
 	return o;
 }
 
@@ -77,6 +93,7 @@ static void print_json(const struct oci_spec *s, const struct oci_policy *pol, c
 		json_object_object_add(root, "autoforwardVisibility",
 				       json_object_new_string(oci_visibility_name(pol->visibility)));
 		json_object_object_add(root, "mappings", arr);
+		json_object_object_add(root, "allowFrom", ctl_allow_json(&pol->allow_from));
 	} else {
 		json_object *arr = json_object_new_array();
 

@@ -110,6 +110,12 @@ void ctl_ids_free(char **v, size_t n);
 /* "1.2.3.4:80" or "[::1]:80". */
 void ctl_format_addr(const struct oci_ip *ip, unsigned port, char *buf, size_t len);
 
+/* allow.c: an allow list as a JSON array of networks (NULL, JSON null, for
+ * everyone), and as a table shows it: "-", "10.0.0.0/8", "10.0.0.0/8+2". */
+struct json_object;
+struct json_object *ctl_allow_json(const struct oci_allow *a);
+void ctl_allow_short(const struct oci_allow *a, char *buf, size_t len);
+
 /* doctor.c: 1 when container ID's port PORT is forwarded and its app listens
  * where the forward reaches it; else 0, with doctor's reason in WHY. */
 int ctl_doctor_port(const char *id, unsigned port, char *why, size_t len);

@@ -240,6 +240,7 @@ static size_t examine_raw(const char *want, struct finding *findings, size_t max
 		if (!dup && !named)
 			ctl_diagnose_auto(id, rec, seen, ns, seen[i].port, st.v, st.n, &findings[nf++]);
 	}
+	nf += ctl_diagnose_allow(rec, &st, findings + nf, max - nf);
 	if (rec->max_connections && conns >= rec->max_connections && nf < max) {
 		findings[nf] = (struct finding){.status = "problem", .mapping = "(all)"};
 		snprintf(findings[nf].detail, sizeof(findings[nf].detail),

@@ -38,4 +38,9 @@ struct ps_status;
 size_t ctl_diagnose_table(const char *id, const struct ps_forwards *rec, const struct ps_status *st, struct finding *f,
 			  size_t max);
 
+/* doctor_allow.c: the clients each forward of ST refused in the last minute
+ * as not in its allow list (REC names the lists), one finding per address
+ * in F (at most MAX); how many. */
+size_t ctl_diagnose_allow(const struct ps_forwards *rec, const struct ps_status *st, struct finding *f, size_t max);
+
 #endif

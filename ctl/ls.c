@@ -24,6 +24,21 @@ static void human(unsigned long long b, char *buf, size_t len)
 	snprintf(buf, len, u ? "%.1f%s" : "%.0f%s", v, unit[u]);
 }
 
+/* The allow list W is served with: the sidecar's status leaves the lists
+ * out (64 networks a forward), so the record's forward on the same
+ * listener, else (an automatic forward) the policy's allowFrom. */
+static const struct oci_allow *allow_of(const struct ps_forwards *f, const struct ps_forward *w)
+{
+	static const struct oci_allow everyone;
+
+	if (!f)
+		return &everyone;
+	for (size_t i = 0; i < f->n; i++)
+		if (ps_forward_same_listener(&f->v[i], w))
+			return &f->v[i].allow;
+	return &f->allow_from;
+}
+
 /* What ls shows when the sidecar does not answer: the record's forwards,
  * with no counters. */
 static int from_record(const struct ps_forwards *f, struct ps_status *st)
@@ -49,8 +64,8 @@ static const char *state_of(const char *id, bool running)
 	return ps_container_alive(id) ? "dead" : "stopped";
 }
 
-static json_object *container_json(const char *id, const struct ps_status *st, bool running, const char *owner,
-				   const char *name)
+static json_object *container_json(const char *id, const struct ps_forwards *f, const struct ps_status *st,
+				   bool running, const char *owner, const char *name)
 {
 	json_object *o = json_object_new_object(), *arr = json_object_new_array();
 
@@ -76,14 +91,15 @@ static json_object *container_json(const char *id, const struct ps_status *st, b
 		json_object_object_add(m, "connections", json_object_new_uint64(st->v[i].conns_live));
 		json_object_object_add(m, "bytesIn", json_object_new_uint64(st->v[i].bytes_in));
 		json_object_object_add(m, "bytesOut", json_object_new_uint64(st->v[i].bytes_out));
+		json_object_object_add(m, "allow", ctl_allow_json(allow_of(f, w)));
 		json_object_array_add(arr, m);
 	}
 	json_object_object_add(o, "forwards", arr);
 	return o;
 }
 
-static void container_table(const char *id, const struct ps_status *st, bool running, const char *owner,
-			    const char *name)
+static void container_table(const char *id, const struct ps_forwards *f, const struct ps_status *st, bool running,
+			    const char *owner, const char *name)
 {
 	char short_id[CTL_SHORT_ID_LEN];
 
@@ -95,20 +111,22 @@ static void container_table(const char *id, const struct ps_status *st, bool run
 	}
 	for (size_t i = 0; i < st->n; i++) {
 		const struct ps_forward *w = &st->v[i].map;
-		char ext[OCI_IP_LEN + 8], loc[16], in[16], out[16];
-		/* On the container's first row; no trailing blanks without. */
+		char ext[OCI_IP_LEN + 8], loc[16], in[16], out[16], allow[OCI_NET_LEN + 8];
+		/* On the container's first row, "-" on the others: ALLOW,
+		 * after it, stays the last field a script splits. */
 		bool named = i == 0 && name[0];
 
 		ctl_format_addr(&w->host_ip, w->external_port, ext, sizeof(ext));
 		snprintf(loc, sizeof(loc), "%u/%s", w->local_port, oci_proto_name(w->proto));
 		human(st->v[i].bytes_in, in, sizeof(in));
 		human(st->v[i].bytes_out, out, sizeof(out));
+		ctl_allow_short(allow_of(f, w), allow, sizeof(allow));
 		/* The columns added later go last: scripts that read the
 		 * earlier ones by position keep working. */
-		printf("%-12s  %-22s  %-9s  %-8s  %5llu  %8s  %8s  %-7s  %-10s  %-*s%s%s\n", i ? "" : short_id, ext,
-		       loc, w->auto_assigned ? "auto" : "explicit", (unsigned long long)st->v[i].conns_live, in, out,
-		       state_of(id, running), oci_visibility_name(w->visibility), named ? 10 : 0,
-		       w->label[0] ? w->label : "-", named ? "  " : "", named ? name : "");
+		printf("%-12s  %-22s  %-9s  %-8s  %5llu  %8s  %8s  %-7s  %-10s  %-10s  %-10s  %s\n", i ? "" : short_id,
+		       ext, loc, w->auto_assigned ? "auto" : "explicit", (unsigned long long)st->v[i].conns_live, in,
+		       out, state_of(id, running), oci_visibility_name(w->visibility), w->label[0] ? w->label : "-",
+		       named ? name : "-", allow);
 	}
 }
 
@@ -145,8 +163,9 @@ int ctl_ls(int argc, char **argv)
 		return CTL_EXIT_OK;
 	}
 	if (!json)
-		printf("%-12s  %-22s  %-9s  %-8s  %5s  %8s  %8s  %-7s  %-10s  %-10s  %s\n", "CONTAINER", "EXTERNAL",
-		       "LOCAL", "HOW", "CONNS", "IN", "OUT", "STATE", "VISIBILITY", "LABEL", "NAME");
+		printf("%-12s  %-22s  %-9s  %-8s  %5s  %8s  %8s  %-7s  %-10s  %-10s  %-10s  %s\n", "CONTAINER",
+		       "EXTERNAL", "LOCAL", "HOW", "CONNS", "IN", "OUT", "STATE", "VISIBILITY", "LABEL", "NAME",
+		       "ALLOW");
 	/* Kubernetes names as containerd confirms them (ctl_cri_names). */
 	names = calloc(n ? n : 1, sizeof(*names));
 	if (names)
@@ -167,9 +186,10 @@ int ctl_ls(int argc, char **argv)
 				from_record(f, &st);
 		}
 		if (json)
-			json_object_array_add(all, container_json(ids[i], &st, running, owner, names ? names[i] : ""));
+			json_object_array_add(all,
+					      container_json(ids[i], f, &st, running, owner, names ? names[i] : ""));
 		else
-			container_table(ids[i], &st, running, owner, names ? names[i] : "");
+			container_table(ids[i], f, &st, running, owner, names ? names[i] : "");
 		ps_status_free(&st);
 		ps_forwards_free(f);
 	}

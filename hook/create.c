@@ -275,6 +275,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	/* Automatic listeners bind where explicit ones without a hostIP and
 	 * with the policy's visibility do. */
 	fw.visibility = pol->visibility;
+	fw.allow_from = pol->allow_from; /* automatic forwards' allow */
 	if (pol->visibility == OCI_VISIBILITY_PRIVATE) {
 		fw.n_bind = tb_private_addresses(pol->has_pool ? &pool_addr : NULL, fw.bind);
 	} else if (pol->has_pool) {

@@ -67,8 +67,38 @@ static int ident_decode(json_object *root, struct ps_ident *id)
 	return 0;
 }
 
+static json_object *allow_encode(const struct oci_allow *a)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; arr && i < a->n; i++) {
+		char net[OCI_NET_LEN];
+
+		oci_net_format(&a->v[i], net);
+		json_object_array_add(arr, json_object_new_string(net));
+	}
+	return arr;
+}
+
+/* The forward's own allow list, when it is not the policy's: counted into
+ * *TOTAL, which PS_FORWARDS_MAX_ALLOW bounds. */
+static int forward_allow_encode(json_object *o, const struct ps_forwards *f, const struct ps_forward *w, size_t *total)
+{
+	if (oci_allow_equal(&w->allow, &f->allow_from))
+		return 0;
+	/* Wider than the policy's: nothing writes such a forward, and no
+	 * record may carry one. */
+	if (!w->allow.n)
+		return -EINVAL;
+	if ((*total += w->allow.n) > PS_FORWARDS_MAX_ALLOW)
+		return -EFBIG;
+	json_object_object_add(o, "allow", allow_encode(&w->allow));
+	return 0;
+}
+
 int ps_forwards_encode(const struct ps_forwards *f, char **out)
 {
+	size_t allow_total = 0;
 	cleanup_json json_object *root = NULL;
 	json_object *arr = NULL;
 	const char *doc;
@@ -127,14 +157,21 @@ int ps_forwards_encode(const struct ps_forwards *f, char **out)
 		oci_ip_format(&f->pool_address, ip);
 		json_object_object_add(root, "poolAddress", json_object_new_string(ip));
 	}
+	if (f->allow_from.n)
+		json_object_object_add(root, "allowFrom", allow_encode(&f->allow_from));
 	json_object_object_add(root, "forwards", arr);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct ps_forward *w = &f->v[i];
 		json_object *o = json_object_new_object();
+		int rc;
 
 		if (!o)
 			return -ENOMEM;
 		ps_mapping_encode(o, w);
+		if ((rc = forward_allow_encode(o, f, w, &allow_total)) < 0) {
+			json_object_put(o);
+			return rc;
+		}
 		json_object_object_add(o, "exposeLocalhost", json_object_new_boolean(w->expose_localhost));
 		json_object_object_add(o, "proxyProtocol", json_object_new_boolean(w->proxy_protocol));
 		json_object_object_add(o, "entry", json_object_new_int((int)w->entry));
@@ -228,13 +265,28 @@ int ps_mapping_decode(json_object *o, struct ps_forward *w, struct oci_err *e)
 	return 0;
 }
 
-/* A forward of the record: its mapping and what only the sidecar needs. */
-static int decode_one(json_object *o, struct ps_forward *w, struct oci_err *e)
+/* A forward of the record: its mapping and what only the sidecar needs;
+ * without an allow of its own, the record's allowFrom. */
+static int decode_one(json_object *o, const struct ps_forwards *f, struct ps_forward *w, size_t *allow_total,
+		      struct oci_err *e)
 {
 	json_object *v;
 
 	if (ps_mapping_decode(o, w, e) < 0)
 		return -EINVAL;
+	w->allow = f->allow_from;
+	if (json_object_object_get_ex(o, "allow", &v)) {
+		size_t bad;
+
+		if (oci_allow_parse_json(v, "forwards: allow", &w->allow, e) < 0)
+			return -EINVAL;
+		if ((*allow_total += w->allow.n) > PS_FORWARDS_MAX_ALLOW)
+			return oci_err_add(e, EFBIG, "forwards: more than %d networks in allow lists",
+					   PS_FORWARDS_MAX_ALLOW);
+		/* Read as written: never wider than the policy's. */
+		if (!oci_allow_within(&w->allow, &f->allow_from, &bad))
+			return oci_err_add(e, EINVAL, "forwards: an allow wider than allowFrom");
+	}
 	if (get(o, "exposeLocalhost", json_type_boolean, &v, e) < 0)
 		return -EINVAL;
 	w->expose_localhost = json_object_get_boolean(v);
@@ -380,8 +432,13 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	    (!json_object_is_type(v, json_type_string) ||
 	     oci_ip_parse(json_object_get_string(v), &f->pool_address) < 0 || oci_ip_is_any(&f->pool_address)))
 		goto bad;
-	for (; f->n < n; f->n++)
-		if (decode_one(json_object_array_get_idx(arr, f->n), &f->v[f->n], e) < 0)
+	/* Optional: none when the policy allows everyone (or from a record
+	 * before allow lists). */
+	if (json_object_object_get_ex(root, "allowFrom", &v) &&
+	    oci_allow_parse_json(v, "forwards: allowFrom", &f->allow_from, e) < 0)
+		goto bad;
+	for (size_t allow_total = 0; f->n < n; f->n++)
+		if (decode_one(json_object_array_get_idx(arr, f->n), f, &f->v[f->n], &allow_total, e) < 0)
 			goto bad;
 	*out = f; /* ownership to the caller */
 	return 0;

@@ -33,13 +33,20 @@
  * (ps_forwards_encode) refuses more; tests/unit/test-forwards-max.c encodes
  * a record of every maximum and reads it back. A new field adds its worst
  * case there, within PS_FORWARDS_REST_MAX_BYTES. */
-#define PS_FORWARDS_MAX_FORWARDS   (OCI_PORTS_HARD_MAX * OCI_POLICY_MAX_HOSTIPS)
+#define PS_FORWARDS_MAX_FORWARDS (OCI_PORTS_HARD_MAX * OCI_POLICY_MAX_HOSTIPS)
+/* allow lists: the record writes a forward's list only when it is not the
+ * policy's allowFrom (written once); the annotation's own lists hold at most
+ * OCI_ALLOW_ENTRIES_MAX networks, each on every address its mapping binds,
+ * and live changes add at most as many again. A network at its longest,
+ * pretty-printed: 43 characters, quotes, comma, indentation. */
+#define PS_FORWARDS_MAX_ALLOW	   (2 * OCI_ALLOW_ENTRIES_MAX * OCI_POLICY_MAX_HOSTIPS)
+#define PS_ALLOW_ENTRY_MAX_BYTES   64
 #define PS_FORWARD_MAX_BYTES	   384
 #define PS_KNOWN_MAX_BYTES	   64
 #define PS_FORWARDS_REST_MAX_BYTES (96 * 1024)
 #define PS_FORWARDS_MAX_BYTES                                                                                          \
 	(PS_FORWARDS_MAX_FORWARDS * PS_FORWARD_MAX_BYTES + OCI_PORTS_HARD_MAX * PS_KNOWN_MAX_BYTES +                   \
-	 PS_FORWARDS_REST_MAX_BYTES)
+	 (PS_FORWARDS_MAX_ALLOW + OCI_ALLOW_MAX) * PS_ALLOW_ENTRY_MAX_BYTES + PS_FORWARDS_REST_MAX_BYTES)
 _Static_assert(PS_FORWARDS_MAX_BYTES < 64 * 1024 * 1024, "a record the hook, sidecar and portsidectl read whole");
 
 /* One host-side listener and where its connections go. A mapping bound on
@@ -58,6 +65,10 @@ struct ps_forward {
 	int fd;		       /* its descriptor in the sidecar; -1 when none */
 	unsigned entry;	       /* the annotation entry it came from */
 	uint8_t visibility;    /* enum oci_visibility */
+	/* Who may connect (n 0: everyone): the mapping's allow, else the
+	 * policy's allowFrom; in the record only (ps_forwards_encode), not in
+	 * the status reply, which would grow by 64 networks a forward. */
+	struct oci_allow allow;
 
 	/* "" when none */
 	char label[OCI_LABEL_MAX_LEN + 1];
@@ -91,6 +102,7 @@ struct ps_forwards {
 	/* automatic forwarding, for the sidecar */
 	enum oci_autoforward autoforward;
 	enum oci_visibility visibility; /* of automatic forwards */
+	struct oci_allow allow_from;	/* the policy's: automatic forwards' allow */
 	uint16_t auto_ports[1024];	/* the policy's autoforwardPorts, in order */
 	size_t n_auto_ports;
 	struct ps_known {

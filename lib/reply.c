@@ -60,6 +60,21 @@ char *ps_status_encode(const struct ps_status *s)
 			json_object_object_add(r, ps_refused_name((enum ps_refused)k),
 					       json_object_new_uint64(fw->refused[k]));
 		json_object_object_add(f, "refused", r);
+		if (fw->n_not_allowed) {
+			json_object *na = json_object_new_array();
+
+			for (size_t k = 0; na && k < fw->n_not_allowed && k < PS_NOT_ALLOWED_MAX; k++) {
+				json_object *x = json_object_new_object();
+				char a[OCI_IP_LEN];
+
+				oci_ip_format(&fw->not_allowed[k].ip, a);
+				json_object_object_add(x, "address", json_object_new_string(a));
+				json_object_object_add(x, "count", json_object_new_uint64(fw->not_allowed[k].count));
+				json_object_object_add(x, "ago", json_object_new_uint64(fw->not_allowed[k].ago));
+				json_object_array_add(na, x);
+			}
+			json_object_object_add(f, "notAllowed", na);
+		}
 		json_object_array_add(arr, f);
 	}
 	return finish(o);
@@ -159,6 +174,31 @@ static int refused_of(json_object *o, uint64_t refused[PS_REFUSED_N], struct oci
 	return 0;
 }
 
+/* A forward's "notAllowed" array, optional; more than PS_NOT_ALLOWED_MAX is
+ * a sidecar that does not keep its bound. */
+static int not_allowed_of(json_object *o, struct ps_fwd_status *f, struct oci_err *e)
+{
+	json_object *arr, *v;
+
+	f->n_not_allowed = 0;
+	if (!json_object_object_get_ex(o, "notAllowed", &arr))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array) || json_object_array_length(arr) > PS_NOT_ALLOWED_MAX)
+		return oci_err_add(e, EPROTO, "reply: notAllowed is not an array of at most %d", PS_NOT_ALLOWED_MAX);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *x = json_object_array_get_idx(arr, i);
+		struct ps_not_allowed *n = &f->not_allowed[i];
+
+		if (!json_object_is_type(x, json_type_object) || !json_object_object_get_ex(x, "address", &v) ||
+		    !json_object_is_type(v, json_type_string) || oci_ip_parse(json_object_get_string(v), &n->ip) < 0)
+			return oci_err_add(e, EPROTO, "reply: a notAllowed entry has no address");
+		if (counter(x, "count", &n->count, e) < 0 || counter(x, "ago", &n->ago, e) < 0)
+			return -EPROTO;
+		f->n_not_allowed++;
+	}
+	return 0;
+}
+
 int ps_status_decode(const char *buf, size_t len, struct ps_status *out, struct oci_err *e)
 {
 	cleanup_json json_object *root = NULL;
@@ -198,7 +238,7 @@ int ps_status_decode(const char *buf, size_t len, struct ps_status *out, struct 
 		if (ps_mapping_decode(v, &f->map, e) < 0 || counter(v, "connections", &f->conns_live, e) < 0 ||
 		    counter(v, "connectionsTotal", &f->conns_total, e) < 0 ||
 		    counter(v, "bytesIn", &f->bytes_in, e) < 0 || counter(v, "bytesOut", &f->bytes_out, e) < 0 ||
-		    refused_of(v, f->refused, e) < 0) {
+		    refused_of(v, f->refused, e) < 0 || not_allowed_of(v, f, e) < 0) {
 			ps_status_free(out);
 			return oci_err_add(e, EPROTO, "reply: forward %zu is malformed", i);
 		}

@@ -10,7 +10,8 @@
  *               "forwards":[{MAPPING,"connections":N,
  *               "connectionsTotal":N,"bytesIn":N,"bytesOut":N,
  *               "refused":{"maxConnections":N,"descriptors":N,
- *               "notAllowed":N,"notListening":N,"localhostOnly":N}}, ...]}
+ *               "notAllowed":N,"notListening":N,"localhostOnly":N},
+ *               "notAllowed":[{"address":ADDR,"count":N,"ago":S}, ...]}, ...]}
  *   listeners: {"listeners":[{"protocol":"tcp","port":N,"address":"::",
  *               "dual":true,"mapped":false}, ...]}   or   {"error":"..."}
  *
@@ -46,11 +47,28 @@ enum ps_refused {
 /* The reply's name of WHY ("maxConnections", ...), "" for none. */
 const char *ps_refused_name(enum ps_refused why);
 
+/* Client addresses a forward refused lately as not in its allow list, kept
+ * per forward for doctor: this many, newest first (a client that rotates
+ * addresses only replaces the oldest, so the table stays this small and the
+ * status reply bounded). */
+#define PS_NOT_ALLOWED_MAX 4
+/* The window "count" covers: an address first refused longer ago than this
+ * starts counting afresh. */
+#define PS_NOT_ALLOWED_WINDOW_S 60
+
+struct ps_not_allowed {
+	struct oci_ip ip; /* the client's address (its IPv4 form when IPv4-mapped) */
+	uint64_t count;	  /* refused within PS_NOT_ALLOWED_WINDOW_S of the first */
+	uint64_t ago;	  /* seconds since the last refusal */
+};
+
 /* One forward the sidecar serves, with its counters. */
 struct ps_fwd_status {
 	struct ps_forward map; /* the mapping fields only (ps_mapping_decode) */
 	uint64_t conns_live, conns_total, bytes_in, bytes_out;
-	uint64_t refused[PS_REFUSED_N]; /* 0 from a sidecar that sent none */
+	uint64_t refused[PS_REFUSED_N];			       /* 0 from a sidecar that sent none */
+	struct ps_not_allowed not_allowed[PS_NOT_ALLOWED_MAX]; /* newest first */
+	size_t n_not_allowed;
 };
 
 struct ps_status {

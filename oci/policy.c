@@ -318,6 +318,8 @@ int oci_policy_parse(const char *buf, size_t len, struct oci_policy **out, struc
 					    "host bits set");
 			else
 				p->has_pool = true;
+		} else if (!strcmp(key, "allowFrom")) {
+			oci_allow_parse_json(val, "policy field allowFrom", &p->allow_from, e);
 		} else if (!strcmp(key, "maxPorts")) {
 			parse_uint(val, "maxPorts", 1, OCI_PORTS_HARD_MAX, &p->max_ports, e);
 		} else if (!strcmp(key, "maxAutoforwards")) {

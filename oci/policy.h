@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "allow.h"
 #include "../base/err.h"
 
 #define OCI_POLICY_PATH	       "/etc/portside/policy.json"
@@ -59,6 +60,10 @@ struct oci_policy {
 	bool has_pool;
 	struct oci_ip pool;
 	unsigned pool_prefix;
+
+	/* allowFrom: who may connect to any mapping and automatic forward
+	 * (n 0: everyone); a mapping's allow may only narrow it. */
+	struct oci_allow allow_from;
 
 	unsigned max_ports;	   /* mappings per container */
 	unsigned max_autoforwards; /* local ports forwarded automatically at once, per container */

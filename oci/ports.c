@@ -267,6 +267,7 @@ static void parse_compact_entry(struct builder *b, unsigned idx, const char *tok
 	m.expose = colon != NULL;
 	if (oci_ports_settle_visibility(&m, b->pol, NULL, pfx, e) < 0)
 		return;
+	m.allow = b->pol->allow_from; /* the compact spelling has no allow of its own */
 	if (oci_builder_reserve(b, loc.hi - loc.lo + 1) < 0)
 		return;
 	for (unsigned i = 0; i <= loc.hi - loc.lo; i++) {

@@ -29,6 +29,9 @@ struct oci_mapping {
 	bool proxy_protocol;	/* send a PROXY v2 header to the app */
 	struct oci_ip host_ip;	/* family 0: the policy's hostIP */
 	uint8_t visibility;	/* enum oci_visibility, settled at parse time */
+	/* Who may connect: the mapping's allow, else the policy's allowFrom
+	 * (n 0: everyone). Settled at parse time, never wider than allowFrom. */
+	struct oci_allow allow;
 
 	/* "" when none, else valid per oci_label_valid */
 	char label[OCI_LABEL_MAX_LEN + 1];

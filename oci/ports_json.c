@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* io.portside.ports in its JSON spelling: an array of objects with localPort,
- * externalPort, protocol, hostIP, exposeLocalhost, proxyProtocol, label and
- * visibility (and their aliases), every field type-checked and bounded. */
+ * externalPort, protocol, hostIP, exposeLocalhost, proxyProtocol, label,
+ * visibility and allow (and their aliases), every field type-checked and bounded. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -34,11 +34,38 @@ static json_object *alias(json_object *a, json_object *b, const char *pfx, const
 	return a ? a : b;
 }
 
+int oci_ports_settle_allow(struct builder *b, struct oci_mapping *m, json_object *v, const char *pfx)
+{
+	const struct oci_allow *from = &b->pol->allow_from;
+	char what[96], net[OCI_NET_LEN], pol[160];
+	size_t bad;
+
+	m->allow = *from;
+	if (!v)
+		return 0;
+	snprintf(what, sizeof(what), "%s: allow", pfx);
+	if (oci_allow_parse_json(v, what, &m->allow, b->e) < 0)
+		return -EINVAL;
+	if (b->allow_entries + m->allow.n > OCI_ALLOW_ENTRIES_MAX)
+		return oci_err_add(b->e, E2BIG, ANN ": more than %d networks in allow lists in all",
+				   OCI_ALLOW_ENTRIES_MAX);
+	b->allow_entries += m->allow.n;
+	/* Like hostIP: a container may narrow what the host allows, never widen it. */
+	if (!oci_allow_within(&m->allow, from, &bad)) {
+		oci_net_format(&m->allow.v[bad], net);
+		oci_allow_format(from, pol, sizeof(pol));
+		return oci_err_add(b->e, EPERM, "%s: allow network %s is not within the host policy's allowFrom (%s)",
+				   pfx, net, pol);
+	}
+	return 0;
+}
+
 static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 {
 	struct oci_err *e = b->e;
 	struct oci_mapping m = {.entry = idx, .proto = OCI_PROTO_TCP};
-	json_object *local = NULL, *cport = NULL, *ext = NULL, *hport = NULL, *expose = NULL, *hostip = NULL;
+	json_object *local = NULL, *cport = NULL, *ext = NULL, *hport = NULL, *expose = NULL, *hostip = NULL,
+		    *allow = NULL;
 	enum oci_visibility vis, *given = NULL;
 	unsigned before = e->count, port;
 	char pfx[64], what[96];
@@ -62,6 +89,8 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 			expose = val;
 		else if (!strcmp(key, "hostIP"))
 			hostip = val;
+		else if (!strcmp(key, "allow"))
+			allow = val;
 		else if (!strcmp(key, "exposeLocalhost"))
 			entry_bool(val, pfx, key, &m.expose_localhost, e);
 		else if (!strcmp(key, "proxyProtocol"))
@@ -128,6 +157,10 @@ static void parse_json_entry(struct builder *b, unsigned idx, json_object *obj)
 	}
 	if (e->count == before) /* a bad hostIP says enough */
 		oci_ports_settle_visibility(&m, b->pol, given, pfx, e);
+	if (allow && !m.expose)
+		oci_err_add(e, EINVAL, "%s: allow is set but the port is not exposed", pfx);
+	else if (e->count == before)
+		oci_ports_settle_allow(b, &m, allow, pfx);
 	if (e->count == before)
 		oci_builder_add(b, &m);
 }

@@ -16,8 +16,9 @@ struct builder {
 	struct oci_ports *p;
 	size_t cap;
 	const struct oci_policy *pol;
-	unsigned max;  /* the policy's maxPorts */
-	bool too_many; /* said once */
+	unsigned max;		/* the policy's maxPorts */
+	bool too_many;		/* said once */
+	unsigned allow_entries; /* of the mappings' own allow lists, at most OCI_ALLOW_ENTRIES_MAX */
 	struct oci_err *e;
 };
 
@@ -33,6 +34,10 @@ int oci_ports_parse_proto(const char *s, size_t n, uint8_t *proto);
  * a hostIP that says the opposite of GIVEN is an error prefixed PFX. */
 int oci_ports_settle_visibility(struct oci_mapping *m, const struct oci_policy *pol, const enum oci_visibility *given,
 				const char *pfx, struct oci_err *e);
+
+/* M's allow list from the JSON value V (NULL: not given, the policy's
+ * allowFrom), checked against the policy's: errors prefixed PFX. */
+int oci_ports_settle_allow(struct builder *b, struct oci_mapping *m, struct json_object *v, const char *pfx);
 
 /* The compact spelling (ports.c): [HOSTIP:]EXTERNAL:LOCAL[/PROTO], ranges. */
 void oci_ports_parse_compact(struct builder *b, const char *v, size_t len);

@@ -242,6 +242,7 @@ static int open_auto(struct sc_ctx *ctx, unsigned port, bool loopback_only)
 			.host_ip = ctx->rec->bind[i],
 			.fd = fds[i],
 			.visibility = (uint8_t)ctx->rec->visibility,
+			.allow = ctx->rec->allow_from,
 		};
 		struct sc_forward *fw;
 		char ip[OCI_IP_LEN];

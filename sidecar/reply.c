@@ -32,6 +32,7 @@ char *sc_reply_status(const struct sc_ctx *ctx)
 		};
 		v[i].map.automatic = fw->automatic;
 		memcpy(v[i].refused, fw->refused, sizeof(v[i].refused));
+		sc_allow_status(fw, &v[i]);
 	}
 	return ps_status_encode(&s);
 }

@@ -52,6 +52,14 @@ struct sc_forward {
 	uint64_t conns_total, bytes_in, bytes_out;
 	uint64_t refused[PS_REFUSED_N]; /* sc_count_refused */
 	unsigned conns_live;
+	/* Client addresses lately refused as not in cfg.allow, for doctor
+	 * (allow.c): most recent first, at most PS_NOT_ALLOWED_MAX. */
+	struct sc_not_allowed {
+		struct oci_ip ip;
+		uint64_t count;
+		uint64_t since, last; /* uv_now() of the window's first and of the last refusal */
+	} not_allowed[PS_NOT_ALLOWED_MAX];
+	size_t n_not_allowed;
 };
 
 struct sc_ctx {
@@ -126,6 +134,16 @@ static inline void sc_count_refused(struct sc_forward *fw, enum ps_refused why)
 	if ((unsigned)why < PS_REFUSED_N)
 		fw->refused[why]++;
 }
+
+/* allow.c: true when the client at SS may reach FW (its allow list, n 0:
+ * everyone). Otherwise the refusal is counted (PS_REFUSED_NOT_ALLOWED),
+ * summarised in the log as "refused a NOUN", and the address kept for
+ * doctor; the caller then closes the client (or drops the datagram). SS is
+ * always the socket's own peer: never what a PROXY header would say. */
+bool sc_allow_client(struct sc_forward *fw, const struct sockaddr_storage *ss, const char *noun);
+
+/* The table of FW's refused addresses as the status reply carries it. */
+void sc_allow_status(const struct sc_forward *fw, struct ps_fwd_status *out);
 
 /* Any other line the container can repeat at will, rate-limited the same way
  * by its text. */

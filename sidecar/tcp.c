@@ -490,7 +490,12 @@ static void on_accept(uv_poll_t *p, int status, int events)
 		return;
 	/* Bounded per wake-up, so that one busy port cannot starve the rest. */
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(fw->cfg.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		/* The peer only when there is a list to check it against. */
+		bool check = fw->cfg.allow.n != 0;
+		int fd = accept4(fw->cfg.fd, check ? (struct sockaddr *)&peer : NULL, check ? &pl : NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if ((errno == EMFILE || errno == ENFILE) && shed(fw))
@@ -501,6 +506,13 @@ static void on_accept(uv_poll_t *p, int status, int events)
 				pause_accepting(ctx);
 			}
 			return; /* EAGAIN, or an aborted connection */
+		}
+		/* The accepted socket's own peer, before anything is spent on
+		 * it: a PROXY header (proxyProtocol) is what portside sends,
+		 * never what it believes. */
+		if (check && !sc_allow_client(fw, &peer, "connection")) {
+			close(fd);
+			continue;
 		}
 		if (ctx->conns_live >= ctx->max_conns) {
 			char why[96];

@@ -293,6 +293,10 @@ static struct flow *flow_open(struct sc_forward *fw, const struct sockaddr_stora
 	struct flow *f;
 	char why[256];
 
+	/* A flow's first datagram is its accept: a client not allowed makes
+	 * no flow and takes no share of the table. */
+	if (!sc_allow_client(fw, client, "datagram"))
+		return NULL;
 	sc_udp_source_of(client, &key);
 	src = source_find(u, &key);
 	if (src && src->flows >= ctx->udp_per_source) {

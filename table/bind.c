@@ -222,6 +222,7 @@ static int add_forward(struct ps_forwards *f, const struct oci_mapping *m, const
 		.visibility = m->visibility,
 	};
 	memcpy(f->v[f->n - 1].label, m->label, sizeof(m->label));
+	f->v[f->n - 1].allow = m->allow;
 	return 0;
 }
 

@@ -261,6 +261,7 @@ static int expose_one(struct work *w, const struct oci_mapping *m, unsigned base
 		p.entry = base + m->entry;
 		p.expose_localhost = m->expose_localhost || s->expose_localhost;
 		p.proxy_protocol = m->proxy_protocol;
+		p.allow = m->allow;
 		memcpy(p.label, m->label, sizeof(p.label));
 		p.fd = -1;
 		if (push(w->t, &p) < 0 || push(w->out->pinned, &p) < 0)

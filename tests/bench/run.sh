@@ -20,9 +20,11 @@
 # flows, and the hook's cost per container start (hyperfine, runc); and live
 # changes of a running container's port table (tests/bench/live.sh, which
 # also runs alone: portsidectl expose to the first request served through
-# the new port, unexpose to the first connect refused, 100 of each), and
+# the new port, unexpose to the first connect refused, 100 of each),
 # portsidectl metrics' time and memory over 200 runc containers of 10
-# mappings each (tests/bench/metrics.sh, which runs alone too).
+# mappings each (tests/bench/metrics.sh, which runs alone too), and the data
+# path with and without an allow list of 64 networks (tests/bench/allow.sh,
+# which also runs alone).
 #
 # The table goes to stdout and, with a raw data file and a chart, to
 # bench/results/DATE-HOST.{md,tsv,png}.
@@ -219,6 +221,12 @@ if PORTSIDE_BUILD=$B BENCH_METRICS_OUT=$W/metrics tests/bench/metrics.sh >/dev/n
 else
 	NOTES+=("portsidectl metrics at scale: not measured (tests/bench/metrics.sh failed: its messages are above)")
 fi
+
+# Allow lists on the data path: a container of its own (allow.sh), its own
+# report (bench/results/DATE-HOST-allow.md).
+log "allow lists on the data path ($(($(date +%s) - START)) s)"
+PORTSIDE_BUILD=$B tests/bench/allow.sh >/dev/null ||
+	NOTES+=("allow lists: not measured (tests/bench/allow.sh failed: its messages are above)")
 
 log "scale: 1000 mapped ports ($(($(date +%s) - START)) s)"
 scale_ports

@@ -42,7 +42,34 @@ static size_t encoded_len(const struct ps_forwards *f)
 	return strlen(doc);
 }
 
-/* A record with every field at its longest, N forwards. */
+/* An IPv6 network of 16 bytes of 0xff but for byte 14 (B14) and byte 15
+ * (B15): every group written whole. */
+static struct oci_net net6(unsigned b14, unsigned b15, unsigned bits)
+{
+	struct oci_net n = {.family = AF_INET6, .bits = (uint8_t)bits};
+
+	memset(n.a, 0xff, sizeof(n.a));
+	n.a[14] = (unsigned char)b14;
+	n.a[15] = (unsigned char)b15;
+	return n;
+}
+
+/* allowFrom at its longest: 64 networks of 43 characters, the first
+ * holding every network of OWN. */
+static void longest_allow(struct oci_allow *from, struct oci_allow *own)
+{
+	from->n = own->n = OCI_ALLOW_MAX;
+	for (unsigned k = 0; k < OCI_ALLOW_MAX; k++) {
+		from->v[k] = net6(0xff - k, 0, 120);
+		own->v[k] = net6(0xff, k, 128);
+	}
+	oci_allow_sort(from);
+	oci_allow_sort(own);
+}
+
+/* A record with every field at its longest, N forwards: allowFrom at its
+ * longest, and as many forwards as PS_FORWARDS_MAX_ALLOW takes with a
+ * list of their own. */
 static struct ps_forwards *longest_record(size_t n)
 {
 	struct ps_forwards *f = calloc(1, sizeof(*f));
@@ -82,8 +109,13 @@ static struct ps_forwards *longest_record(size_t n)
 		f->bind[i] = w.host_ip;
 	}
 	f->pool_address = f->bind[0];
-	for (size_t i = 0; i < n; i++)
+	struct oci_allow own;
+
+	longest_allow(&f->allow_from, &own);
+	for (size_t i = 0; i < n; i++) {
 		longest_forward(&f->v[i], (unsigned)i);
+		f->v[i].allow = i < PS_FORWARDS_MAX_ALLOW / OCI_ALLOW_MAX ? own : f->allow_from;
+	}
 	f->n = n;
 	return f;
 }
@@ -93,15 +125,30 @@ static void test_parts(void **state)
 {
 	(void)state;
 	struct ps_forwards *f = longest_record(2);
-	size_t two = encoded_len(f), one;
+	struct oci_allow own = f->v[1].allow;
+	size_t two, one;
 
+	/* A forward, with the policy's list (written once, not in it). */
+	f->v[0].allow = f->v[1].allow = f->allow_from;
+	two = encoded_len(f);
 	f->n = 1;
 	one = encoded_len(f);
 	assert_true(two - one <= PS_FORWARD_MAX_BYTES);
+	/* A network of a forward's own list, and of allowFrom. */
+	f->n = 2;
+	f->v[1].allow = own;
+	two = encoded_len(f);
+	f->v[1].allow.n--;
+	assert_true(two - encoded_len(f) <= PS_ALLOW_ENTRY_MAX_BYTES);
+	f->n = 1;
 	f->n_known--;
 	assert_true(one - encoded_len(f) <= PS_KNOWN_MAX_BYTES);
 	f->n = 0;
 	f->n_known = 0;
+	one = encoded_len(f);
+	f->allow_from.n--;
+	assert_true(one - encoded_len(f) <= PS_ALLOW_ENTRY_MAX_BYTES);
+	f->allow_from.n = 0;
 	assert_true(encoded_len(f) <= PS_FORWARDS_REST_MAX_BYTES);
 	ps_forwards_free(f);
 }
@@ -158,6 +205,8 @@ static void test_largest_record_read_back(void **state)
 	assert_string_equal(g->kube_name, f->kube_name);
 	assert_true(oci_ip_equal(&g->pool_address, &f->pool_address));
 	assert_memory_equal(&g->v[g->n - 1], &f->v[f->n - 1], sizeof(f->v[0]));
+	assert_memory_equal(&g->v[0], &f->v[0], sizeof(f->v[0]));
+	assert_true(oci_allow_equal(&g->allow_from, &f->allow_from));
 	ps_forwards_free(g);
 	ps_forwards_free(f);
 }
@@ -187,12 +236,32 @@ static void test_one_more_refused(void **state)
 	assert_null(g);
 }
 
+/* One network more in the forwards' own lists than PS_FORWARDS_MAX_ALLOW:
+ * never written. */
+static void test_allow_one_more_refused(void **state)
+{
+	(void)state;
+	size_t full = PS_FORWARDS_MAX_ALLOW / OCI_ALLOW_MAX;
+	struct ps_forwards *f = longest_record(full + 1);
+	cleanup_free char *doc = NULL;
+
+	assert_int_equal(ps_forwards_encode(f, &doc), 0);
+	free(doc);
+	doc = NULL;
+	f->v[full].allow = f->v[0].allow;
+	f->v[full].allow.n = 1;
+	assert_int_equal(ps_forwards_encode(f, &doc), -EFBIG);
+	assert_null(doc);
+	ps_forwards_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parts),
 		cmocka_unit_test_setup_teardown(test_largest_record_read_back, setup, teardown),
 		cmocka_unit_test(test_one_more_refused),
+		cmocka_unit_test(test_allow_one_more_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -235,6 +235,51 @@ static int listeners_rc(const char *json)
 	"\"localPort\":80,\"protocol\":\"tcp\",\"auto\":false" extra "}]}"
 
 /* Strict about what it reads, silent about what it does not know. */
+/* Each forward's refused addresses (allow): kept newest first, at most
+ * PS_NOT_ALLOWED_MAX, read back as sent; more is refused. */
+static void test_status_not_allowed(void **state)
+{
+	(void)state;
+	struct ps_fwd_status fw = {.map = {.local_port = 80, .external_port = 8080}};
+	struct ps_status s = {.n = 1, .v = &fw}, back;
+	char *line;
+
+	assert_int_equal(oci_ip_parse("127.0.0.1", &fw.map.host_ip), 0);
+	for (unsigned i = 0; i < PS_NOT_ALLOWED_MAX; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), i % 2 ? "2001:db8::%u" : "192.0.2.%u", i + 1);
+		assert_int_equal(oci_ip_parse(a, &fw.not_allowed[i].ip), 0);
+		fw.not_allowed[i].count = 1000 + i;
+		fw.not_allowed[i].ago = i;
+	}
+	fw.n_not_allowed = PS_NOT_ALLOWED_MAX;
+	assert_non_null(line = ps_status_encode(&s));
+	assert_non_null(strstr(line, "\"notAllowed\":[{\"address\":\"192.0.2.1\",\"count\":1000,\"ago\":0}"));
+	assert_int_equal(ps_status_decode(line, strlen(line), &back, NULL), 0);
+	assert_int_equal(back.n, 1);
+	assert_int_equal(back.v[0].n_not_allowed, PS_NOT_ALLOWED_MAX);
+	for (unsigned i = 0; i < PS_NOT_ALLOWED_MAX; i++) {
+		assert_true(oci_ip_equal(&back.v[0].not_allowed[i].ip, &fw.not_allowed[i].ip));
+		assert_int_equal(back.v[0].not_allowed[i].count, 1000 + i);
+		assert_int_equal(back.v[0].not_allowed[i].ago, i);
+	}
+	ps_status_free(&back);
+	free(line);
+	/* None: no field at all. */
+	fw.n_not_allowed = 0;
+	assert_non_null(line = ps_status_encode(&s));
+	assert_null(strstr(line, "notAllowed\":["));
+	free(line);
+	assert_true(status_rc(FW(",\"notAllowed\":[{\"address\":\"1.1.1.1\"},{\"address\":\"1.1.1.2\"},"
+				 "{\"address\":\"1.1.1.3\"},{\"address\":\"1.1.1.4\"},{\"address\":\"1.1.1.5\"}]")) <
+		    0);
+	assert_true(status_rc(FW(",\"notAllowed\":[{\"address\":\"somewhere\"}]")) < 0);
+	assert_true(status_rc(FW(",\"notAllowed\":[{\"address\":\"1.1.1.1\",\"count\":-1}]")) < 0);
+	assert_true(status_rc(FW(",\"notAllowed\":{}")) < 0);
+	assert_int_equal(status_rc(FW(",\"notAllowed\":[{\"address\":\"::1\",\"count\":3,\"ago\":2}]")), 0);
+}
+
 static void test_decode_refuses(void **state)
 {
 	(void)state;
@@ -387,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_listeners_error_and_mapped),
 		cmocka_unit_test(test_status_many_forwards),
 		cmocka_unit_test(test_status_label_visibility),
+		cmocka_unit_test(test_status_not_allowed),
 		cmocka_unit_test(test_decode_refuses),
 		cmocka_unit_test(test_decode_too_long),
 		cmocka_unit_test(test_status_refused_round_trip),
