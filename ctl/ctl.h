@@ -59,6 +59,10 @@ int ctl_resolve_id(const char *arg, char *id, size_t len);
  * programs asked are done by DEADLINE (ps_now_ms; 0: CTL_RESOLVE_MS from
  * now, the limit ctl_resolve keeps): one not done then leaves ARG
  * unresolved. */
+/* A stopped or dead sidecar's status, from its record F: its mappings with
+ * every counter 0 (what ls and metrics show instead of an answer). */
+int ctl_status_from_record(const struct ps_forwards *f, struct ps_status *st);
+
 /* The Kubernetes names of IDS (N of them) that containerd confirms, for
  * ls: NAMES[i] is "" for one it does not. Asks ctr twice in all, and only
  * when some container claims a name; crictl is not asked. */

@@ -39,21 +39,6 @@ static const struct oci_allow *allow_of(const struct ps_forwards *f, const struc
 	return &f->allow_from;
 }
 
-/* What ls shows when the sidecar does not answer: the record's forwards,
- * with no counters. */
-static int from_record(const struct ps_forwards *f, struct ps_status *st)
-{
-	memset(st, 0, sizeof(*st));
-	if (!f || !f->n)
-		return 0;
-	if (!(st->v = calloc(f->n, sizeof(*st->v))))
-		return -ENOMEM;
-	for (size_t i = 0; i < f->n; i++)
-		st->v[i].map = f->v[i];
-	st->n = f->n;
-	return 0;
-}
-
 /* running: its sidecar answers; dead: the sidecar is gone while the
  * container runs (`portsidectl restore` brings it back); stopped: both gone,
  * the state not yet cleaned up. */
@@ -183,7 +168,7 @@ int ctl_ls(int argc, char **argv)
 			/* A live sidecar knows best: automatic forwards come and go. */
 			running = ps_sidecar_alive(ids[i], NULL) && ps_ask_status(ids[i], &st, CTL_ASK_MS) == 0;
 			if (!running)
-				from_record(f, &st);
+				ctl_status_from_record(f, &st);
 		}
 		if (json)
 			json_object_array_add(all,

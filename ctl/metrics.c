@@ -30,20 +30,6 @@ static void count_refusal(const struct ps_refusal *r, void *arg)
 		by[r->reason]++;
 }
 
-/* A dead sidecar's series, from the record: its mappings with every counter 0. */
-static int from_record(const struct ps_forwards *f, struct ps_status *st)
-{
-	memset(st, 0, sizeof(*st));
-	if (!f->n)
-		return 0;
-	if (!(st->v = calloc(f->n, sizeof(*st->v))))
-		return -ENOMEM;
-	for (size_t i = 0; i < f->n; i++)
-		st->v[i].map = f->v[i];
-	st->n = f->n;
-	return 0;
-}
-
 /* What the formatter needs of every container in IDS (N), into CT and ST
  * (N each); *SHOWN of them are filled: a container being created, or that
  * joined another's netns (its forwards are that one's), is left out. */
@@ -64,7 +50,7 @@ static void gather(char **ids, size_t n, struct ctl_metrics_ct *ct, struct ps_st
 		c->name = names ? names[i] : "";
 		c->restores = f->restores;
 		c->up = ps_sidecar_alive(ids[i], NULL) && ps_ask_status(ids[i], s, CTL_ASK_MS) == 0;
-		if (!c->up && from_record(f, s) < 0) {
+		if (!c->up && ctl_status_from_record(f, s) < 0) {
 			ps_forwards_free(f);
 			continue;
 		}

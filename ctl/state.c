@@ -133,3 +133,16 @@ const char *ctl_sid(const char *id)
 
 	return ctl_short_id(id, ring[next++ % 4], CTL_SHORT_ID_LEN);
 }
+
+int ctl_status_from_record(const struct ps_forwards *f, struct ps_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!f || !f->n)
+		return 0;
+	if (!(st->v = calloc(f->n, sizeof(*st->v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < f->n; i++)
+		st->v[i].map = f->v[i];
+	st->n = f->n;
+	return 0;
+}
