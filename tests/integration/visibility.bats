@@ -70,7 +70,8 @@ loopback_only() {
 	assert_status 0
 	grep -q '"label":"docs"' "$STATEDIR/$CT/forwards.json" || grep -q '"label": "docs"' "$STATEDIR/$CT/forwards.json"
 	trace "$PORTSIDECTL" ls
-	[[ "$output" =~ 0\.0\.0\.0:18822\ .*running\ +public\ +-$'\n' ]]
+	# LABEL "-", then NAME and ALLOW (none either).
+	[[ "$output" =~ 0\.0\.0\.0:18822\ .*running\ +public\ +-\ +-\ +-$'\n' ]]
 	run bash -c "'$PORTSIDECTL' ls --json | tr -d '\n' | grep -o '{[^{}]*\"externalPort\":18822[^{}]*}' | head -1"
 	echo "$output"
 	[[ "$output" == *'"label":""'* ]]
