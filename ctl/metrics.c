@@ -16,6 +16,7 @@
 
 #include "../base/cleanup.h"
 #include "../lib/clock.h"
+#include "../lib/edit.h"
 #include "../lib/rundir.h"
 #include "ctl.h"
 #include "metrics.h"
@@ -145,7 +146,7 @@ int ctl_textfile_write(const char *path, const char *buf, size_t len)
 	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
 	char dir[4096], tmp[300];
 	cleanup_close int dfd = -1, fd = -1;
-	sigset_t stop, old;
+	sigset_t old;
 	struct stat ds;
 	int rc = 0;
 
@@ -178,12 +179,7 @@ int ctl_textfile_write(const char *path, const char *buf, size_t len)
 	}
 	/* A ^C between the create and the rename would leave the temp file,
 	 * which the collector ignores (not *.prom) but nobody would remove. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	sigaddset(&stop, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &stop, &old);
+	ps_edit_hold_signals(&old);
 	/* Named after FILE and this process, not ending in .prom: the
 	 * collector reads *.prom only, so it never sees the temp file. */
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());

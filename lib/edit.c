@@ -269,19 +269,13 @@ int ps_edit_replace(struct ps_edit *f, const char *buf, size_t len, struct oci_e
 {
 	char tmp[sizeof(f->name) + 16];
 	cleanup_close int fd = -1;
-	sigset_t stop, old;
+	sigset_t old;
 	struct stat now;
 	bool renamed = false;
 	int rc;
 
-	/* A ^C or a kill between the create and the rename would leave the
-	 * new file behind: such signals wait until it is renamed or removed. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGHUP);
-	sigaddset(&stop, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &stop, &old);
+	/* Such signals wait until the new file is renamed or removed. */
+	ps_edit_hold_signals(&old);
 	if ((fd = create_tmp(f, tmp, sizeof(tmp), e)) < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return fd;
@@ -311,4 +305,16 @@ int ps_edit_replace(struct ps_edit *f, const char *buf, size_t len, struct oci_e
 	if (rc == 0 && fsync(f->dirfd) < 0 && errno != EINVAL && errno != EROFS)
 		rc = oci_err_addp(e, errno, "%s was replaced but its directory could not be synced", f->path);
 	return rc;
+}
+
+void ps_edit_hold_signals(sigset_t *old)
+{
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &stop, old);
 }

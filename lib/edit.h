@@ -7,6 +7,7 @@
  * its directory, never by a path after the first open, so that a file swapped
  * for a symbolic link in between is never followed. */
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -32,6 +33,11 @@ int ps_edit_read(const char *path, size_t max, struct ps_edit *f, char **buf, si
  * synced, then renamed over the old one. Nothing is done through a path that
  * another user could redirect. */
 int ps_edit_replace(struct ps_edit *f, const char *buf, size_t len, struct oci_err *e);
+
+/* Holds back SIGINT, SIGTERM, SIGHUP and SIGQUIT (the old mask in *OLD,
+ * for sigprocmask(SIG_SETMASK, OLD, NULL)): a ^C or a kill between a
+ * temporary file's creation and its rename would leave it behind. */
+void ps_edit_hold_signals(sigset_t *old);
 
 /* Closes F's directory; safe to call twice. */
 void ps_edit_close(struct ps_edit *f);
