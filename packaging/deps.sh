@@ -33,10 +33,10 @@ libcmocka-dev bats clang libclang-rt-14-dev clang-format \
 runc crun podman catatonit containernetworking-plugins iptables busybox-static iproute2 socat curl procps psmisc \
 dpkg-dev fakeroot util-linux man-db groff-base jq strace tmux \
 containerd python3-grpcio python3-grpc-tools prometheus prometheus-node-exporter"
-# make bench: the load generators and servers, hyperfine, gnuplot for the
+# make bench: pasta (passt), the load generators and servers, hyperfine, gnuplot for the
 # chart, jq for iperf3's and hyperfine's JSON. (docker-proxy comes from the
 # docker.io package, unpacked into the build tree by the bench, not installed.)
-BENCH_PACKAGES="iperf3 wrk sockperf redis-server redis-tools nginx-light hyperfine gnuplot-nox jq"
+BENCH_PACKAGES="passt iperf3 wrk sockperf redis-server redis-tools nginx-light hyperfine gnuplot-nox jq"
 [ -z "$bench" ] || PACKAGES="$PACKAGES $BENCH_PACKAGES"
 
 missing=""

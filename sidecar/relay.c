@@ -53,7 +53,7 @@ static int pipe_take(struct sc_relays *t, struct sc_pipe *p)
 
 static void pipe_close(struct sc_relays *t, struct sc_pipe *p)
 {
-	if (p->cap >= SC_BULK_PIPE_SIZE)
+	if (p->cap >= SC_BULK_PIPE_MIN)
 		t->grown--;
 	close(p->fd[0]);
 	close(p->fd[1]);
@@ -76,14 +76,19 @@ static void pipe_give(struct sc_relays *t, struct sc_pipe *p)
  * fewer splices per byte, within the per-user pipe quota. */
 static void pipe_grow(struct sc_relays *t, struct sc_pipe *p)
 {
-	int cap;
-
-	if (p->cap >= SC_BULK_PIPE_SIZE || t->grown >= SC_BULK_PIPES_MAX)
+	if (p->cap >= SC_BULK_PIPE_MIN || t->grown >= SC_BULK_PIPES_MAX)
 		return;
-	cap = fcntl(p->fd[0], F_SETPIPE_SZ, SC_BULK_PIPE_SIZE);
-	if (cap >= SC_BULK_PIPE_SIZE) {
-		p->cap = (unsigned)cap;
-		t->grown++;
+	/* EPERM: past fs.pipe-max-size, or the user's pipe quota is spent. */
+	for (int size = SC_BULK_PIPE_SIZE; size >= SC_BULK_PIPE_MIN; size /= 2) {
+		int cap = fcntl(p->fd[0], F_SETPIPE_SZ, size);
+
+		if (cap >= SC_BULK_PIPE_MIN) {
+			p->cap = (unsigned)cap;
+			t->grown++;
+			return;
+		}
+		if (errno != EPERM)
+			return;
 	}
 }
 
@@ -146,6 +151,7 @@ static int flush(struct sc_relays *r, struct sc_half *h, int dst, uint64_t *coun
 			break;
 		h->queued -= (size_t)n;
 		*counter += (uint64_t)n;
+		r->spliced += (uint64_t)n;
 	}
 	return 0;
 }

@@ -231,6 +231,28 @@ start_docker_proxy() {
 	done
 }
 
+# pasta in the container's netns, as rootless podman runs it but as root
+# (--runas 0) and with only the 4 TCP ports: no tap traffic, no DHCP or NDP,
+# nothing else forwarded. It re-executes itself (passt.avx2) under the same
+# pid, which its cgroup and RSS follow. --netns wants a name under
+# /run/netns, not /proc/PID/ns/net: `ip netns attach` makes one.
+start_pasta() {
+	local s cg args=()
+	cg=$(cg_make pasta)
+	CG[pasta]=$cg
+	ip netns attach "$NETNS" "$CT_PID" || die "ip netns attach $NETNS $CT_PID failed"
+	for s in "${SERVICES[@]}"; do
+		args+=(-t "127.0.0.1/${PORT[pasta:$s]}:${TPORT[pasta:$s]}")
+	done
+	(cg_exec "$cg" pasta --runas 0 --netns "/run/netns/$NETNS" -I pasta0 -f -q --no-dhcp --no-ndp \
+		--no-dhcpv6 --no-ra "${args[@]}" -u none -T none -U none </dev/null >/dev/null 2>"$W/pasta.log") &
+	FWD_PIDS[pasta]=$!
+	BG_PIDS+=("$!")
+	for s in "${SERVICES[@]}"; do
+		wait_until 10 host_listening "${PORT[pasta:$s]}" || die "pasta did not start: $(cat "$W/pasta.log")"
+	done
+}
+
 start_socat() {
 	local s hp cg
 	cg=$(cg_make socat)

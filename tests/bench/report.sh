@@ -65,6 +65,21 @@ ratios() {
 	echo "portside p50 − bridge p50:             $(awk -v a="$(median portside p50)" -v b="$(median bridge p50)" \
 		'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.1f µs\n", a - b }')"
 	echo "portside redis GET/s ÷ podman -p:      $(ratio "$(median portside redis)" "$(median podman-p redis)" %.2f)"
+	vs_pasta
+}
+
+# portside against pasta, column by column, each said so that above 1.00 is
+# portside ahead (the lower-is-better columns divided the other way).
+vs_pasta() {
+	local c line="" r
+	for c in "${COLS[@]}"; do
+		case $c in
+		cpu_gb | p50 | p99 | rss) r=$(ratio "$(median pasta "$c")" "$(median portside "$c")" %.2f) ;;
+		*) r=$(ratio "$(median portside "$c")" "$(median pasta "$c")" %.2f) ;;
+		esac
+		line+=" ${HEAD[$c]} $r,"
+	done
+	echo "portside ahead of pasta by (x):       ${line%,}"
 }
 
 scale_rows() {
@@ -89,9 +104,13 @@ paths (bridge, podman -p) have no process to charge. conn/s: wrk -t2 -c50 -H 'Co
 file (nginx keep-alive off; nginx counted $(conn_check) accepted connections per completed request).
 p50/p99: sockperf pp --tcp -m 1024 --full-rtt, round trip. GET/s: redis-benchmark -t get -c 50 -n $REDIS_N.
 RSS: portside = sidecar + its socket factory (all ports); docker-proxy = its ${#SERVICES[@]} processes (one a
-port); socat = its ${#SERVICES[@]} listeners (forked children not counted); minimal = its one process.
+port); socat = its ${#SERVICES[@]} listeners (forked children not counted); minimal = its one process;
+pasta = its one process (passt.avx2), running as root (--runas 0), with its 4 TCP ports and nothing else.
 docker-proxy, socat and minimal dial the container's bridge address from the host; portside dials from
-inside the container's network namespace (sockets made by its socket factory) to the container's own address.
+inside the container's network namespace (sockets made by its socket factory) to the container's own address;
+pasta dials 127.0.0.1 inside the container's network namespace (its spliced path).
+"portside ahead of pasta": portside's value ÷ pasta's, or pasta's ÷ portside's for CPU-s/GB, p50, p99 and
+RSS (lower is better there): above 1.00, portside is ahead.
 EOF
 }
 
@@ -101,16 +120,23 @@ conn_check() {
 		END { if (min == "") print "(not measured)"; else printf "at least %.3f\n", min }' "$RAW"
 }
 
-# plot PNG: six panels, one a column, a bar a path.
+# plot PNG: a panel a column, a bar a path.
 plot() {
-	local dat=$W/plot.dat p c
+	local dat=$W/plot.dat p c i=2
+	local -A title=([gbps1]="Gbit/s, 1 stream (higher is better)" [gbps4]="Gbit/s, 4 streams (higher is better)"
+		[cpu_gb]="forwarder CPU-s per GB (lower is better)" [cps]="new connections/s (higher is better)"
+		[p50]="1 KB ping-pong p50, µs (lower is better)" [p99]="1 KB ping-pong p99, µs (lower is better)"
+		[redis]="redis GET/s (higher is better)" [rss]="forwarder RSS, kB (lower is better)")
+	local -A colour=([gbps1]="#4477aa" [gbps4]="#4477aa" [cpu_gb]="#aa3377" [cps]="#228833" [p50]="#ee6677"
+		[p99]="#ee6677" [redis]="#228833" [rss]="#ccbb44")
 	for p in "${PATHS[@]}"; do
 		printf '"%s"' "${LABEL[$p]}"
-		for c in gbps1 gbps4 cps p50 redis rss; do printf ' %s' "$(median "$p" "$c")"; done
+		for c in "${COLS[@]}"; do printf ' %s' "$(median "$p" "$c")"; done
 		echo
 	done >"$dat"
-	gnuplot >"$W/gnuplot.log" 2>&1 <<EOF || log "gnuplot failed: $(cat "$W/gnuplot.log")"
-set terminal pngcairo size 1500,850 font "sans,10"
+	{
+		cat <<EOF
+set terminal pngcairo size 1800,850 font "sans,10"
 set output "$1"
 set datafile missing "-"
 set style data histograms
@@ -121,21 +147,17 @@ set xtics rotate by -25 nomirror
 set grid ytics
 set yrange [0:*]
 set key off
-set multiplot layout 2,3 title "portside bench, $(hostname) $(date +%F): the same container by every path (median of $RUNS)"
-set title "Gbit/s, 1 stream (higher is better)"
-plot "$dat" using 2:xtic(1) lc rgb "#4477aa", "" using 0:2:(sprintf("%.1f", \$2)) with labels offset 0,0.7
-set title "Gbit/s, 4 streams (higher is better)"
-plot "$dat" using 3:xtic(1) lc rgb "#4477aa", "" using 0:3:(sprintf("%.1f", \$3)) with labels offset 0,0.7
-set title "new connections/s (higher is better)"
-plot "$dat" using 4:xtic(1) lc rgb "#228833", "" using 0:4:(sprintf("%.0f", \$4)) with labels offset 0,0.7
-set title "1 KB ping-pong p50, µs (lower is better)"
-plot "$dat" using 5:xtic(1) lc rgb "#ee6677", "" using 0:5:(sprintf("%.1f", \$5)) with labels offset 0,0.7
-set title "redis GET/s (higher is better)"
-plot "$dat" using 6:xtic(1) lc rgb "#228833", "" using 0:6:(sprintf("%.0f", \$6)) with labels offset 0,0.7
-set title "forwarder RSS, kB (lower is better)"
-plot "$dat" using 7:xtic(1) lc rgb "#ccbb44", "" using 0:7:(sprintf("%.0f", \$7)) with labels offset 0,0.7
-unset multiplot
+set multiplot layout 2,4 title "portside bench, $(hostname) $(date +%F): the same container by every path (median of $RUNS)"
 EOF
+		for c in "${COLS[@]}"; do
+			printf 'set title "%s"\n' "${title[$c]}"
+			printf 'plot "%s" using %d:xtic(1) lc rgb "%s", "" using 0:%d:(sprintf("%s", $%d)) with labels offset 0,0.7\n' \
+				"$dat" "$i" "${colour[$c]}" "$i" "${FMT[$c]}" "$i"
+			i=$((i + 1))
+		done
+		echo "unset multiplot"
+	} >"$W/plot.gp"
+	gnuplot "$W/plot.gp" >"$W/gnuplot.log" 2>&1 || log "gnuplot failed: $(cat "$W/gnuplot.log")"
 }
 
 report() {
@@ -143,6 +165,8 @@ report() {
 	base=$dir/$(date +%F)-$(hostname -s)
 	# A quick run never overwrites a real one.
 	[ "${BENCH_QUICK:-0}" = 1 ] && base+=-quick
+	# Nor does a run of a few paths, or without the scale rows.
+	[ -n "${BENCH_PATHS:-}" ] || [ "${BENCH_SCALE:-1}" = 0 ] && base+=-partial
 	mkdir -p "$dir"
 	commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 	[ -n "$(git status --porcelain -- . 2>/dev/null)" ] && commit+=" (with uncommitted changes)"
@@ -153,8 +177,7 @@ report() {
 	echo
 	ratios
 	echo
-	scale_rows
-	echo
+	[ "${BENCH_SCALE:-1}" = 0 ] || { scale_rows && echo; }
 	[ -f "$W/live.txt" ] && cat "$W/live.txt" && echo
 	[ -f "$W/metrics.txt" ] && cat "$W/metrics.txt" && echo
 	legend

@@ -5,6 +5,8 @@
 #   bridge        the container's own address: no forwarder (the ceiling)
 #   podman -p     podman's -p 127.0.0.1:P:Q: kernel DNAT
 #   portside      the sidecar (io.portside.ports), on 127.0.0.1
+#   pasta         passt's pasta attached to the container's netns (rootless
+#                 podman's forwarder): splice through sockets in the netns
 #   docker-proxy  Docker's userland proxy, one process a port
 #   socat         socat TCP-LISTEN,fork, one listener a port
 #   minimal       tests/bench/minfwd.c: epoll + splice and nothing else, the
@@ -32,7 +34,11 @@
 #   BENCH_RUNS=N        runs a cell (default 3)
 #   BENCH_QUICK=1       1 run, 2 s tests, for working on the bench itself
 #                       (its report is DATE-HOST-quick.*)
-#   BENCH_PORT_BASE=P   host ports used: P+1..P+59 and P+1000..P+1999 (19100)
+#   BENCH_PATHS="A B"   only these paths (names as in ALL_PATHS below), for
+#                       working on one forwarder against another
+#   BENCH_SCALE=0       the paths' table only: no live, metrics, allow or
+#                       scale rows
+#   BENCH_PORT_BASE=P   host ports used: P+1..P+69 and P+1000..P+1999 (19100)
 #   BENCH_IDLE_CONNS=N  idle connections for the scale row (10000)
 #   BENCH_LIVE_*        live.sh's (host ports 18980-18984 by default)
 #   BENCH_METRICS_*     metrics.sh's (host ports 21000-22999 by default)
@@ -62,7 +68,7 @@ IDLE_CONNS=${BENCH_IDLE_CONNS:-10000}
 # ---- what is needed ----
 
 [ "$(id -u)" = 0 ] || die "needs root (containers, cgroups)"
-for c in podman runc socat curl jq iperf3 wrk sockperf redis-benchmark hyperfine gnuplot nsenter prlimit ss; do
+for c in podman runc socat pasta ip curl jq iperf3 wrk sockperf redis-benchmark hyperfine gnuplot nsenter prlimit ss; do
 	command -v "$c" >/dev/null || die "$c is missing: packaging/deps.sh --bench"
 done
 awk '{exit !($1 > 1)}' /proc/loadavg && log "WARNING: load average $LOAD_START: other work will skew the numbers"
@@ -72,10 +78,19 @@ done
 CG_PARENT=/sys/fs/cgroup/cpuacct
 [ -f "$CG_PARENT/cpuacct.usage" ] || die "no cgroup v1 cpuacct hierarchy at $CG_PARENT"
 
-ALL_PATHS=(bridge podman-p portside docker-proxy socat minimal)
+ALL_PATHS=(bridge podman-p portside pasta docker-proxy socat minimal)
 PATHS=("${ALL_PATHS[@]}")
-declare -A LABEL=([bridge]=bridge [podman-p]="podman -p" [portside]=portside [docker-proxy]=docker-proxy
-	[socat]=socat [minimal]=minimal)
+if [ -n "${BENCH_PATHS:-}" ]; then
+	PATHS=()
+	for p in ${BENCH_PATHS//,/ }; do
+		[[ " ${ALL_PATHS[*]} " == *" $p "* ]] || die "BENCH_PATHS: no path $p (${ALL_PATHS[*]})"
+		PATHS+=("$p")
+	done
+fi
+declare -A LABEL=([bridge]=bridge [podman-p]="podman -p" [portside]=portside [pasta]=pasta
+	[docker-proxy]=docker-proxy [socat]=socat [minimal]=minimal)
+# wanted PATH: the run measures PATH.
+wanted() { [[ " ${PATHS[*]} " == *" $1 "* ]]; }
 # Host ports: path k (after bridge) uses BASE+10k+1 .. BASE+10k+4. In the
 # container every path has the same ports but nginx's (lib.sh says why).
 k=0
@@ -98,6 +113,7 @@ done
 W=$(mktemp -d /tmp/portside-bench.XXXXXX)
 CG_ROOT=$CG_PARENT/portside-bench-$$
 NAME=portside-bench-$$
+NETNS=portside-bench-$$ # pasta's handle on the container's netns (ip netns attach)
 CONTAINERS=() BG_PIDS=() RUNC_IDS=()
 cleanup() {
 	local pid cg
@@ -105,6 +121,7 @@ cleanup() {
 	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
 	for c in "${CONTAINERS[@]}"; do P rm -f -t 0 "$c" >/dev/null 2>&1; done
 	for c in "${RUNC_IDS[@]}"; do runc delete -f "$c" >/dev/null 2>&1; done
+	[ -e "/run/netns/$NETNS" ] && ip netns delete "$NETNS"
 	# What is left in the cgroups: socat's forked children (ours), and the
 	# sidecar, which goes with its container.
 	for cg in "$CG_ROOT"/*/; do
@@ -142,9 +159,10 @@ docker_proxy() {
 }
 DOCKER_PROXY=$(docker_proxy)
 NOTES=()
-if [ -z "$DOCKER_PROXY" ]; then
+if [ -z "$DOCKER_PROXY" ] && wanted docker-proxy; then
 	NOTES+=("docker-proxy: not measured (apt-get download docker.io failed)")
-	PATHS=(bridge podman-p portside socat minimal)
+	for i in "${!PATHS[@]}"; do [ "${PATHS[$i]}" = docker-proxy ] && unset "PATHS[$i]"; done
+	PATHS=("${PATHS[@]}")
 fi
 
 # ---- the container, and every path to it ----
@@ -173,9 +191,10 @@ SIDECAR_PIDS=$(sidecar_pids "$ID") || die "no sidecar for $ID: $(cat "/run/ports
 CG[portside]=$(cg_make portside)
 # shellcheck disable=SC2086 # a list of pids
 cg_move "${CG[portside]}" $SIDECAR_PIDS
-[ -n "$DOCKER_PROXY" ] && start_docker_proxy "$DOCKER_PROXY"
-start_socat
-start_minimal
+wanted docker-proxy && start_docker_proxy "$DOCKER_PROXY"
+wanted pasta && start_pasta
+wanted socat && start_socat
+wanted minimal && start_minimal
 
 # Every path must serve the 1 KB file before anything is measured.
 for p in "${PATHS[@]}"; do
@@ -203,7 +222,14 @@ done
 # The forwarders and the container are done: the scale rows run on a quiet
 # machine, each with a container of its own.
 for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+[ -e "/run/netns/$NETNS" ] && ip netns delete "$NETNS"
 P rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
+
+if [ "${BENCH_SCALE:-1}" = 0 ]; then
+	ELAPSED=$(($(date +%s) - START))
+	report
+	exit 0
+fi
 
 # Live changes: a container of its own (live.sh); its raw data joins ours.
 log "live changes of the port table ($(($(date +%s) - START)) s)"
