@@ -48,13 +48,7 @@ done
 
 # The image is run.sh's: nginx on a port of each of its paths; both rows
 # here lead to the portside path's.
-ALL_PATHS=(bridge podman-p portside docker-proxy socat minimal)
-k=0
-for p in "${ALL_PATHS[@]}"; do
-	for s in "${SERVICES[@]}"; do TPORT[$p:$s]=${CPORT[$s]}; done
-	TPORT[$p:http]=$((CPORT[http] + k))
-	k=$((k + 1))
-done
+container_ports
 ROWS=(open allow64)
 PORT[open:http]=$((ABASE + 1)) PORT[open:pp]=$((ABASE + 2))
 PORT[allow64:http]=$((ABASE + 3)) PORT[allow64:pp]=$((ABASE + 4))

@@ -18,6 +18,20 @@ declare -A CPORT=([iperf]=5201 [http]=8080 [pp]=11111 [redis]=6379)
 # other paths (measured here: half its conn/s), a cost of the bench's
 # sharing, not of DNAT.
 declare -A ADDR PORT TPORT CG FWD_PIDS
+# Every path tests/bench/run.sh measures, in its order. The image has nginx
+# listen on a port for each (build_image), so every script that shares the
+# image numbers them alike (container_ports).
+ALL_PATHS=(bridge podman-p portside pasta docker-proxy socat minimal)
+
+# container_ports: TPORT[path:service] for every path.
+container_ports() {
+	local p s k=0
+	for p in "${ALL_PATHS[@]}"; do
+		for s in "${SERVICES[@]}"; do TPORT[$p:$s]=${CPORT[$s]}; done
+		TPORT[$p:http]=$((CPORT[http] + k))
+		k=$((k + 1))
+	done
+}
 
 log() { echo "bench: $*" >&2; }
 die() {
@@ -133,8 +147,9 @@ EOF
 # ---- podman ----
 
 # P ARGS...: podman with the bench's hooks.d (the build tree's hook and the
-# bench policy); CONTAINERS_CONF is the bench's (run.sh).
-P() { podman --hooks-dir "$W/hooks.d" "$@"; }
+# bench policy; HOOKS_DIR for another); CONTAINERS_CONF is the bench's
+# (run.sh).
+P() { podman --hooks-dir "${HOOKS_DIR:-$W/hooks.d}" "$@"; }
 
 setup_podman() {
 	export CONTAINERS_CONF=$W/containers.conf

@@ -72,13 +72,7 @@ CG_PARENT=/sys/fs/cgroup/cpuacct
 # The image is run.sh's (build_image writes nginx a port a path, as run.sh
 # numbers them): one image for both. The changed port leads to nginx's
 # port of the portside path; the data path goes through the four others.
-ALL_PATHS=(bridge podman-p portside docker-proxy socat minimal)
-k=0
-for p in "${ALL_PATHS[@]}"; do
-	for s in "${SERVICES[@]}"; do TPORT[$p:$s]=${CPORT[$s]}; done
-	TPORT[$p:http]=$((CPORT[http] + k))
-	k=$((k + 1))
-done
+container_ports
 HP=$LBASE
 TARGET=${TPORT[portside:http]}
 j=0

@@ -34,7 +34,7 @@
 #   BENCH_RUNS=N        runs a cell (default 3)
 #   BENCH_QUICK=1       1 run, 2 s tests, for working on the bench itself
 #                       (its report is DATE-HOST-quick.*)
-#   BENCH_PATHS="A B"   only these paths (names as in ALL_PATHS below), for
+#   BENCH_PATHS="A B"   only these paths (as lib.sh's ALL_PATHS names them), for
 #                       working on one forwarder against another
 #   BENCH_SCALE=0       the paths' table only: no live, metrics, allow or
 #                       scale rows
@@ -78,7 +78,6 @@ done
 CG_PARENT=/sys/fs/cgroup/cpuacct
 [ -f "$CG_PARENT/cpuacct.usage" ] || die "no cgroup v1 cpuacct hierarchy at $CG_PARENT"
 
-ALL_PATHS=(bridge podman-p portside pasta docker-proxy socat minimal)
 PATHS=("${ALL_PATHS[@]}")
 if [ -n "${BENCH_PATHS:-}" ]; then
 	PATHS=()
@@ -93,10 +92,9 @@ declare -A LABEL=([bridge]=bridge [podman-p]="podman -p" [portside]=portside [pa
 wanted() { [[ " ${PATHS[*]} " == *" $1 "* ]]; }
 # Host ports: path k (after bridge) uses BASE+10k+1 .. BASE+10k+4. In the
 # container every path has the same ports but nginx's (lib.sh says why).
+container_ports
 k=0
 for p in "${ALL_PATHS[@]}"; do
-	for s in "${SERVICES[@]}"; do TPORT[$p:$s]=${CPORT[$s]}; done
-	TPORT[$p:http]=$((CPORT[http] + k))
 	k=$((k + 1))
 	[ "$p" = bridge ] && continue
 	j=0
