@@ -59,7 +59,7 @@ container_ports
 ROWS=(portside pasta)
 VS=${BENCH_BULK_VS:+$(realpath "$BENCH_BULK_VS")}
 if [ -n "$VS" ]; then
-	[ -x "$VS/portside-sidecar" ] && [ -x "$VS/portside-hook" ] || die "BENCH_BULK_VS: no portside-hook and portside-sidecar in $VS"
+	{ [ -x "$VS/portside-sidecar" ] && [ -x "$VS/portside-hook" ]; } || die "BENCH_BULK_VS: no portside-hook and portside-sidecar in $VS"
 	ROWS+=(vs)
 fi
 SERVICES=(iperf) # start_pasta forwards only these
