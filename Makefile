@@ -192,7 +192,7 @@ unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
 integration: all
-	PORTSIDE_BUILD=$(abspath $(BUILD)) bats --tap tests/integration
+	PORTSIDE_BUILD=$(abspath $(BUILD)) bats --tap --timing tests/integration
 
 demo: deps-if-missing
 	$(MAKE) all
