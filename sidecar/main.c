@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/netlink.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -232,6 +233,10 @@ int main(int argc, char **argv)
 	 * the host's (its listeners, and any it binds later); the sockets that
 	 * must be the container's come from the factory, entered there. */
 	signal(SIGCHLD, SIG_IGN); /* the factory is reaped by the kernel */
+	/* What reading the record left free on the heap (json-c's objects: a
+	 * few MB for 1000 mappings) goes back before the factories are
+	 * forked, which would each hold a copy of it resident. */
+	malloc_trim(0);
 	if ((rc = sc_pool_init(&ctx)) < 0 || (rc = sc_factory_start(&ctx, SC_FD_NETNS)) < 0)
 		fail("cannot start the socket factory: %s", strerror(-rc));
 	close(SC_FD_NETNS);

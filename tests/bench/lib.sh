@@ -159,8 +159,9 @@ setup_podman() {
 		>"$CONTAINERS_CONF"
 	mkdir -p "$W/hooks.d"
 	# No limit of the host's own policy may shape the numbers; 1000
-	# mappings and 10,000 connections need more than the defaults.
-	echo '{"maxPorts": 1024, "maxConnections": 12000}' >"$W/policy.json"
+	# mappings, 10,000 connections and 1000 UDP flows from one client
+	# address (the scale rows) need more than the defaults.
+	echo '{"maxPorts": 1024, "maxConnections": 12000, "udpFlowsPerSource": 2000}' >"$W/policy.json"
 	sed -e "s|@HOOK@|$B/portside-hook|" -e "s|@SIDECAR@|$B/portside-sidecar|" \
 		-e "s|\"args\": \\[\"portside-hook\",|\"args\": [\"portside-hook\", \"--policy\", \"$W/policy.json\",|" \
 		packaging/hooks.d/portside.json.in >"$W/hooks.d/portside.json"
