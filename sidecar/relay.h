@@ -13,9 +13,10 @@
 #define SC_IDLE_PIPES_MAX 64	      /* pipes kept for reuse */
 /* A bulk flow's pipe: 1 MiB, what fs.pipe-max-size lets a process without
  * CAP_SYS_RESOURCE have by default (and what pasta ends up with), or
- * halved down to SC_BULK_PIPE_MIN where that sysctl is lower. Against 256
- * KiB, measured with iperf3 through one sidecar: about a fifth less
- * sidecar CPU a GB, since each wake-up moves a whole socket buffer. */
+ * halved down to SC_BULK_PIPE_MIN where that sysctl is lower: a wake-up
+ * moves a whole socket buffer. With tcp.c's no spin after bulk work, against
+ * 256 KiB and spinning (tests/bench/bulk.sh, one stream): 0.46 to 0.33
+ * sidecar CPU-s a GB, the same Gbit/s within 2%. */
 #define SC_BULK_PIPE_SIZE (1024 * 1024)
 #define SC_BULK_PIPE_MIN  (128 * 1024)
 /* Grown pipes at once. Each pins at most its size of socket pages while

@@ -309,8 +309,8 @@ static void on_ready(uv_poll_t *p, int status, int events)
 	 * (redis-benchmark, 50 clients: about 10% fewer requests spinning).
 	 * Bulk work (a pipe's worth spliced): the wake-up is a small part of
 	 * it, and a spin between two socket buffers' worth only burns CPU
-	 * that the sender and receiver on the same host need (iperf3, one
-	 * stream: a sixth less sidecar CPU a GB, the same Gbit/s). */
+	 * that the sender and receiver on the same host need (measured
+	 * with relay.h's bigger pipes: see SC_BULK_PIPE_SIZE). */
 	while (t->spin && n <= SPIN_MAX_EVENTS && t->relays.spliced == spliced && !ctx->stopping) {
 		uint64_t now = now_ns();
 

@@ -106,24 +106,12 @@ if [ -n "$VS" ]; then
 	[ "$(readlink "/proc/${FWD_PIDS[vs]%% *}/exe")" = "$VS/portside-sidecar" ] || die "the second container's sidecar is not $VS's"
 fi
 
-# cpu_ticks PID...: their utime + stime, in clock ticks.
-cpu_ticks() {
-	local p sum=0 t
-	for p in "$@"; do
-		t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) || t=0
-		sum=$((sum + t))
-	done
-	echo "$sum"
-}
-# wakes PID...: their voluntary context switches.
-wakes() {
-	local p sum=0 n
-	for p in "$@"; do
-		n=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$p/status" 2>/dev/null) || n=0
-		sum=$((sum + n))
-	done
-	echo "$sum"
-}
+# cpu_ticks PID...: their utime + stime, in clock ticks; wakes PID...:
+# their voluntary context switches.
+# shellcheck disable=SC2016 # awk programs
+cpu_ticks() { proc_sum stat '{print $14 + $15}' "$@"; }
+# shellcheck disable=SC2016
+wakes() { proc_sum status '/^voluntary_ctxt_switches/ {print $2}' "$@"; }
 HZ=$(getconf CLK_TCK)
 
 # iperf ROW STREAMS: "BYTES BITS_PER_SECOND" received, or nothing when

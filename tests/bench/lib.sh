@@ -72,15 +72,21 @@ median() {
 		}' "$RAW"
 }
 
-# rss_kb PID...: their resident memory together, in kB.
-rss_kb() {
-	local p sum=0 kb
+# proc_sum FILE AWK PID...: the number AWK prints from /proc/PID/FILE,
+# summed over the PIDs (a process that is gone counts 0).
+proc_sum() {
+	local file=$1 prog=$2 p sum=0 v
+	shift 2
 	for p in "$@"; do
-		kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null) || kb=
-		sum=$((sum + ${kb:-0}))
+		v=$(awk "$prog" "/proc/$p/$file" 2>/dev/null) || v=
+		sum=$((sum + ${v:-0}))
 	done
 	echo "$sum"
 }
+
+# rss_kb PID...: their resident memory together, in kB.
+# shellcheck disable=SC2016 # an awk program
+rss_kb() { proc_sum status '/^VmRSS:/ {print $2}' "$@"; }
 
 # ---- the image ----
 
