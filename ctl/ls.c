@@ -9,6 +9,7 @@
 
 #include "../lib/clock.h"
 #include "../lib/rundir.h"
+#include "../lib/starting.h"
 #include "../base/cleanup.h"
 #include "../oci/ports.h"
 #include "ctl.h"
@@ -39,13 +40,16 @@ static const struct oci_allow *allow_of(const struct ps_forwards *f, const struc
 	return &f->allow_from;
 }
 
-/* running: its sidecar answers; dead: the sidecar is gone while the
- * container runs (`portsidectl restore` brings it back); stopped: both gone,
- * the state not yet cleaned up. */
+/* running: its sidecar answers; starting: its hook is starting the sidecar
+ * (lib/starting.h); dead: the sidecar is gone while the container runs
+ * (`portsidectl restore` brings it back); stopped: both gone, the state not
+ * yet cleaned up. */
 static const char *state_of(const char *id, bool running)
 {
 	if (running)
 		return "running";
+	if (ps_start_pending(id))
+		return "starting";
 	return ps_container_alive(id) ? "dead" : "stopped";
 }
 

@@ -14,6 +14,7 @@
 #include "../lib/refusal.h"
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
+#include "../lib/starting.h"
 #include "../lib/uids.h"
 #include "../oci/annotations.h"
 #include "../base/cleanup.h"
@@ -72,7 +73,8 @@ static bool id_in_use(const char *id, const char *owner)
 {
 	char cur[OCI_ID_MAX_LEN + 2];
 
-	if ((!owner || strcmp(owner, id)) && ps_sidecar_alive(id, NULL))
+	/* Another hook's start of ID, not yet ready, is ID in use too. */
+	if ((!owner || strcmp(owner, id)) && (ps_sidecar_alive(id, NULL) || ps_start_pending(id)))
 		return true;
 	ps_owner(id, cur, sizeof(cur));
 	return cur[0] && (!owner || strcmp(cur, owner)) && ps_sidecar_alive(cur, NULL);
@@ -132,9 +134,10 @@ static int write_bundle(const char *id, const char *bundle)
 
 /* The netns already has a live sidecar (a second container of a pod, or a
  * runtime re-running createRuntime): record who serves ID, and the name a
- * CRI runtime gave it (ANN), add nothing. */
+ * CRI runtime gave it (ANN), add nothing. -EINPROGRESS, with the owner in
+ * WAITFOR, when the netns's sidecar is still starting (lib/starting.h). */
 static int join_existing(const char *id, const char *bundle, const struct oci_annotations *ann, const char *key,
-			 int pidfd, bool *joined)
+			 int pidfd, bool *joined, char waitfor[OCI_ID_MAX_LEN + 2])
 {
 	char name[OCI_KUBE_NAME_MAX];
 	char path[4096], owner[OCI_ID_MAX_LEN + 2];
@@ -152,6 +155,10 @@ static int join_existing(const char *id, const char *bundle, const struct oci_an
 		return 0;
 	owner[n] = '\0';
 	owner[strcspn(owner, "\n")] = '\0';
+	if (oci_id_valid(owner) && !ps_sidecar_alive(owner, NULL) && ps_start_pending(owner)) {
+		snprintf(waitfor, OCI_ID_MAX_LEN + 2, "%s", owner);
+		return -EINPROGRESS;
+	}
 	if (!oci_id_valid(owner) || !ps_sidecar_alive(owner, NULL)) {
 		/* Stale: the owner died without a poststop. Forget it. */
 		unlink(path);
@@ -192,6 +199,12 @@ static int same_netns_as_host(const char *key)
 	snprintf(mine, sizeof(mine), "%lu:%lu", (unsigned long)st.st_dev, (unsigned long)st.st_ino);
 	return !strcmp(mine, key);
 }
+
+/* How many times a pod's container waits for the start of the sidecar it
+ * joins: each wait ends when that start is ready or failed, and a failed one
+ * leaves the netns to whoever comes next; more than this is another start
+ * beginning each time. */
+#define JOIN_WAITS 3
 
 int hook_create(const struct hook_opts *o, const struct oci_state *st, const struct oci_config *cfg,
 		const struct oci_annotations *ann)
@@ -234,8 +247,29 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 				 "the container shares the host's network namespace: there is nothing to forward");
 		goto out;
 	}
-	if ((rc = join_existing(st->id, st->bundle, ann, key, pidfd, &joined)) == -EEXIST ||
-	    (!joined && id_in_use(st->id, NULL))) {
+	/* A pod's first container still starting its sidecar: this one waits
+	 * for it, without the lock (which that start may need to undo itself),
+	 * then joins it, or serves the netns itself when it failed. */
+	for (int waits = 0;; waits++) {
+		char waitfor[OCI_ID_MAX_LEN + 2];
+
+		if ((rc = join_existing(st->id, st->bundle, ann, key, pidfd, &joined, waitfor)) != -EINPROGRESS)
+			break;
+		if (waits == JOIN_WAITS) {
+			rc = oci_err_add(&e, EBUSY,
+					 "the sidecar of %s, which serves this container's network namespace, is still "
+					 "starting: try again",
+					 waitfor);
+			goto out;
+		}
+		oci_close(&lock);
+		ps_start_wait(waitfor, TB_READY_TIMEOUT_MS + 1000);
+		if ((rc = ps_lock(&lock, 3000)) < 0) {
+			oci_err_addp(&e, -rc, "cannot lock %s/lock", ps_run_dir());
+			goto out;
+		}
+	}
+	if (rc == -EEXIST || (!joined && id_in_use(st->id, NULL))) {
 		rc = oci_err_add(
 			&e, EEXIST,
 			"container id %s is in use by another running container: ids must be unique on this host",
@@ -333,6 +367,20 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	if ((rc = tb_record_write(st->id, &fw, &e)) < 0)
 		goto out;
 	ps_process_write(&fw);
+	/* Findable by the pod's other containers from here on: they wait for
+	 * the mark below to go, then join. */
+	snprintf(path, sizeof(path), "%s/netns/%s", ps_run_dir(), key);
+	if ((rc = ps_write_file(path, st->id, strlen(st->id))) < 0)
+		oci_err_addp(&e, -rc, "cannot write %s",
+			     path); /* served, but not findable by a pod's other containers */
+	if ((rc = ps_start_mark(st->id)) < 0) {
+		oci_err_addp(&e, -rc, "cannot mark %s as starting", st->id);
+		goto out;
+	}
+	/* Everything another start decides by is recorded: the lock goes, and
+	 * other containers' starts overlap with this one's sidecar start
+	 * (lib/starting.h). */
+	oci_close(&lock);
 
 	if ((rc = tb_spawn(sidecar, st->id, nsfd, pidfd, listeners, fw.n, fw.max_connections, fw.max_udp_flows, &e)) <
 	    0) {
@@ -349,17 +397,20 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 			oci_err_add(&e, EIO, "sidecar log: %s", last);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/netns/%s", ps_run_dir(), key);
-	if ((rc = ps_write_file(path, st->id, strlen(st->id))) < 0)
-		oci_err_addp(&e, -rc, "cannot write %s",
-			     path); /* served, but not findable by a pod's other containers */
+	ps_start_clear(st->id);
 	rc = 0;
 out:
 	/* The sidecar holds its own copies now; the hook's go. */
 	tb_listen_close(&fw);
 	free(fw.v);
-	if (rc < 0 && made_dir)
+	if (rc < 0 && made_dir) {
+		/* Undone under the lock, as it was made; without it (another
+		 * hook stuck), undone anyway: nobody else would. */
+		if (lock < 0)
+			ps_lock(&lock, 3000);
+		ps_netns_forget(st->id);
 		ps_state_remove(st->id);
+	}
 	if (oci_err_lines(&e))
 		report_errors(st->id, st->bundle, lock, &e);
 	oci_spec_release(&spec);

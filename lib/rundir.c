@@ -21,6 +21,7 @@
 #include "../oci/annotations.h"
 #include "../oci/input.h"
 #include "../oci/state.h"
+#include "starting.h"
 #include "uids.h"
 
 const char *ps_run_dir(void)
@@ -132,6 +133,7 @@ static const char *const file_names[PS_FILES] = {
 	[PS_ADDRESSES] = "addresses",
 	[PS_PROCESS] = "process",
 	[PS_NAME] = "kube-name",
+	[PS_STARTING] = "starting",
 };
 
 const char *ps_file_name(enum ps_file f)
@@ -411,7 +413,7 @@ int ps_gc(void)
 
 		if (de->d_type != DT_DIR || !oci_id_valid(de->d_name))
 			continue;
-		if (ps_sidecar_alive(de->d_name, NULL))
+		if (ps_sidecar_alive(de->d_name, NULL) || ps_start_pending(de->d_name))
 			continue;
 		ps_owner(de->d_name, owner, sizeof(owner));
 		if (owner[0] && ps_sidecar_alive(owner, NULL))

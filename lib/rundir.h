@@ -4,7 +4,8 @@
 
 /* /run/portside: where each forwarded container has its state.
  *
- *   /run/portside/lock                    serialises hooks (two containers of a pod)
+ *   /run/portside/lock                    serialises hooks' decisions (lib/starting.h)
+ *   /run/portside/gc.stamp                when ps_gc last ran (its mtime)
  *   /run/portside/hook.log[.1]            the hook's refusals (lib/refusal.h), 0600
  *   /run/portside/netns/<dev>:<ino>       the id whose sidecar serves that netns
  *   /run/portside/uids/<uid>              the id whose sidecar has that uid (uids.h)
@@ -26,6 +27,8 @@
  *                     rather than every container's whole record
  *     process         "PID START DEV:INO COOKIE" of its init, as recorded:
  *                     what ps_container_alive reads rather than the record
+ *     starting        "PID START" of the hook starting its sidecar, while it
+ *                     waits for it without the lock (lib/starting.h)
  *
  * Containers live in a directory of their own, so that no container id
  * ("lock", "netns", "hook.log") can name one of portside's own files.
@@ -68,6 +71,7 @@ enum ps_file {
 	PS_ADDRESSES,	    /* addresses */
 	PS_PROCESS,	    /* process */
 	PS_NAME,	    /* kube-name */
+	PS_STARTING,	    /* starting */
 	PS_FILES,
 };
 
@@ -102,8 +106,8 @@ void ps_netns_forget(const char *id);
 /* Removes the state of containers that died without a poststop (a runtime that
  * failed after createRuntime, a crash): directories whose sidecar is gone, or
  * whose owner's sidecar is gone, unless the container itself still runs (its
- * sidecar died: `portsidectl restore` can bring it back). Call with the lock
- * held. Returns how many. */
+ * sidecar died: `portsidectl restore` can bring it back) or its start is
+ * pending (lib/starting.h). Call with the lock held. Returns how many. */
 int ps_gc(void);
 
 /* The id in ROOT/ID/owner (the container whose sidecar serves ID's netns),

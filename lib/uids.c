@@ -18,6 +18,7 @@
 #include "../oci/config.h"
 #include "../oci/state.h"
 #include "rundir.h"
+#include "starting.h"
 
 #include "paths.h" /* generated: PORTSIDE_SIDECAR_UID_BASE and _COUNT, from the Makefile */
 
@@ -250,22 +251,29 @@ static int mark_named(uint64_t *used)
 	return 0;
 }
 
+/* Creates the lease of U for ID, its content in place from the start: a
+ * file written aside, then linked to the lease's name (link(2) fails when
+ * the name exists: of two hooks that chose U, one gets it). The sweep reads
+ * a lease's id without the taking hook's lock (lib/starting.h), so it must
+ * never see one empty. */
 static int take(int dfd, uid_t u, const char *id)
 {
-	char name[16];
+	char name[16], tmp[48];
 	size_t len = strlen(id);
 	int fd, rc = 0;
 
 	snprintf(name, sizeof(name), "%u", (unsigned)u);
-	/* O_EXCL: of two hooks that chose U, one creates the lease. */
-	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	snprintf(tmp, sizeof(tmp), ".take.%d", (int)getpid());
+	unlinkat(dfd, tmp, 0); /* a leftover of an earlier process with this pid */
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, id, len) != (ssize_t)len)
 		rc = errno ? -errno : -EIO;
 	close(fd);
-	if (rc < 0)
-		unlinkat(dfd, name, 0);
+	if (rc == 0 && linkat(dfd, tmp, dfd, name, 0) < 0)
+		rc = -errno;
+	unlinkat(dfd, tmp, 0);
 	return rc;
 }
 
@@ -335,28 +343,68 @@ int ps_uid_acquire(const char *id, uid_t *uid)
 	return -EUSERS;
 }
 
+/* How many leases one release weighs; the rest wait for the next sweep. */
+#define RELEASE_MAX 4096
+
+/* A lease that may go: its uid, and the inode it was read from. */
+struct candidate {
+	uid_t uid;
+	ino_t ino;
+};
+
 /* Removes the leases (of ID, or every one when ID is NULL) whose uid no live
- * process has. Returns how many. */
+ * process has; of every one, only those whose start is not pending
+ * (lib/starting.h). Returns how many.
+ *
+ * Which starts are pending is read before the processes are: a start that
+ * is no longer pending then has its sidecar running already, and the scan
+ * sees it. A lease taken again meanwhile is a new file (take links a new
+ * one), told from the one weighed by its inode. */
 static int release(const char *id)
 {
 	cleanup_free uint64_t *used = NULL;
+	cleanup_free struct candidate *cand = NULL;
 	cleanup_closedir DIR *d = NULL;
 	cleanup_close int dfd = -1;
 	struct dirent *de;
+	size_t n = 0;
 	int removed = 0;
 
 	if (open_dir(&dfd) < 0 || !(d = fdopendir(dfd)))
 		return 0;
 	dfd = -1; /* the DIR owns it now */
-	while ((de = readdir(d))) {
+	while ((de = readdir(d)) && n < RELEASE_MAX) {
+		char buf[OCI_ID_MAX_LEN + 2];
+		cleanup_close int fd = -1;
 		uid_t u = lease_uid(de->d_name);
+		struct stat st;
+		ssize_t len;
 
-		if (!u || (id && !lease_of(dirfd(d), de->d_name, id)))
+		if (!u || (fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0 ||
+		    fstat(fd, &st) < 0 || (len = read(fd, buf, sizeof(buf) - 1)) < 0)
 			continue;
-		/* Read once, and only when there is a lease to weigh. */
-		if (!used && (!(used = bits_new()) || mark_running(used) < 0))
-			return removed; /* unknown: kept, for the next sweep */
-		if (!bit_get(used, u) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+		buf[len] = '\0';
+		/* ID's own: its hook or poststop gives it back, pending or not.
+		 * Of every one: a lease whose sidecar runs, or whose start is
+		 * pending, is held without a look at every process (which a
+		 * sweep at every start would otherwise cost). */
+		if (id ? strcmp(buf, id) != 0
+		       : oci_id_valid(buf) && (ps_start_pending(buf) || ps_sidecar_alive(buf, NULL)))
+			continue;
+		if (!cand && !(cand = calloc(RELEASE_MAX, sizeof(*cand))))
+			return 0;
+		cand[n++] = (struct candidate){u, st.st_ino};
+	}
+	/* Read once, and only when there is a lease to weigh. */
+	if (!n || !(used = bits_new()) || mark_running(used) < 0)
+		return 0; /* unknown: kept, for the next sweep */
+	for (size_t i = 0; i < n; i++) {
+		char name[16];
+		struct stat st;
+
+		snprintf(name, sizeof(name), "%u", (unsigned)cand[i].uid);
+		if (!bit_get(used, cand[i].uid) && fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_ino == cand[i].ino && unlinkat(dirfd(d), name, 0) == 0)
 			removed++;
 	}
 	return removed;

@@ -16,10 +16,11 @@
  * included, or while /etc/passwd or /etc/group name it (read as files: NSS
  * sources such as LDAP are not asked).
  *
- * A lease is held while a process of its uid runs, or while the hook that
- * took it holds ROOT/lock (ps_lock) until its sidecar runs: poststop
- * releases the container's lease once its sidecar is gone, ps_gc (under the
- * lock) every lease whose uid no process has. */
+ * A lease is held while a process of its uid runs, or while the start that
+ * took it is pending (lib/starting.h: the hook takes it after it marked the
+ * container, without the lock): poststop releases the container's lease once
+ * its sidecar is gone, ps_gc every lease whose uid no process has and whose
+ * start is not pending. */
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -40,17 +41,16 @@ bool ps_uid_in_range(uid_t uid);
 /* Leases a uid of the range to container ID into *UID: the one ID already
  * holds when no process runs with it (a restore), else one of the free ones
  * at random (getrandom), so that nobody can tell in advance which.
- * Call with the lock held. -EUSERS when every uid of the range is taken;
+ * Call with ID's start marked pending, or with the lock held. -EUSERS when every uid of the range is taken;
  * another -errno when ROOT/uids cannot be made or read. */
 int ps_uid_acquire(const char *id, uid_t *uid);
 
 /* Releases ID's leases whose uid no live process has any more. */
 void ps_uid_release(const char *id);
 
-/* Releases every lease whose uid no live process has (a container gone
- * without poststop, a sidecar that died). Call with the lock held, so that
- * no hook is between taking a lease and starting its sidecar. Returns how
- * many. */
+/* Releases every lease whose uid no live process has and whose start is
+ * not pending (a container gone without poststop, a sidecar that died).
+ * Returns how many. */
 int ps_uid_sweep(void);
 
 /* Refuses (-EPERM, one line naming the field in E) a container whose

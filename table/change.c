@@ -38,6 +38,7 @@
 #include "../lib/reply.h"
 #include "../lib/rundir.h"
 #include "../lib/sidecar_fds.h"
+#include "../lib/starting.h"
 #include "../oci/annotations.h"
 #include "change.h"
 #include "table.h"
@@ -577,6 +578,10 @@ static int change_once(const char *id, const struct tb_change *c, int64_t deadli
 		return rc;
 	if ((rc = ps_container_open(w.f, NULL, NULL, why, sizeof(why))) < 0) {
 		rc = oci_err_add(e, ESRCH, "the container %.64s is not running (%s): its ports cannot change", id, why);
+		goto out;
+	}
+	if (!ps_sidecar_alive(id, NULL) && ps_start_pending(id)) {
+		rc = oci_err_add(e, EBUSY, "the sidecar of %.64s is still starting: try again", id);
 		goto out;
 	}
 	if (!ps_sidecar_alive(id, NULL)) {
