@@ -216,7 +216,7 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 	cleanup_free int *listeners = NULL;
 	char path[4096], sidecar[PATH_MAX], key[64];
 	struct oci_ip pool_addr;
-	bool joined, made_dir = false;
+	bool joined, made_dir = false, gc_ran;
 	struct oci_err e;
 	int rc;
 
@@ -239,7 +239,10 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		oci_err_addp(&e, -rc, "cannot lock %s/lock", ps_run_dir());
 		goto out;
 	}
-	ps_gc();
+	if ((gc_ran = ps_gc_due())) {
+		ps_gc();
+		tb_cgroup_sweep();
+	}
 	if ((rc = hook_netns_open(cfg, st->pid, &nsfd, &pidfd, key, &fw.ident, &e)) < 0)
 		goto out;
 	if (same_netns_as_host(key)) {
@@ -299,8 +302,19 @@ int hook_create(const struct hook_opts *o, const struct oci_state *st, const str
 		fw.known[fw.n_known].port = spec.ports->v[i].local_port;
 		fw.known[fw.n_known++].proto = spec.ports->v[i].proto;
 	}
-	if (pol->has_pool && (rc = tb_pool_pick(pol, &pool_addr, &e)) < 0)
-		goto out;
+	if (pol->has_pool) {
+		struct oci_err first;
+
+		/* None free, maybe for containers gone without a poststop: the
+		 * collection this start skipped runs now, and the pick again. */
+		oci_err_init(&first);
+		if ((rc = tb_pool_pick(pol, &pool_addr, gc_ran ? &e : &first)) < 0 && !gc_ran) {
+			ps_gc();
+			rc = tb_pool_pick(pol, &pool_addr, &e);
+		}
+		if (rc < 0)
+			goto out;
+	}
 	/* What the next container's hand-out counts as taken. */
 	if (pol->has_pool)
 		fw.pool_address = pool_addr;

@@ -46,8 +46,8 @@ int ps_start_wall_time(unsigned long long start, time_t *out);
 int ps_proc_pin(pid_t pid, int *pidfd, int *procdir, unsigned long long *start);
 
 /* The cookie of the network namespace NSFD (a descriptor of it) in *OUT,
- * read on a socket made there by a short-lived child (the caller's own
- * namespaces never change); needs CAP_SYS_ADMIN over the namespace.
+ * read on a socket made there by a short-lived thread (the caller's other
+ * threads never change namespace); needs CAP_SYS_ADMIN over the namespace.
  * -ENOPROTOOPT on a kernel before 5.14, which has none. */
 int ps_netns_cookie(int nsfd, uint64_t *out);
 

@@ -431,6 +431,34 @@ int ps_gc(void)
 	return removed;
 }
 
+/* How often ps_gc runs at most. */
+#define GC_INTERVAL_MS 1000
+
+bool ps_gc_due(void)
+{
+	char path[4096];
+	struct timespec now;
+	struct stat st;
+	int64_t age;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/gc.stamp", ps_run_dir()) >= (int)sizeof(path))
+		return true;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		age = ((int64_t)now.tv_sec - st.st_mtim.tv_sec) * 1000 + (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+		/* A stamp from the future: the clock went back; due. */
+		if (age >= 0 && age < GC_INTERVAL_MS)
+			return false;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
+	return true;
+}
+
 int ps_container_open(const struct ps_forwards *f, int *pidfd, int *nsfd, char *why, size_t len)
 {
 	cleanup_close int pfd = -1, dir = -1, ns = -1;

@@ -110,6 +110,13 @@ void ps_netns_forget(const char *id);
  * pending (lib/starting.h). Call with the lock held. Returns how many. */
 int ps_gc(void);
 
+/* True when ps_gc is due: it last ran (ROOT/gc.stamp's mtime) a second ago
+ * or more, or never; the stamp is then touched. A burst of starts (a node
+ * after a drain) runs it about once a second rather than once each, as what
+ * it removes holds no port and no address: a pool's hand-out that finds no
+ * address free runs it at once (hook/create.c). Call with the lock held. */
+bool ps_gc_due(void);
+
 /* The id in ROOT/ID/owner (the container whose sidecar serves ID's netns),
  * or "" when there is none or it is not a valid id. */
 void ps_owner(const char *id, char *out, size_t len);

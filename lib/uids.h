@@ -13,8 +13,9 @@
  * ROOT/uids/<uid> (0600, holding the container's id), created with O_EXCL so
  * that two hooks can never take the same one. A uid is skipped while a live
  * process (or thread) has it as any of its ids, supplementary groups
- * included, or while /etc/passwd or /etc/group name it (read as files: NSS
- * sources such as LDAP are not asked).
+ * included (as a scan of every process at most a second old found: the
+ * starts of one second share one), or while /etc/passwd or /etc/group name
+ * it (read as files: NSS sources such as LDAP are not asked).
  *
  * A lease is held while a process of its uid runs, or while the start that
  * took it is pending (lib/starting.h: the hook takes it after it marked the

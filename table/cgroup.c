@@ -25,7 +25,10 @@
  * shared one), and nothing the container does to its own cgroup reaches it.
  * The socket factory, forked by the sidecar, is charged there too. poststop
  * removes portside/ID once the sidecar is gone; one left behind (a sidecar
- * killed with no poststop after it) is removed, empty, by the next start. */
+ * killed with no poststop after it) is removed, empty, by the next start's
+ * collection (tb_cgroup_sweep, with ps_gc: at most once a second, as an
+ * attempt on every populated cgroup of every hierarchy costs each start
+ * more the more sidecars run). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -103,8 +106,8 @@ static int enter(const char *mount, const char *id, const struct cg_limit *limit
 			write_at(parent, "cgroup.subtree_control", c);
 		}
 	}
-	sweep(parent);
-	/* Another hook's sweep may remove it between mkdir and the move. */
+	/* Another hook's sweep (tb_cgroup_sweep) may remove it between mkdir
+	 * and the move. */
 	for (int tries = 0; tries < 3 && rc == -ENOENT; tries++) {
 		if (mkdirat(parent, id, 0755) < 0 && errno != EEXIST)
 			return -errno;
@@ -118,47 +121,53 @@ static int enter(const char *mount, const char *id, const struct cg_limit *limit
 	return rc;
 }
 
-/* The mount point of the v1 hierarchy holding CONTROLLER, or (CONTROLLER
- * NULL) of cgroup2, into OUT; false when there is none. Only a mount of the
- * hierarchy's root counts. */
-static bool find_mount(const char *controller, char *out, size_t len)
+/* The controllers portside limits, in this order in struct cg_mounts. */
+static const char *const controllers[] = {"cpu", "memory", "pids"};
+#define N_CONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
+
+/* Where the hierarchies are mounted: v1[i] that of controllers[i] ("" when
+ * none), v2 cgroup2's ("" when none). Only a mount of a hierarchy's root
+ * counts. */
+struct cg_mounts {
+	char v1[N_CONTROLLERS][1024];
+	char v2[1024];
+};
+
+/* Fills M from one read of /proc/self/mountinfo. */
+static void find_mounts(struct cg_mounts *m)
 {
 	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
 
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
+	memset(m, 0, sizeof(*m));
+	while (f && fgets(line, sizeof(line), f)) {
 		char root[1024], mnt[1024], type[64], super[1024], *sep = strstr(line, " - ");
-		bool match = false;
 
 		if (!sep || sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2 ||
 		    sscanf(sep + 3, "%63s %*s %1023s", type, super) != 2 || strcmp(root, "/") || strchr(mnt, '\\'))
 			continue;
-		if (!controller) {
-			match = !strcmp(type, "cgroup2");
+		if (!strcmp(type, "cgroup2") && !m->v2[0]) {
+			snprintf(m->v2, sizeof(m->v2), "%s", mnt);
 		} else if (!strcmp(type, "cgroup")) {
-			for (char *save, *o = strtok_r(super, ",", &save); o && !match; o = strtok_r(NULL, ",", &save))
-				match = !strcmp(o, controller);
-		}
-		if (match && strlen(mnt) < len) {
-			snprintf(out, len, "%s", mnt);
-			return true;
+			for (char *save, *o = strtok_r(super, ",", &save); o; o = strtok_r(NULL, ",", &save))
+				for (size_t i = 0; i < N_CONTROLLERS; i++)
+					if (!strcmp(o, controllers[i]) && !m->v1[i][0])
+						snprintf(m->v1[i], sizeof(m->v1[i]), "%s", mnt);
 		}
 	}
-	return false;
 }
 
 int tb_cgroup_enter(const char *id, int report)
 {
-	char mem[32], pids[16], cpu[48], quota[16], period[16], mnt[1024];
+	char mem[32], pids[16], cpu[48], quota[16], period[16];
 	const struct cg_limit v1_cpu[] = {{"cpu.cfs_period_us", period}, {"cpu.cfs_quota_us", quota}};
 	const struct cg_limit v1_mem[] = {{"memory.limit_in_bytes", mem}};
 	const struct cg_limit v1_pids[] = {{"pids.max", pids}};
 	const struct cg_limit v2[] = {{"cpu.max", cpu}, {"memory.max", mem}, {"pids.max", pids}};
-	static const char *const controllers[] = {"cpu", "memory", "pids"};
 	const struct cg_limit *v1[] = {v1_cpu, v1_mem, v1_pids};
 	const size_t nv1[] = {2, 1, 1};
+	const char *mnt = "";
+	struct cg_mounts m;
 	bool any_v1 = false;
 	int rc;
 
@@ -167,15 +176,18 @@ int tb_cgroup_enter(const char *id, int report)
 	snprintf(cpu, sizeof(cpu), "%d %d", SC_CPU_QUOTA, SC_CPU_PERIOD);
 	snprintf(quota, sizeof(quota), "%d", SC_CPU_QUOTA);
 	snprintf(period, sizeof(period), "%d", SC_CPU_PERIOD);
-	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++) {
-		if (!find_mount(controllers[i], mnt, sizeof(mnt)))
+	find_mounts(&m);
+	for (size_t i = 0; i < N_CONTROLLERS; i++) {
+		if (!m.v1[i][0])
 			continue;
 		any_v1 = true;
+		mnt = m.v1[i];
 		if ((rc = enter(mnt, id, v1[i], nv1[i], false)) < 0)
 			goto fail;
 	}
-	if (any_v1 || !find_mount(NULL, mnt, sizeof(mnt)))
+	if (any_v1 || !m.v2[0])
 		return 0; /* v1 (its unified mount holds no controller), or no cgroups at all */
+	mnt = m.v2;
 	if ((rc = enter(mnt, id, v2, sizeof(v2) / sizeof(v2[0]), true)) < 0)
 		goto fail;
 	return 0;
@@ -185,22 +197,25 @@ fail:
 	return rc;
 }
 
-/* The hierarchies portside makes its cgroups in, into MNT (up to 4). */
+/* The hierarchies portside makes its cgroups in, into MNT (up to 3). */
 static size_t mounts(char mnt[][1024])
 {
-	static const char *const controllers[] = {"cpu", "memory", "pids"};
+	struct cg_mounts m;
 	size_t n = 0;
 
-	for (size_t i = 0; i < sizeof(controllers) / sizeof(controllers[0]); i++)
-		n += find_mount(controllers[i], mnt[n], sizeof(mnt[n]));
-	if (n == 0)
-		n += find_mount(NULL, mnt[n], sizeof(mnt[n]));
+	find_mounts(&m);
+	for (size_t i = 0; i < N_CONTROLLERS; i++)
+		if (m.v1[i][0])
+			snprintf(mnt[n++], sizeof(mnt[0]), "%s", m.v1[i]);
+	if (n == 0 && m.v2[0])
+		snprintf(mnt[n++], sizeof(mnt[0]), "%s", m.v2);
 	return n;
 }
 
-void tb_cgroup_remove(const char *id)
+/* Calls FN on the portside/ directory of each hierarchy. */
+static void each_parent(void (*fn)(int parent, const char *id), const char *id)
 {
-	char mnt[4][1024];
+	char mnt[N_CONTROLLERS][1024];
 	size_t n = mounts(mnt);
 
 	for (size_t i = 0; i < n; i++) {
@@ -210,10 +225,31 @@ void tb_cgroup_remove(const char *id)
 		snprintf(path, sizeof(path), "%s/%s", mnt[i], CG_PARENT);
 		if ((parent = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 			continue;
-		/* The socket factory dies with the sidecar, a moment after it
-		 * (its parent-death signal): up to half a second. */
-		for (int tries = 0; tries < 25 && unlinkat(parent, id, AT_REMOVEDIR) < 0 && errno == EBUSY; tries++)
-			nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+		fn(parent, id);
 		close(parent);
 	}
+}
+
+static void remove_one(int parent, const char *id)
+{
+	/* The socket factory dies with the sidecar, a moment after it (its
+	 * parent-death signal): up to half a second. */
+	for (int tries = 0; tries < 25 && unlinkat(parent, id, AT_REMOVEDIR) < 0 && errno == EBUSY; tries++)
+		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+}
+
+void tb_cgroup_remove(const char *id)
+{
+	each_parent(remove_one, id);
+}
+
+static void sweep_one(int parent, const char *unused)
+{
+	(void)unused;
+	sweep(parent);
+}
+
+void tb_cgroup_sweep(void)
+{
+	each_parent(sweep_one, NULL);
 }

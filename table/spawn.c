@@ -3,9 +3,8 @@
  *
  * runc (and others) wait until the hook's stdout and stderr close, even past
  * the hook's timeout: a sidecar that kept them would hang the container's
- * start. So the sidecar gets its own session (setsid), is not the hook's child
- * (double fork), has /dev/null on 0-2 and no other descriptor than those
- * handed to it on purpose. */
+ * start. So the sidecar gets its own session (setsid), has /dev/null on 0-2
+ * and no other descriptor than those handed to it on purpose. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -219,32 +217,24 @@ static void raise_nofile(unsigned max_conns, unsigned max_udp_flows, size_t nlis
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* Reads the readiness report: "pid N\n" from the intermediate child, then
- * "ok\n" or "error: WHY\n" from the sidecar. */
-static int read_report(int fd, char *buf, size_t len, pid_t *pid, struct oci_err *e)
+/* Reads the readiness report: "ok\n" or "error: WHY\n" from the sidecar. */
+static int read_report(int fd, char *buf, size_t len, struct oci_err *e)
 {
-	long deadline = ps_now_ms() + TB_READY_TIMEOUT_MS;
+	int64_t deadline = ps_now_ms() + TB_READY_TIMEOUT_MS;
 	size_t got = 0;
 
-	*pid = 0;
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long left = deadline - ps_now_ms();
+		int64_t left = deadline - ps_now_ms();
 		char *nl;
 		ssize_t r;
 
 		buf[got] = '\0';
-		while ((nl = strchr(buf, '\n'))) {
+		if ((nl = strchr(buf, '\n'))) {
 			*nl = '\0';
-			if (!strncmp(buf, "pid ", 4)) {
-				*pid = (pid_t)atoi(buf + 4);
-			} else if (!strcmp(buf, "ok")) {
+			if (!strcmp(buf, "ok"))
 				return 0;
-			} else {
-				return oci_err_add(e, EIO, "sidecar: %s", !strncmp(buf, "error: ", 7) ? buf + 7 : buf);
-			}
-			got -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, got + 1);
+			return oci_err_add(e, EIO, "sidecar: %s", !strncmp(buf, "error: ", 7) ? buf + 7 : buf);
 		}
 		if (left <= 0)
 			return oci_err_add(e, ETIMEDOUT, "sidecar not ready after %d ms", TB_READY_TIMEOUT_MS);
@@ -283,7 +273,7 @@ int tb_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int
 	cleanup_close int rd = -1, wr = -1, exe = -1;
 	char report[512];
 	int fds[2], status;
-	pid_t child, pid;
+	pid_t pid;
 	uid_t uid;
 
 	/* Checked again here, and the descriptor checked is what runs: the
@@ -291,11 +281,6 @@ int tb_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int
 	if (sidecar_open(sidecar, &exe, e) < 0)
 		return -EIO;
 
-	/* The sidecar (a grandchild) becomes the hook's child when the middle
-	 * process exits, and stays unreaped while the hook runs: its pid cannot
-	 * be recycled before the hook has decided whether to kill it. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
-		return oci_err_addp(e, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
 	raise_nofile(max_conns, max_udp_flows, n);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return oci_err_addp(e, errno, "pipe");
@@ -304,44 +289,32 @@ int tb_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int
 	/* Last before the fork: from here every failure gives it back. */
 	if (lease_uid(id, &uid, e) < 0)
 		return -EIO;
-	child = fork();
-	if (child < 0) {
+	/* One fork: the sidecar is the hook's child, in a session of its own,
+	 * and stays unreaped while the hook runs, so that its pid cannot be
+	 * recycled before the hook has decided whether to kill it; when the
+	 * hook exits it goes to the runtime's subreaper or init, as any
+	 * orphan. (A second fork, once made to leave the session leader
+	 * behind, cost every start a copy of the hook's address space: the
+	 * sidecar never opens a terminal, so it can take none.) */
+	pid = fork();
+	if (pid < 0) {
 		oci_err_addp(e, errno, "fork");
 		ps_uid_release(id);
 		return -EIO;
 	}
-	if (child == 0) {
-		pid_t gc;
-
+	if (pid == 0) {
 		close(rd);
 		setsid();
-		gc = fork();
-		if (gc < 0) {
-			dprintf(wr, "error: fork: %s\n", strerror(errno));
-			_exit(1);
-		}
-		if (gc > 0) {
-			dprintf(wr, "pid %d\n", (int)gc);
-			_exit(0);
-		}
 		exec_sidecar(sidecar, exe, uid, id, wr, nsfd, pidfd, listeners, n);
 	}
 	oci_close(&wr);
-	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-		;
-	if (read_report(rd, report, sizeof(report), &pid, e) < 0) {
+	if (read_report(rd, report, sizeof(report), e) < 0) {
 		/* Whatever state it is in, a sidecar that did not say ok must not
-		 * outlive the hook: it would hold the ports. */
-		int pfd = pid > 0 ? ps_pidfd_open(pid) : -1;
-
-		if (pfd >= 0) {
-			struct pollfd p = {.fd = pfd, .events = POLLIN};
-
-			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
-			if (poll(&p, 1, 1000) > 0)
-				waitpid(pid, &status, WNOHANG); /* ours to reap */
-			close(pfd);
-		}
+		 * outlive the hook: it would hold the ports. Still unreaped, so
+		 * the pid is this child's. */
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 		ps_uid_release(id);
 		return -EIO;
 	}

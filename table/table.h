@@ -68,6 +68,8 @@ int tb_sidecar_check(const char *path, struct oci_err *e);
 int tb_cgroup_enter(const char *id, int report);
 /* Removes ID's cgroup, once its sidecar is gone. */
 void tb_cgroup_remove(const char *id);
+/* Removes the empty cgroups of sidecars gone without a poststop. */
+void tb_cgroup_sweep(void);
 
 /* spawn.c: starts the sidecar fully detached (setsid, double fork, fds 0-2 on
  * /dev/null, nothing else inherited but what it needs), checked as

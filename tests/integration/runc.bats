@@ -306,6 +306,8 @@ web() { www_start "$1" "$2" "httpd -f -p ${3:-3000} -h /www"; }
 	# never calls it): the next hook run removes it.
 	mkdir -p "$STATEDIR/${CT_PREFIX}stale"
 	echo 999999 >"$STATEDIR/${CT_PREFIX}stale/sidecar.pid"
+	# (at most once a second: the last collection's stamp goes)
+	rm -f "$RUNDIR/gc.stamp"
 	web later "$(ports_ann 18103:3000)"
 	assert_status 0
 	[ ! -e "$STATEDIR/${CT_PREFIX}stale" ]

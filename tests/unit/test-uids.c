@@ -390,6 +390,42 @@ static void test_groups_and_threads_held(void **state)
 	wait_ok(child);
 }
 
+/* The starts of one second share a scan (ROOT/uids/.running): a process
+ * started after it is still seen, and one gone since holds nothing. */
+static void test_recent_scan(void **state)
+{
+	(void)state;
+	uid_t a = ps_uid_base() + 10, b = ps_uid_base() + 20;
+	pid_t child;
+
+	if (!(child = fork_limited(a, b, false))) {
+		char path[256];
+		struct stat st;
+		uid_t u;
+		pid_t p;
+		bool ok = true;
+
+		/* A first start scans, and records what it read. */
+		if (ps_uid_acquire("first", &u) < 0)
+			_exit(2);
+		ps_uid_release("first");
+		snprintf(path, sizeof(path), "%s/uids/.running", root);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & 07777) != 0600)
+			_exit(3);
+		/* A process with a's uid since: every start then takes b. */
+		p = run_as(a);
+		for (int i = 0; i < 3; i++) {
+			ok = ok && ps_uid_acquire("probe", &u) == 0 && u == b;
+			ps_uid_release("probe");
+		}
+		stop(p);
+		/* Gone: a is free again, though the record says it was held. */
+		ok = ok && ps_uid_acquire("probe", &u) == 0 && ps_uid_acquire("probe-2", &b) == 0 && (u == a || b == a);
+		_exit(ok ? 0 : 1);
+	}
+	wait_ok(child);
+}
+
 /* /etc/passwd and /etc/group, read as files, hold the ids they name: with
  * A passwd's too and B group's, nothing is left. */
 static void test_named_held(void **state)
@@ -424,6 +460,7 @@ int main(void)
 		cmocka_unit_test_setup(test_racing_hooks, clear),
 		cmocka_unit_test_setup(test_random, clear),
 		cmocka_unit_test_setup(test_groups_and_threads_held, clear),
+		cmocka_unit_test_setup(test_recent_scan, clear),
 		cmocka_unit_test_setup(test_named_held, clear),
 	};
 
