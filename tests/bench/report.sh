@@ -180,6 +180,7 @@ report() {
 	[ "${BENCH_SCALE:-1}" = 0 ] || { scale_rows && echo; }
 	[ -f "$W/live.txt" ] && cat "$W/live.txt" && echo
 	[ -f "$W/metrics.txt" ] && cat "$W/metrics.txt" && echo
+	[ -f "$W/starts.txt" ] && cat "$W/starts.txt" && echo
 	legend
 	for n in "${NOTES[@]}"; do echo "$n"; done
 	echo
@@ -221,6 +222,14 @@ report() {
 			echo
 			echo '```'
 			cat "$W/metrics.txt"
+			echo '```'
+			echo
+		fi
+		if [ -f "$W/starts.txt" ]; then
+			echo "## Container starts at scale"
+			echo
+			echo '```'
+			cat "$W/starts.txt"
 			echo '```'
 			echo
 		fi

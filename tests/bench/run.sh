@@ -26,7 +26,8 @@
 # portsidectl metrics' time and memory over 200 runc containers of 10
 # mappings each (tests/bench/metrics.sh, which runs alone too), and the data
 # path with and without an allow list of 64 networks (tests/bench/allow.sh,
-# which also runs alone).
+# which also runs alone), and 100 runc containers started 10 at a time with
+# and without a mapping (tests/bench/starts.sh, which runs alone too).
 #
 # The table goes to stdout and, with a raw data file and a chart, to
 # bench/results/DATE-HOST.{md,tsv,png}.
@@ -42,6 +43,7 @@
 #   BENCH_IDLE_CONNS=N  idle connections for the scale row (10000)
 #   BENCH_LIVE_*        live.sh's (host ports 18980-18984 by default)
 #   BENCH_METRICS_*     metrics.sh's (host ports 21000-22999 by default)
+#   BENCH_STARTS_*      starts.sh's (host ports 23000-23099 by default)
 #
 # Traffic goes only to 127.0.0.1 and the container's own bridge address.
 set -euo pipefail
@@ -251,6 +253,15 @@ fi
 log "allow lists on the data path ($(($(date +%s) - START)) s)"
 PORTSIDE_BUILD=$B tests/bench/allow.sh >/dev/null ||
 	NOTES+=("allow lists: not measured (tests/bench/allow.sh failed: its messages are above)")
+
+# Container starts at scale (starts.sh): runc containers of its own, with
+# and without a mapping, gone before the scale rows.
+log "container starts at scale ($(($(date +%s) - START)) s)"
+if PORTSIDE_BUILD=$B BENCH_STARTS_OUT=$W/starts tests/bench/starts.sh >/dev/null; then
+	tail -n +2 "$W/starts.tsv" >>"$RAW"
+else
+	NOTES+=("container starts at scale: not measured (tests/bench/starts.sh failed: its messages are above)")
+fi
 
 log "scale: 1000 mapped ports ($(($(date +%s) - START)) s)"
 scale_ports

@@ -20,8 +20,9 @@
 #   BENCH_STARTS_P=P          at a time (10)
 #   BENCH_STARTS_RUNS=R       runs of each kind (3)
 #   BENCH_STARTS_PORT_BASE=B  host ports B..B+N-1 on 127.0.0.1 (23000)
-#   BENCH_STARTS_OUT=PREFIX   PREFIX.tsv (raw, run.sh's columns) and PREFIX.md;
-#                             by default bench/results/DATE-HOST-starts.*
+#   BENCH_STARTS_OUT=PREFIX   PREFIX.tsv (raw, run.sh's columns), PREFIX.md and
+#                             PREFIX.txt (the table); by default
+#                             bench/results/DATE-HOST-starts.*
 #
 # No traffic at all: the containers' ports are only listened on.
 set -euo pipefail
@@ -126,7 +127,8 @@ export W PREFIX_ID
 
 RAW=$W/raw.tsv
 printf 'path\tmetric\trun\tvalue\n' >"$RAW"
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
+# (paths "starts-with" and "starts-without": run.sh joins this to its own)
+record() { printf 'starts-%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }
 
 # pss_kb PID...: their proportional set sizes together, in kB.
 pss_kb() {
@@ -178,12 +180,12 @@ remove
 
 # med KIND METRIC: the median of a metric's values over the runs.
 med() {
-	awk -F'\t' -v k="$1" -v m="$2" '$1 == k && $2 == m { print $4 }' "$RAW" | sort -n |
+	awk -F'\t' -v k="starts-$1" -v m="$2" '$1 == k && $2 == m { print $4 }' "$RAW" | sort -n |
 		awk '{ v[n++] = $1 } END { print (n % 2) ? v[int(n/2)] : (v[n/2-1] + v[n/2]) / 2 }'
 }
 # pct KIND P: the P-th percentile of every start of KIND.
 pct() {
-	awk -F'\t' -v k="$1" '$1 == k && $2 == "start_ms" { print $4 }' "$RAW" | sort -n |
+	awk -F'\t' -v k="starts-$1" '$1 == k && $2 == "start_ms" { print $4 }' "$RAW" | sort -n |
 		awk -v p="$2" '{ v[n++] = $1 } END { i = int(n * p / 100 + 0.5) - 1; if (i < 0) i = 0; print v[i] }'
 }
 WITH=$(med with wall_s) WITHOUT=$(med without wall_s)
@@ -204,6 +206,7 @@ echo "$TABLE"
 OUT=${BENCH_STARTS_OUT:-bench/results/$(date +%F)-$(hostname -s)-starts}
 mkdir -p "$(dirname "$OUT")"
 cp "$RAW" "$OUT.tsv"
+echo "$TABLE" >"$OUT.txt"
 {
 	echo "# container starts at scale: $(hostname -s) $(date +%F)"
 	echo
