@@ -459,6 +459,21 @@ bool ps_gc_due(void)
 	return true;
 }
 
+int ps_write_self(const char *id, enum ps_file f)
+{
+	char path[4096], buf[64];
+	cleanup_close int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	unsigned long long start;
+	int n;
+
+	if (self < 0 || ps_proc_start_time(self, &start) < 0)
+		return -ESRCH;
+	if (ps_file(path, sizeof(path), id, f) < 0)
+		return -ENAMETOOLONG;
+	n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)getpid(), start);
+	return ps_write_file(path, buf, (size_t)n);
+}
+
 int ps_container_open(const struct ps_forwards *f, int *pidfd, int *nsfd, char *why, size_t len)
 {
 	cleanup_close int pfd = -1, dir = -1, ns = -1;

@@ -133,6 +133,11 @@ int ps_record_load(const char *id, struct ps_forwards **out, struct oci_err *e);
 /* Writes BUF to PATH atomically (temp file + rename), mode 0600. */
 int ps_write_file(const char *path, const char *buf, size_t len);
 
+/* Writes ID's file F as "PID START\n" of the calling process: with its start
+ * time, a later process that gets its pid is never taken for it
+ * (lib/identity.h). The sidecar's pid file, a start's mark. */
+int ps_write_self(const char *id, enum ps_file f);
+
 /* The pid of ID's sidecar if it is alive and really the one that wrote
  * sidecar.pid ("PID START": its start time checked, and its comm, on the
  * process a pidfd pins, so a recycled pid is not taken for it; a pid file

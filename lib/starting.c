@@ -16,17 +16,7 @@
 
 int ps_start_mark(const char *id)
 {
-	char path[4096], buf[64];
-	cleanup_close int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	unsigned long long start;
-	int n;
-
-	if (self < 0 || ps_proc_start_time(self, &start) < 0)
-		return -ESRCH;
-	if (ps_file(path, sizeof(path), id, PS_STARTING) < 0)
-		return -ENAMETOOLONG;
-	n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)getpid(), start);
-	return ps_write_file(path, buf, (size_t)n);
+	return ps_write_self(id, PS_STARTING);
 }
 
 void ps_start_clear(const char *id)

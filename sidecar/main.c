@@ -90,23 +90,6 @@ static struct ps_forwards *load_record(const char *id)
 	return rec;
 }
 
-/* "PID START\n": with its start time, a later process that gets its pid is
- * never taken for it (ps_sidecar_alive, lib/identity.h). */
-static int write_pid(const char *id)
-{
-	char path[4096], buf[64];
-	cleanup_close int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	unsigned long long start;
-	int n;
-
-	if (self < 0 || ps_proc_start_time(self, &start) < 0)
-		return -ESRCH;
-	n = snprintf(buf, sizeof(buf), "%d %llu\n", (int)getpid(), start);
-	if (ps_file(path, sizeof(path), id, PS_SIDECAR_PID) < 0)
-		return -ENAMETOOLONG;
-	return ps_write_file(path, buf, (size_t)n);
-}
-
 /* A filesystem socket in the host's namespaces, never an abstract one: any
  * process in a netns can reach those (CVE-2020-15257). */
 static int control_socket(const char *id)
@@ -208,7 +191,7 @@ int main(int argc, char **argv)
 	ctx.udp_idle_ms = (uint64_t)ctx.rec->udp_idle_timeout * 1000;
 	ctx.max_udp_flows = ctx.rec->max_udp_flows;
 	ctx.udp_per_source = ctx.rec->udp_per_source;
-	if (write_pid(id) < 0)
+	if (ps_write_self(id, PS_SIDECAR_PID) < 0)
 		fail("cannot write the pid file: %s", strerror(errno));
 	ctx.ctl_fd = control_socket(id);
 	if (ctx.ctl_fd < 0)
