@@ -43,6 +43,16 @@ override CFLAGS := -std=gnu11 -D_GNU_SOURCE -O2 -g $(WARN) $(HARDEN) -MMD -MP -I
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(EXTRA_CFLAGS) $(CFLAGS)
 override LDFLAGS := -pie -Wl,-z,relro,-z,now $(EXTRA_LDFLAGS) $(LDFLAGS)
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# The hook and the sidecar run at every container start: linked with the
+# libraries' static archives where the -dev packages ship them (Debian's
+# libuv is libuv_a.a), so that the dynamic loader has only libc to map and
+# relocate (on the 2-core VM: 3.3 to 2.6 ms from exec to exit for the
+# sidecar, and a sidecar's private relocated pages shared in one binary).
+# Without all four, dynamically, as everything else.
+archive = $(firstword $(foreach a,$(1),$(filter /%,$(shell $(CC) -print-file-name=$(a)))))
+STATIC_ARCHIVES := $(call archive,libseccomp.a) $(call archive,libcap.a) $(call archive,libjson-c.a) \
+	$(call archive,libuv_a.a libuv.a)
+START_LIBS := $(if $(word 4,$(STATIC_ARCHIVES)),$(STATIC_ARCHIVES) -lpthread -ldl -lrt,$(LIBS))
 
 BASE_SRC := $(wildcard base/*.c)
 OCI_SRC := $(wildcard oci/*.c) $(BASE_SRC)
@@ -66,7 +76,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PROGRAMS := $(BUILD)/portsidectl $(BUILD)/portside-hook $(BUILD)/portside-sidecar $(BUILD)/portside-runc \
 	$(BUILD)/portside-crun
 # Helpers the integration tests put into their containers: static, no sanitizer.
-TEST_HELPERS := $(BUILD)/tests/udp-echo $(BUILD)/tests/hostile $(BUILD)/tests/faults
+TEST_HELPERS := $(BUILD)/tests/udp-echo $(BUILD)/tests/hostile $(BUILD)/tests/faults $(BUILD)/tests/stall
 # make bench's own programs: the yardstick forwarder, the many-connections
 # client and server (static: its server runs in the bench's busybox container),
 # and the client that times a live change of the port table.
@@ -88,6 +98,10 @@ $(BUILD)/tests/hostile: tests/helpers/hostile.c
 $(BUILD)/tests/faults: tests/helpers/faults.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -Wall -Wextra -static -o $@ $<
+
+$(BUILD)/tests/stall: tests/helpers/stall.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -static -o $@ $<
 
 $(BUILD)/bench/minfwd: tests/bench/minfwd.c
 	@mkdir -p $(@D)
@@ -165,10 +179,10 @@ $(BUILD)/portsidectl: $(BUILD)/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libtable.a 
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/portside-hook: $(BUILD)/hook/main.o $(BUILD)/libhook.a $(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(START_LIBS)
 
 $(BUILD)/portside-sidecar: $(BUILD)/sidecar/main.o $(BUILD)/libsidecar.a $(BUILD)/libportside.a $(BUILD)/liboci.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(START_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libctl.a $(BUILD)/libsidecar.a $(BUILD)/libhook.a \
 		$(BUILD)/libwrap.a $(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a

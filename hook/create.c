@@ -74,7 +74,10 @@ static bool id_in_use(const char *id, const char *owner)
 	char cur[OCI_ID_MAX_LEN + 2];
 
 	/* Another hook's start of ID, not yet ready, is ID in use too. */
-	if ((!owner || strcmp(owner, id)) && (ps_sidecar_alive(id, NULL) || ps_start_pending(id)))
+	/* Pending first: a start no longer pending is one whose sidecar is
+	 * ready (or that failed), so the look at the sidecar after it cannot
+	 * miss both (lib/starting.h). */
+	if ((!owner || strcmp(owner, id)) && (ps_start_pending(id) || ps_sidecar_alive(id, NULL)))
 		return true;
 	ps_owner(id, cur, sizeof(cur));
 	return cur[0] && (!owner || strcmp(cur, owner)) && ps_sidecar_alive(cur, NULL);
@@ -155,7 +158,9 @@ static int join_existing(const char *id, const char *bundle, const struct oci_an
 		return 0;
 	owner[n] = '\0';
 	owner[strcspn(owner, "\n")] = '\0';
-	if (oci_id_valid(owner) && !ps_sidecar_alive(owner, NULL) && ps_start_pending(owner)) {
+	/* Still starting, even with its pid file written: ready only once its
+	 * mark is gone (it is cleared after the sidecar said ok). */
+	if (oci_id_valid(owner) && ps_start_pending(owner)) {
 		snprintf(waitfor, OCI_ID_MAX_LEN + 2, "%s", owner);
 		return -EINPROGRESS;
 	}

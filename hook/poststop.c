@@ -11,6 +11,7 @@
 
 #include "../lib/control.h"
 #include "../lib/rundir.h"
+#include "../lib/starting.h"
 #include "../lib/uids.h"
 #include "../base/cleanup.h"
 #include "hook.h"
@@ -82,6 +83,15 @@ int hook_poststop(const struct oci_state *st)
 	/* Without the lock (another hook stuck), clean up anyway: poststop must
 	 * not leave ports held. */
 	ps_lock(&lock, 3000);
+	/* Its start still pending (a runtime deleting a container being
+	 * created, or the same id and bundle from another root): what it is
+	 * starting would be left without a record or a lease. It ends within
+	 * its readiness wait; then the state is what poststop expects. */
+	if (ps_start_pending(st->id)) {
+		oci_close(&lock);
+		ps_start_wait(st->id, TB_READY_TIMEOUT_MS + 1000);
+		ps_lock(&lock, 3000);
+	}
 	if (!same_bundle(st->id, st->bundle)) {
 		hook_warn("state of %s belongs to a container of another bundle: left alone", st->id);
 		return 0;

@@ -413,7 +413,9 @@ int ps_gc(void)
 
 		if (de->d_type != DT_DIR || !oci_id_valid(de->d_name))
 			continue;
-		if (ps_sidecar_alive(de->d_name, NULL) || ps_start_pending(de->d_name))
+		/* Pending first (lib/starting.h): then a start that is not
+		 * has its sidecar running by the look after. */
+		if (ps_start_pending(de->d_name) || ps_sidecar_alive(de->d_name, NULL))
 			continue;
 		ps_owner(de->d_name, owner, sizeof(owner));
 		if (owner[0] && ps_sidecar_alive(owner, NULL))

@@ -112,9 +112,11 @@ int ps_gc(void);
 
 /* True when ps_gc is due: it last ran (ROOT/gc.stamp's mtime) a second ago
  * or more, or never; the stamp is then touched. A burst of starts (a node
- * after a drain) runs it about once a second rather than once each, as what
- * it removes holds no port and no address: a pool's hand-out that finds no
- * address free runs it at once (hook/create.c). Call with the lock held. */
+ * after a drain) runs it about once a second rather than once each. What it
+ * removes holds no port (a dead sidecar's are closed), but may hold a pool
+ * address, a uid lease and an empty cgroup for that second: a pool's
+ * hand-out that finds no address free runs it at once (hook/create.c), and
+ * the uid range holds 65536. Call with the lock held. */
 bool ps_gc_due(void);
 
 /* The id in ROOT/ID/owner (the container whose sidecar serves ID's netns),

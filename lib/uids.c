@@ -309,10 +309,15 @@ static int mark_running(uint64_t *used, const struct scan *skip, struct scan *ou
  * processes it lists that still run from there, and reads only those listed
  * since (a scan costs 7 ms of system time for 470 processes on the 2-core
  * VM, the most a start cost after its sidecar). What that cannot see is a
- * change of ids since, for at most RECENT_MS: only a privileged process (or
- * the exec of a set-user-ID file owned by a uid of the range, which nothing
- * of portside's makes) changes to another uid. A sweep and a restore's own
- * lease always scan afresh. */
+ * change of ids since, for at most RECENT_MS: a process with CAP_SETUID, or
+ * one that execs a set-user-ID file of a uid of the range (a container's
+ * image may hold one), moving into the range. Such a process gains nothing
+ * from the window: it can take a uid of the range after a lease as well as
+ * before, which the scan never could prevent (lib/uids.h: only containers
+ * that cannot change uid are held to the range), and which uid a sidecar
+ * gets it cannot know in advance (the choice is random). What the scan is
+ * for, a uid some process already has when nobody is trying, it still
+ * sees. A sweep and a restore's own lease always scan afresh. */
 #define RUNNING_FILE ".running"
 #define RECENT_MS    1000
 /* A line: "PID INO" and IDS_MAX ids, 11 characters each at most. */
@@ -386,6 +391,7 @@ static void record_running(int dfd, const struct scan *scan)
 	cleanup_free char *buf = NULL;
 	char tmp[48];
 	size_t len = 0;
+	unsigned r;
 	int fd;
 
 	if (scan->full || !(buf = malloc(scan->n * LINE_MAX_LEN + 1)))
@@ -398,8 +404,12 @@ static void record_running(int dfd, const struct scan *scan)
 			len += (size_t)sprintf(buf + len, " %u", p->ids.v[k]);
 		buf[len++] = '\n';
 	}
-	snprintf(tmp, sizeof(tmp), RUNNING_FILE ".%d", (int)getpid());
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	/* A name of its own (hooks in other pid namespaces may share a pid),
+	 * swept when a killed hook left it (release). */
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		return;
+	snprintf(tmp, sizeof(tmp), RUNNING_FILE ".%08x", r);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return;
 	if (write(fd, buf, len) == (ssize_t)len && close(fd) == 0) {
@@ -466,30 +476,27 @@ static int mark_named(uint64_t *used)
 	return 0;
 }
 
-/* Creates the lease of U for ID, its content in place from the start: a
- * file written aside, then linked to the lease's name (link(2) fails when
- * the name exists: of two hooks that chose U, one gets it). The sweep reads
- * a lease's id without the taking hook's lock (lib/starting.h), so it must
- * never see one empty. */
+/* Creates the lease of U for ID, its content in place from the start: an
+ * unnamed file (O_TMPFILE) written, then linked to the lease's name (link(2)
+ * fails when the name exists: of two hooks that chose U, one gets it). The
+ * sweep reads a lease's id without the taking hook's lock (lib/starting.h),
+ * so it must never see one empty; and a hook killed meanwhile leaves no
+ * file behind. */
 static int take(int dfd, uid_t u, const char *id)
 {
-	char name[16], tmp[48];
+	char name[16], self[32];
 	size_t len = strlen(id);
-	int fd, rc = 0;
+	cleanup_close int fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 
-	snprintf(name, sizeof(name), "%u", (unsigned)u);
-	snprintf(tmp, sizeof(tmp), ".take.%d", (int)getpid());
-	unlinkat(dfd, tmp, 0); /* a leftover of an earlier process with this pid */
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return -errno;
 	if (write(fd, id, len) != (ssize_t)len)
-		rc = errno ? -errno : -EIO;
-	close(fd);
-	if (rc == 0 && linkat(dfd, tmp, dfd, name, 0) < 0)
-		rc = -errno;
-	unlinkat(dfd, tmp, 0);
-	return rc;
+		return errno ? -errno : -EIO;
+	snprintf(name, sizeof(name), "%u", (unsigned)u);
+	/* Through /proc, as open(2) shows: AT_EMPTY_PATH would need
+	 * CAP_DAC_READ_SEARCH on older kernels. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, self, dfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
 }
 
 int ps_uid_acquire(const char *id, uid_t *uid)
@@ -604,6 +611,11 @@ static int release(const char *id)
 		uid_t u = lease_uid(de->d_name);
 		struct stat st;
 		ssize_t len;
+
+		/* A scan record's copy that a hook killed while writing it left. */
+		if (!id && !strncmp(de->d_name, RUNNING_FILE ".", sizeof(RUNNING_FILE)) &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime < time(NULL) - 60)
+			unlinkat(dirfd(d), de->d_name, 0);
 
 		if (!u || (fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0 ||
 		    fstat(fd, &st) < 0 || (len = read(fd, buf, sizeof(buf) - 1)) < 0)

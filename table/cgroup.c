@@ -112,8 +112,11 @@ static int enter(const char *mount, const char *id, const struct cg_limit *limit
 		if (mkdirat(parent, id, 0755) < 0 && errno != EEXIST)
 			return -errno;
 		oci_close(&own);
-		if ((own = openat(parent, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		if ((own = openat(parent, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+			if (errno == ENOENT)
+				continue; /* swept between mkdir and open: again */
 			return -errno;
+		}
 		for (size_t i = 0; i < n; i++)
 			write_at(own, limits[i].file, limits[i].value); /* absent controller: no file */
 		rc = write_at(own, "cgroup.procs", "0");

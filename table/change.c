@@ -580,7 +580,9 @@ static int change_once(const char *id, const struct tb_change *c, int64_t deadli
 		rc = oci_err_add(e, ESRCH, "the container %.64s is not running (%s): its ports cannot change", id, why);
 		goto out;
 	}
-	if (!ps_sidecar_alive(id, NULL) && ps_start_pending(id)) {
+	/* Pending first: a sidecar with its pid file written may not serve
+	 * yet; ready only once the start's mark is gone. */
+	if (ps_start_pending(id)) {
 		rc = oci_err_add(e, EBUSY, "the sidecar of %.64s is still starting: try again", id);
 		goto out;
 	}

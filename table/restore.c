@@ -33,12 +33,13 @@ int tb_restore(const char *id, const char *sidecar_default, struct oci_err *e)
 
 	if ((rc = ps_lock(&lock, 3000)) < 0)
 		return oci_err_addp(e, -rc, "cannot lock %s/lock", ps_run_dir());
-	if (ps_sidecar_alive(id, NULL))
-		return oci_err_add(e, EEXIST, "the sidecar of %.64s is running: nothing to restore", id);
 	/* Its hook is starting it (lib/starting.h): a second one would be
-	 * handed the same ports. */
+	 * handed the same ports. Asked first: a start no longer pending has
+	 * its sidecar running, which the next look sees. */
 	if (ps_start_pending(id))
 		return oci_err_add(e, EBUSY, "the sidecar of %.64s is starting: nothing to restore", id);
+	if (ps_sidecar_alive(id, NULL))
+		return oci_err_add(e, EEXIST, "the sidecar of %.64s is running: nothing to restore", id);
 	if (ps_record_load(id, &f, e) < 0)
 		return -ENOENT;
 	/* The recorded process (pid and start time), in the recorded netns

@@ -281,6 +281,10 @@ int tb_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int
 	if (sidecar_open(sidecar, &exe, e) < 0)
 		return -EIO;
 
+	/* An ignored SIGCHLD, inherited from whoever ran the hook, would
+	 * have the kernel reap the sidecar the moment it exits: its pid then
+	 * is anyone's, and the kill below could hit another process. */
+	signal(SIGCHLD, SIG_DFL);
 	raise_nofile(max_conns, max_udp_flows, n);
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return oci_err_addp(e, errno, "pipe");
