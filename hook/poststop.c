@@ -83,6 +83,10 @@ int hook_poststop(const struct oci_state *st)
 	/* Without the lock (another hook stuck), clean up anyway: poststop must
 	 * not leave ports held. */
 	ps_lock(&lock, 3000);
+	if (!same_bundle(st->id, st->bundle)) {
+		hook_warn("state of %s belongs to a container of another bundle: left alone", st->id);
+		return 0;
+	}
 	/* Its start still pending (a runtime deleting a container being
 	 * created, or the same id and bundle from another root): what it is
 	 * starting would be left without a record or a lease. It ends within
@@ -91,10 +95,8 @@ int hook_poststop(const struct oci_state *st)
 		oci_close(&lock);
 		ps_start_wait(st->id, TB_READY_TIMEOUT_MS + 1000);
 		ps_lock(&lock, 3000);
-	}
-	if (!same_bundle(st->id, st->bundle)) {
-		hook_warn("state of %s belongs to a container of another bundle: left alone", st->id);
-		return 0;
+		if (!same_bundle(st->id, st->bundle))
+			return 0; /* failed, and another start took the id since */
 	}
 	ps_owner(st->id, owner, sizeof(owner));
 	serving = owner[0] ? owner : st->id;

@@ -29,9 +29,12 @@ start_bg() {
 	mkdir -p "$TMP/$name/www"
 	echo "hello from $name" >"$TMP/$name/www/index.html"
 	HOOK_ARGS=$args make_bundle "$TMP/$name" "$(ports_ann "$port:3000")" "httpd -f -p 3000 -h /www"
+	# (bats' errexit holds in the subshell too: the status is taken, not
+	# let end it)
 	(
-		runc run -d --bundle "$TMP/$name" "$CT_PREFIX$name" </dev/null >"$TMP/$name/out" 2>&1
-		echo $? >"$TMP/$name/rc"
+		rc=0
+		runc run -d --bundle "$TMP/$name" "$CT_PREFIX$name" </dev/null >"$TMP/$name/out" 2>&1 || rc=$?
+		echo "$rc" >"$TMP/$name/rc"
 	) &
 }
 
