@@ -73,10 +73,10 @@ static bool id_in_use(const char *id, const char *owner)
 {
 	char cur[OCI_ID_MAX_LEN + 2];
 
-	/* Another hook's start of ID, not yet ready, is ID in use too. */
-	/* Pending first: a start no longer pending is one whose sidecar is
-	 * ready (or that failed), so the look at the sidecar after it cannot
-	 * miss both (lib/starting.h). */
+	/* Another hook's start of ID, not yet ready, is ID in use too. Asked
+	 * first: a start no longer pending is one whose sidecar is ready (or
+	 * that failed), so the look at the sidecar after it cannot miss both
+	 * (lib/starting.h). */
 	if ((!owner || strcmp(owner, id)) && (ps_start_pending(id) || ps_sidecar_alive(id, NULL)))
 		return true;
 	ps_owner(id, cur, sizeof(cur));
