@@ -15,6 +15,13 @@ setup() {
 
 teardown() {
 	local p
+	# TERM first: timeout(1) passes it on to its command, which a KILL of
+	# timeout alone would leave running (portsidectl events follows for
+	# ever, as podman events does).
+	for p in "${BG[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	sleep 0.2
 	for p in "${BG[@]}"; do
 		kill -9 "$p" 2>/dev/null || true
 	done
