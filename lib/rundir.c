@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "../base/cleanup.h"
+#include "clock.h"
 #include "identity.h"
 #include "../oci/annotations.h"
 #include "../oci/input.h"
@@ -439,16 +440,14 @@ int ps_gc(void)
 bool ps_gc_due(void)
 {
 	char path[4096];
-	struct timespec now;
 	struct stat st;
 	int64_t age;
 	int fd;
 
 	if (snprintf(path, sizeof(path), "%s/gc.stamp", ps_run_dir()) >= (int)sizeof(path))
 		return true;
-	clock_gettime(CLOCK_REALTIME, &now);
 	if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		age = ((int64_t)now.tv_sec - st.st_mtim.tv_sec) * 1000 + (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+		age = ps_mtime_age_ms(&st);
 		/* A stamp from the future: the clock went back; due. */
 		if (age >= 0 && age < GC_INTERVAL_MS)
 			return false;

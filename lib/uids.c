@@ -18,6 +18,7 @@
 #include "../base/cleanup.h"
 #include "../oci/config.h"
 #include "../oci/state.h"
+#include "clock.h"
 #include "rundir.h"
 #include "starting.h"
 
@@ -332,7 +333,6 @@ static bool mark_recent(int dfd, uint64_t *used)
 	cleanup_close int fd = openat(dfd, RUNNING_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	cleanup_free char *buf = NULL;
 	struct scan rec = {0};
-	struct timespec now;
 	struct stat st;
 	int64_t age;
 	size_t got = 0;
@@ -340,8 +340,7 @@ static bool mark_recent(int dfd, uint64_t *used)
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > RUNNING_MAX)
 		return false;
-	clock_gettime(CLOCK_REALTIME, &now);
-	age = ((int64_t)now.tv_sec - st.st_mtim.tv_sec) * 1000 + (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+	age = ps_mtime_age_ms(&st);
 	if (age < 0 || age >= RECENT_MS || !(buf = malloc((size_t)st.st_size + 1)))
 		return false;
 	while (got < (size_t)st.st_size) {

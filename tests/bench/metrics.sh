@@ -30,8 +30,6 @@ B=$(realpath "${PORTSIDE_BUILD:-build}")
 NCT=${BENCH_METRICS_CTS:-200}
 NMAP=${BENCH_METRICS_MAPS:-10}
 PBASE=${BENCH_METRICS_PORT_BASE:-21000}
-COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain -- . 2>/dev/null)" ] && COMMIT+=" (with uncommitted changes)"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date +%s)
 
@@ -41,13 +39,12 @@ die() {
 	exit 1
 }
 
+# shellcheck source=tests/bench/runc.sh
+. tests/bench/runc.sh
+COMMIT=$(bench_commit)
 [ "$(id -u)" = 0 ] || die "needs root (containers)"
-for c in runc busybox hyperfine jq /usr/bin/time ss; do
-	command -v "$c" >/dev/null || die "$c is missing: packaging/deps.sh --bench"
-done
-for f in portsidectl portside-hook portside-sidecar; do
-	[ -x "$B/$f" ] || die "$B/$f is missing: make all"
-done
+bench_needs runc busybox hyperfine jq /usr/bin/time ss
+bench_built portsidectl portside-hook portside-sidecar
 for ((p = PBASE; p < PBASE + NCT * NMAP; p++)); do
 	! ss -Hltn "sport = :$p" | grep -q . || die "host port $p is in use: set BENCH_METRICS_PORT_BASE"
 done
@@ -70,33 +67,9 @@ cleanup() {
 trap cleanup EXIT
 
 # busybox alone: the containers only sleep
-mkdir -p "$W/rootfs"/{bin,proc,dev,tmp}
-cp "$(command -v busybox)" "$W/rootfs/bin/"
-ln -s busybox "$W/rootfs/bin/sh"
-ln -s busybox "$W/rootfs/bin/sleep"
+busybox_rootfs "$W/rootfs" sh sleep
 echo '{}' >"$W/policy.json"
-
-bundle() { # DIR PORTS_VALUE
-	local hook=$B/portside-hook
-	mkdir -p "$1"
-	cat >"$1/config.json" <<JSON
-{
-  "ociVersion": "1.0.2",
-  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["/bin/sleep", "3600"],
-              "env": ["PATH=/bin"], "cwd": "/", "noNewPrivileges": true},
-  "root": {"path": "$W/rootfs", "readonly": true},
-  "hostname": "bench",
-  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
-             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755", "size=1024k"]}],
-  "annotations": {"io.portside.ports": "$2"},
-  "hooks": {
-    "createRuntime": [{"path": "$hook", "args": ["portside-hook", "--policy", "$W/policy.json", "createRuntime"], "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "timeout": 10}],
-    "poststop": [{"path": "$hook", "args": ["portside-hook", "--policy", "$W/policy.json", "poststop"], "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "timeout": 10}]
-  },
-  "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]}
-}
-JSON
-}
+bundle() { runc_bundle "$1" "$W/rootfs" "$W/policy.json" '"/bin/sleep", "3600"' "\"io.portside.ports\": \"$2\""; }
 
 log "starting $NCT containers of $NMAP mappings each"
 for ((i = 0; i < NCT; i++)); do

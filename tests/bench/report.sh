@@ -115,6 +115,15 @@ EOF
 }
 
 # conn_check: the lowest conn_per_req any wrk run saw.
+# section FILE HEADING: FILE (another script's table) under HEADING, in
+# the Markdown report, when that script ran.
+section() {
+	[ -f "$1" ] || return 0
+	printf '## %s\n\n```\n' "$2"
+	cat "$1"
+	printf '```\n\n'
+}
+
 conn_check() {
 	awk -F'\t' '$2 == "conn_per_req" && $4 != "-" { if (min == "" || $4 < min) min = $4 }
 		END { if (min == "") print "(not measured)"; else printf "at least %.3f\n", min }' "$RAW"
@@ -178,9 +187,9 @@ report() {
 	ratios
 	echo
 	[ "${BENCH_SCALE:-1}" = 0 ] || { scale_rows && echo; }
-	[ -f "$W/live.txt" ] && cat "$W/live.txt" && echo
-	[ -f "$W/metrics.txt" ] && cat "$W/metrics.txt" && echo
-	[ -f "$W/starts.txt" ] && cat "$W/starts.txt" && echo
+	for t in live metrics starts; do
+		if [ -f "$W/$t.txt" ]; then cat "$W/$t.txt" && echo; fi
+	done
 	legend
 	for n in "${NOTES[@]}"; do echo "$n"; done
 	echo
@@ -209,30 +218,9 @@ report() {
 		scale_rows
 		echo '```'
 		echo
-		if [ -f "$W/live.txt" ]; then
-			echo "## Live changes (portside)"
-			echo
-			echo '```'
-			cat "$W/live.txt"
-			echo '```'
-			echo
-		fi
-		if [ -f "$W/metrics.txt" ]; then
-			echo "## portsidectl metrics at scale"
-			echo
-			echo '```'
-			cat "$W/metrics.txt"
-			echo '```'
-			echo
-		fi
-		if [ -f "$W/starts.txt" ]; then
-			echo "## Container starts at scale"
-			echo
-			echo '```'
-			cat "$W/starts.txt"
-			echo '```'
-			echo
-		fi
+		section "$W/live.txt" "Live changes (portside)"
+		section "$W/metrics.txt" "portsidectl metrics at scale"
+		section "$W/starts.txt" "Container starts at scale"
 		echo "## How"
 		echo
 		legend

@@ -54,6 +54,8 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 B=$(realpath "${PORTSIDE_BUILD:-build}")
 # shellcheck source=tests/bench/lib.sh
 . tests/bench/lib.sh
+# shellcheck source=tests/bench/runc.sh
+. tests/bench/runc.sh
 # shellcheck source=tests/bench/scale.sh
 . tests/bench/scale.sh
 # shellcheck source=tests/bench/report.sh

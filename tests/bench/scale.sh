@@ -111,33 +111,9 @@ scale_udp() {
 	P rm -f -t 0 "$NAME-udp" >/dev/null 2>&1 || true
 }
 
-# hook_bundle DIR ANNOTATIONS: an OCI bundle running /bin/true from the
-# image's root filesystem, with portside's hooks in config.json as
-# tests/integration/containers.bash writes them (runc reads no hooks.d).
-hook_bundle() {
-	mkdir -p "$1"
-	cat >"$1/config.json" <<JSON
-{
-  "ociVersion": "1.0.2",
-  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["/bin/true"],
-              "env": ["PATH=/bin"], "cwd": "/", "noNewPrivileges": true},
-  "root": {"path": "$W/rootfs", "readonly": true},
-  "hostname": "bench",
-  "mounts": [
-    {"destination": "/proc", "type": "proc", "source": "proc"},
-    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755", "size=1024k"]}
-  ],
-  "annotations": {$2},
-  "hooks": {
-    "createRuntime": [{"path": "$B/portside-hook", "args": ["portside-hook", "--policy", "$W/policy.json", "createRuntime"],
-                       "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "timeout": 10}],
-    "poststop": [{"path": "$B/portside-hook", "args": ["portside-hook", "--policy", "$W/policy.json", "poststop"],
-                  "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "timeout": 10}]
-  },
-  "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]}
-}
-JSON
-}
+# hook_bundle DIR ANNOTATIONS: a bundle running /bin/true from the image's
+# root filesystem (runc.sh).
+hook_bundle() { runc_bundle "$1" "$W/rootfs" "$W/policy.json" '"/bin/true"' "$2"; }
 
 # The hook's cost per container start: `runc run` + `runc delete` of a
 # container that exits at once, with the hook in config.json both times, with

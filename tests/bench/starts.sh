@@ -32,8 +32,6 @@ N=${BENCH_STARTS_N:-100}
 PAR=${BENCH_STARTS_P:-10}
 RUNS=${BENCH_STARTS_RUNS:-3}
 PBASE=${BENCH_STARTS_PORT_BASE:-23000}
-COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-[ -n "$(git status --porcelain -- . 2>/dev/null)" ] && COMMIT+=" (with uncommitted changes)"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 START=$(date +%s)
 
@@ -43,13 +41,12 @@ die() {
 	exit 1
 }
 
+# shellcheck source=tests/bench/runc.sh
+. tests/bench/runc.sh
+COMMIT=$(bench_commit)
 [ "$(id -u)" = 0 ] || die "needs root (containers)"
-for c in runc busybox xargs ss awk; do
-	command -v "$c" >/dev/null || die "$c is missing: packaging/deps.sh --bench"
-done
-for f in portside-hook portside-sidecar; do
-	[ -x "$B/$f" ] || die "$B/$f is missing: make all"
-done
+bench_needs runc busybox xargs ss awk
+bench_built portside-hook portside-sidecar
 [[ $N =~ ^[0-9]+$ && $PAR =~ ^[0-9]+$ && $RUNS =~ ^[0-9]+$ && $N -ge 1 && $PAR -ge 1 && $RUNS -ge 1 &&
 	$N -le 1000 && $PAR -le 100 && $RUNS -le 20 ]] ||
 	die "BENCH_STARTS_N (1-1000), _P (1-100) and _RUNS (1-20) must be numbers"
@@ -78,32 +75,9 @@ cleanup() {
 trap cleanup EXIT
 
 # busybox alone: the containers only sleep
-mkdir -p "$W/rootfs"/{bin,proc,dev,tmp}
-cp "$(command -v busybox)" "$W/rootfs/bin/"
-ln -s busybox "$W/rootfs/bin/sleep"
+busybox_rootfs "$W/rootfs" sleep
 echo '{"autoforward": "never"}' >"$W/policy.json"
-
-bundle() { # DIR ANNOTATIONS
-	local hook=$B/portside-hook
-	mkdir -p "$1"
-	cat >"$1/config.json" <<JSON
-{
-  "ociVersion": "1.0.2",
-  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["/bin/sleep", "3600"],
-              "env": ["PATH=/bin"], "cwd": "/", "noNewPrivileges": true},
-  "root": {"path": "$W/rootfs", "readonly": true},
-  "hostname": "bench",
-  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
-             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755", "size=1024k"]}],
-  "annotations": {$2},
-  "hooks": {
-    "createRuntime": [{"path": "$hook", "args": ["portside-hook", "--policy", "$W/policy.json", "createRuntime"], "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "timeout": 10}],
-    "poststop": [{"path": "$hook", "args": ["portside-hook", "--policy", "$W/policy.json", "poststop"], "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "timeout": 10}]
-  },
-  "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]}
-}
-JSON
-}
+bundle() { runc_bundle "$1" "$W/rootfs" "$W/policy.json" '"/bin/sleep", "3600"' "$2"; }
 for ((i = 0; i < N; i++)); do
 	bundle "$W/with$i" "\"io.portside.ports\": \"127.0.0.1:$((PBASE + i)):80\""
 	bundle "$W/without$i" ""
