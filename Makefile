@@ -53,6 +53,14 @@ archive = $(firstword $(foreach a,$(1),$(filter /%,$(shell $(CC) -print-file-nam
 STATIC_ARCHIVES := $(call archive,libseccomp.a) $(call archive,libcap.a) $(call archive,libjson-c.a) \
 	$(call archive,libuv_a.a libuv.a)
 START_LIBS := $(if $(word 4,$(STATIC_ARCHIVES)),$(STATIC_ARCHIVES) -lpthread -ldl -lrt,$(LIBS))
+# And with libc too, as a static PIE (still loaded at a random address), when
+# all four archives and libc's static start file are there and no sanitizer
+# is in the build (its runtime is a shared library): no dynamic loader at
+# all, 0.9 ms less from exec to exit for the sidecar on the 2-core VM. libuv
+# brings uv_os_get_passwd, whose getpwuid_r the linker warns of; nothing
+# here calls it (uids.c reads the files with fgetpwent, no NSS).
+STATIC_PIE := $(if $(and $(word 4,$(STATIC_ARCHIVES)),$(filter /%,$(shell $(CC) -print-file-name=rcrt1.o)),$(if $(findstring sanitize,$(EXTRA_LDFLAGS) $(LDFLAGS)),,y)),y)
+START_LDFLAGS := $(if $(STATIC_PIE),$(filter-out -pie,$(LDFLAGS)) -static-pie,$(LDFLAGS))
 
 BASE_SRC := $(wildcard base/*.c)
 OCI_SRC := $(wildcard oci/*.c) $(BASE_SRC)
@@ -179,10 +187,10 @@ $(BUILD)/portsidectl: $(BUILD)/ctl/main.o $(BUILD)/libctl.a $(BUILD)/libtable.a 
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/portside-hook: $(BUILD)/hook/main.o $(BUILD)/libhook.a $(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(START_LIBS)
+	$(CC) $(CFLAGS) $(START_LDFLAGS) -o $@ $^ $(START_LIBS)
 
 $(BUILD)/portside-sidecar: $(BUILD)/sidecar/main.o $(BUILD)/libsidecar.a $(BUILD)/libportside.a $(BUILD)/liboci.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(START_LIBS)
+	$(CC) $(CFLAGS) $(START_LDFLAGS) -o $@ $^ $(START_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libctl.a $(BUILD)/libsidecar.a $(BUILD)/libhook.a \
 		$(BUILD)/libwrap.a $(BUILD)/libtable.a $(BUILD)/libportside.a $(BUILD)/liboci.a

@@ -124,20 +124,13 @@ static int enter(const char *mount, const char *id, const struct cg_limit *limit
 	return rc;
 }
 
-/* The controllers portside limits, in this order in struct cg_mounts. */
-static const char *const controllers[] = {"cpu", "memory", "pids"};
-#define N_CONTROLLERS (sizeof(controllers) / sizeof(controllers[0]))
+/* The controllers portside limits, in this order in struct tb_cgroup_mounts. */
+static const char *const controllers[TB_CG_CONTROLLERS] = {"cpu", "memory", "pids"};
+#define N_CONTROLLERS TB_CG_CONTROLLERS
 
-/* Where the hierarchies are mounted: v1[i] that of controllers[i] ("" when
- * none), v2 cgroup2's ("" when none). Only a mount of a hierarchy's root
- * counts. */
-struct cg_mounts {
-	char v1[N_CONTROLLERS][1024];
-	char v2[1024];
-};
-
-/* Fills M from one read of /proc/self/mountinfo. */
-static void find_mounts(struct cg_mounts *m)
+/* Fills M from one read of /proc/self/mountinfo. Only a mount of a
+ * hierarchy's root counts. */
+void tb_cgroup_mounts(struct tb_cgroup_mounts *m)
 {
 	cleanup_fclose FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
@@ -160,7 +153,7 @@ static void find_mounts(struct cg_mounts *m)
 	}
 }
 
-int tb_cgroup_enter(const char *id, int report)
+int tb_cgroup_enter(const struct tb_cgroup_mounts *m, const char *id, int report)
 {
 	char mem[32], pids[16], cpu[48], quota[16], period[16];
 	const struct cg_limit v1_cpu[] = {{"cpu.cfs_period_us", period}, {"cpu.cfs_quota_us", quota}};
@@ -170,7 +163,6 @@ int tb_cgroup_enter(const char *id, int report)
 	const struct cg_limit *v1[] = {v1_cpu, v1_mem, v1_pids};
 	const size_t nv1[] = {2, 1, 1};
 	const char *mnt = "";
-	struct cg_mounts m;
 	bool any_v1 = false;
 	int rc;
 
@@ -179,18 +171,17 @@ int tb_cgroup_enter(const char *id, int report)
 	snprintf(cpu, sizeof(cpu), "%d %d", SC_CPU_QUOTA, SC_CPU_PERIOD);
 	snprintf(quota, sizeof(quota), "%d", SC_CPU_QUOTA);
 	snprintf(period, sizeof(period), "%d", SC_CPU_PERIOD);
-	find_mounts(&m);
 	for (size_t i = 0; i < N_CONTROLLERS; i++) {
-		if (!m.v1[i][0])
+		if (!m->v1[i][0])
 			continue;
 		any_v1 = true;
-		mnt = m.v1[i];
+		mnt = m->v1[i];
 		if ((rc = enter(mnt, id, v1[i], nv1[i], false)) < 0)
 			goto fail;
 	}
-	if (any_v1 || !m.v2[0])
+	if (any_v1 || !m->v2[0])
 		return 0; /* v1 (its unified mount holds no controller), or no cgroups at all */
-	mnt = m.v2;
+	mnt = m->v2;
 	if ((rc = enter(mnt, id, v2, sizeof(v2) / sizeof(v2[0]), true)) < 0)
 		goto fail;
 	return 0;
@@ -203,10 +194,10 @@ fail:
 /* The hierarchies portside makes its cgroups in, into MNT (up to 3). */
 static size_t mounts(char mnt[][1024])
 {
-	struct cg_mounts m;
+	struct tb_cgroup_mounts m;
 	size_t n = 0;
 
-	find_mounts(&m);
+	tb_cgroup_mounts(&m);
 	for (size_t i = 0; i < N_CONTROLLERS; i++)
 		if (m.v1[i][0])
 			snprintf(mnt[n++], sizeof(mnt[0]), "%s", m.v1[i]);

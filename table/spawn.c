@@ -30,29 +30,84 @@
 #include "safepath.h"
 #include "../lib/clock.h"
 
-/* In the grandchild: moves every fd it must keep to its fixed number, closes
- * the rest, execs EXE (the file sidecar_open checked, never its path again).
- * Never returns; failures are reported on the ready pipe. */
-static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, int exe, uid_t uid, const char *id, int ready,
-						   int nsfd, int pidfd, const int *listeners, size_t nlisteners)
-{
-	size_t n = 3 + nlisteners;
-	int *src = calloc(n, sizeof(int)), *tmp = calloc(n, sizeof(int));
-	int null, report = ready, exe_at = SC_FD_READY + (int)n;
-	char uidbuf[16];
-	char *argv[] = {(char *)"portside-sidecar", (char *)"--id", (char *)id, (char *)"--uid", uidbuf, NULL};
+/* What the sidecar's child needs, all made by the hook before the vfork:
+ * the child shares the hook's memory until it execs, so it allocates
+ * nothing (another thread of the hook could hold malloc's lock) and reads
+ * no file. */
+struct exec_plan {
+	const char *sidecar; /* its path, for messages */
+	const char *id;
+	int exe;	/* the checked binary (sidecar_open) */
+	int *src, *tmp; /* N: the descriptors to hand over, in order; room to move them */
+	size_t n;
+	char *argv[6];
 	char *envp[8];
-	size_t ne = 0;
-	static const char *const keep_env[] = {"PORTSIDE_RUN_DIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+	char uid[16];
+	struct tb_cgroup_mounts cg;
+	sigset_t mask; /* the hook's signal mask, for the sidecar */
+};
 
-	if (!src || !tmp)
-		_exit(127);
-	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)uid);
-	src[0] = ready;
-	src[1] = nsfd;
-	src[2] = pidfd;
+static void free_plan(struct exec_plan *p)
+{
+	free(p->src);
+	free(p->tmp);
+	for (size_t i = 0; p->envp[i]; i++)
+		free(p->envp[i]);
+}
+
+static int make_plan(struct exec_plan *p, const char *sidecar, int exe, uid_t uid, const char *id, int ready, int nsfd,
+		     int pidfd, const int *listeners, size_t nlisteners)
+{
+	static const char *const keep_env[] = {"PORTSIDE_RUN_DIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+	size_t ne = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->sidecar = sidecar;
+	p->id = id;
+	p->exe = exe;
+	p->n = 3 + nlisteners;
+	p->src = calloc(p->n, sizeof(int));
+	p->tmp = calloc(p->n, sizeof(int));
+	if (!p->src || !p->tmp)
+		return -ENOMEM;
+	p->src[0] = ready;
+	p->src[1] = nsfd;
+	p->src[2] = pidfd;
 	for (size_t i = 0; i < nlisteners; i++)
-		src[3 + i] = listeners[i];
+		p->src[3 + i] = listeners[i];
+	snprintf(p->uid, sizeof(p->uid), "%u", (unsigned)uid);
+	p->argv[0] = (char *)"portside-sidecar";
+	p->argv[1] = (char *)"--id";
+	p->argv[2] = (char *)id;
+	p->argv[3] = (char *)"--uid";
+	p->argv[4] = p->uid;
+	for (size_t i = 0; i < sizeof(keep_env) / sizeof(keep_env[0]); i++) {
+		const char *v = getenv(keep_env[i]);
+
+		/* LeakSanitizer cannot work under the sidecar's seccomp filter
+		 * (it needs ptrace); memory errors are still caught. */
+		if (v && asprintf(&p->envp[ne], "%s=%s%s", keep_env[i], v,
+				  !strcmp(keep_env[i], "ASAN_OPTIONS") ? ":detect_leaks=0" : "") < 0) {
+			p->envp[ne] = NULL;
+			return -ENOMEM;
+		}
+		ne += v != NULL;
+	}
+	tb_cgroup_mounts(&p->cg);
+	return 0;
+}
+
+/* In the sidecar's child, until it execs: moves every fd it must keep to its
+ * fixed number, closes the rest, enters its cgroup, execs P->exe (the file
+ * sidecar_open checked, never its path again). System calls only (see
+ * struct exec_plan). Never returns; failures are reported on the ready
+ * pipe. */
+static void __attribute__((noreturn)) exec_sidecar(struct exec_plan *p)
+{
+	const size_t n = p->n;
+	int *src = p->src, *tmp = p->tmp;
+	int null, report = src[0], exe = p->exe, exe_at = SC_FD_READY + (int)n;
+
 	/* Two passes, so that no target number overwrites a source not yet
 	 * moved: first above every target, then down into place. */
 	for (size_t i = 0; i < n; i++)
@@ -81,23 +136,27 @@ static void __attribute__((noreturn)) exec_sidecar(const char *sidecar, int exe,
 		goto fail;
 	if (syscall(SYS_close_range, (unsigned)exe_at + 1, ~0U, 0) < 0)
 		goto fail;
-	for (size_t i = 0; i < sizeof(keep_env) / sizeof(keep_env[0]); i++) {
-		const char *v = getenv(keep_env[i]);
-		char *kv;
-
-		/* LeakSanitizer cannot work under the sidecar's seccomp filter
-		 * (it needs ptrace); memory errors are still caught. */
-		if (v && asprintf(&kv, "%s=%s%s", keep_env[i], v,
-				  !strcmp(keep_env[i], "ASAN_OPTIONS") ? ":detect_leaks=0" : "") > 0)
-			envp[ne++] = kv;
-	}
-	envp[ne] = NULL;
-	if (tb_cgroup_enter(id, SC_FD_READY) < 0)
+	if (tb_cgroup_enter(&p->cg, p->id, SC_FD_READY) < 0)
 		_exit(127);
-	syscall(SYS_execveat, exe_at, "", argv, envp, AT_EMPTY_PATH);
+	sigprocmask(SIG_SETMASK, &p->mask, NULL);
+	syscall(SYS_execveat, exe_at, "", p->argv, p->envp, AT_EMPTY_PATH);
 fail:
-	dprintf(report, "error: cannot start %s: %s\n", sidecar, strerror(errno));
+	dprintf(report, "error: cannot start %s: %s\n", p->sidecar, strerror(errno));
 	_exit(127);
+}
+
+/* The vfork, in a frame of its own whose only live values are its
+ * arguments: the caller's are never shared with the child. */
+static pid_t __attribute__((noinline)) vfork_sidecar(struct exec_plan *p, int rd)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0) {
+		close(rd);
+		setsid();
+		exec_sidecar(p);
+	}
+	return pid;
 }
 
 /* What a user can do about a sidecar that is not there: the hooks.d file (or
@@ -271,8 +330,10 @@ int tb_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int
 	     unsigned max_conns, unsigned max_udp_flows, struct oci_err *e)
 {
 	cleanup_close int rd = -1, wr = -1, exe = -1;
+	struct exec_plan plan;
 	char report[512];
-	int fds[2], status;
+	int fds[2], status, rc;
+	sigset_t all;
 	pid_t pid;
 	uid_t uid;
 
@@ -293,23 +354,32 @@ int tb_spawn(const char *sidecar, const char *id, int nsfd, int pidfd, const int
 	/* Last before the fork: from here every failure gives it back. */
 	if (lease_uid(id, &uid, e) < 0)
 		return -EIO;
-	/* One fork: the sidecar is the hook's child, in a session of its own,
+	if (make_plan(&plan, sidecar, exe, uid, id, wr, nsfd, pidfd, listeners, n) < 0) {
+		free_plan(&plan);
+		ps_uid_release(id);
+		return oci_err_add(e, ENOMEM, "out of memory");
+	}
+	/* One vfork: the sidecar is the hook's child, in a session of its own,
 	 * and stays unreaped while the hook runs, so that its pid cannot be
 	 * recycled before the hook has decided whether to kill it; when the
 	 * hook exits it goes to the runtime's subreaper or init, as any
-	 * orphan. (A second fork, once made to leave the session leader
-	 * behind, cost every start a copy of the hook's address space: the
-	 * sidecar never opens a terminal, so it can take none.) */
-	pid = fork();
+	 * orphan. A vfork, as the child only moves descriptors and execs: a
+	 * fork cost every start a copy of the hook's page tables and the
+	 * child's faults on it (about 3 ms of the 2-core VM's CPU under a
+	 * burst of starts). Signals wait until the exec, so that no handler
+	 * runs on the shared memory. (A second fork, once made to leave the
+	 * session leader behind, is not needed either: the sidecar never
+	 * opens a terminal, so it can take none.) */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &plan.mask);
+	pid = vfork_sidecar(&plan, rd);
+	rc = pid < 0 ? errno : 0;
+	sigprocmask(SIG_SETMASK, &plan.mask, NULL);
+	free_plan(&plan);
 	if (pid < 0) {
-		oci_err_addp(e, errno, "fork");
+		oci_err_addp(e, rc, "fork");
 		ps_uid_release(id);
 		return -EIO;
-	}
-	if (pid == 0) {
-		close(rd);
-		setsid();
-		exec_sidecar(sidecar, exe, uid, id, wr, nsfd, pidfd, listeners, n);
 	}
 	oci_close(&wr);
 	if (read_report(rd, report, sizeof(report), e) < 0) {

@@ -62,10 +62,22 @@ bool tb_port_listened(unsigned port, unsigned proto);
  * names PATH, what is wrong with it and how to fix it. */
 int tb_sidecar_check(const char *path, struct oci_err *e);
 
-/* cgroup.c: in the sidecar's process before it execs: moves it into its own
- * cgroup, portside/ID, with limits (see cgroup.c for why there). 0, or
- * -errno with "error: WHY" written to REPORT. */
-int tb_cgroup_enter(const char *id, int report);
+/* cgroup.c: where the cgroup hierarchies are mounted: v1[i] that of the cpu,
+ * memory and pids controllers in this order ("" when none), v2 cgroup2's
+ * ("" when none). Read by the hook before it forks: the sidecar's child
+ * shares the hook's memory until it execs (spawn.c), so it reads no file
+ * and allocates nothing. */
+#define TB_CG_CONTROLLERS 3
+struct tb_cgroup_mounts {
+	char v1[TB_CG_CONTROLLERS][1024];
+	char v2[1024];
+};
+void tb_cgroup_mounts(struct tb_cgroup_mounts *m);
+/* In the sidecar's process before it execs: moves it into its own cgroup,
+ * portside/ID under each of M, with limits (see cgroup.c for why there).
+ * System calls only, nothing allocated. 0, or -errno with "error: WHY"
+ * written to REPORT. */
+int tb_cgroup_enter(const struct tb_cgroup_mounts *m, const char *id, int report);
 /* Removes ID's cgroup, once its sidecar is gone. */
 void tb_cgroup_remove(const char *id);
 /* Removes the empty cgroups of sidecars gone without a poststop. */
