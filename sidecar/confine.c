@@ -13,6 +13,7 @@
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../lib/uids.h"
@@ -161,14 +162,18 @@ int sc_drop_privileges(bool keep_bind, const char **what)
 	if (prctl(PR_SET_KEEPCAPS, keep_bind ? 1 : 0, 0, 0, 0) < 0)
 		return -errno;
 
+	/* The system calls themselves, not libc's wrappers: those change every
+	 * thread of the process (POSIX's rule, by signalling each), and the
+	 * socket factory is a thread that drops on its own, under a filter that
+	 * refuses these calls (factory.c). Each thread drops its own. */
 	*what = "dropping supplementary groups";
-	if (setgroups(0, NULL) < 0)
+	if (syscall(SYS_setgroups, 0, NULL) < 0)
 		return -errno;
 	*what = "setting the gid";
-	if (setresgid(gid, gid, gid) < 0)
+	if (syscall(SYS_setresgid, gid, gid, gid) < 0)
 		return -errno;
 	*what = "setting the uid";
-	if (setresuid(uid, uid, uid) < 0)
+	if (syscall(SYS_setresuid, uid, uid, uid) < 0)
 		return -errno;
 	*what = "verifying the uid and gid";
 	if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0)
@@ -176,7 +181,7 @@ int sc_drop_privileges(bool keep_bind, const char **what)
 	if (r != uid || e != uid || s != uid || rg != gid || eg != gid || sg != gid || getgroups(0, NULL) != 0)
 		return -EPERM;
 	/* setuid back must fail now, or the drop did not take. */
-	if (setuid(0) == 0)
+	if (syscall(SYS_setuid, 0) == 0)
 		return -EPERM;
 
 	*what = "setting no-new-privs";
@@ -266,12 +271,13 @@ int sc_confine_helper(bool keep_bind, pid_t parent, const int *extra, size_t nex
 	n += nextra;
 	if ((rc = sc_drop_privileges(keep_bind, what)) < 0)
 		return rc;
-	/* Changing the uid cleared the parent-death signal: arm it now, then
-	 * make sure the parent did not go before it was armed. */
+	/* A process: changing the uid cleared the parent-death signal: arm it
+	 * now, then make sure the parent did not go before it was armed. (A
+	 * thread, PARENT 0, ends with its process.) */
 	*what = "arming the parent-death signal";
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+	if (parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return -errno;
-	if (getppid() != parent)
+	if (parent && getppid() != parent)
 		return -ESRCH;
 	*what = "loading the seccomp filter";
 	return sc_seccomp_load(allowed, n, families, nfamilies, false);

@@ -172,9 +172,10 @@ int sc_drop_privileges(bool keep_bind, const char **what);
  * name fcntl or ioctl: allowed whole, they would void the commands' rules. */
 int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies, bool fd_control);
 
-/* A factory forked from the sidecar (factory.c, listenfactory.c) confines
- * itself: the sidecar's uid (CAP_NET_BIND_SERVICE alone with KEEP_BIND),
- * no new privileges, killed with PARENT (gone already: -ESRCH), and a
+/* A factory of the sidecar (factory.c's thread, listenfactory.c's forked
+ * process) confines itself: the sidecar's uid (CAP_NET_BIND_SERVICE alone
+ * with KEEP_BIND), no new privileges, a process killed with PARENT (gone
+ * already: -ESRCH; 0 for a thread, which ends with its process), and a
  * seccomp filter of what every factory needs (its socketpair, memory,
  * exiting) plus the NEXTRA calls EXTRA, socket() of FAMILIES only. *WHAT
  * names the step that failed. */
@@ -191,7 +192,8 @@ extern const int sc_sys_udp[];
 extern const int sc_sys_listen_factory[];
 extern const int sc_sys_log[];
 
-/* factory.c: forks the socket factory into the netns NSFD (see factory.c). */
+/* factory.c: starts the socket factory, a thread, in the netns NSFD (see
+ * factory.c); NSFD stays the caller's. */
 int sc_factory_start(struct sc_ctx *ctx, int nsfd);
 
 /* sockpool.c: the container's sockets, made ahead in batches. Init before

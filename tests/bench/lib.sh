@@ -198,9 +198,9 @@ start_container() {
 	CT_PID=$(podman inspect -f '{{.State.Pid}}' "$name")
 }
 
-# sidecar_pids ID: the sidecar of container ID and its children (the socket
-# factory, portside-netns, and the listener factory, portside-listen, when
-# the policy allows automatic forwarding), one a line.
+# sidecar_pids ID: the sidecar of container ID (its socket factory is one of
+# its threads) and its child, the listener factory, portside-listen, when
+# the policy allows automatic forwarding, one a line.
 sidecar_pids() {
 	local s
 	s=$(cat "/run/portside/containers/$1/sidecar.pid" 2>/dev/null) || return 1

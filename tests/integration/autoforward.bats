@@ -108,8 +108,9 @@ waiting_is() {
 	pid=$(sidecar_pid "$CT")
 	assert_confined "$pid"
 	refute listen_factory_pid "$pid"
-	# The socket factory is its only child.
-	[ "$(pgrep -P "$pid" | wc -l)" -eq 1 ]
+	# No child at all: the socket factory is a thread.
+	[ "$(pgrep -P "$pid" | wc -l)" -eq 0 ]
+	factory_tid "$pid"
 	sleep 1
 	port_free 18130
 }

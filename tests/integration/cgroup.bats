@@ -31,18 +31,21 @@ cg_of() {
 	grep -E "^[0-9]+:([^:]*,)?$2(,[^:]*)?:" "/proc/$1/cgroup" | cut -d: -f3
 }
 
-@test "the sidecar and its socket factory run in portside/ID, limited, not in the container's cgroup" {
+@test "the sidecar, its socket factory and its listener factory run in portside/ID, limited, not in the container's cgroup" {
 	need_v1
 	www_start cg "$(ports_ann '18170:3000')" 'httpd -f -p 3000 -h /www & exec sleep 1000'
 	assert_status 0
 	pid=$(sidecar_pid "$CT")
-	factory=$(pgrep -P "$pid" | head -1)
-	[ -n "$factory" ]
+	lf=$(listen_factory_pid "$pid")
+	[ -n "$lf" ]
+	tid=$(factory_tid "$pid")
+	[ -n "$tid" ]
 	init=$(runc state "$CT" | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$')
 	for c in cpu memory pids; do
 		trace cg_of "$pid" $c
 		[ "$output" = "/portside/$CT" ]
-		[ "$(cg_of "$factory" $c)" = "/portside/$CT" ]
+		[ "$(cg_of "$lf" $c)" = "/portside/$CT" ]
+		[ "$(cg_of "$pid/task/$tid" $c)" = "/portside/$CT" ]
 		[ "$(cg_of "$init" $c)" != "/portside/$CT" ]
 	done
 	[ "$(cat "$CG/memory/portside/$CT/memory.limit_in_bytes")" = $((512 << 20)) ]

@@ -164,6 +164,20 @@ listen_factory_pid() {
 	pgrep -P "$1" -x portside-listen
 }
 
+# factory_tid PID: the thread of sidecar PID that is its socket factory
+# (named portside-netns); /proc/PID/task/TID is its own view: its netns,
+# credentials, capabilities and filter.
+factory_tid() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		if [ "$(cat "$t/comm" 2>/dev/null)" = portside-netns ]; then
+			echo "${t##*/}"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # gone_or_zombie PID: the process has exited (a zombie holds no port).
 gone_or_zombie() {
 	! [ -r "/proc/$1/status" ] || grep -q '^State:.*Z' "/proc/$1/status"

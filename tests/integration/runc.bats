@@ -251,14 +251,16 @@ web() { www_start "$1" "$2" "httpd -f -p ${3:-3000} -h /www"; }
 	done
 	[ "$(readlink /proc/$pid/fd/0)" = /dev/null ]
 	[ "$(readlink /proc/$pid/fd/1)" = /dev/null ]
-	# Its socket factory, the only part inside the container's netns:
-	# confined the same way, holding nothing of the host side.
-	fpid=$(pgrep -P "$pid" -x portside-netns)
-	[ -n "$fpid" ]
-	assert_confined "$fpid" 0000000000000000
-	[ "$(readlink /proc/$fpid/ns/net)" = "$(readlink /proc/$(netns_pid "$CT")/ns/net)" ]
+	# Its socket factory, a thread and the only part inside the container's
+	# netns: confined the same way, on its own (a thread's credentials,
+	# capabilities and filter are its own); no process of its own.
+	tid=$(factory_tid "$pid")
+	[ -n "$tid" ]
+	[ "$tid" != "$pid" ]
+	assert_confined "$pid/task/$tid" 0000000000000000
+	[ "$(readlink /proc/$pid/task/$tid/ns/net)" = "$(readlink /proc/$(netns_pid "$CT")/ns/net)" ]
 	[ "$(readlink /proc/$pid/ns/net)" = "$(readlink /proc/self/ns/net)" ]
-	[ "$(ls /proc/$fpid/fd | wc -l)" -eq 4 ] # 0-2 and the socketpair
+	refute pgrep -P "$pid" -x portside-netns
 	# The control socket is the owner's alone.
 	[ "$(stat -c %a "$STATEDIR/$CT/control.sock")" = 600 ]
 	[ "$(stat -c %a "$STATEDIR/$CT")" = 700 ]

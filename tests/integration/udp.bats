@@ -173,7 +173,9 @@ no_flows() {
 		printf 'x%s' "$i" | timeout 2 socat -t 0.2 - "UDP:127.0.0.1:18113,sourceport=$((42000 + i))" >/dev/null 2>&1 &
 	done
 	wait
-	[ "$(ls /proc/$pid/task | wc -l)" -eq 1 ]
+	# Two threads: the loop and the socket factory.
+	[ "$(ls /proc/$pid/task | wc -l)" -eq 2 ]
+	factory_tid "$pid"
 	[ "$(pgrep -x portside-sideca | while read -r p; do grep -l "$CT" /proc/$p/cmdline 2>/dev/null; done | wc -l)" -eq 1 ]
 	run udp_ask 127.0.0.1 18113 still
 	[ "$output" = "echo:still" ]

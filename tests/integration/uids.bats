@@ -58,9 +58,9 @@ no_lease_of() {
 	in_range "$uid2"
 	assert_confined "$pid1"
 	assert_confined "$pid2"
-	# Its socket factory drops to the same uid, not to nobody.
-	fpid=$(pgrep -P "$pid1" -x portside-netns)
-	[ "$(sidecar_uid "$fpid")" = "$uid1" ]
+	# Its socket factory, a thread, drops to the same uid, not to nobody.
+	tid=$(factory_tid "$pid1")
+	[ "$(sidecar_uid "$pid1/task/$tid")" = "$uid1" ]
 	# The lease: root's, 0600, naming the container.
 	[ "$(cat "$UIDS/$uid1")" = "$ct1" ]
 	[ "$(cat "$UIDS/$uid2")" = "$ct2" ]

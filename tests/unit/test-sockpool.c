@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The socket factory and the sidecar's pool of its sockets (sidecar/factory.c,
- * sidecar/sockpool.c), for real: a factory forked into this process's own
+ * sidecar/sockpool.c), for real: a factory thread entered into this process's own
  * network namespace (root: it enters it and drops to a sidecar uid), batches over
  * SCM_RIGHTS, refills landing on a libuv loop. */
 #include "unit.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <linux/netlink.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "../../lib/uids.h"
+#include "../../sidecar/factory.h"
 #include "../../sidecar/sidecar.h"
 
 static int sockopt(int fd, int level, int name)
@@ -107,30 +109,38 @@ static void test_pool_hands_out_fresh_sockets(void **unused)
 	stop(&ctx, &loop);
 }
 
-/* The factory's pid: this process's only child. */
-static pid_t factory_pid(void)
+/* Whether a thread of this process is the factory (named portside-netns). */
+static bool factory_running(void)
 {
-	char path[64];
-	long pid = 0;
-	FILE *f;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	bool found = false;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)gettid());
-	f = fopen(path, "re");
-	assert_non_null(f);
-	assert_int_equal(fscanf(f, "%ld", &pid), 1);
-	fclose(f);
-	return (pid_t)pid;
+	assert_non_null(d);
+	while (!found && (de = readdir(d))) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		if (de->d_name[0] == '.' || !(f = fopen(path, "re")))
+			continue;
+		found = fgets(comm, sizeof(comm), f) && !strcmp(comm, "portside-netns\n");
+		fclose(f);
+	}
+	closedir(d);
+	return found;
 }
 
-/* The factory killed: what is pooled is still handed out, then each take
- * fails at once with an error; nothing waits for the factory. */
+/* The factory gone (it ends on nonsense as on EOF, its end closed): what is
+ * pooled is still handed out, then each take fails at once with an error;
+ * nothing waits for the factory. */
 static void test_pool_without_factory(void **unused)
 {
 	struct sc_ctx ctx;
 	uv_loop_t loop;
 	struct timespec t0, t1;
+	struct sc_factory_req nonsense = {.count = 0};
 	int fd = 0, got = 0;
-	pid_t pid;
 
 	(void)unused;
 	start(&ctx, &loop);
@@ -139,9 +149,11 @@ static void test_pool_without_factory(void **unused)
 	fd = sc_netns_take(&ctx, AF_INET, SOCK_STREAM);
 	assert_true(fd >= 0);
 	close(fd);
-	pid = factory_pid();
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_true(factory_running());
+	assert_int_equal(send(ctx.factory_fd, &nonsense, sizeof(nonsense), 0), (ssize_t)sizeof(nonsense));
+	for (int i = 0; i < 200 && factory_running(); i++)
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	assert_false(factory_running());
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < 100; i++) {
 		fd = sc_netns_take(&ctx, AF_INET, SOCK_STREAM);
