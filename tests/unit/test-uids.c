@@ -392,6 +392,73 @@ static void test_groups_and_threads_held(void **state)
 
 /* The starts of one second share a scan (ROOT/uids/.running): a process
  * started after it is still seen, and one gone since holds nothing. */
+/* Whether the record at PATH has a line for PID holding ID. */
+static bool record_has(const char *path, pid_t pid, uid_t id)
+{
+	FILE *f = fopen(path, "re");
+	char line[4096];
+	bool found = false;
+
+	/* "PID INO ID..." */
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *end;
+
+		if (strtol(line, &end, 10) != pid || *end != ' ')
+			continue;
+		strtoul(end, &end, 10); /* the inode */
+		while (!found && *end == ' ')
+			found = strtoul(end, &end, 10) == id;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Whether the record at PATH has a line for PID. */
+static bool record_lists(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "re");
+	char line[4096];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char *end;
+
+		found = strtol(line, &end, 10) == pid && (*end == ' ' || *end == '\n');
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static bool same_mtime(const char *path, const struct stat *then)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_mtim.tv_sec == then->st_mtim.tv_sec &&
+	       st.st_mtim.tv_nsec == then->st_mtim.tv_nsec;
+}
+
+/* A record of this process alone (its pid and /proc inode) holding ID. */
+static bool write_record(const char *path, uid_t id)
+{
+	struct stat st;
+	char line[96];
+	int fd, n;
+
+	if (stat("/proc/self", &st) < 0)
+		return false;
+	n = snprintf(line, sizeof(line), "%d %lu %u\n", (int)getpid(), (unsigned long)st.st_ino, (unsigned)id);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		return false;
+	}
+	return close(fd) == 0;
+}
+
 static void test_recent_scan(void **state)
 {
 	(void)state;
@@ -418,10 +485,26 @@ static void test_recent_scan(void **state)
 			ok = ok && ps_uid_acquire("probe", &u) == 0 && u == b;
 			ps_uid_release("probe");
 		}
+		/* Those starts read it and recorded it. */
+		ok = ok && record_has(path, p, a);
 		stop(p);
 		/* Gone: a is free again, though the record says it was held. */
 		ok = ok && ps_uid_acquire("probe", &u) == 0 && ps_uid_acquire("probe-2", &b) == 0 && (u == a || b == a);
-		_exit(ok ? 0 : 1);
+		ps_uid_release("probe");
+		ps_uid_release("probe-2");
+		if (!ok)
+			_exit(1);
+		/* What the next start of the second goes by is the record: this
+		 * process, by its /proc inode, said to hold b makes b taken,
+		 * though nothing runs as b; a is what is left. And the start
+		 * records what it read with the record's entries, under the
+		 * record's time, not its own. */
+		b = ps_uid_base() + 20;
+		if (!write_record(path, b) || stat(path, &st) < 0)
+			_exit(4);
+		ok = ps_uid_acquire("probe", &u) == 0 && u == a && ps_uid_acquire("probe-2", &u) == -EUSERS &&
+		     record_has(path, getpid(), b) && record_lists(path, 1) && same_mtime(path, &st);
+		_exit(ok ? 0 : 5);
 	}
 	wait_ok(child);
 }
