@@ -10,6 +10,7 @@
 #include <linux/capability.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <linux/seccomp.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "../lib/uids.h"
+#include "bpf.h"
 #include "sidecar.h"
 
 /* The uid (and gid) the hook leased to this sidecar (lib/uids.h), numeric
@@ -30,7 +32,7 @@ static uid_t sc_uid;
 static const int *const lists[] = {sc_sys_core,		  sc_sys_tcp, sc_sys_relay, sc_sys_udp,
 				   sc_sys_listen_factory, sc_sys_log};
 
-static size_t gather(int *out, size_t max)
+size_t sc_filter_core(int *out, size_t max)
 {
 	size_t n = 0;
 
@@ -76,7 +78,8 @@ static int add_fd_control(scmp_filter_ctx f)
 	return rc;
 }
 
-int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies, bool fd_control)
+scmp_filter_ctx sc_seccomp_build(const int *syscalls, size_t n, const int *families, size_t nfamilies, bool fd_control,
+				 uint32_t self)
 {
 	scmp_filter_ctx f;
 	int rc = 0;
@@ -85,7 +88,7 @@ int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t n
 	 * fails one call, visibly in the log, instead of every connection. */
 	f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	if (!f)
-		return -ENOMEM;
+		return NULL;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, syscalls[i], 0);
 	/* New sockets: only of the families given. */
@@ -96,14 +99,78 @@ int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t n
 		rc = add_fd_control(f);
 	/* Signals to itself only (abort(), a sanitizer's report): every
 	 * process of another uid is refused by the kernel anyway; this also
-	 * covers one of the same uid (the sidecar and its factory). */
-	scmp_datum_t self = (scmp_datum_t)getpid();
+	 * covers one of the same uid (the sidecar and its listener factory). */
 	if (rc == 0)
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, self));
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
 	if (rc == 0)
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_EQ, self));
-	if (rc == 0)
-		rc = seccomp_load(f);
+		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self));
+	if (rc != 0) {
+		seccomp_release(f);
+		return NULL;
+	}
+	return f;
+}
+
+static bool same_ints(const int *a, size_t na, const int *b, size_t nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
+}
+
+const struct sc_bpf *sc_seccomp_precompiled(const int *syscalls, size_t n, const int *families, size_t nfamilies,
+					    bool fd_control)
+{
+	for (size_t i = 0; i < sc_bpf_count; i++) {
+		const struct sc_bpf *b = &sc_bpf_table[i];
+
+		if (b->fd_control == fd_control && b->arch == seccomp_arch_native() &&
+		    same_ints(b->syscalls, b->n, syscalls, n) &&
+		    same_ints(b->families, b->nfamilies, families, nfamilies))
+			return b;
+	}
+	return NULL;
+}
+
+int sc_seccomp_program(const struct sc_bpf *b, uint32_t self, struct sock_filter *out, size_t room)
+{
+	size_t patched = 0;
+
+	if (b->len > room || b->len > BPF_MAXINSNS)
+		return -E2BIG;
+	for (size_t i = 0; i < b->len; i++) {
+		out[i] = b->prog[i];
+		/* Only where the program compares the accumulator with it. */
+		if (BPF_CLASS(out[i].code) == BPF_JMP && BPF_SRC(out[i].code) == BPF_K && out[i].k == SC_BPF_SELF) {
+			out[i].k = self;
+			patched++;
+		}
+	}
+	return patched == b->nself ? (int)b->len : -EINVAL;
+}
+
+int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies, bool fd_control)
+{
+	const struct sc_bpf *b = sc_seccomp_precompiled(syscalls, n, families, nfamilies, fd_control);
+	const uint32_t self = (uint32_t)getpid();
+	scmp_filter_ctx f;
+	int rc;
+
+	if (b) {
+		struct sock_filter prog[1024];
+		struct sock_fprog fp;
+
+		/* No new privileges first, as seccomp_load does (the kernel
+		 * wants it without CAP_SYS_ADMIN); flags 0: this thread alone,
+		 * as seccomp_load's default. */
+		if ((rc = sc_seccomp_program(b, self, prog, sizeof(prog) / sizeof(prog[0]))) > 0) {
+			fp = (struct sock_fprog){.len = (unsigned short)rc, .filter = prog};
+			if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+				return -errno;
+			return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) == 0 ? 0 : -errno;
+		}
+	}
+	if (!(f = sc_seccomp_build(syscalls, n, families, nfamilies, fd_control, self)))
+		return -ENOMEM;
+	rc = seccomp_load(f);
 	seccomp_release(f);
 	return rc;
 }
@@ -119,7 +186,7 @@ static int load_seccomp(void)
 	 * listeners for automatic forwarding from the listener factory
 	 * (listenfactory.c). */
 	int allowed[256];
-	size_t n = gather(allowed, sizeof(allowed) / sizeof(allowed[0]));
+	size_t n = sc_filter_core(allowed, sizeof(allowed) / sizeof(allowed[0]));
 
 	return sc_seccomp_load(allowed, n, NULL, 0, true);
 }
@@ -228,8 +295,7 @@ int sc_confine(const char **what)
 	return load_seccomp();
 }
 
-int sc_confine_helper(bool keep_bind, pid_t parent, const int *extra, size_t nextra, const int *families,
-		      size_t nfamilies, const char **what)
+size_t sc_filter_helper(const int *extra, size_t nextra, int *out, size_t max)
 {
 	/* What either factory needs: its socketpair, memory, exiting. */
 	static const int base[] = {
@@ -259,16 +325,25 @@ int sc_confine_helper(bool keep_bind, pid_t parent, const int *extra, size_t nex
 		SCMP_SYS(sched_yield),
 		SCMP_SYS(nanosleep),
 	};
-	int allowed[sizeof(base) / sizeof(base[0]) + 16];
 	size_t n = sizeof(base) / sizeof(base[0]);
+
+	if (n + nextra > max)
+		return 0;
+	memcpy(out, base, sizeof(base));
+	if (nextra) /* EXTRA may be NULL then */
+		memcpy(out + n, extra, nextra * sizeof(*extra));
+	return n + nextra;
+}
+
+int sc_confine_helper(bool keep_bind, pid_t parent, const int *extra, size_t nextra, const int *families,
+		      size_t nfamilies, const char **what)
+{
+	int allowed[64];
+	size_t n = sc_filter_helper(extra, nextra, allowed, sizeof(allowed) / sizeof(allowed[0]));
 	int rc;
 
-	if (nextra > sizeof(allowed) / sizeof(allowed[0]) - n)
+	if (n == 0)
 		return -E2BIG;
-	memcpy(allowed, base, sizeof(base));
-	if (nextra) /* EXTRA may be NULL then */
-		memcpy(allowed + n, extra, nextra * sizeof(*extra));
-	n += nextra;
 	if ((rc = sc_drop_privileges(keep_bind, what)) < 0)
 		return rc;
 	/* A process: changing the uid cleared the parent-death signal: arm it

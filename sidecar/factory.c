@@ -37,16 +37,19 @@
 #include <unistd.h>
 
 #include "../lib/fdpass.h"
+#include "bpf.h"
 #include "sidecar.h"
 
 #include "factory.h"
 
+/* It makes sockets in the container's netns, of these families only. */
+const int sc_factory_families[] = {AF_INET, AF_INET6, AF_NETLINK};
+const size_t sc_factory_nfamilies = sizeof(sc_factory_families) / sizeof(sc_factory_families[0]);
+
 static int confine_factory(void)
 {
-	/* It makes sockets in the container's netns, of these families only. */
-	static const int families[] = {AF_INET, AF_INET6, AF_NETLINK};
 	const char *what;
-	int rc = sc_confine_helper(false, 0, NULL, 0, families, sizeof(families) / sizeof(families[0]), &what);
+	int rc = sc_confine_helper(false, 0, NULL, 0, sc_factory_families, sc_factory_nfamilies, &what);
 
 	if (rc < 0)
 		sc_log("socket factory: %s: %s", what, strerror(-rc));

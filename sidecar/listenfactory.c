@@ -36,6 +36,7 @@
 #include "../lib/listen.h"
 #include "../oci/policy.h"
 #include "../oci/ports.h"
+#include "bpf.h"
 #include "sidecar.h"
 
 /* How long the sidecar waits for an answer before it gives the factory up:
@@ -69,15 +70,18 @@ bool sc_listen_factory_wanted(const struct ps_forwards *rec)
 
 /* ---- the factory ---- */
 
+const int sc_listen_binding[] = {SCMP_SYS(bind), SCMP_SYS(listen)};
+const size_t sc_listen_nbinding = sizeof(sc_listen_binding) / sizeof(sc_listen_binding[0]);
+/* The host's netns is where it stays: IP sockets, never netlink or unix ones
+ * (nothing to reach, nothing to learn). */
+const int sc_listen_families[] = {AF_INET, AF_INET6};
+const size_t sc_listen_nfamilies = sizeof(sc_listen_families) / sizeof(sc_listen_families[0]);
+
 static int confine_listen_factory(bool keep_bind, pid_t parent)
 {
-	static const int binding[] = {SCMP_SYS(bind), SCMP_SYS(listen)};
-	/* The host's netns is where it stays: IP sockets, never netlink or
-	 * unix ones (nothing to reach, nothing to learn). */
-	static const int families[] = {AF_INET, AF_INET6};
 	const char *what;
-	int rc = sc_confine_helper(keep_bind, parent, binding, sizeof(binding) / sizeof(binding[0]), families,
-				   sizeof(families) / sizeof(families[0]), &what);
+	int rc = sc_confine_helper(keep_bind, parent, sc_listen_binding, sc_listen_nbinding, sc_listen_families,
+				   sc_listen_nfamilies, &what);
 
 	if (rc < 0)
 		sc_log("listener factory: %s: %s", what, strerror(-rc));

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../lib/uids.h"
+#include "../../sidecar/bpf.h"
 #include "../../sidecar/sidecar.h"
 
 /* Runs FN in a child; returns its exit status (0: every check held). */
@@ -205,6 +207,73 @@ static int flood_log(void)
 	return 0;
 }
 
+/* Filter K's program as libseccomp builds it now for SELF, into OUT. */
+static size_t built(const int *sys, size_t n, const int *fam, size_t nfam, bool fd_control, uint32_t self,
+		    struct sock_filter *out, size_t room)
+{
+	scmp_filter_ctx f = sc_seccomp_build(sys, n, fam, nfam, fd_control, self);
+	int fd = memfd_create("bpf", MFD_CLOEXEC);
+	off_t len;
+
+	assert_non_null(f);
+	assert_true(fd >= 0);
+	assert_int_equal(seccomp_export_bpf(f, fd), 0);
+	seccomp_release(f);
+	len = lseek(fd, 0, SEEK_END);
+	assert_true(len > 0 && (size_t)len <= room * sizeof(*out) && len % sizeof(*out) == 0);
+	assert_int_equal(pread(fd, out, (size_t)len, 0), len);
+	close(fd);
+	return (size_t)len / sizeof(*out);
+}
+
+/* The three filters a start loads come precompiled (sidecar/bpf.h), each
+ * found for exactly the lists its caller passes, and each, with a pid in
+ * place, the very program libseccomp builds at run time; any other list
+ * finds none (and is built then). */
+static void test_precompiled(void **state)
+{
+	static struct sock_filter want[1024], got[1024];
+	int core[256], netns[64], listen[64];
+	size_t ncore = sc_filter_core(core, 256), nnetns = sc_filter_helper(NULL, 0, netns, 64),
+	       nlisten = sc_filter_helper(sc_listen_binding, sc_listen_nbinding, listen, 64);
+	const struct {
+		const int *sys;
+		size_t n;
+		const int *fam;
+		size_t nfam;
+		bool fd_control;
+	} specs[] = {
+		{core, ncore, NULL, 0, true},
+		{netns, nnetns, sc_factory_families, sc_factory_nfamilies, false},
+		{listen, nlisten, sc_listen_families, sc_listen_nfamilies, false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		const struct sc_bpf *b = sc_seccomp_precompiled(specs[i].sys, specs[i].n, specs[i].fam, specs[i].nfam,
+								specs[i].fd_control);
+		uint32_t self = (uint32_t)getpid() + (uint32_t)i;
+		size_t n;
+		int len;
+
+		assert_non_null(b);
+		len = sc_seccomp_program(b, self, got, 1024);
+		n = built(specs[i].sys, specs[i].n, specs[i].fam, specs[i].nfam, specs[i].fd_control, self, want, 1024);
+		assert_int_equal(len, (int)n);
+		assert_memory_equal(got, want, n * sizeof(want[0]));
+		/* The pid is in it: a program for another differs. */
+		n = built(specs[i].sys, specs[i].n, specs[i].fam, specs[i].nfam, specs[i].fd_control, self + 1000, want,
+			  1024);
+		assert_true(memcmp(got, want, n * sizeof(want[0])) != 0);
+	}
+	/* One call fewer, a family more, fd control off: none of them. */
+	assert_null(sc_seccomp_precompiled(core, ncore - 1, NULL, 0, true));
+	assert_null(sc_seccomp_precompiled(netns, nnetns, sc_listen_families, sc_listen_nfamilies, false));
+	assert_null(sc_seccomp_precompiled(core, ncore, NULL, 0, false));
+	/* Room too small for it: refused, not cut. */
+	assert_int_equal(sc_seccomp_program(sc_seccomp_precompiled(core, ncore, NULL, 0, true), 1, got, 4), -E2BIG);
+}
+
 static void test_log_bounded(void **state)
 {
 	(void)state;
@@ -235,7 +304,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uid_is_leased), cmocka_unit_test(test_sidecar_filter),
 		cmocka_unit_test(test_no_caps),	      cmocka_unit_test(test_fd_control),
-		cmocka_unit_test(test_log_bounded),
+		cmocka_unit_test(test_log_bounded),   cmocka_unit_test(test_precompiled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
