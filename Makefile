@@ -354,7 +354,7 @@ clean:
 
 # ---- style ----
 
-FMT_FILES := $(wildcard base/*.[ch] oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] table/*.[ch] sidecar/*.[ch] wrap/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
+FMT_FILES := $(wildcard base/*.[ch] oci/*.[ch] lib/*.[ch] ctl/*.[ch] hook/*.[ch] table/*.[ch] sidecar/*.[ch] sidecar/bpfgen/*.c wrap/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/helpers/*.c \
 	tests/bench/*.c)
 fmt:
 	clang-format -i $(FMT_FILES)

@@ -102,9 +102,9 @@ int main(void)
 	}
 	printf("const struct sc_bpf sc_bpf_table[] = {\n");
 	for (size_t i = 0; i < k; i++)
-		printf("\t{sys%zu, %zu, fam%zu, %zu, %s, 0x%08x, %d, prog%zu, sizeof(prog%zu) / sizeof(prog%zu[0])},\n", i,
-		       specs[i].n, i, specs[i].nfamilies, specs[i].fd_control ? "true" : "false", seccomp_arch_native(),
-		       nself[i], i, i, i);
+		printf("\t{sys%zu, %zu, fam%zu, %zu, %s, 0x%08x, %d, prog%zu, sizeof(prog%zu) / sizeof(prog%zu[0])},\n",
+		       i, specs[i].n, i, specs[i].nfamilies, specs[i].fd_control ? "true" : "false",
+		       seccomp_arch_native(), nself[i], i, i, i);
 	printf("};\nconst size_t sc_bpf_count = %zu;\n", k);
 	return ferror(stdout) || fflush(stdout) ? 1 : 0;
 }
