@@ -169,7 +169,9 @@ int sc_drop_privileges(bool keep_bind, const char **what);
  * kill/tgkill of the calling process only, and with FD_CONTROL fcntl and
  * ioctl of the few commands confine.c lists (none that makes the kernel
  * signal another process); anything else fails with EPERM. SYSCALLS must not
- * name fcntl or ioctl: allowed whole, they would void the commands' rules. */
+ * name fcntl or ioctl: allowed whole, they would void the commands' rules.
+ * The program is the one compiled at build time when these are the lists of
+ * one of the filters bpf.h holds; any other libseccomp builds now. */
 int sc_seccomp_load(const int *syscalls, size_t n, const int *families, size_t nfamilies, bool fd_control);
 
 /* A factory of the sidecar (factory.c's thread, listenfactory.c's forked

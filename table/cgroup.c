@@ -126,7 +126,6 @@ static int enter(const char *mount, const char *id, const struct cg_limit *limit
 
 /* The controllers portside limits, in this order in struct tb_cgroup_mounts. */
 static const char *const controllers[TB_CG_CONTROLLERS] = {"cpu", "memory", "pids"};
-#define N_CONTROLLERS TB_CG_CONTROLLERS
 
 /* Fills M from one read of /proc/self/mountinfo. Only a mount of a
  * hierarchy's root counts. */
@@ -146,7 +145,7 @@ void tb_cgroup_mounts(struct tb_cgroup_mounts *m)
 			snprintf(m->v2, sizeof(m->v2), "%s", mnt);
 		} else if (!strcmp(type, "cgroup")) {
 			for (char *save, *o = strtok_r(super, ",", &save); o; o = strtok_r(NULL, ",", &save))
-				for (size_t i = 0; i < N_CONTROLLERS; i++)
+				for (size_t i = 0; i < TB_CG_CONTROLLERS; i++)
 					if (!strcmp(o, controllers[i]) && !m->v1[i][0])
 						snprintf(m->v1[i], sizeof(m->v1[i]), "%s", mnt);
 		}
@@ -171,7 +170,7 @@ int tb_cgroup_enter(const struct tb_cgroup_mounts *m, const char *id, int report
 	snprintf(cpu, sizeof(cpu), "%d %d", SC_CPU_QUOTA, SC_CPU_PERIOD);
 	snprintf(quota, sizeof(quota), "%d", SC_CPU_QUOTA);
 	snprintf(period, sizeof(period), "%d", SC_CPU_PERIOD);
-	for (size_t i = 0; i < N_CONTROLLERS; i++) {
+	for (size_t i = 0; i < TB_CG_CONTROLLERS; i++) {
 		if (!m->v1[i][0])
 			continue;
 		any_v1 = true;
@@ -198,7 +197,7 @@ static size_t mounts(char mnt[][1024])
 	size_t n = 0;
 
 	tb_cgroup_mounts(&m);
-	for (size_t i = 0; i < N_CONTROLLERS; i++)
+	for (size_t i = 0; i < TB_CG_CONTROLLERS; i++)
 		if (m.v1[i][0])
 			snprintf(mnt[n++], sizeof(mnt[0]), "%s", m.v1[i]);
 	if (n == 0 && m.v2[0])
@@ -209,7 +208,7 @@ static size_t mounts(char mnt[][1024])
 /* Calls FN on the portside/ directory of each hierarchy. */
 static void each_parent(void (*fn)(int parent, const char *id), const char *id)
 {
-	char mnt[N_CONTROLLERS][1024];
+	char mnt[TB_CG_CONTROLLERS][1024];
 	size_t n = mounts(mnt);
 
 	for (size_t i = 0; i < n; i++) {

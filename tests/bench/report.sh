@@ -114,7 +114,6 @@ RSS (lower is better there): above 1.00, portside is ahead.
 EOF
 }
 
-# conn_check: the lowest conn_per_req any wrk run saw.
 # section FILE HEADING: FILE (another script's table) under HEADING, in
 # the Markdown report, when that script ran.
 section() {
@@ -124,6 +123,7 @@ section() {
 	printf '```\n\n'
 }
 
+# conn_check: the lowest conn_per_req any wrk run saw.
 conn_check() {
 	awk -F'\t' '$2 == "conn_per_req" && $4 != "-" { if (min == "" || $4 < min) min = $4 }
 		END { if (min == "") print "(not measured)"; else printf "at least %.3f\n", min }' "$RAW"
