@@ -57,6 +57,16 @@ static int ident_field(json_object *root, const char *k, uint64_t *out)
 	return 0;
 }
 
+bool ps_netns_key_valid(const char *s)
+{
+	size_t dev = strspn(s, "0123456789"), ino;
+
+	if (!dev || dev > 20 || s[dev] != ':')
+		return false;
+	ino = strspn(s + dev + 1, "0123456789");
+	return ino && ino <= 20 && !s[dev + 1 + ino];
+}
+
 static int ident_decode(json_object *root, struct ps_ident *id)
 {
 	uint64_t start;
@@ -332,7 +342,7 @@ int ps_forwards_decode(const char *buf, size_t len, struct ps_forwards **out, st
 	if (get(root, "pid", json_type_int, &v, e) < 0)
 		goto bad;
 	f->pid = json_object_get_int(v);
-	if (get(root, "netns", json_type_string, &v, e) < 0)
+	if (get(root, "netns", json_type_string, &v, e) < 0 || !ps_netns_key_valid(json_object_get_string(v)))
 		goto bad;
 	snprintf(f->netns, sizeof(f->netns), "%s", json_object_get_string(v));
 	if (ident_decode(root, &f->ident) < 0)

@@ -561,7 +561,8 @@ static int process_load(const char *id, struct ps_forwards *f)
 	if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0)
 		return -EINVAL;
 	buf[n] = '\0';
-	if (sscanf(buf, "%d %llu %63s %llu%c", &pid, &start, netns, &cookie, &end) != 5 || end != '\n')
+	if (sscanf(buf, "%d %llu %63s %llu%c", &pid, &start, netns, &cookie, &end) != 5 || end != '\n' ||
+	    !ps_netns_key_valid(netns))
 		return -EINVAL;
 	f->pid = pid;
 	f->ident.pid_start = start;

@@ -6,6 +6,7 @@
  * the writer and by the reader alike. */
 #include "unit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -78,8 +79,8 @@ static struct ps_forwards *longest_record(size_t n)
 	assert_non_null(f);
 	assert_non_null(f->v = calloc(n ? n : 1, sizeof(*f->v)));
 	memset(f->id, 'i', OCI_ID_MAX_LEN);
-	/* Control bytes: each escaped to six. */
-	memset(f->netns, 1, sizeof(f->netns) - 1);
+	/* The longest key the record takes: two 64-bit numbers. */
+	snprintf(f->netns, sizeof(f->netns), "%llu:%llu", ~0ULL, ~0ULL);
 	f->sidecar[0] = '/';
 	memset(f->sidecar + 1, 1, sizeof(f->sidecar) - 2);
 	f->policy[0] = '/';
