@@ -376,10 +376,10 @@ static void test_restores(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_old_record),
-		cmocka_unit_test(test_bad_fields),
-		cmocka_unit_test(test_netns_key),   cmocka_unit_test(test_bad_udp_budget),
-		cmocka_unit_test(test_pool_address), cmocka_unit_test(test_restores),
+		cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_old_record),
+		cmocka_unit_test(test_bad_fields),     cmocka_unit_test(test_netns_key),
+		cmocka_unit_test(test_bad_udp_budget), cmocka_unit_test(test_pool_address),
+		cmocka_unit_test(test_restores),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
