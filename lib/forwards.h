@@ -128,14 +128,14 @@ bool ps_forward_same_listener(const struct ps_forward *a, const struct ps_forwar
  * port (what automatic forwarding leaves alone). */
 bool ps_forwards_names(const struct ps_forwards *f, unsigned port, unsigned proto);
 
-/* A new JSON document for F in *OUT (the caller frees it); -EFBIG past
- * PS_FORWARDS_MAX_FORWARDS forwards or PS_FORWARDS_MAX_BYTES, which no
- * reader would take. */
 /* Whether S is a network namespace key as the hook writes it, "DEV:INO" in
  * decimal: rundir, resolve and gc compare it, and a record's own is read
  * back, so one that would not fit the record's buffer is refused, never cut. */
 bool ps_netns_key_valid(const char *s);
 
+/* A new JSON document for F in *OUT (the caller frees it); -EFBIG past
+ * PS_FORWARDS_MAX_FORWARDS forwards or PS_FORWARDS_MAX_BYTES, which no
+ * reader would take. */
 int ps_forwards_encode(const struct ps_forwards *f, char **out);
 
 /* Decodes a document written by ps_forwards_encode (at most
